@@ -1,0 +1,39 @@
+# spftrace: `make demo` and `make test` are all a fresh machine needs.
+PY      ?= python3
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+DEMO    ?= spftrace-demo
+
+.PHONY: demo test lint typecheck unit bench golden browser-deps clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/spftrace demo --out $(DEMO)
+
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check spftrace tests bench
+	$(BIN)/ruff format --check spftrace tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -q
+
+# regenerate golden expected tables after reviewing a parser change
+golden: $(STAMP)
+	SPFTRACE_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/test_golden.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) spftrace-data .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Analyses over the dataset; they return data (dataclasses), never text."""

@@ -1,0 +1,377 @@
+"""The fallback model: faults, speculative, fallbacks by reason, not attempted.
+
+Totals are computed per source with DuckDB over the dataset (bounded memory):
+
+* perf stat: per (block, event), interval rows are summed unless the block
+  also has a total (``--summary`` / final block, ``ts`` null), which is used
+  instead; blocks (repeated perf invocations) are then summed.
+* vmstat: cumulative event counters are last minus first snapshot; with a
+  single snapshot the since-boot value is used and flagged.  ``nr_*`` gauges are
+  levels and never enter the fault model.
+
+The headline numbers come from the most direct source present (perf stat, then
+vmstat); every source's own numbers are kept for reconciliation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .reasons import reason
+
+if TYPE_CHECKING:
+    import duckdb
+
+FAULT_EVENTS = ("faults", "page-faults", "faults:u", "page-faults:u", "minor-faults")
+SPF_EVENTS = ("spf", "speculative-faults", "spf:u", "speculative-faults:u")
+SPF_REASON_PREFIX = "pagefault:spf_"
+SPF_REASONS = (
+    "spf_vma_changed",
+    "spf_vma_noanon",
+    "spf_vma_notsup",
+    "spf_vma_access",
+    "spf_pmd_changed",
+    "spf_pte_lock",
+    "spf_vma_dead",
+)
+VMSTAT_SPECULATIVE = ("speculative_pgfault", "speculative_pgfault_anon", "speculative_pgfault_file")
+VMA_LOCK_FALLBACKS = ("vma_lock_abort", "vma_lock_retry")
+
+
+@dataclass
+class SourceTotals:
+    """One source's view of the run: what it counted, and how."""
+
+    origin: str  # perf-stat | vmstat | trace
+    faults: float | None = None
+    speculative: float | None = None
+    fallbacks: dict[str, float] = field(default_factory=dict)
+    values: dict[str, float] = field(default_factory=dict)
+    status: dict[str, str] = field(default_factory=dict)  # event -> non-counted status
+    snapshots: int = 0
+    since_boot: bool = False
+    duration_s: float | None = None
+    notes: list[str] = field(default_factory=list)
+    kernel_model: str = "unknown"
+
+
+@dataclass
+class Finding:
+    reason: str
+    count: int
+    share_pct: float
+    meaning: str
+    likely_cause: str
+    advice: str
+
+
+@dataclass
+class RunSummary:
+    run: str
+    label: str | None
+    kernel_model: str
+    faults: int | None
+    speculative: int | None
+    speculative_pct: float | None
+    fallbacks: dict[str, int]
+    fallback_total: int | None
+    not_attempted: int | None
+    sources: list[str]
+    findings: list[Finding]
+    verdict: str
+    disagreements: list[str]
+    command: str | None
+    per_source: list[SourceTotals]
+    formats: list[str]
+    not_attempted_pct: float | None = None
+
+    def contract(self) -> dict[str, Any]:
+        """The ``report json`` run object (DESIGN.md contract)."""
+        return {
+            "run": self.run,
+            "label": self.label,
+            "kernel_model": self.kernel_model,
+            "faults": self.faults,
+            "speculative": self.speculative,
+            "speculative_pct": self.speculative_pct,
+            "fallbacks": dict(self.fallbacks),
+            "fallback_total": self.fallback_total,
+            "not_attempted": self.not_attempted,
+            "sources": list(self.sources),
+            "findings": [f.__dict__.copy() for f in self.findings],
+            "verdict": self.verdict,
+        }
+
+
+def pct(part: float | None, whole: float | None) -> float | None:
+    if part is None or not whole:
+        return None
+    return round(100.0 * part / whole, 2)
+
+
+def perf_stat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | None:
+    rows = con.execute(
+        """
+        WITH c AS (
+            SELECT block, event, ts, status, value FROM counters
+            WHERE run = ? AND origin = 'perf-stat'
+        ),
+        t AS (SELECT block, event, bool_or(ts IS NULL) AS has_total FROM c GROUP BY ALL)
+        SELECT c.event,
+               sum(c.value) FILTER (WHERE c.status = 'counted'),
+               count(*) FILTER (WHERE c.status = 'counted'),
+               min(c.status) FILTER (WHERE c.status <> 'counted')
+        FROM c JOIN t USING (block, event)
+        WHERE (t.has_total AND c.ts IS NULL) OR NOT t.has_total
+        GROUP BY c.event
+        """,
+        [run],
+    ).fetchall()
+    if not rows:
+        return None
+    s = SourceTotals("perf-stat")
+    for event, total, n_counted, other in rows:
+        if n_counted:
+            s.values[event] = float(total)
+        elif other:
+            s.status[event] = other
+    s.duration_s = s.values.pop("seconds-time-elapsed", None)
+    s.values.pop("seconds-user", None)
+    s.values.pop("seconds-sys", None)
+    s.faults = _first(s.values, FAULT_EVENTS)
+    s.speculative = _first(s.values, SPF_EVENTS)
+    for event, value in s.values.items():
+        if event.startswith(SPF_REASON_PREFIX):
+            s.fallbacks[event[len("pagefault:") :]] = value
+    if s.speculative is not None or s.fallbacks:
+        s.kernel_model = "spf"
+    for event, status in s.status.items():
+        if event in SPF_EVENTS or event.startswith(SPF_REASON_PREFIX):
+            s.notes.append(
+                f"perf stat reports {event} as {status}: this kernel does not have the "
+                "speculative page fault series (or the event is not enabled)."
+            )
+    return s
+
+
+def vmstat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | None:
+    rows = con.execute(
+        """
+        SELECT event, arg_min(value, block), arg_max(value, block), count(DISTINCT block)
+        FROM counters WHERE run = ? AND origin = 'vmstat' GROUP BY event
+        """,
+        [run],
+    ).fetchall()
+    if not rows:
+        return None
+    s = SourceTotals("vmstat")
+    s.snapshots = max(r[3] for r in rows)
+    s.since_boot = s.snapshots < 2
+    for event, first, last, _n in rows:
+        if event.startswith("nr_"):
+            continue  # gauges: levels, not events
+        s.values[event] = float(last) if s.since_boot else float(last) - float(first)
+    s.faults = s.values.get("pgfault")
+    spec = [s.values[k] for k in VMSTAT_SPECULATIVE if k in s.values]
+    if spec:
+        s.speculative = sum(spec)
+        s.kernel_model = "spf"
+    elif "spf_attempt" in s.values:
+        s.speculative = s.values["spf_attempt"] - s.values.get("spf_abort", 0.0)
+        s.fallbacks["spf_abort"] = s.values.get("spf_abort", 0.0)
+        s.kernel_model = "spf"
+    elif "vma_lock_success" in s.values:
+        s.speculative = s.values["vma_lock_success"]
+        for k in VMA_LOCK_FALLBACKS:
+            s.fallbacks[k] = s.values.get(k, 0.0)
+        s.kernel_model = "per-vma-lock"
+    if s.since_boot:
+        s.notes.append(
+            "only one /proc/vmstat snapshot: its counters are totals since boot, not for "
+            "this run; take one before and one after the workload."
+        )
+    return s
+
+
+def _first(values: dict[str, float], names: tuple[str, ...]) -> float | None:
+    for n in names:
+        if n in values:
+            return values[n]
+    return None
+
+
+def summarize(con: duckdb.DuckDBPyConnection, run: str) -> RunSummary:
+    meta = con.execute(
+        "SELECT any_value(label), any_value(command) FILTER (WHERE command IS NOT NULL), "
+        "list(DISTINCT source_format ORDER BY source_format) FROM runs WHERE run = ?",
+        [run],
+    ).fetchone()
+    label, command, formats = meta or (None, None, [])
+    per_source = [s for s in (perf_stat_totals(con, run), vmstat_totals(con, run)) if s]
+    return build_summary(run, label, command, list(formats or []), per_source)
+
+
+def build_summary(
+    run: str,
+    label: str | None,
+    command: str | None,
+    formats: list[str],
+    per_source: list[SourceTotals],
+) -> RunSummary:
+    """Pick the headline numbers from the sources and explain them."""
+    used: list[str] = []
+    faults = speculative = None
+    fallbacks: dict[str, float] = {}
+    model = "unknown"
+    for s in per_source:  # most direct first
+        if faults is None and s.faults is not None:
+            faults = s.faults
+            used.append(s.origin)
+        if speculative is None and s.speculative is not None:
+            speculative = s.speculative
+            if s.origin not in used:
+                used.append(s.origin)
+            fallbacks = dict(s.fallbacks)
+            model = s.kernel_model
+        if not fallbacks and s.fallbacks:
+            fallbacks = dict(s.fallbacks)
+            model = s.kernel_model
+            if s.origin not in used:
+                used.append(s.origin)
+    if model == "unknown":
+        model = next((s.kernel_model for s in per_source if s.kernel_model != "unknown"), model)
+    fb = {k: int(v) for k, v in fallbacks.items()}
+    if model == "spf":
+        for k in SPF_REASONS[:5]:
+            fb.setdefault(k, 0)
+    fallback_total = sum(fb.values()) if (fb or speculative is not None) else None
+    not_attempted = None
+    disagreements: list[str] = []
+    if faults is not None and speculative is not None and fallback_total is not None:
+        rest = int(faults) - int(speculative) - fallback_total
+        if rest < 0:
+            disagreements.append(
+                f"faults ({int(faults):,}) < speculative ({int(speculative):,}) + fallbacks "
+                f"({fallback_total:,}): the sources disagree (events counted over different "
+                "spans, or a fallback was counted after a successful retry)."
+            )
+            not_attempted = 0
+        else:
+            not_attempted = rest
+    disagreements += _reconcile(per_source)
+    f_int = int(faults) if faults is not None else None
+    s_int = int(speculative) if speculative is not None else None
+    findings = _findings(fb, not_attempted, f_int)
+    summary = RunSummary(
+        run=run,
+        label=label,
+        kernel_model=model,
+        faults=f_int,
+        speculative=s_int,
+        speculative_pct=pct(s_int, f_int),
+        fallbacks=dict(sorted(fb.items(), key=lambda kv: (-kv[1], kv[0]))),
+        fallback_total=fallback_total,
+        not_attempted=not_attempted,
+        sources=used,
+        findings=findings,
+        verdict="",
+        disagreements=disagreements,
+        command=command,
+        per_source=per_source,
+        formats=formats,
+        not_attempted_pct=pct(not_attempted, f_int),
+    )
+    summary.verdict = verdict(summary)
+    return summary
+
+
+def _findings(fb: dict[str, int], not_attempted: int | None, faults: int | None) -> list[Finding]:
+    items = [(k, v) for k, v in fb.items() if v > 0]
+    if not_attempted:
+        items.append(("not_attempted", not_attempted))
+    items.sort(key=lambda kv: (-kv[1], kv[0]))
+    out = []
+    for name, count in items:
+        r = reason(name)
+        out.append(
+            Finding(name, count, pct(count, faults) or 0.0, r.meaning, r.likely_cause, r.advice)
+        )
+    return out
+
+
+def _reconcile(per_source: list[SourceTotals]) -> list[str]:
+    """Flag sources that disagree on the same quantity by more than 2%."""
+    notes: list[str] = []
+    for attr in ("faults", "speculative"):
+        vals = [(s.origin, getattr(s, attr)) for s in per_source if getattr(s, attr) is not None]
+        if len(vals) < 2:
+            continue
+        lo = min(v for _, v in vals)
+        hi = max(v for _, v in vals)
+        if hi > 0 and (hi - lo) / hi > 0.02:
+            shown = ", ".join(f"{o} {int(v):,}" for o, v in vals)
+            why = (
+                "vmstat counts the whole system between snapshots while perf stat counts "
+                "only the command"
+                if any(o == "vmstat" for o, _ in vals)
+                else "the sources cover different spans"
+            )
+            notes.append(f"{attr} differ between sources ({shown}): {why}.")
+    for s in per_source:
+        notes.extend(s.notes)
+    return notes
+
+
+def verdict(s: RunSummary) -> str:
+    """One or two sentences that answer the question."""
+    if s.faults is None:
+        return (
+            "No fault count in this run: record 'faults' with perf stat or snapshot /proc/vmstat."
+        )
+    if s.speculative is None and not s.fallbacks:
+        return (
+            f"{s.faults:,} faults, but no evidence about the speculative path: this run has no "
+            "spf counter, no pagefault:spf_* events and no vma_lock_*/speculative_pgfault "
+            "vmstat counters. Record them on an SPF kernel, enable "
+            "CONFIG_PER_VMA_LOCK_STATS, or trace exceptions:page_fault_user with mmap_lock:*."
+        )
+    spec_pct = s.speculative_pct or 0.0
+    na_pct = s.not_attempted_pct or 0.0
+    top = next((f for f in s.findings if f.reason != "not_attempted"), None)
+    path = "speculatively" if s.kernel_model == "spf" else "under the per-VMA lock"
+    if na_pct >= 90.0:
+        return (
+            f"Nearly all faults ({na_pct:.2f}%) never tried the speculative path: they came "
+            "from single-threaded processes, which are handled directly under mmap_sem. "
+            f"Only {spec_pct:.2f}% were handled {path}, so speculative handling neither "
+            "helps nor hurts this workload."
+        )
+    if top is None:
+        return f"{spec_pct:.2f}% of {s.faults:,} faults were handled {path}, with no fallbacks."
+    head = (
+        f"Most faults ({spec_pct:.2f}%) were handled {path}"
+        if spec_pct >= 50
+        else f"Only {spec_pct:.2f}% of faults were handled {path}"
+    )
+    return (
+        f"{head}; the dominant fallback is {top.reason} ({top.share_pct:.2f}% of faults, "
+        f"{top.count:,}): {_short_cause(top.reason)}"
+    )
+
+
+def _short_cause(name: str) -> str:
+    short = {
+        "spf_vma_changed": "other threads changed the VMA (mmap/munmap/mprotect) during the fault.",
+        "spf_vma_noanon": "first touches of new anonymous VMAs without an anon_vma yet.",
+        "spf_vma_notsup": "faults on VMAs the speculative handler does not support "
+        "(file-backed, stack, userfaultfd, interleaved).",
+        "spf_vma_access": "accesses that violate the VMA's protection.",
+        "spf_pmd_changed": "concurrent THP collapse or page-table changes.",
+        "spf_pte_lock": "contention on the page-table lock.",
+        "vma_lock_abort": "the VMA lock could not be taken (concurrent VMA changes).",
+        "vma_lock_retry": "faults that had to be retried under mmap_lock (I/O, userfaultfd).",
+        "mmap_lock_fallback": "faults completed under mmap_lock instead of the VMA lock.",
+        "spf_abort": "aborted speculative attempts.",
+    }
+    return short.get(name, reason(name).meaning)

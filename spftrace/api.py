@@ -1,0 +1,177 @@
+"""The library face: every CLI command is a few lines over these functions."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import SpftraceError
+from .store import Dataset, data_dir
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class Tables:
+    """The dataset's tables as pandas DataFrames (the ``run`` column included)."""
+
+    runs: pd.DataFrame
+    counters: pd.DataFrame
+    events: pd.DataFrame
+    rejects: pd.DataFrame
+    stats: pd.DataFrame
+
+
+def open_dataset(data: PathLike | None = None) -> Dataset:
+    return Dataset(data_dir(data))
+
+
+def load(data: PathLike | None = None, runs: list[str] | None = None) -> Tables:
+    """Load every table (optionally only some runs) as pandas DataFrames."""
+    ds = open_dataset(data)
+    return Tables(*(ds.read(t, runs) for t in ("runs", "counters", "events", "rejects", "stats")))
+
+
+def list_runs(data: PathLike | None = None) -> list[str]:
+    ds = open_dataset(data)
+    con = ds.connect()
+    try:
+        rows = con.execute(
+            """
+            SELECT r.run, any_value(r.label), string_agg(DISTINCT r.source_format, ','),
+                   count(*), min(r.ingested_at), string_agg(r.source, ' ' ORDER BY r.input),
+                   coalesce(sum(s.value), 0)
+            FROM runs r LEFT JOIN (SELECT run, input, value FROM stats WHERE name = 'records') s
+              ON s.run = r.run AND s.input = r.input
+            GROUP BY r.run ORDER BY min(r.ingested_at), r.run
+            """
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        return [f"no runs in {ds.path}"]
+    out = [f"{'run':<28} {'label':<12} {'formats':<22} {'inputs':>6} {'records':>12}  sources"]
+    for run, label, fmts, n, _when, sources, records in rows:
+        out.append(f"{run:<28} {label or '-':<12} {fmts:<22} {n:>6} {int(records):>12,}  {sources}")
+    return out
+
+
+def report(
+    kind: str,
+    *,
+    data: PathLike | None = None,
+    runs: list[str] | None = None,
+    label: str | None = None,
+    color: bool = False,
+) -> str:
+    """Render a report of the dataset: kind is text, json or html."""
+    from . import reports
+
+    model = reports.build(open_dataset(data), runs, label)
+    if kind == "text":
+        from .reports import text
+
+        return text.render(model, color=color)
+    if kind == "json":
+        from .reports import json_report
+
+        return json_report.render(model)
+    if kind == "html":
+        from .reports import html
+
+        return html.render(model)
+    raise SpftraceError(f"unknown report kind {kind!r}; use text, json or html")
+
+
+def query(sql: str, *, data: PathLike | None = None, fmt: str = "table") -> str:
+    """Run DuckDB SQL with every table available by name."""
+    import duckdb
+
+    ds = open_dataset(data)
+    con = ds.connect()
+    try:
+        try:
+            rel = con.sql(sql)
+        except duckdb.Error as exc:
+            raise SpftraceError(f"query failed: {str(exc).splitlines()[0]}") from None
+        if rel is None:  # a statement with no result (CREATE, SET ...)
+            return ""  # type: ignore[unreachable]
+        df = rel.df()
+    finally:
+        con.close()
+    if fmt == "csv":
+        return str(df.to_csv(index=False))
+    if fmt == "json":
+        return str(df.to_json(orient="records", lines=True, date_format="iso"))
+    with _pd_options():
+        return str(df.to_string(index=False)) + "\n"
+
+
+class _pd_options:
+    def __enter__(self) -> None:
+        import pandas as pd
+
+        self._ctx = pd.option_context(
+            "display.max_rows", 500, "display.width", 200, "display.max_colwidth", 80
+        )
+        self._ctx.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._ctx.__exit__(*exc)
+
+
+def write_atomic(path: PathLike, text: str) -> None:
+    """Write a file through a temporary name and a rename."""
+    p = Path(path)
+    if p.parent and not p.parent.exists():
+        raise SpftraceError(f"{p}: directory {p.parent} does not exist")
+    tmp = p.with_name(f".{p.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def samples_dir() -> Path:
+    return Path(__file__).with_name("samples")
+
+
+def demo(out: PathLike) -> Path:
+    """Ingest the bundled samples into OUT/data and write OUT/report.html."""
+    import shutil
+
+    from .ingestion import ingest
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data = out / "data"
+    if data.exists():
+        shutil.rmtree(data)
+    samples = samples_dir()
+    for path, label in (
+        ("seed/ebizzy-x86-16cpu.txt", "spf"),
+        ("seed/ebizzy-power8-80cpu.txt", "spf"),
+        ("seed/kernbench-x86-16cpu.txt", "spf"),
+        ("seed/kernbench-power8-80cpu.txt", "spf"),
+    ):
+        ingest([samples / path], data=data, label=label)
+    ingest(
+        [
+            samples / "capture/mtfault-perf-stat.txt",
+            *sorted((samples / "capture").glob("vmstat-*.txt")),
+        ],
+        data=data,
+        run="mtfault-this-machine",
+        label="per-vma-lock",
+    )
+    report_path = out / "report.html"
+    write_atomic(report_path, report("html", data=data))
+    return report_path

@@ -1,0 +1,251 @@
+"""The command line: a thin typer shell, one function per command.
+
+Every command calls public library functions and only prints.  A
+``SpftraceError`` becomes ``error: ...`` on stderr and exit code 1; usage
+errors exit 2 (click's convention); anything else is a bug.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from ._version import __version__
+from .errors import SpftraceError
+
+app = typer.Typer(
+    name="spftrace",
+    help="Explain why page faults fell back from the speculative path to the mmap lock.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", help="dataset directory (default $SPFTRACE_DATA or ./spftrace-data)"),
+]
+
+
+def user_errors(fn: F) -> F:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except SpftraceError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted; the dataset is unchanged", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"spftrace {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="show the version")
+    ] = False,
+) -> None:
+    """spftrace: speculative page fault fallback analysis."""
+
+
+class ErrorsMode(StrEnum):
+    strict = "strict"
+    skip = "skip"
+
+
+@contextmanager
+def _progress_bar(enabled: bool) -> Iterator[Any]:
+    if not enabled:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        tasks: dict[str, Any] = {}
+        import time
+
+        start = time.perf_counter()
+
+        def update(source: str, lines: int, nbytes: int) -> None:
+            if source not in tasks:
+                tasks[source] = progress.add_task(source, rate="")
+            dt = max(time.perf_counter() - start, 1e-9)
+            progress.update(
+                tasks[source],
+                rate=f"{lines:,} lines, {lines / dt:,.0f} lines/s, {nbytes / 1e6 / dt:.1f} MB/s",
+            )
+
+        yield update
+
+
+@app.command()
+@user_errors
+def ingest(
+    inputs: Annotated[list[str] | None, typer.Argument(help="files; '-' reads stdin")] = None,
+    data: DataOpt = None,
+    run: Annotated[str | None, typer.Option("--run", help="put every input into this run")] = None,
+    label: Annotated[str | None, typer.Option("--label", help="label, e.g. base or head")] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="skip detection: perf-stat, vmstat, ...")
+    ] = None,
+    errors: Annotated[
+        ErrorsMode,
+        typer.Option(
+            "--errors", help="strict: stop at the first bad line; skip: store it in rejects"
+        ),
+    ] = ErrorsMode.strict,
+    force: Annotated[
+        bool, typer.Option("--force", help="ingest bytes that were ingested before")
+    ] = False,
+) -> None:
+    """Read perf stat / vmstat / trace text into the dataset."""
+    from .ingestion import ingest as do_ingest
+
+    specs = list(inputs or [])
+    if not specs:
+        if sys.stdin.isatty():
+            raise SpftraceError("no input: give FILE ..., or pipe data in (spftrace ingest -)")
+        specs = ["-"]
+    with _progress_bar(sys.stderr.isatty()) as progress:
+        summaries = do_ingest(
+            specs,
+            data=data,
+            run=run,
+            label=label,
+            fmt=fmt,
+            errors=errors.value,
+            force=force,
+            progress=progress,
+        )
+    for s in summaries:
+        for line in s.lines_text():
+            typer.echo(line, err=True)
+
+
+@app.command()
+@user_errors
+def runs(data: DataOpt = None) -> None:
+    """List the runs in the dataset."""
+    from .api import list_runs
+
+    for line in list_runs(data):
+        typer.echo(line)
+
+
+class ReportKind(StrEnum):
+    text = "text"
+    json = "json"
+    html = "html"
+
+
+@app.command()
+@user_errors
+def report(
+    kind: Annotated[ReportKind, typer.Argument(help="text, json or html")],
+    data: DataOpt = None,
+    run: Annotated[
+        list[str] | None, typer.Option("--run", help="run to report (repeatable)")
+    ] = None,
+    label: Annotated[str | None, typer.Option("--label", help="only runs with this label")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write to FILE")] = None,
+) -> None:
+    """Explain the runs: verdict, fallbacks by reason, sources, ingest statistics."""
+    from .api import report as make_report
+
+    color = output is None and kind is ReportKind.text and sys.stdout.isatty()
+    text = make_report(kind.value, data=data, runs=run, label=label, color=color)
+    if output is None:
+        if kind is ReportKind.html:
+            raise SpftraceError("report html needs -o FILE")
+        sys.stdout.write(text)
+    else:
+        from .api import write_atomic
+
+        write_atomic(output, text)
+        typer.echo(str(output.resolve()), err=True)
+
+
+class QueryFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+@user_errors
+def query(
+    sql: Annotated[
+        str, typer.Argument(help="DuckDB SQL over runs, counters, events, rejects, stats")
+    ],
+    data: DataOpt = None,
+    fmt: Annotated[
+        QueryFormat, typer.Option("--format", help="table, csv or json")
+    ] = QueryFormat.table,
+) -> None:
+    """Run DuckDB SQL over the dataset's tables."""
+    from .api import query as run_query
+
+    sys.stdout.write(run_query(sql, data=data, fmt=fmt.value))
+
+
+@app.command()
+def schema() -> None:
+    """Describe every dataset table and column."""
+    from .schema import describe
+
+    for line in describe():
+        typer.echo(line)
+
+
+@app.command()
+@user_errors
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", help="directory for the dataset and report.html")
+    ] = Path("spftrace-demo"),
+) -> None:
+    """Ingest the bundled samples and write report.html: the tour."""
+    from .api import demo as run_demo
+
+    report_path = run_demo(out)
+    typer.echo(str(report_path.resolve()))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

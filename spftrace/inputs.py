@@ -1,0 +1,204 @@
+"""Opening inputs: files or stdin, compressed or not, as chunks of lines.
+
+Bytes are decoded as UTF-8 with ``surrogateescape`` so that a non-UTF-8 line
+survives to the ``rejects`` table byte for byte (``encode_line``).  The SHA-256
+is taken over the bytes as read (before decompression) while streaming, so
+stdin needs no second pass.  Lines longer than ``MAX_LINE`` are cut there (the
+rest up to the newline is skipped and counted) so that a single enormous line
+cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import lzma
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import SpftraceError
+
+CHUNK_BYTES = 1 << 20
+HEAD_BYTES = 64 * 1024
+MAX_LINE = 1 << 20
+
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"BZh", "bzip2"),
+)
+
+
+class _HashingReader(io.RawIOBase):
+    """Counts and hashes every byte read from ``raw``."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.sha = hashlib.sha256()
+        self.nbytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self.raw.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.sha.update(data)
+        self.nbytes += n
+        return n
+
+
+@dataclass
+class Input:
+    name: str  # path as given, or <stdin>
+    stream: IO[bytes]  # decompressed bytes
+    hasher: _HashingReader
+    compression: str | None
+    head: bytes  # the first HEAD_BYTES of the decompressed stream (already consumed)
+    closers: list[IO[Any]] = field(default_factory=list)
+    overlong_lines: int = 0
+    final_newline: bool = True
+
+    @property
+    def sha256(self) -> str:
+        return self.hasher.sha.hexdigest()
+
+    @property
+    def nbytes(self) -> int:
+        return self.hasher.nbytes
+
+    def head_text(self) -> str:
+        return self.head.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        for c in reversed(self.closers):
+            c.close()
+
+    def chunks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, list[str]]]:
+        """Yield ``(first_line_no, lines)``; lines have no line terminator."""
+        line_no = 1
+        carry = b""
+        skipping = False  # inside an over-long line, dropping bytes up to its newline
+        pending = self.head
+        while True:
+            data = pending if pending else self.stream.read(chunk_bytes)
+            pending = b""
+            if not data:
+                break
+            if skipping:
+                nl = data.find(b"\n")
+                if nl < 0:
+                    continue
+                data = data[nl + 1 :]
+                skipping = False
+            buf = carry + data if carry else data
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                carry = buf
+                if len(carry) > MAX_LINE:
+                    lines = [_decode(carry[:MAX_LINE])]
+                    self.overlong_lines += 1
+                    carry = b""
+                    skipping = True
+                    yield line_no, lines
+                    line_no += 1
+                continue
+            carry = buf[cut + 1 :]
+            text = _decode(buf[:cut])
+            lines = text.split("\n")
+            for i, ln in enumerate(lines):
+                if len(ln) > MAX_LINE:
+                    lines[i] = ln[:MAX_LINE]
+                    self.overlong_lines += 1
+            if "\r" in text:
+                lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+            yield line_no, lines
+            line_no += len(lines)
+        if carry:
+            self.final_newline = False
+            yield line_no, [_decode(carry).rstrip("\r")]
+
+
+def _decode(b: bytes) -> str:
+    return b.decode("utf-8", "surrogateescape")
+
+
+def encode_line(line: str) -> bytes:
+    """The original bytes of a decoded line."""
+    return line.encode("utf-8", "surrogateescape")
+
+
+def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) -> Input:
+    """Open a path, or ``-`` for stdin, detecting compression by magic bytes."""
+    closers: list[IO[Any]] = []
+    if str(spec) == "-":
+        raw: IO[bytes] = stdin if stdin is not None else sys.stdin.buffer
+        name = "<stdin>"
+    else:
+        path = Path(spec)
+        if path.is_dir():
+            raise SpftraceError(f"{path}: is a directory; give the files inside it")
+        try:
+            raw = path.open("rb")
+        except FileNotFoundError:
+            raise SpftraceError(f"{path}: no such file") from None
+        except PermissionError:
+            raise SpftraceError(f"{path}: permission denied") from None
+        except OSError as exc:
+            raise SpftraceError(f"{path}: cannot open: {exc.strerror}") from None
+        closers.append(raw)
+        name = str(spec)
+    hasher = _HashingReader(raw)
+    buffered = io.BufferedReader(hasher, buffer_size=CHUNK_BYTES)
+    magic = buffered.peek(8)[:8]
+    compression = next((kind for m, kind in _MAGIC if magic.startswith(m)), None)
+    stream: Any = buffered
+    if compression == "gzip":
+        stream = gzip.GzipFile(fileobj=buffered)
+    elif compression == "xz":
+        stream = lzma.LZMAFile(buffered)  # noqa: SIM115 - closed via closers
+    elif compression == "bzip2":
+        stream = bz2.BZ2File(buffered)
+    elif compression == "zstd":
+        import zstandard
+
+        stream = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
+    closers.append(stream)
+    try:
+        head = _read_exactly(stream, HEAD_BYTES)
+    except (OSError, EOFError, lzma.LZMAError) as exc:
+        raise SpftraceError(f"{name}: corrupt {compression} data: {exc}") from None
+    except Exception as exc:  # zstandard.ZstdError does not derive from OSError
+        if compression == "zstd":
+            raise SpftraceError(f"{name}: corrupt zstd data: {exc}") from None
+        raise
+    return Input(name, stream, hasher, compression, head, closers)
+
+
+def _read_exactly(stream: IO[bytes], n: int) -> bytes:
+    parts = []
+    got = 0
+    while got < n:
+        b = stream.read(n - got)
+        if not b:
+            break
+        parts.append(b)
+        got += len(b)
+    return b"".join(parts)
+
+
+def read_errors(inp: Input) -> type[BaseException] | tuple[type[BaseException], ...]:
+    """Exceptions that mean 'the compressed stream is corrupt' for this input."""
+    if inp.compression == "zstd":
+        import zstandard
+
+        return (OSError, EOFError, zstandard.ZstdError)
+    return (OSError, EOFError, lzma.LZMAError)

@@ -1,0 +1,163 @@
+"""What every parser returns, and the exact number helpers they share.
+
+A parser is a class with ``feed(lines, first_line_no) -> Output`` and
+``close() -> Output``.  It never does I/O.  Outputs are *columnar* (one list
+per column) because the hot loops append a handful of values per line; building
+an object per line would halve ingest throughput.
+
+Line accounting: every line fed is exactly one of a record line
+(``record_lines``), an ignorable line (``ignored``: headers, blanks, comments,
+workload output) or a reject.  ``Output.check()`` enforces that.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..schema import TABLES
+
+
+@dataclass
+class Reject:
+    line_no: int
+    line: str
+    reason: str
+
+
+@dataclass
+class Output:
+    """What a parser produced from one chunk of lines."""
+
+    table: str
+    rows: dict[str, list[Any]]
+    lines: int = 0
+    record_lines: int = 0
+    ignored: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+    #: (name, cpu or None, value) statistics such as events_dropped
+    stats: list[tuple[str, int | None, int]] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        first = next(iter(self.rows.values()), [])
+        return len(first)
+
+    def check(self) -> None:
+        accounted = self.record_lines + self.ignored + len(self.rejects)
+        if accounted != self.lines:
+            raise AssertionError(
+                f"line accounting broken: {self.record_lines} record + {self.ignored} "
+                f"ignored + {len(self.rejects)} rejected != {self.lines} read"
+            )
+
+
+def empty_columns(table: str, skip: tuple[str, ...] = ("input",)) -> dict[str, list[Any]]:
+    return {c.name: [] for c in TABLES[table].columns if c.name not in skip}
+
+
+def rows_as_dicts(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """Columnar rows as a list of dicts (tests and small inputs)."""
+    keys = list(rows)
+    return [dict(zip(keys, vals, strict=True)) for vals in zip(*rows.values(), strict=True)]
+
+
+# --- exact numbers -----------------------------------------------------------
+
+_NS_PAD = "000000000"
+
+
+def seconds_to_ns(text: str) -> int:
+    """``'1234.567890'`` -> 1234567890000 without going through a float.
+
+    Any number of fraction digits is accepted; digits beyond nanoseconds are
+    truncated (the kernel never prints more than 9).  A ``,`` decimal mark is
+    accepted too (perf's footers follow LC_NUMERIC).
+    """
+    s = text.strip()
+    neg = s.startswith("-")
+    if neg or s.startswith("+"):
+        s = s[1:]
+    sec, _, frac = s.replace(",", ".").partition(".")
+    if not sec and not frac:
+        raise ValueError(f"not a time: {text!r}")
+    if not (sec.isdigit() or sec == "") or not (frac.isdigit() or frac == ""):
+        raise ValueError(f"not a time: {text!r}")
+    ns = int(sec or "0") * 1_000_000_000 + int((frac + _NS_PAD)[:9])
+    return -ns if neg else ns
+
+
+#: Characters perf's ``%'`` grouping may produce, depending on the locale:
+#: en_US ``,`` de_DE ``.`` de_CH ``’`` (U+2019) or ``'``, fr_FR U+202F, and
+#: U+00A0 / plain space in pasted or reformatted text.
+GROUP_CHARS = ",.'\u2019\u202f\u00a0 "
+_NUMBER_RE = re.compile(r"[0-9][0-9,.'\u2019\u202f\u00a0 ]*")
+_SPLIT_RE = re.compile(r"[,.'\u2019\u202f\u00a0 ]")
+
+
+def parse_locale_number(text: str) -> float | None:
+    """A perf human-format number in any locale, or None if it is not one.
+
+    Rules (reference/perf-stat-formats.md §2.3): with two kinds of separator
+    the last one is the decimal mark; with one kind, groups of exactly three
+    digits after every separator mean digit grouping (counts are printed with
+    ``%'.0f``), anything else means a decimal mark (msec values have 2
+    decimals, 3.x task-clock 6).  A space, ``'``, U+2019, U+202F or U+00A0 is
+    never a decimal mark.
+    """
+    s = text.strip()
+    if not s:
+        return None
+    if s.isdigit():
+        return float(s)
+    if _NUMBER_RE.fullmatch(s) is None:
+        return None
+    seps = _SPLIT_RE.findall(s)
+    groups = _SPLIT_RE.split(s)
+    if any(g == "" for g in groups):
+        return None
+    kinds = list(dict.fromkeys(seps))
+    if len(kinds) == 1:
+        sep = kinds[0]
+        if sep in ",." and len(seps) == 1 and len(groups[-1]) != 3:
+            return float(groups[0] + "." + groups[1])
+        if all(len(g) == 3 for g in groups[1:]) and len(groups[0]) <= 3:
+            return float("".join(groups))
+        if sep in ",." and len(seps) == 1:
+            return float(groups[0] + "." + groups[1])
+        return None
+    if len(kinds) == 2:
+        _group_sep, dec_sep = kinds
+        if dec_sep not in ",." or seps.count(dec_sep) != 1 or seps[-1] != dec_sep:
+            return None
+        int_groups = groups[:-1]
+        if len(int_groups[0]) > 3 or any(len(g) != 3 for g in int_groups[1:]):
+            return None
+        return float("".join(int_groups) + "." + groups[-1])
+    return None
+
+
+def parse_plain_number(text: str) -> float | None:
+    """An ungrouped number with ``.`` or ``,`` as the decimal mark (CSV/JSON)."""
+    s = text.strip()
+    if not s:
+        return None
+    try:
+        return float(s)
+    except ValueError:
+        pass
+    if s.count(",") == 1 and "." not in s:
+        try:
+            return float(s.replace(",", "."))
+        except ValueError:
+            return None
+    return None
+
+
+def parse_hex(text: str) -> int | None:
+    try:
+        return int(text, 16)
+    except ValueError:
+        return None

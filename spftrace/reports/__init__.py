@@ -1,0 +1,105 @@
+"""Report model and renderers.  ``build()`` computes; text/json/html only format."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..analysis.model import RunSummary, summarize
+from ..errors import SpftraceError
+from ..store import Dataset
+
+JSON_SCHEMA = "spftrace.report/1"
+
+
+@dataclass
+class IngestStats:
+    run: str
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    rejects_total: int = 0
+
+
+@dataclass
+class ReportModel:
+    runs: list[RunSummary]
+    ingest: list[IngestStats]
+    dataset: str
+
+
+def build(ds: Dataset, runs: Sequence[str] | None = None, label: str | None = None) -> ReportModel:
+    """Summaries of the chosen runs (default: all), plus their ingest statistics."""
+    con = ds.connect()
+    try:
+        known = [
+            r[0]
+            for r in con.execute(
+                "SELECT run FROM runs GROUP BY run ORDER BY min(ingested_at), run"
+            ).fetchall()
+        ]
+        if not known:
+            raise SpftraceError(f"{ds.path}: the dataset has no runs yet; ingest something first")
+        chosen = list(runs) if runs else list(known)
+        missing = [r for r in chosen if r not in known]
+        if missing:
+            raise SpftraceError(
+                f"no run named {missing[0]!r} in {ds.path}; known runs: {', '.join(known[:20])}"
+            )
+        if label is not None:
+            labelled = {
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT run FROM runs WHERE label = ?", [label]
+                ).fetchall()
+            }
+            chosen = [r for r in chosen if r in labelled]
+            if not chosen:
+                raise SpftraceError(f"no run has label {label!r}")
+        summaries = [summarize(con, r) for r in chosen]
+        ingest = [_ingest_stats(con, r) for r in chosen]
+    finally:
+        con.close()
+    return ReportModel(summaries, ingest, str(ds.path))
+
+
+def _ingest_stats(con: Any, run: str) -> IngestStats:
+    st = IngestStats(run)
+    rows = con.execute(
+        """
+        SELECT r.input, r.source, r.source_format, r.bytes,
+               map_from_entries(list({'k': s.name, 'v': s.value}))
+        FROM runs r LEFT JOIN (
+            SELECT run, input, name, sum(value) AS value FROM stats GROUP BY ALL
+        ) s ON s.run = r.run AND s.input = r.input
+        WHERE r.run = ? GROUP BY ALL ORDER BY r.input
+        """,
+        [run],
+    ).fetchall()
+    for input_no, source, fmt, nbytes, stats in rows:
+        st.inputs.append(
+            {
+                "input": input_no,
+                "source": source,
+                "format": fmt,
+                "bytes": nbytes,
+                "stats": {k: v for k, v in (stats or {}).items() if k is not None},
+            }
+        )
+    st.rejects_total = con.execute("SELECT count(*) FROM rejects WHERE run = ?", [run]).fetchone()[
+        0
+    ]
+    for input_no, line_no, line, why in con.execute(
+        "SELECT input, line_no, line, reason FROM rejects WHERE run = ? "
+        "ORDER BY input, line_no LIMIT 20",
+        [run],
+    ).fetchall():
+        st.rejects.append(
+            {
+                "input": input_no,
+                "line_no": line_no,
+                "line": bytes(line).decode("utf-8", "backslashreplace"),
+                "reason": why,
+            }
+        )
+    return st

@@ -1,0 +1,43 @@
+"""``report html``: one self-contained file (inline CSS and SVG, no network).
+
+Rendered with Jinja2 with autoescape on: every string that came from a trace
+(process names, commands, reject lines) is escaped; only our own SVG figures
+are marked safe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from .._version import __version__
+from . import ReportModel, plots
+from .json_report import as_dict
+from .text import headline
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("spftrace.reports", "templates"),
+        autoescape=select_autoescape(["html", "j2"], default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["num"] = lambda v: "n/a" if v is None else f"{v:,}"
+    env.filters["pct"] = lambda v: "" if v is None else f"{v:.2f}%"
+    return env
+
+
+def render(model: ReportModel, *, extra_sections: list[dict[str, Any]] | None = None) -> str:
+    breakdown = plots.breakdown_svg(model.runs)
+    tpl = environment().get_template("report.html.j2")
+    return tpl.render(
+        model=model,
+        data=as_dict(model),
+        headlines={s.run: headline(s) for s in model.runs},
+        breakdown_svg=Markup(breakdown) if breakdown else None,
+        version=__version__,
+        extra_sections=extra_sections or [],
+    )

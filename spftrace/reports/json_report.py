@@ -1,0 +1,57 @@
+"""``report json``: the DESIGN.md contract, plus named extensions.
+
+Contract keys per run are exactly those of ``RunSummary.contract()``.  Extra
+keys (documented in the README): ``not_attempted_pct``, ``command``,
+``reconciliation`` (each source's own totals) and ``disagreements``; and at the
+top level ``ingest`` (per-input line accounting and the first rejects).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import JSON_SCHEMA, ReportModel
+
+
+def as_dict(model: ReportModel) -> dict[str, Any]:
+    runs = []
+    for s in model.runs:
+        d = s.contract()
+        d["not_attempted_pct"] = s.not_attempted_pct
+        d["command"] = s.command
+        d["reconciliation"] = [
+            {
+                "source": src.origin,
+                "faults": _int(src.faults),
+                "speculative": _int(src.speculative),
+                "fallbacks": {k: _int(v) for k, v in src.fallbacks.items()},
+                "snapshots": src.snapshots or None,
+                "since_boot": src.since_boot,
+                "duration_s": src.duration_s,
+            }
+            for src in s.per_source
+        ]
+        d["disagreements"] = list(s.disagreements)
+        runs.append(d)
+    return {
+        "schema": JSON_SCHEMA,
+        "runs": runs,
+        "ingest": [
+            {
+                "run": i.run,
+                "inputs": i.inputs,
+                "rejects_total": i.rejects_total,
+                "rejects": i.rejects,
+            }
+            for i in model.ingest
+        ],
+    }
+
+
+def _int(v: float | None) -> int | None:
+    return None if v is None else int(v)
+
+
+def render(model: ReportModel) -> str:
+    return json.dumps(as_dict(model), indent=2, sort_keys=False) + "\n"

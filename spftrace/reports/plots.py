@@ -1,0 +1,70 @@
+"""matplotlib figures rendered to inline SVG text (no files, no network).
+
+``svg.hashsalt`` is fixed so the same data gives byte-identical SVG, and text
+stays text (``svg.fonttype = none``) so the report is small and searchable.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from ..analysis.model import RunSummary
+
+_COLORS = {
+    "speculative": "#2e7d32",
+    "not_attempted": "#9e9e9e",
+}
+_PALETTE = ["#c62828", "#ef6c00", "#6a1b9a", "#1565c0", "#00838f", "#ad1457", "#4e342e"]
+
+
+def _svg(fig: object) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")  # type: ignore[attr-defined]
+    plt.close(fig)  # type: ignore[arg-type]
+    text = buf.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _setup() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    matplotlib.rcParams["svg.hashsalt"] = "spftrace"
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    matplotlib.rcParams["font.size"] = 9
+
+
+def breakdown_svg(runs: Sequence[RunSummary]) -> str | None:
+    """One horizontal stacked bar per run: speculative, each fallback, not attempted."""
+    rows = [s for s in runs if s.faults]
+    if not rows:
+        return None
+    _setup()
+    import matplotlib.pyplot as plt
+
+    reasons: list[str] = []
+    for s in rows:
+        for name, count in s.fallbacks.items():
+            if count and name not in reasons:
+                reasons.append(name)
+    fig, ax = plt.subplots(figsize=(8.0, 0.6 + 0.45 * len(rows)))
+    labels = [s.run + (f" ({s.label})" if s.label else "") for s in rows]
+    left = [0.0] * len(rows)
+    segments = [("speculative", [s.speculative or 0 for s in rows])]
+    segments += [(r, [s.fallbacks.get(r, 0) for s in rows]) for r in reasons]
+    segments.append(("not_attempted", [s.not_attempted or 0 for s in rows]))
+    for i, (name, counts) in enumerate(segments):
+        widths = [100.0 * c / (s.faults or 1) for c, s in zip(counts, rows, strict=True)]
+        color = _COLORS.get(name, _PALETTE[(i - 1) % len(_PALETTE)])
+        ax.barh(labels, widths, left=left, color=color, label=name.replace("_", " "))
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("% of faults")
+    ax.invert_yaxis()
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.25 - 0.05 * len(rows)), ncol=4, frameon=False
+    )
+    return _svg(fig)

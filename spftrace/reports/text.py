@@ -1,0 +1,165 @@
+"""``report text``: the answer in the first lines, then rich tables.
+
+Rendering goes through a rich Console writing into a buffer; colour is only
+emitted when the caller says the output is a terminal.
+"""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..analysis.model import RunSummary
+from . import ReportModel
+
+
+def _n(v: int | None) -> str:
+    return "n/a" if v is None else f"{v:,}"
+
+
+def _p(v: float | None) -> str:
+    return "" if v is None else f" ({v:.2f}%)"
+
+
+def headline(s: RunSummary) -> list[str]:
+    """The first lines of a run's report: plain text, no markup."""
+    label = f", label {s.label}" if s.label else ""
+    fb_pct = None
+    if s.fallback_total is not None and s.faults:
+        fb_pct = round(100.0 * s.fallback_total / s.faults, 2)
+    path = "speculative" if s.kernel_model != "per-vma-lock" else "under VMA lock"
+    return [
+        f"run {s.run}{label} - kernel model: {s.kernel_model} - sources: "
+        f"{', '.join(s.sources) or 'none'}",
+        f"faults {_n(s.faults)} | {path} {_n(s.speculative)}{_p(s.speculative_pct)} | "
+        f"fell back {_n(s.fallback_total)}{_p(fb_pct)} | not attempted "
+        f"{_n(s.not_attempted)}{_p(s.not_attempted_pct)}",
+        f"verdict: {s.verdict}",
+    ]
+
+
+def render(model: ReportModel, *, color: bool = False, width: int = 110) -> str:
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        width=width,
+        force_terminal=color,
+        color_system="standard" if color else None,
+        highlight=False,
+        soft_wrap=False,
+    )
+    for i, s in enumerate(model.runs):
+        if i:
+            console.rule()
+        first, counts, verdict = headline(s)
+        console.print(f"[bold]{escape(first)}[/bold]", overflow="fold")
+        console.print(escape(counts), overflow="fold")
+        console.print(f"[bold]{escape(verdict)}[/bold]", overflow="fold")
+        if s.command:
+            console.print(f"command: {escape(s.command)}", overflow="fold")
+        console.print()
+        _reasons_table(console, s)
+        _advice(console, s)
+        _sources(console, s)
+    if len(model.runs) > 1:
+        console.rule()
+        _side_by_side(console, model)
+    _ingest(console, model)
+    return buf.getvalue()
+
+
+def _reasons_table(console: Console, s: RunSummary) -> None:
+    if not s.findings and not s.fallbacks:
+        return
+    t = Table(title="Why faults left the speculative path", title_justify="left", show_lines=False)
+    t.add_column("reason")
+    t.add_column("count", justify="right")
+    t.add_column("% of faults", justify="right")
+    t.add_column("what it means")
+    listed = set()
+    for f in s.findings:
+        t.add_row(f.reason, f"{f.count:,}", f"{f.share_pct:.2f}", escape(f.meaning))
+        listed.add(f.reason)
+    for name, count in s.fallbacks.items():
+        if name not in listed:
+            t.add_row(name, f"{count:,}", "0.00", "")
+    console.print(t)
+
+
+def _advice(console: Console, s: RunSummary) -> None:
+    top = [f for f in s.findings if f.count > 0][:3]
+    if not top:
+        return
+    console.print("[bold]What usually causes it, and what to do[/bold]")
+    for f in top:
+        console.print(f"- {f.reason}: {escape(f.likely_cause)}", overflow="fold")
+        console.print(f"  advice: {escape(f.advice)}", overflow="fold")
+    console.print()
+
+
+def _sources(console: Console, s: RunSummary) -> None:
+    if len(s.per_source) > 1 or s.disagreements:
+        t = Table(title="Sources side by side", title_justify="left")
+        t.add_column("source")
+        t.add_column("faults", justify="right")
+        t.add_column("speculative", justify="right")
+        t.add_column("fallbacks", justify="right")
+        for src in s.per_source:
+            t.add_row(
+                src.origin,
+                _n(None if src.faults is None else int(src.faults)),
+                _n(None if src.speculative is None else int(src.speculative)),
+                _n(int(sum(src.fallbacks.values()))) if src.fallbacks else "n/a",
+            )
+        console.print(t)
+    for note in s.disagreements:
+        console.print(f"note: {escape(note)}", overflow="fold")
+    if s.disagreements:
+        console.print()
+
+
+def _side_by_side(console: Console, model: ReportModel) -> None:
+    t = Table(title="Runs side by side", title_justify="left")
+    t.add_column("run")
+    t.add_column("label")
+    t.add_column("faults", justify="right")
+    t.add_column("speculative %", justify="right")
+    t.add_column("top fallback")
+    t.add_column("% of faults", justify="right")
+    t.add_column("not attempted %", justify="right")
+    for s in model.runs:
+        top = next((f for f in s.findings if f.reason != "not_attempted"), None)
+        t.add_row(
+            escape(s.run),
+            escape(s.label or ""),
+            _n(s.faults),
+            "" if s.speculative_pct is None else f"{s.speculative_pct:.2f}",
+            top.reason if top else "",
+            f"{top.share_pct:.2f}" if top else "",
+            "" if s.not_attempted_pct is None else f"{s.not_attempted_pct:.2f}",
+        )
+    console.print(t)
+
+
+def _ingest(console: Console, model: ReportModel) -> None:
+    t = Table(title="Ingest", title_justify="left")
+    for col in ("run", "input", "format", "lines", "records", "ignored", "rejected"):
+        t.add_column(
+            col, justify="right" if col in ("lines", "records", "ignored", "rejected") else "left"
+        )
+    for st in model.ingest:
+        for i in st.inputs:
+            stats = i["stats"]
+            t.add_row(
+                escape(st.run),
+                escape(str(i["source"])),
+                i["format"],
+                f"{stats.get('lines_read', 0):,}",
+                f"{stats.get('records', 0):,}",
+                f"{stats.get('ignored', 0):,}",
+                f"{stats.get('rejected', 0):,}",
+            )
+    console.print(t)
