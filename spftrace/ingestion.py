@@ -106,9 +106,11 @@ def ingest(
     if sum(1 for i in inputs if str(i) == "-") > 1:
         raise SpftraceError("stdin ('-') can be given only once")
     opened: list[tuple[Input, str]] = []
+    pending: list[Input] = []
     try:
         for spec in inputs:
             inp = open_input(spec, stdin=stdin)
+            pending.append(inp)
             opened.append((inp, fmt or detect(inp.head, inp.name)))
         groups = _group(opened, run)
         ds = Dataset(data_dir(data), create=True)
@@ -130,7 +132,7 @@ def ingest(
                 existing.add(summaries[-1].run)
         return summaries
     finally:
-        for inp, _ in opened:
+        for inp in pending:
             inp.close()
 
 

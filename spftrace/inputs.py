@@ -172,15 +172,16 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
 
         stream = zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True)
     closers.append(stream)
+    inp = Input(name, stream, hasher, compression, b"", closers)
     try:
-        head = _read_exactly(stream, HEAD_BYTES)
-    except (OSError, EOFError, lzma.LZMAError) as exc:
+        inp.head = _read_exactly(stream, HEAD_BYTES)
+    except read_errors(inp) as exc:
+        inp.close()
         raise SpftraceError(f"{name}: corrupt {compression} data: {exc}") from None
-    except Exception as exc:  # zstandard.ZstdError does not derive from OSError
-        if compression == "zstd":
-            raise SpftraceError(f"{name}: corrupt zstd data: {exc}") from None
+    except BaseException:
+        inp.close()
         raise
-    return Input(name, stream, hasher, compression, head, closers)
+    return inp
 
 
 def _read_exactly(stream: IO[bytes], n: int) -> bytes:

@@ -67,7 +67,7 @@ def sniff(head: str) -> bool:
     hits = len(_SNIFF_RE.findall(text))
     if "Performance counter stats for" in text or "seconds time elapsed" in text:
         return True
-    if _CSV_SNIFF_RE.search(text):
+    if _CSV_SNIFF_RE.search(text) or any(_MANGLED_RE.match(ln) for ln in lines):
         return True
     return hits >= 2 or (hits == 1 and len([ln for ln in lines if ln.strip()]) <= 2)
 
@@ -136,10 +136,8 @@ _NOISE_ONLY_RE = re.compile(r"^\s*\(\s*\+-\s*(?P<pct>[\d.,]+)\s*%\s*\)\s*$")
 _METRIC_ONLY_RE = re.compile(r"^\s+#\s")
 _TABLE_ROW_RE = re.compile(r"^\s*\d+[.,]\d+ \([+-]\d+[.,]\d+\) #*\s*$")
 _VERBOSE_RE = re.compile(r"^[\w:./@-]+: \d+ \d+ \d+$")
-_COUNTERISH_RE = re.compile(
-    r"^\s*(?:\d+\.\d{9}\s+)?(?:CPU\d+\s+|S\d+\S*\s+\d+\s+|N\d+\s+\d+\s+)?"
-    r"(?:<not (?:counted|supported)>|\d[\d,.'\u2019\u202f\u00a0]*)(?:\s+\S|\s*$|[,;\t'])"
-)
+#: a line that starts like a counter: if it does not parse, it is a reject, not workload text
+_COUNTERISH_RE = re.compile(r"^\s*(?:<not (?:counted|supported)>|\d)")
 _IGNORABLE_PREFIXES = (
     "Some events weren't counted",
     "The events in group usually have to be from the same PMU",
@@ -434,6 +432,8 @@ class PerfStatParser:
 
     # human ---------------------------------------------------------------------
     def _human(self, line_no: int, line: str) -> bool:
+        if "\t" in line:  # perf's human layout pads with spaces only; tabs mean CSV
+            return False
         rest = line
         ts = None
         m = _TIME_RE.match(rest)

@@ -1,0 +1,161 @@
+"""Bad input gets a one-line error naming file and line; the dataset is unchanged."""
+
+from __future__ import annotations
+
+import gzip
+import lzma
+from pathlib import Path
+
+import pytest
+import zstandard
+from typer.testing import CliRunner
+
+import spftrace
+from spftrace.cli import app
+
+from .helpers import DATA
+from .test_store import snapshot
+
+HUMAN = DATA / "perf_stat" / "human.txt"
+
+
+@pytest.fixture
+def seeded(data: Path) -> Path:
+    spftrace.ingest([DATA / "seed" / "ebizzy-x86-16cpu.txt"], data=data)
+    return data
+
+
+def run_cli(*args: str, input: bytes | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), input=input)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.stderr
+
+
+def one_line_error(code: int, err: str) -> str:
+    assert code == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    return lines[0]
+
+
+CASES = {
+    "empty": b"",
+    "blank": b"\n\n   \n",
+    "binary": bytes(range(256)) * 4,
+    "elf": b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 200,
+    "random-text": b"hello world\nthis is not perf output\n",
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_unusable_inputs(tmp_path: Path, seeded: Path, name: str) -> None:
+    f = tmp_path / f"{name}.txt"
+    f.write_bytes(CASES[name])
+    before = snapshot(seeded)
+    code, err = run_cli("ingest", str(f), "--data", str(seeded))
+    line = one_line_error(code, err)
+    assert str(f) in line
+    assert snapshot(seeded) == before
+
+
+def test_unknown_format_lists_formats_and_quotes_first_line(tmp_path: Path, seeded: Path) -> None:
+    f = tmp_path / "x.txt"
+    f.write_text("hello world\n")
+    line = one_line_error(*run_cli("ingest", str(f), "--data", str(seeded)))
+    assert "'hello world'" in line and "perf-stat" in line and "--format" in line
+
+
+def test_truncated_json_line(tmp_path: Path, seeded: Path) -> None:
+    text = (DATA / "perf_stat" / "json.txt").read_text()
+    f = tmp_path / "t.txt"
+    f.write_text(text[: len(text) - 40])  # cut inside the last object
+    before = snapshot(seeded)
+    line = one_line_error(*run_cli("ingest", str(f), "--data", str(seeded)))
+    assert f"{f}:6:" in line and "truncated" in line
+    assert snapshot(seeded) == before
+    # with --errors skip the good lines land and the bad one is kept verbatim
+    code, _ = run_cli("ingest", str(f), "--data", str(seeded), "--errors", "skip")
+    assert code == 0
+    t = spftrace.load(seeded)
+    rej = t.rejects[t.rejects.run == "t"]
+    assert rej.line_no.tolist() == [6]
+    assert bytes(rej.line.iloc[0]) == text[: len(text) - 40].splitlines()[-1].encode()
+
+
+def test_truncated_csv_line(tmp_path: Path, seeded: Path) -> None:
+    f = tmp_path / "c.txt"
+    f.write_text((DATA / "perf_stat" / "csv-comma.txt").read_text() + "8255,,faults,162")
+    line = one_line_error(*run_cli("ingest", str(f), "--data", str(seeded)))
+    assert f"{f}:7:" in line
+
+
+def test_locale_mangled_csv(seeded: Path) -> None:
+    f = DATA / "perf_stat" / "csv-locale-de_DE.txt"
+    before = snapshot(seeded)
+    line = one_line_error(*run_cli("ingest", str(f), "--data", str(seeded)))
+    assert f"{f}:1:" in line and "LC_ALL=C" in line
+    assert snapshot(seeded) == before
+
+
+def test_perf_error_block_quotes_perf(seeded: Path) -> None:
+    f = DATA / "perf_stat" / "error-bogus-event.txt"
+    line = one_line_error(*run_cli("ingest", str(f), "--data", str(seeded)))
+    assert "event syntax error: 'faults,bogus_event'" in line
+
+
+def test_non_utf8_bytes_survive_to_rejects(tmp_path: Path, data: Path) -> None:
+    raw = HUMAN.read_bytes().replace(
+        b"\n\n       0.0", b"\n   12\xff\xfe34 \xc3( faults\n\n       0.0", 1
+    )
+    f = tmp_path / "latin.txt"
+    f.write_bytes(raw)
+    code, _ = run_cli("ingest", str(f), "--data", str(data), "--errors", "skip")
+    assert code == 0
+    rej = spftrace.load(data).rejects
+    assert bytes(rej.line.iloc[0]) == b"   12\xff\xfe34 \xc3( faults"
+
+
+def test_enormous_line_is_cut_not_loaded(tmp_path: Path, data: Path) -> None:
+    f = tmp_path / "big.txt"
+    with f.open("wb") as fh:
+        fh.write(HUMAN.read_bytes())
+        fh.write(b"9" * (3 << 20) + b"\n")  # one 3 MiB line after a valid block
+    code, _ = run_cli("ingest", str(f), "--data", str(data), "--errors", "skip")
+    assert code == 0
+    t = spftrace.load(data)
+    assert len(t.rejects) == 1 and len(bytes(t.rejects.line.iloc[0])) == 1 << 20
+    stats = dict(zip(t.stats.name, t.stats.value, strict=True))
+    assert stats["overlong_lines"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "compress"),
+    [
+        ("gzip", gzip.compress),
+        ("xz", lzma.compress),
+        ("zstd", lambda b: zstandard.ZstdCompressor().compress(b)),
+    ],
+)
+def test_compressed_inputs(tmp_path: Path, data: Path, kind: str, compress: object) -> None:
+    f = tmp_path / "human.txt.z"
+    f.write_bytes(compress(HUMAN.read_bytes()))  # type: ignore[operator]
+    (s,) = spftrace.ingest([f], data=data)
+    assert s.compression == kind and s.rows == {"counters": 9}
+
+
+def test_truncated_compressed_input(tmp_path: Path, seeded: Path) -> None:
+    f = tmp_path / "cut.gz"
+    blob = gzip.compress(HUMAN.read_bytes() * 50)
+    f.write_bytes(blob[: len(blob) // 2])
+    before = snapshot(seeded)
+    line = one_line_error(*run_cli("ingest", str(f), "--data", str(seeded)))
+    assert str(f) in line
+    assert snapshot(seeded) == before
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    line = one_line_error(
+        *run_cli("ingest", str(tmp_path / "nope.txt"), "--data", str(tmp_path / "d"))
+    )
+    assert "no such file" in line

@@ -1,0 +1,159 @@
+"""The dataset: partitioning, atomic commits, versioning, duplicate refusal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+import pytest
+
+import spftrace
+from spftrace.errors import SpftraceError
+from spftrace.schema import SCHEMA_VERSION
+from spftrace.store import Dataset, sanitize_run_name
+
+from .helpers import DATA
+
+HUMAN = DATA / "perf_stat" / "human.txt"
+SEED = DATA / "seed" / "ebizzy-x86-16cpu.txt"
+
+
+def snapshot(path: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(path)): p.read_bytes()
+        for p in sorted(path.rglob("*"))
+        if p.is_file() and p.name != ".lock"
+    }
+
+
+def test_hive_layout_readable_by_pyarrow_and_duckdb(data: Path) -> None:
+    spftrace.ingest([HUMAN], data=data)
+    files = list((data / "counters").glob("run=*/*.parquet"))
+    assert [f.parent.name for f in files] == ["run=human"]
+    table = pads.dataset(data / "counters", partitioning="hive").to_table()
+    assert set(table.column("run").to_pylist()) == {"human"}
+    con = duckdb.connect()
+    n = con.execute(
+        f"SELECT count(*) FROM read_parquet('{data}/counters/*/*.parquet', hive_partitioning=true)"
+    ).fetchone()[0]
+    assert n == table.num_rows == 9
+
+
+def test_parquet_metadata_carries_versions(data: Path) -> None:
+    spftrace.ingest([HUMAN], data=data)
+    (f,) = (data / "counters").glob("run=*/*.parquet")
+    meta = pq.read_schema(f).metadata
+    assert meta[b"spftrace.schema_version"] == str(SCHEMA_VERSION).encode()
+    assert meta[b"spftrace.version"] == spftrace.__version__.encode()
+
+
+def test_newer_schema_is_refused(data: Path) -> None:
+    spftrace.ingest([HUMAN], data=data)
+    (data / "spftrace-dataset.json").write_text(json.dumps({"schema_version": SCHEMA_VERSION + 1}))
+    with pytest.raises(SpftraceError, match="upgrade spftrace"):
+        spftrace.report("json", data=data)
+
+
+def test_same_bytes_refused_unless_forced(data: Path) -> None:
+    spftrace.ingest([HUMAN], data=data)
+    before = snapshot(data)
+    with pytest.raises(SpftraceError, match="already ingested as run 'human'.*--force"):
+        spftrace.ingest([HUMAN], data=data)
+    assert snapshot(data) == before
+    (s,) = spftrace.ingest([HUMAN], data=data, force=True)
+    assert s.run == "human-2"
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("../../etc/passwd", "etc-passwd"),
+        ("a/b", "a-b"),
+        (".hidden", "hidden"),
+        ("ok_1.2-x", "ok_1.2-x"),
+        ("", "run"),
+    ],
+)
+def test_run_names_cannot_escape(name: str, safe: str) -> None:
+    assert sanitize_run_name(name) == safe
+
+
+def test_explicit_bad_run_name_is_an_error(data: Path) -> None:
+    with pytest.raises(SpftraceError, match="not allowed"):
+        spftrace.ingest([HUMAN], data=data, run="../evil")
+    assert not (data.parent / "evil").exists()
+
+
+def test_run_groups_several_inputs(data: Path) -> None:
+    vm = sorted((DATA / "vmstat").glob("snap-*.txt"))
+    summaries = spftrace.ingest([HUMAN, *reversed(vm)], data=data, run="exp1", label="head")
+    assert [s.input for s in summaries] == [0, 1, 2, 3]
+    assert [Path(s.source).name for s in summaries[1:]] == [
+        "snap-0.txt",
+        "snap-1.txt",
+        "snap-2.txt",
+    ]
+    t = spftrace.load(data)
+    assert set(t.runs.run) == {"exp1"}
+    blocks = t.counters[t.counters.origin == "vmstat"].groupby("input").block.unique()
+    assert [list(b) for b in blocks] == [[0], [1], [2]]
+
+
+def test_vmstat_files_given_together_form_one_series(data: Path) -> None:
+    vm = sorted((DATA / "vmstat").glob("snap-*.txt"))
+    summaries = spftrace.ingest(vm, data=data)
+    assert {s.run for s in summaries} == {"snap-0"}
+
+
+def test_interrupted_commit_is_invisible_and_rolled_back(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    spftrace.ingest([SEED], data=data)
+    before = snapshot(data)
+    import os as real_os
+
+    calls = {"n": 0}
+    real_replace = real_os.replace
+
+    def crash_on_runs(src: str, dst: object) -> None:
+        if "/runs/" in str(dst) and "run=" in str(dst):
+            raise KeyboardInterrupt  # the process dies between data and runs files
+        calls["n"] += 1
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("spftrace.store.os.replace", crash_on_runs)
+    with pytest.raises(KeyboardInterrupt):
+        spftrace.ingest([HUMAN], data=data)
+    monkeypatch.setattr("spftrace.store.os.replace", real_replace)
+    assert calls["n"] >= 1  # some data files were moved before the crash
+    # readers do not see the half-committed run
+    assert spftrace.load(data).counters.run.unique().tolist() == ["ebizzy-x86-16cpu"]
+    # the next writer rolls it back: the dataset is exactly as before
+    Dataset(data).locked().__enter__()
+    assert snapshot(data) == before
+
+
+def test_env_var_names_the_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPFTRACE_DATA", str(tmp_path / "envds"))
+    spftrace.ingest([HUMAN])
+    assert (tmp_path / "envds" / "spftrace-dataset.json").exists()
+
+
+def test_missing_dataset_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(SpftraceError, match="no dataset at"):
+        spftrace.report("text", data=tmp_path / "nope")
+
+
+def test_query_sees_every_table(data: Path) -> None:
+    spftrace.ingest([SEED], data=data)
+    out = spftrace.query(
+        "SELECT (SELECT count(*) FROM runs) r, (SELECT count(*) FROM counters) c, "
+        "(SELECT count(*) FROM events) e, (SELECT count(*) FROM rejects) j, "
+        "(SELECT value FROM stats WHERE name = 'lines_read') l",
+        data=data,
+        fmt="csv",
+    )
+    assert out.splitlines() == ["r,c,e,j,l", "1,7,0,0,8"]
