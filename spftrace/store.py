@@ -256,22 +256,29 @@ class RunWriter:
             self._open[table] = o
         return o
 
-    def write(self, table: str, columns: dict[str, list[Any]], input_no: int) -> None:
+    def write(self, table: str, columns: Any, input_no: int) -> None:
+        """Append rows: a dict of column lists, or a pyarrow Table without ``input``."""
+        import numpy as np
         import pyarrow as pa
 
         o = self._file(table)
         schema = self._schemas[table]
-        n = len(next(iter(columns.values()))) if columns else 0
+        if isinstance(columns, dict):
+            n = len(next(iter(columns.values()))) if columns else 0
+        else:
+            n = columns.num_rows
         if n == 0:
             return
         arrays = []
         for f in schema:
             if f.name == "input":
-                arrays.append(pa.array([input_no] * n, pa.int32()))
-            else:
+                arrays.append(pa.array(np.full(n, input_no, dtype=np.int32)))
+            elif isinstance(columns, dict):
                 arrays.append(pa.array(columns[f.name], f.type))
-        batch = pa.RecordBatch.from_arrays(arrays, schema=schema)
-        o.writer.write_batch(batch, row_group_size=ROW_GROUP)
+            else:
+                arrays.append(columns.column(f.name).cast(f.type))
+        batch = pa.Table.from_arrays(arrays, schema=schema)
+        o.writer.write_table(batch, row_group_size=ROW_GROUP)
         o.rows += n
 
     def commit(self) -> None:

@@ -60,7 +60,7 @@ def test_newer_schema_is_refused(data: Path) -> None:
 def test_same_bytes_refused_unless_forced(data: Path) -> None:
     spftrace.ingest([HUMAN], data=data)
     before = snapshot(data)
-    with pytest.raises(SpftraceError, match="already ingested as run 'human'.*--force"):
+    with pytest.raises(SpftraceError, match=r"already ingested as run 'human'.*--force"):
         spftrace.ingest([HUMAN], data=data)
     assert snapshot(data) == before
     (s,) = spftrace.ingest([HUMAN], data=data, force=True)

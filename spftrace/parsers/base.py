@@ -31,7 +31,8 @@ class Output:
     """What a parser produced from one chunk of lines."""
 
     table: str
-    rows: dict[str, list[Any]]
+    #: columns as lists, or a pyarrow Table (vectorised parsers)
+    rows: Any
     lines: int = 0
     record_lines: int = 0
     ignored: int = 0
@@ -42,8 +43,16 @@ class Output:
 
     @property
     def n_rows(self) -> int:
+        if not isinstance(self.rows, dict):
+            return int(self.rows.num_rows)
         first = next(iter(self.rows.values()), [])
         return len(first)
+
+    def columns(self) -> dict[str, list[Any]]:
+        """The rows as plain column lists (converting a pyarrow Table)."""
+        if isinstance(self.rows, dict):
+            return self.rows
+        return dict(self.rows.to_pydict())
 
     def check(self) -> None:
         accounted = self.record_lines + self.ignored + len(self.rejects)

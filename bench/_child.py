@@ -1,0 +1,43 @@
+"""Run one measured job in this fresh process; print JSON with its peak RSS.
+
+usage: python bench/_child.py ingest FILE DATA_DIR
+       python bench/_child.py readlines FILE
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+
+def main() -> None:
+    job = sys.argv[1]
+    t0 = time.perf_counter()
+    out: dict[str, object] = {}
+    if job == "ingest":
+        import spftrace
+
+        (s,) = spftrace.ingest([sys.argv[2]], data=sys.argv[3])
+        out = {"lines": s.lines, "records": s.record_lines, "ingest_s": s.seconds, "bytes": s.bytes}
+    elif job == "readlines":
+        n = 0
+        with open(sys.argv[2], "rb") as fh:
+            for _ in fh:
+                n += 1
+        out = {"lines": n}
+    elif job == "report":
+        import spftrace
+
+        text = spftrace.report(sys.argv[3], data=sys.argv[2])
+        out = {"chars": len(text)}
+    else:
+        raise SystemExit(f"unknown job {job}")
+    out["wall_s"] = time.perf_counter() - t0
+    out["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""spftrace benchmarks (``make bench``): writes bench/RESULTS.md.
+
+Every figure is measured in this run, on this machine, with baselines measured
+in the same run.  Each measured job runs in a fresh process (bench/_child.py)
+so that peak RSS belongs to that job alone.
+
+perf stat ingest: a real ``perf stat -a -A -I 10`` capture over 30 events is
+taken once (bench/work/, not committed) and extended to N lines by repeating it
+with timestamps shifted forward, so the result is one long, continuous capture
+in perf's exact layout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "work"
+PY = sys.executable
+
+PERF_EVENTS = (
+    "cpu-clock,task-clock,faults,page-faults,minor-faults,major-faults,context-switches,"
+    "cpu-migrations,alignment-faults,emulation-faults,exceptions:page_fault_user,"
+    "exceptions:page_fault_kernel,mmap_lock:mmap_lock_start_locking,"
+    "mmap_lock:mmap_lock_acquire_returned,mmap_lock:mmap_lock_released,sched:sched_switch,"
+    "sched:sched_wakeup,sched:sched_waking,sched:sched_process_fork,sched:sched_process_exit,"
+    "irq:irq_handler_entry,irq:softirq_entry,timer:hrtimer_start,timer:timer_start,"
+    "syscalls:sys_enter_mmap,syscalls:sys_enter_munmap,syscalls:sys_enter_mprotect,"
+    "syscalls:sys_enter_brk,kmem:mm_page_alloc,kmem:mm_page_free"
+)
+PERF_STAT_CMD = f"perf stat -a -A -I 10 -e {PERF_EVENTS} -- sleep 5"
+
+
+def sh(cmd: str) -> str:
+    return subprocess.run(
+        cmd, shell=True, capture_output=True, text=True, check=False
+    ).stdout.strip()
+
+
+def machine() -> list[str]:
+    cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
+    mem = sh("free -g | awk '/Mem:/ {print $2}'")
+    import duckdb
+    import pyarrow
+
+    return [
+        f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {cpu or platform.processor()}, {os.cpu_count()} CPUs, {mem} GiB",
+        f"- kernel {platform.release()}; {sh('perf --version') or 'perf not found'}",
+        f"- Python {platform.python_version()}, pyarrow {pyarrow.__version__}, duckdb {duckdb.__version__}",
+    ]
+
+
+def child(*args: str) -> dict[str, float]:
+    r = subprocess.run(
+        [PY, str(HERE / "_child.py"), *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(r.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def perf_stat_capture() -> Path:
+    cap = WORK / "perf-stat-a-A-I10.txt"
+    if not cap.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        with cap.open("w") as fh:
+            subprocess.run(
+                PERF_STAT_CMD, shell=True, stderr=fh, stdout=subprocess.DEVNULL, check=True
+            )
+    return cap
+
+
+def extend(cap: Path, lines_wanted: int) -> Path:
+    """Repeat the capture with timestamps moved forward: one continuous interval stream."""
+    out = WORK / f"perf-stat-{lines_wanted // 1000}k.txt"
+    if out.exists():
+        return out
+    src = cap.read_text().splitlines()
+    last = max(float(ln.split()[0]) for ln in src if ln[:1] == " " and ln.split()[0][0].isdigit())
+    written = 0
+    with out.open("w") as fh:
+        k = 0
+        while written < lines_wanted:
+            shift = k * last
+            for ln in src:
+                if ln[:1] == " " and "." in ln[:17]:
+                    t = float(ln[:16]) + shift
+                    fh.write(f"{t:16.9f}{ln[16:]}\n")
+                else:
+                    fh.write(ln + "\n")
+                written += 1
+            k += 1
+    return out
+
+
+def bench_perf_stat(results: list[str]) -> None:
+    cap = perf_stat_capture()
+    results += [
+        "## perf stat ingestion (`-a -A -I 10`, 30 events, human format)",
+        "",
+        f"Capture: `{PERF_STAT_CMD}` (stderr), extended by repeating it with "
+        "timestamps shifted forward. Command measured: `spftrace ingest FILE --data DIR` "
+        "(parse, convert, write Parquet). Baseline: a Python loop that only reads the lines.",
+        "",
+        "| input lines | MB | ingest s | lines/s | MB/s | peak RSS MB | baseline lines/s | ingest / baseline |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n in (1_200_000, 4_800_000):
+        f = extend(cap, n)
+        data = WORK / "ds"
+        shutil.rmtree(data, ignore_errors=True)
+        r = child("ingest", str(f), str(data))
+        base = child("readlines", str(f))
+        lps = r["lines"] / r["ingest_s"]
+        blps = base["lines"] / base["wall_s"]
+        results.append(
+            f"| {int(r['lines']):,} | {r['bytes'] / 1e6:.0f} | {r['ingest_s']:.2f} | {lps:,.0f} | "
+            f"{r['bytes'] / 1e6 / r['ingest_s']:.1f} | {r['maxrss_mb']:.0f} | {blps:,.0f} | {lps / blps:.2f} |"
+        )
+        shutil.rmtree(data, ignore_errors=True)
+    results += [
+        "",
+        "Target (issue 2): at least 500,000 counter lines/s; peak RSS flat as input grows.",
+        "",
+    ]
+
+
+def main() -> None:
+    started = time.time()
+    results = ["# spftrace benchmark results", "", "Written by `make bench` (bench/run.py).", ""]
+    results += machine() + [""]
+    bench_perf_stat(results)
+    results.append(f"Total benchmark time: {time.time() - started:.0f} s.")
+    (HERE / "RESULTS.md").write_text("\n".join(results) + "\n")
+    print("\n".join(results))
+
+
+if __name__ == "__main__":
+    main()
