@@ -55,7 +55,8 @@ def machine() -> list[str]:
         f"- date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- machine: {cpu or platform.processor()}, {os.cpu_count()} CPUs, {mem} GiB",
         f"- kernel {platform.release()}; {sh('perf --version') or 'perf not found'}",
-        f"- Python {platform.python_version()}, pyarrow {pyarrow.__version__}, duckdb {duckdb.__version__}",
+        f"- Python {platform.python_version()}, pyarrow {pyarrow.__version__}, "
+        f"duckdb {duckdb.__version__}",
     ]
 
 
@@ -109,7 +110,8 @@ def bench_perf_stat(results: list[str]) -> None:
         "timestamps shifted forward. Command measured: `spftrace ingest FILE --data DIR` "
         "(parse, convert, write Parquet). Baseline: a Python loop that only reads the lines.",
         "",
-        "| input lines | MB | ingest s | lines/s | MB/s | peak RSS MB | baseline lines/s | ingest / baseline |",
+        "| input lines | MB | ingest s | lines/s | MB/s | peak RSS MB | baseline lines/s "
+        "| ingest / baseline |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in (1_200_000, 4_800_000):
@@ -122,7 +124,8 @@ def bench_perf_stat(results: list[str]) -> None:
         blps = base["lines"] / base["wall_s"]
         results.append(
             f"| {int(r['lines']):,} | {r['bytes'] / 1e6:.0f} | {r['ingest_s']:.2f} | {lps:,.0f} | "
-            f"{r['bytes'] / 1e6 / r['ingest_s']:.1f} | {r['maxrss_mb']:.0f} | {blps:,.0f} | {lps / blps:.2f} |"
+            f"{r['bytes'] / 1e6 / r['ingest_s']:.1f} | {r['maxrss_mb']:.0f} | {blps:,.0f} "
+            f"| {lps / blps:.2f} |"
         )
         shutil.rmtree(data, ignore_errors=True)
     results += [
@@ -135,7 +138,7 @@ def bench_perf_stat(results: list[str]) -> None:
 def main() -> None:
     started = time.time()
     results = ["# spftrace benchmark results", "", "Written by `make bench` (bench/run.py).", ""]
-    results += machine() + [""]
+    results += [*machine(), ""]
     bench_perf_stat(results)
     results.append(f"Total benchmark time: {time.time() - started:.0f} s.")
     (HERE / "RESULTS.md").write_text("\n".join(results) + "\n")

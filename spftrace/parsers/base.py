@@ -45,7 +45,7 @@ class Output:
     def n_rows(self) -> int:
         if not isinstance(self.rows, dict):
             return int(self.rows.num_rows)
-        first = next(iter(self.rows.values()), [])
+        first: list[Any] = next(iter(self.rows.values()), [])
         return len(first)
 
     def columns(self) -> dict[str, list[Any]]:
