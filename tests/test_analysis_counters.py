@@ -108,7 +108,8 @@ def test_per_vma_lock_vmstat(tmp_path: Path, data: Path) -> None:
         [(1000, 0, 0, 0, 0), (51000, 45000, 3000, 1000, 7)]
     ):
         text = base.replace("pgfault ", "pgfault_was ")
-        text += f"pgfault {pgf}\nvma_lock_success {ok}\nvma_lock_abort {ab}\nvma_lock_retry {rt}\nvma_lock_miss {miss}\n"
+        text += f"pgfault {pgf}\nvma_lock_success {ok}\nvma_lock_abort {ab}\n"
+        text += f"vma_lock_retry {rt}\nvma_lock_miss {miss}\n"
         snaps.append(f"time: {1700000000 + i}\n{text}")
     f = tmp_path / "vma.txt"
     f.write_text("".join(snaps))
