@@ -323,6 +323,18 @@ def _reconcile(per_source: list[SourceTotals]) -> list[str]:
     return notes
 
 
+def share_text(part: int | None, whole: int | None) -> str:
+    """A share for prose: never rounds a non-zero part to 0.00% or a partial one to 100%."""
+    if part is None or not whole:
+        return "n/a"
+    p = 100.0 * part / whole
+    if 0 < p < 0.01:
+        return "<0.01%"
+    if 99.99 < p < 100:
+        return ">99.99%"
+    return f"{p:.2f}%"
+
+
 def verdict(s: RunSummary) -> str:
     """One or two sentences that answer the question."""
     if s.faults is None:
@@ -338,21 +350,22 @@ def verdict(s: RunSummary) -> str:
         )
     spec_pct = s.speculative_pct or 0.0
     na_pct = s.not_attempted_pct or 0.0
+    spec_txt = share_text(s.speculative, s.faults)
     top = next((f for f in s.findings if f.reason != "not_attempted"), None)
     path = "speculatively" if s.kernel_model == "spf" else "under the per-VMA lock"
     if na_pct >= 90.0:
         return (
-            f"Nearly all faults ({na_pct:.2f}%) never tried the speculative path: they came "
-            "from single-threaded processes, which are handled directly under mmap_sem. "
-            f"Only {spec_pct:.2f}% were handled {path}, so speculative handling neither "
-            "helps nor hurts this workload."
+            f"Nearly all faults ({share_text(s.not_attempted, s.faults)}) never tried the "
+            "speculative path: they came from single-threaded processes, which are handled "
+            f"directly under mmap_sem. Only {spec_txt} were handled {path}, so speculative "
+            "handling neither helps nor hurts this workload."
         )
     if top is None:
-        return f"{spec_pct:.2f}% of {s.faults:,} faults were handled {path}, with no fallbacks."
+        return f"{spec_txt} of {s.faults:,} faults were handled {path}, with no fallbacks."
     head = (
-        f"Most faults ({spec_pct:.2f}%) were handled {path}"
+        f"Most faults ({spec_txt}) were handled {path}"
         if spec_pct >= 50
-        else f"Only {spec_pct:.2f}% of faults were handled {path}"
+        else f"Only {spec_txt} of faults were handled {path}"
     )
     return (
         f"{head}; the dominant fallback is {top.reason} ({top.share_pct:.2f}% of faults, "
