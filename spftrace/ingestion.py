@@ -47,6 +47,7 @@ class IngestSummary:
     seconds: float = 0.0
     compression: str | None = None
     command: str | None = None
+    kernel: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -269,12 +270,14 @@ def _ingest_one(
         s.rejected += len(out.rejects)
         if "command" in out.meta:
             s.command = out.meta["command"]
+        if "kernel" in out.meta:
+            s.kernel = out.meta["kernel"]
         for sname, cpu, value in out.stats:
             stats[(sname, cpu)] = stats.get((sname, cpu), 0) + value
 
     try:
-        for first, lines in inp.chunks():
-            absorb(parser.feed(lines, first))
+        for chunk in inp.chunks():
+            absorb(parser.feed_chunk(chunk))
             if progress is not None:
                 progress(inp.name, s.lines, inp.nbytes)
         absorb(parser.close())
@@ -340,7 +343,7 @@ def _write_runs_row(
             "compression": [inp.compression],
             "ingested_at": [datetime.now(UTC)],
             "host": [platform.node() or None],
-            "kernel": [None],
+            "kernel": [s.kernel],
             "command": [s.command],
             "spftrace_version": [__version__],
             "schema_version": [SCHEMA_VERSION],

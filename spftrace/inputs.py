@@ -82,8 +82,8 @@ class Input:
         for c in reversed(self.closers):
             c.close()
 
-    def chunks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[tuple[int, list[str]]]:
-        """Yield ``(first_line_no, lines)``; lines have no line terminator."""
+    def chunks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
+        """Yield chunks of whole lines, in order, with their first line number."""
         line_no = 1
         carry = b""
         skipping = False  # inside an over-long line, dropping bytes up to its newline
@@ -104,27 +104,79 @@ class Input:
             if cut < 0:
                 carry = buf
                 if len(carry) > MAX_LINE:
-                    lines = [_decode(carry[:MAX_LINE])]
                     self.overlong_lines += 1
+                    yield Chunk(line_no, carry[:MAX_LINE], 1, terminated=False)
+                    line_no += 1
                     carry = b""
                     skipping = True
-                    yield line_no, lines
-                    line_no += 1
                 continue
             carry = buf[cut + 1 :]
-            text = _decode(buf[:cut])
-            lines = text.split("\n")
-            for i, ln in enumerate(lines):
-                if len(ln) > MAX_LINE:
-                    lines[i] = ln[:MAX_LINE]
-                    self.overlong_lines += 1
-            if "\r" in text:
-                lines = [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
-            yield line_no, lines
-            line_no += len(lines)
+            block = buf[: cut + 1]
+            n = block.count(b"\n")
+            if n and len(block) > MAX_LINE and _longest_line(block) > MAX_LINE:
+                for piece in block[:-1].split(b"\n"):
+                    if len(piece) > MAX_LINE:
+                        self.overlong_lines += 1
+                        piece = piece[:MAX_LINE]
+                    yield Chunk(line_no, piece + b"\n", 1)
+                    line_no += 1
+                continue
+            yield Chunk(line_no, block, n)
+            line_no += n
         if carry:
             self.final_newline = False
-            yield line_no, [_decode(carry).rstrip("\r")]
+            yield Chunk(line_no, carry, 1, terminated=False)
+
+
+@dataclass
+class Chunk:
+    """Whole lines of an input: ``data`` holds them with their newlines (the last
+    line of an input may lack one).  Parsers take ``lines()`` (Python strings) or
+    ``arrow()`` (a pyarrow string array built on the same bytes, no copy per line)."""
+
+    first_line_no: int
+    data: bytes
+    n_lines: int
+    terminated: bool = True
+
+    def lines(self) -> list[str]:
+        text = _decode(self.data)
+        if self.terminated:
+            text = text[:-1]
+        out = text.split("\n")
+        if "\r" in text:
+            out = [ln[:-1] if ln.endswith("\r") else ln for ln in out]
+        return out
+
+    def arrow(self) -> Any:
+        """The lines as a pyarrow StringArray (trailing CR/LF removed), or None when
+        the bytes are not valid UTF-8 (the caller then takes ``lines()``)."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        data = self.data if self.terminated else self.data + b"\n"
+        buf = np.frombuffer(data, np.uint8)
+        nl = np.flatnonzero(buf == 10)
+        if len(data) >= 2**31:
+            return None
+        offsets = np.empty(len(nl) + 1, np.int32)
+        offsets[0] = 0
+        offsets[1:] = nl + 1
+        arr = pa.StringArray.from_buffers(len(nl), pa.py_buffer(offsets), pa.py_buffer(data))
+        try:
+            arr.validate(full=True)
+        except pa.ArrowInvalid:
+            return None
+        return pc.ascii_rtrim(arr, "\r\n")
+
+
+def _longest_line(block: bytes) -> int:
+    import numpy as np
+
+    nl = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
+    starts = np.concatenate(([0], nl[:-1] + 1))
+    return int((nl - starts).max()) if len(nl) else len(block)
 
 
 def _decode(b: bytes) -> str:

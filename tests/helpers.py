@@ -27,10 +27,9 @@ class Parsed:
         self.stats: dict[str, int] = {}
         for out in outputs:
             out.check()
-            keys = list(out.rows)
-            self.rows += [
-                dict(zip(keys, v, strict=True)) for v in zip(*out.rows.values(), strict=True)
-            ]
+            cols = out.columns()
+            keys = list(cols)
+            self.rows += [dict(zip(keys, v, strict=True)) for v in zip(*cols.values(), strict=True)]
             self.rejects += out.rejects
             self.lines += out.lines
             self.record_lines += out.record_lines
@@ -44,7 +43,7 @@ def parse_path(fmt: str, path: Path, **kwargs: Any) -> Parsed:
     inp = open_input(path)
     try:
         parser = make_parser(fmt, **kwargs)
-        outs = [parser.feed(lines, first) for first, lines in inp.chunks()]
+        outs = [parser.feed_chunk(chunk) for chunk in inp.chunks()]
         outs.append(parser.close())
     finally:
         inp.close()

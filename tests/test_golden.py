@@ -18,6 +18,11 @@ GOLDEN = (
     + [("perf-stat", p) for p in sorted((DATA / "perf_stat_public").glob("*.txt"))]
     + [("perf-stat", p) for p in sorted((DATA / "seed").glob("*.txt"))]
     + [("vmstat", p) for p in sorted((DATA / "vmstat").glob("*.txt"))]
+    + [
+        (fmt, p)
+        for fmt in ("perf-script", "ftrace", "trace-cmd")
+        for p in sorted((DATA / "traces").glob(f"{fmt}-*.txt"))
+    ]
 )
 
 
@@ -30,8 +35,34 @@ def test_golden(fmt: str, path: Path) -> None:
 
 
 def test_every_capture_is_listed_in_provenance() -> None:
-    for folder in ("perf_stat", "perf_stat_public", "vmstat"):
+    for folder in ("perf_stat", "perf_stat_public", "vmstat", "traces", "seed"):
         prov = (DATA / folder / "PROVENANCE.tsv").read_text()
         for path in (DATA / folder).glob("*.txt"):
             name = path.name if not path.name.startswith("snap-") else "snap-N.txt"
             assert name in prov, f"{folder}/{path.name} has no provenance line"
+
+
+SNIFF_CASES = (
+    [
+        (p, "perf-stat")
+        for d in ("perf_stat", "perf_stat_public", "seed")
+        for p in sorted((DATA / d).glob("*.txt"))
+    ]
+    + [(p, "vmstat") for p in sorted((DATA / "vmstat").glob("*.txt"))]
+    + [(p, p.name.split("-")[0] if not p.name.startswith("perf-script") else "perf-script")
+       for p in sorted((DATA / "traces").glob("*.txt"))]
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"), SNIFF_CASES, ids=[f"{p.parent.name}/{p.name}" for p, _ in SNIFF_CASES]
+)
+def test_sniff_picks_the_format(path: Path, fmt: str) -> None:
+    from spftrace.inputs import open_input
+    from spftrace.sniff import sniff
+
+    inp = open_input(path)
+    try:
+        assert sniff(inp.head) == {"trace": "trace-cmd"}.get(fmt, fmt)
+    finally:
+        inp.close()

@@ -13,6 +13,12 @@ from typing import Any
 
 #: format name -> module (relative to this package), in detection order
 REGISTRY: dict[str, str] = {
+    # trace-cmd report: "cpus=N" first line, or "INSTANCE: comm-pid [cpu] ..." records
+    "trace-cmd": ".trace_cmd",
+    # ftrace text: "# tracer:" header, or "comm-pid [cpu] flags time: event:" lines
+    "ftrace": ".ftrace",
+    # perf script tracepoint samples: "time: system:event: fields" on most lines
+    "perf-script": ".perf_script",
     # a /proc/vmstat dump is all "name value" lines with well-known keys
     "vmstat": ".vmstat",
     # perf stat: headers, footers, or counter lines (human/CSV/JSON)
@@ -28,5 +34,11 @@ def module(fmt: str) -> ModuleType:
 
 def make_parser(fmt: str, **kwargs: Any) -> Any:
     mod = module(fmt)
-    cls = {"perf-stat": "PerfStatParser", "vmstat": "VmstatParser"}[fmt]
+    cls = {
+        "perf-stat": "PerfStatParser",
+        "vmstat": "VmstatParser",
+        "perf-script": "PerfScriptParser",
+        "ftrace": "FtraceParser",
+        "trace-cmd": "TraceCmdParser",
+    }[fmt]
     return getattr(mod, cls)(**kwargs)

@@ -24,6 +24,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from ..inputs import Chunk
 from .base import (
     Output,
     Reject,
@@ -42,33 +43,27 @@ _STATUS = {NOT_COUNTED: "not-counted", NOT_SUPPORTED: "not-supported"}
 
 # --- sniffing ----------------------------------------------------------------
 
-_SNIFF_RE = re.compile(
-    r"Performance counter stats for"
-    r"|^\s*\d[\d,.'\u2019\u202f\u00a0 ]*\s+(?:msec\s+)?[\w][\w:./-]*(?:\s|$)"
-    r"|^\s*<not (?:counted|supported)>"
-    r"|^\s*\d+\.\d{9}\s+\S"
-    r"|^#\s+time\s+"
-    r'|^\{"(?:interval|counter-value|cpu|core|die|socket|node|thread)"\s*:'
-    r"|seconds time elapsed"
-    r"|^event syntax error:|^Workload failed:",
-    re.MULTILINE,
-)
-_CSV_SNIFF_RE = re.compile(
-    r"^[^\n]*\d[^\n]*(?:,|;|\t|')(?:msec|ns)?(?:,|;|\t|')[\w:./-]+(?:,|;|\t|')"
-    r"\d+(?:,|;|\t|')\d+\.\d\d"
-)
-
 
 def sniff(head: str) -> bool:
-    """Cheap test on the first lines; never raises."""
+    """Parse the first lines with the real parser: perf stat if some are counters
+    (or perf's own error output) and few are anything else.  Never raises."""
     lines = head.splitlines()[:60]
+    if len(lines) == 60:
+        lines = lines[:-1]  # the head may end inside a line
     text = "\n".join(lines)
-    hits = len(_SNIFF_RE.findall(text))
     if "Performance counter stats for" in text or "seconds time elapsed" in text:
         return True
-    if _CSV_SNIFF_RE.search(text) or any(_MANGLED_RE.match(ln) for ln in lines):
+    if any(_ERROR_RE.match(ln) for ln in lines[:5]):
         return True
-    return hits >= 2 or (hits == 1 and len([ln for ln in lines if ln.strip()]) <= 2)
+    try:
+        p = PerfStatParser()
+        out = p.feed(lines, 1)
+    except Exception:
+        return False
+    if any(r.reason.startswith("decimal comma") for r in out.rejects):
+        return True  # a locale-mangled CSV: perf stat, but it needs a clear error
+    meaningful = out.lines - out.ignored + p.foreign
+    return out.record_lines >= 1 and out.record_lines >= 0.5 * max(meaningful, 1)
 
 
 # --- tokenising --------------------------------------------------------------
@@ -459,6 +454,9 @@ class PerfStatParser:
             out.record_lines += 1
             self.last_has_row = True
             self.perf_error = None
+
+    def feed_chunk(self, chunk: Chunk) -> Output:
+        return self.feed(chunk.lines(), chunk.first_line_no)
 
     def close(self) -> Output:
         return self._take()

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 
+from ..inputs import Chunk
 from .base import Output, Reject, empty_columns, seconds_to_ns
 
 FORMAT = "vmstat"
@@ -167,6 +168,9 @@ class VmstatParser:
             out.rows[col] = [None] * n
         self.out = Output(TABLE, empty_columns(TABLE))
         return out
+
+    def feed_chunk(self, chunk: Chunk) -> Output:
+        return self.feed(chunk.lines(), chunk.first_line_no)
 
     def close(self) -> Output:
         return self._take()

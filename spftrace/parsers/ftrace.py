@@ -1,0 +1,164 @@
+"""ftrace text (``trace`` / ``trace_pipe``) -> event rows.
+
+Produced by: echo 1 > /sys/kernel/tracing/instances/NAME/events/.../enable; cat .../trace
+Sample:      ebizzy-4321    [003] .....  1234.567890: spf_vma_changed: ip:ffffffff8123abcd ...
+Variants:    tests/data/traces/ftrace-*.txt (PROVENANCE.tsv has the steps)
+
+Line = ``%16s-%-7d`` comm-pid, optional ``(%7d)`` tgid (record-tgid), ``[%03d]``
+cpu, optional irq-info flags (4 or 5 characters), time (``sec.usec`` for
+nanosecond clocks, a bare counter for ``counter``/``x86-tsc``), then
+``event: payload`` where the event has no system prefix: known names are
+mapped to ``system:name`` (``KNOWN_SYSTEMS``), unknown ones kept as written.
+``CPU:N [LOST M EVENTS]`` and ``##### CPU N buffer started ####`` are stats.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .tracetext import (
+    Record,
+    TraceTextParser,
+    dictionary_map,
+    full_event_name,
+    int_or_null,
+    rsplit_tokens,
+    seconds_text_ok,
+    split_parts,
+    time_to_ns,
+    ts_from_text,
+)
+
+FORMAT = "ftrace"
+TABLE = "events"
+
+_RECORD_RE = re.compile(
+    r"^\s*(?P<comm>.*)-(?P<pid>\d+)\s+(?:\(\s*(?P<tgid>\d+|-+)\)\s+)?\[(?P<cpu>\d+)\]\s+"
+    r"(?:(?P<flags>[^\s\d][^\s]{2,6})\s+)?(?P<time>\d+(?:\.\d+)?): "
+    r"(?P<event>[^\s:]+): ?(?P<payload>.*)$"
+)
+_LOST_RE = re.compile(r"^CPU:(\d+) \[LOST (\d+) EVENTS\]")
+_STARTED_RE = re.compile(r"^##### CPU (\d+) buffer started ####")
+_SNIFF_RE = re.compile(
+    r"-\d+\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[\d{3}\]\s+(?:\S{4,7}\s+)?\d+(?:\.\d+)?: [^\s:]+: "
+)
+
+
+def sniff(head: str) -> bool:
+    if head.startswith("# tracer:"):
+        return True
+    lines = [ln for ln in head.splitlines()[:200] if ln.strip() and not ln.startswith("#")]
+    hits = sum(1 for ln in lines if _SNIFF_RE.search(ln))
+    return bool(lines) and hits >= max(1, len(lines) // 3)
+
+
+class FtraceParser(TraceTextParser):
+    FORMAT = FORMAT
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tgid: bool | None = None
+        self.flags: bool | None = None
+
+    def parse_line(self, line: str) -> Record | None:
+        m = _RECORD_RE.match(line)
+        if m is None:
+            return None
+        if self.tgid is None:
+            self.tgid = m.group("tgid") is not None
+            self.flags = m.group("flags") is not None
+        tgid = m.group("tgid")
+        return Record(
+            time_to_ns(m.group("time")), int(m.group("cpu")),
+            int(tgid) if tgid and tgid.isdigit() else None, int(m.group("pid")),
+            m.group("comm").strip(), full_event_name(m.group("event")), m.group("payload"),
+        )  # fmt: skip
+
+    def classify(self, line: str) -> str | tuple[str, int | None, int] | None:
+        if not line.strip() or line.startswith("#"):
+            m = _STARTED_RE.match(line)
+            if m is not None:
+                return ("cpu_buffer_started", int(m.group(1)), 1)
+            return "ignore"
+        m = _LOST_RE.match(line.strip())
+        if m is not None:
+            return ("events_lost", int(m.group(1)), int(m.group(2)))
+        return None
+
+    def reject_reason(self, line: str) -> str:
+        return "not an ftrace record (expected 'comm-pid [cpu] [flags] time: event: fields')"
+
+    def vector_prefix(self, arr: Any) -> dict[str, Any] | None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.tgid is None:
+            for i in range(min(len(arr), 400)):
+                text = arr[i].as_py()
+                if text and self.parse_line(text) is not None:
+                    break
+            if self.tgid is None:
+                return None
+        (prefix, ev, payload), cnt = split_parts(arr, ": ", 3)
+        prefix = pc.fill_null(prefix, "")
+        if self.tgid:
+            prefix = pc.replace_substring_regex(prefix, r"\(\s+", "(")
+        k = 2 + (1 if self.flags else 0) + (1 if self.tgid else 0)
+        toks, ok = rsplit_tokens(prefix, k, True)
+        ok &= cnt == 3
+        comm_pid, pos = toks[0], 1
+        tgid = None
+        if self.tgid:
+            tg = pc.ascii_trim(toks[pos], "()")
+            ok &= pc.fill_null(
+                pc.match_substring_regex(toks[pos], r"^\((?:\d+|-+)\)$"), False
+            ).to_numpy(zero_copy_only=False)
+            tgid = int_or_null(tg, pa.int32())
+            pos += 1
+        ctok = toks[pos]
+        ok &= pc.fill_null(pc.match_substring_regex(ctok, r"^\[\d+\]$"), False).to_numpy(
+            zero_copy_only=False
+        )
+        pos += 1
+        if self.flags:
+            ok &= pc.fill_null(
+                pc.match_substring_regex(toks[pos], r"^[^\d\s]\S{2,6}$"), False
+            ).to_numpy(zero_copy_only=False)
+            pos += 1
+        t = toks[pos]
+        ok &= seconds_text_ok(t).to_numpy(zero_copy_only=False)
+        lst = pc.split_pattern(comm_pid, "-", max_splits=1, reverse=True)
+        (comm, pid), c2 = _two(lst)
+        ok &= c2 == 2
+        pid_i = int_or_null(pid, pa.int32())
+        ok &= pc.is_valid(pid_i).to_numpy(zero_copy_only=False)
+        event = pc.ascii_trim_whitespace(ev)
+        ok &= pc.fill_null(pc.match_substring_regex(event, r"^[^\s:]+$"), False).to_numpy(
+            zero_copy_only=False
+        )
+        okay = pa.array(ok)
+        n = len(arr)
+        return {
+            "ok": okay,
+            "ts": ts_from_text(pc.if_else(okay, t, "0")),
+            "cpu": int_or_null(pc.ascii_trim(ctok, "[]"), pa.int32()),
+            "pid": tgid if tgid is not None else pa.nulls(n, pa.int32()),
+            "tid": pid_i,
+            "comm": pc.ascii_trim_whitespace(comm),
+            "event": dictionary_map(pc.fill_null(event, ""), full_event_name),
+            "payload": pc.fill_null(payload, ""),
+        }
+
+
+def _two(lst: Any) -> tuple[tuple[Any, Any], Any]:
+    """The two parts of a split list array (null where a row has fewer)."""
+    import numpy as np
+    import pyarrow as pa
+
+    offs = lst.offsets.to_numpy()
+    off, cnt = offs[:-1] - offs[0], np.diff(offs)
+    flat = lst.values.slice(offs[0], offs[-1] - offs[0])
+    a = flat.take(pa.array(np.where(cnt >= 1, off, 0), mask=cnt < 1))
+    b = flat.take(pa.array(np.where(cnt >= 2, off + 1, 0), mask=cnt < 2))
+    return (a, b), cnt

@@ -1,0 +1,224 @@
+"""perf script text of tracepoint samples -> event rows.
+
+Produced by: perf record -e 'pagefault:*' -e exceptions:page_fault_user -e 'mmap_lock:*' ...
+             perf script [-F comm,tid,pid,cpu,time,event,trace] [--ns] [--header]
+Sample:      ebizzy  4321 [003] 12345.678901: pagefault:spf_vma_changed: ip:ffffffff8123abcd ...
+Variants:    tests/data/traces/perf-script-*.txt (PROVENANCE.tsv has the commands)
+
+The field order is fixed (comm, pid/tid, cpu, time, event, trace) but any field
+may be missing and widths changed over time (tid 5 -> 7 wide in 2023), so the
+layout is read from the first record and the prefix is cut from the right:
+comms may contain spaces, digits, dashes or be ``:-1``.  A single id column is
+stored as ``tid`` (perf's default); ``pid/tid`` fills both.  Callchain frames
+(indented lines after a sample) are counted as ignored (``callchain_lines``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .tracetext import (
+    Record,
+    TraceTextParser,
+    int_or_null,
+    rsplit_tokens,
+    seconds_text_ok,
+    split_parts,
+    time_to_ns,
+    ts_from_text,
+)
+
+FORMAT = "perf-script"
+TABLE = "events"
+
+#: one tracepoint sample: [comm] [pid/tid | id] [[cpu]] time: system:event: payload
+_RECORD_RE = re.compile(
+    r"^(?P<prefix>.*?)(?P<time>\d+\.\d+): +(?P<event>[\w.-]+:[\w.-]+): ?(?P<payload>.*)$"
+)
+_ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
+_CPU_RE = re.compile(r"^\[\d+\]$")
+_SNIFF_RE = re.compile(r"\d+\.\d{6,9}: +[\w.-]+:[\w.-]+: ", re.MULTILINE)
+_LOST_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
+_IGNORABLE = (
+    "'trace' not valid for",
+    "Warning:",
+    "Check IO/CPU overload!",
+    "[ perf record:",
+    "Processed ",
+    "No samples found",
+)
+
+
+def sniff(head: str) -> bool:
+    lines = head.splitlines()[:200]
+    hits = sum(1 for ln in lines if _SNIFF_RE.search(ln))
+    return hits >= 1 and hits >= 0.3 * sum(1 for ln in lines if ln.strip() and ln[0] not in "#\t ")
+
+
+@dataclass(frozen=True)
+class Layout:
+    comm: bool
+    ids: str  # "pid/tid", "id" or ""
+    cpu: bool
+
+    @property
+    def k(self) -> int:
+        """Tokens right of the comm: ids, cpu, time."""
+        return (1 if self.ids else 0) + (1 if self.cpu else 0) + 1
+
+
+def layout_of(prefix: str) -> Layout:
+    toks = prefix.split()
+    cpu = bool(toks) and _CPU_RE.match(toks[-1]) is not None
+    if cpu:
+        toks = toks[:-1]
+    ids = ""
+    if toks and _ID_RE.match(toks[-1]):
+        ids = "pid/tid" if "/" in toks[-1] else "id"
+        toks = toks[:-1]
+    return Layout(comm=bool(toks), ids=ids, cpu=cpu)
+
+
+_PREFIX_RES: dict[Layout, re.Pattern[str]] = {}
+
+
+def _prefix_re(layout: Layout) -> re.Pattern[str]:
+    """The prefix (everything before the time) of a layout, anchored on the right."""
+    pat = _PREFIX_RES.get(layout)
+    if pat is None:
+        parts = [r"^\s*(?P<comm>\S.*?)" if layout.comm else r"^(?P<comm>)"]
+        if layout.ids:
+            sp = r"\s+" if layout.comm else r"\s*"
+            ids = r"-?\d+/-?\d+" if layout.ids == "pid/tid" else r"-?\d+"
+            parts.append(sp + f"(?P<ids>{ids})")
+        else:
+            parts.append(r"(?P<ids>)?")
+        parts.append(r"\s+\[(?P<cpu>\d+)\]" if layout.cpu else r"(?P<cpu>)?")
+        pat = re.compile("".join(parts) + r"\s*$")
+        if not layout.comm:
+            pat = re.compile(pat.pattern.replace("^(?P<comm>)", "^\\s*(?P<comm>)"))
+        _PREFIX_RES[layout] = pat
+    return pat
+
+
+class PerfScriptParser(TraceTextParser):
+    FORMAT = FORMAT
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.layout: Layout | None = None
+
+    # -- per line ------------------------------------------------------------------
+    def parse_line(self, line: str) -> Record | None:
+        m = _RECORD_RE.match(line)
+        if m is None:
+            return None
+        prefix = m.group("prefix")
+        layout = self.layout or layout_of(prefix)
+        p = _prefix_re(layout).match(prefix)
+        if p is None:
+            return None
+        pid = tid = None
+        ident = p.group("ids")
+        if ident:
+            if "/" in ident:
+                a, b = ident.split("/")
+                pid, tid = int(a), int(b)
+            else:
+                tid = int(ident)
+        cpu = p.group("cpu")
+        if self.layout is None:
+            self.layout = layout
+        return Record(
+            time_to_ns(m.group("time")), int(cpu) if cpu else None, pid, tid,
+            p.group("comm") or None, m.group("event"), m.group("payload"),
+        )  # fmt: skip
+
+    def classify(self, line: str) -> str | tuple[str, int | None, int] | None:
+        s = line.strip()
+        if not s:
+            return "ignore"
+        if line.startswith("#"):
+            self._header(line)
+            return "ignore"
+        if line[0] in "\t " and re.match(r"^\s+[0-9a-f]+ ", line):
+            return ("callchain_lines", None, 1)
+        m = _LOST_RE.search(line)
+        if m is not None:
+            return ("chunks_lost", None, int(m.group(2)))
+        if s.startswith(_IGNORABLE):
+            return ("perf_messages", None, 1)
+        return None
+
+    def reject_reason(self, line: str) -> str:
+        return "not a perf script tracepoint sample (expected '... time: system:event: fields')"
+
+    def _header(self, line: str) -> None:
+        key, _, value = line[1:].partition(":")
+        key = key.strip()
+        if key == "os release":
+            self.meta["kernel"] = value.strip()
+        elif key == "cmdline":
+            self.meta["command"] = value.strip()
+        elif key == "hostname":
+            self.meta["host"] = value.strip()
+
+    # -- columnar ------------------------------------------------------------------
+    def vector_prefix(self, arr: Any) -> dict[str, Any] | None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if self.layout is None:
+            for i in range(min(len(arr), 200)):
+                text = arr[i].as_py()
+                if text and not text.startswith("#") and self.parse_line(text) is not None:
+                    break
+            if self.layout is None:
+                return None
+        lay = self.layout
+        (prefix, ev, payload), cnt = split_parts(arr, ": ", 3)
+        toks, ok = rsplit_tokens(pc.fill_null(prefix, ""), lay.k, lay.comm)
+        ok &= cnt == 3
+        pos = 0
+        comm = pid = tid = cpu = None
+        n = len(arr)
+        if lay.comm:
+            comm = toks[0]
+            pos = 1
+        if lay.ids:
+            ident = toks[pos]
+            pos += 1
+            ok &= pc.fill_null(
+                pc.match_substring_regex(ident, r"^-?\d+(?:/-?\d+)?$"), False
+            ).to_numpy(zero_copy_only=False)
+            if lay.ids == "pid/tid":
+                (p, t), _ = split_parts(ident, "/", 2)
+                pid, tid = int_or_null(p, pa.int32()), int_or_null(t, pa.int32())
+            else:
+                tid = int_or_null(ident, pa.int32())
+        if lay.cpu:
+            ctok = toks[pos]
+            pos += 1
+            ok &= pc.fill_null(pc.match_substring_regex(ctok, r"^\[\d+\]$"), False).to_numpy(
+                zero_copy_only=False
+            )
+            cpu = int_or_null(pc.ascii_trim(ctok, "[]"), pa.int32())
+        t = toks[pos]
+        ok &= seconds_text_ok(t).to_numpy(zero_copy_only=False)
+        event = pc.ascii_trim_whitespace(ev)
+        ok &= pc.fill_null(pc.match_substring_regex(event, r"^[\w.-]+:[\w.-]+$"), False).to_numpy(
+            zero_copy_only=False
+        )
+        okay = pa.array(ok)
+        return {
+            "ok": okay,
+            "ts": ts_from_text(pc.if_else(okay, t, "0")),
+            "cpu": cpu if cpu is not None else pa.nulls(n, pa.int32()),
+            "pid": pid if pid is not None else pa.nulls(n, pa.int32()),
+            "tid": tid if tid is not None else pa.nulls(n, pa.int32()),
+            "comm": comm if comm is not None else pa.nulls(n, pa.string()),
+            "event": event,
+            "payload": pc.fill_null(payload, ""),
+        }
