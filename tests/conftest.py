@@ -9,6 +9,9 @@ from hypothesis import HealthCheck, settings
 settings.register_profile(
     "ci", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+settings.register_profile(  # a longer search: HYPOTHESIS_PROFILE=deep pytest
+    "deep", max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 

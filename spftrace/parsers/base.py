@@ -148,21 +148,18 @@ def parse_locale_number(text: str) -> float | None:
     return None
 
 
+_PLAIN_RE = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+
+
 def parse_plain_number(text: str) -> float | None:
-    """An ungrouped number with ``.`` or ``,`` as the decimal mark (CSV/JSON)."""
+    """An ungrouped decimal with ``.`` or ``,`` as the decimal mark (CSV/JSON).
+
+    Stricter than ``float()``: no exponents, ``inf`` or ``nan`` (``0E-1`` is a comm).
+    """
     s = text.strip()
-    if not s:
+    if not _PLAIN_RE.match(s):
         return None
-    try:
-        return float(s)
-    except ValueError:
-        pass
-    if s.count(",") == 1 and "." not in s:
-        try:
-            return float(s.replace(",", "."))
-        except ValueError:
-            return None
-    return None
+    return float(s.replace(",", "."))
 
 
 def parse_hex(text: str) -> int | None:

@@ -103,7 +103,8 @@ class FtraceParser(TraceTextParser):
         (prefix, ev, payload), cnt = split_parts(arr, ": ", 3)
         prefix = pc.fill_null(prefix, "")
         if self.tgid:
-            prefix = pc.replace_substring_regex(prefix, r"\(\s+", "(")
+            # "(  1234) [001]" -> "(1234) [001]": only the tgid column, never the comm
+            prefix = pc.replace_substring_regex(prefix, r"\(\s*(\d+|-+)\)\s+\[", r"(\1) [")
         k = 2 + (1 if self.flags else 0) + (1 if self.tgid else 0)
         toks, ok = rsplit_tokens(prefix, k, True)
         ok &= cnt == 3

@@ -592,7 +592,7 @@ class PerfStatParser:
         if m is not None:
             ts = seconds_to_ns(m.group("time"))
             rest = rest[m.end() :]
-        cpu = aggr = nr = thread = None
+        cpu = aggr = nr = None
         a = _AGGR_RE.match(rest.lstrip())
         if a is not None:
             rest = rest.lstrip()
@@ -603,28 +603,27 @@ class PerfStatParser:
                 nr = int(a.group("nr"))
             rest = rest[a.end() :]
         v = _VALUE_RE.match(rest)
-        if v is None and a is None:
-            # per-thread "comm-pid": the comm may hold spaces, dashes and digits, so
-            # try every "-PID<spaces>" split point, leftmost first
-            for t in _THREAD_SPLIT_RE.finditer(rest):
-                v = _VALUE_RE.match(rest, t.end())
-                if v is None:
-                    continue
-                parsed = _human_tail(rest[v.end() :], v.group("value").strip())
-                if parsed is not None:
-                    thread = rest[: t.end()].strip()
-                    status, value, fields = parsed
-                    self._human_row(line_no, ts, None, None, None, thread, status, value, fields)
-                    return True
+        if v is not None:
+            parsed = _human_tail(rest[v.end() :], v.group("value").strip())
+            if parsed is not None:
+                status, value, fields = parsed
+                self._human_row(line_no, ts, cpu, aggr, nr, None, status, value, fields)
+                return True
+        if a is not None:
             return False
-        if v is None:
-            return False
-        parsed = _human_tail(rest[v.end() :], v.group("value").strip())
-        if parsed is None:
-            return False
-        status, value, fields = parsed
-        self._human_row(line_no, ts, cpu, aggr, nr, thread, status, value, fields)
-        return True
+        # per-thread "comm-pid": the comm may hold spaces, dashes and digits (even a
+        # leading number), so try every "-PID<spaces>" split point, leftmost first
+        for t in _THREAD_SPLIT_RE.finditer(rest):
+            v = _VALUE_RE.match(rest, t.end())
+            if v is None:
+                continue
+            parsed = _human_tail(rest[v.end() :], v.group("value").strip())
+            if parsed is not None:
+                status, value, fields = parsed
+                thread = rest[: t.end()].strip()
+                self._human_row(line_no, ts, None, None, None, thread, status, value, fields)
+                return True
+        return False
 
     def _human_row(
         self,
@@ -748,7 +747,7 @@ def _split_name(rest: str) -> tuple[Any, ...] | None:
     elif " /" in event:
         event, _, cg = event.rpartition(" ")
         cgroup = cg
-    if not event or event.startswith(("(", "[", "#")):
+    if not event or not event[0].isalpha():  # every perf event name starts with a letter
         return None
     variance = enabled = None
     mv = None
@@ -764,10 +763,11 @@ def _split_name(rest: str) -> tuple[Any, ...] | None:
             enabled = parse_plain_number(mpx.group("pct"))
             tail = tail[: mpx.start()] + tail[mpx.end() :]
         mm = _METRIC_RE.match(tail.strip())
-        if mm is not None:
-            mvs = mm.group("mv")
-            mv = float(mvs) if mvs in ("nan", "inf", "-inf") else parse_plain_number(mvs)
-            mu = mm.group("mu") or None
+        if mm is None:
+            return None  # a '#' that is not perf's metric column
+        mvs = mm.group("mv")
+        mv = float(mvs) if mvs in ("nan", "inf", "-inf") else parse_plain_number(mvs)
+        mu = mm.group("mu") or None
     else:
         noise = _NOISE_RE.search(notes)
         if noise is not None:
