@@ -12,7 +12,9 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from typing import IO, Any
 
 from ._version import __version__
 from .errors import SpftraceError, quote_line
-from .inputs import Input, encode_line, open_input, read_errors
+from .inputs import CHUNK_BYTES, Input, encode_line, open_input, read_errors
 from .parsers import FORMATS, make_parser
 from .parsers.base import Output
 from .schema import SCHEMA_VERSION
@@ -276,11 +278,10 @@ def _ingest_one(
             stats[(sname, cpu)] = stats.get((sname, cpu), 0) + value
 
     try:
-        for chunk in inp.chunks():
-            absorb(parser.feed_chunk(chunk))
+        for out in _parsed(parser, inp):
+            absorb(out)
             if progress is not None:
                 progress(inp.name, s.lines, inp.nbytes)
-        absorb(parser.close())
     except read_errors(inp) as exc:
         raise SpftraceError(
             f"{inp.name}: input ends in corrupt {inp.compression or ''} data after line "
@@ -321,6 +322,38 @@ def _ingest_one(
         input_no,
     )
     return s
+
+
+PARSE_THREADS = 2
+
+
+def _parsed(parser: Any, inp: Input) -> Iterator[Output]:
+    """Parser outputs in input order.  Parsers that declare ``PARALLEL`` have their
+    chunks parsed on PARSE_THREADS threads (Arrow and numpy release the GIL) after
+    the first chunk, which fixes the layout; the caller writes while they parse.
+    At most PARSE_THREADS + 1 chunks are in flight, so memory stays bounded."""
+    chunks = inp.chunks(getattr(parser, "CHUNK_BYTES", CHUNK_BYTES))
+    if not getattr(parser, "PARALLEL", False):
+        for chunk in chunks:
+            yield parser.feed_chunk(chunk)
+        yield parser.close()
+        return
+    first = next(chunks, None)
+    if first is not None:
+        yield parser.feed_chunk(first)
+    with ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="spftrace-parse") as pool:
+        pending: deque[Future[Output]] = deque()
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(parser.feed_chunk, chunk))
+                if len(pending) > PARSE_THREADS:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            for f in pending:
+                f.cancel()
+    yield parser.close()
 
 
 def _write_runs_row(

@@ -172,11 +172,17 @@ class Chunk:
 
 
 def _longest_line(block: bytes) -> int:
-    import numpy as np
-
-    nl = np.flatnonzero(np.frombuffer(block, np.uint8) == 10)
-    starts = np.concatenate(([0], nl[:-1] + 1))
-    return int((nl - starts).max()) if len(nl) else len(block)
+    """Length of the longest line, or 0 when none exceeds MAX_LINE (cheap: it jumps
+    from the last newline of one MAX_LINE window to the next)."""
+    pos = 0
+    end = len(block)
+    while end - pos > MAX_LINE:
+        nl = block.rfind(b"\n", pos, pos + MAX_LINE + 1)
+        if nl < 0:
+            nxt = block.find(b"\n", pos)
+            return (nxt if nxt >= 0 else end) - pos
+        pos = nl + 1
+    return 0
 
 
 def _decode(b: bytes) -> str:

@@ -39,8 +39,29 @@ if TYPE_CHECKING:
 
 DEFAULT_DATA = "spftrace-data"
 MARKER = "spftrace-dataset.json"
-ROW_GROUP = 256 * 1024
+ROW_GROUP = 128 * 1024
 _DATA_TABLES = ("counters", "events", "rejects", "stats")
+_DICT_COLUMNS = frozenset(
+    [
+        "origin",
+        "event",
+        "unit",
+        "status",
+        "comm",
+        "aggr",
+        "thread",
+        "cgroup",
+        "metric_unit",
+        "label",
+        "source_format",
+        "source",
+        "host",
+        "kernel",
+        "command",
+        "name",
+        "reason",
+    ]
+)
 
 
 def data_dir(data: str | os.PathLike[str] | None) -> Path:
@@ -252,7 +273,13 @@ class RunWriter:
                 / f"part-{self.first_input:05d}.parquet"
             )
             path.parent.mkdir(parents=True)
-            o = _Open(pq.ParquetWriter(path, schema, compression="zstd"), path)
+            # dictionary pages only where values repeat (names, comms, statuses);
+            # payloads and addresses are nearly unique and only slow the writer down
+            dict_cols = [f.name for f in schema if f.name in _DICT_COLUMNS]
+            o = _Open(
+                pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=dict_cols),
+                path,
+            )
             self._open[table] = o
         return o
 

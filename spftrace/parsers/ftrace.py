@@ -20,11 +20,12 @@ from typing import Any
 from .tracetext import (
     Record,
     TraceTextParser,
+    bracketed,
     dictionary_map,
+    event_ok,
     full_event_name,
     int_or_null,
     rsplit_tokens,
-    seconds_text_ok,
     split_parts,
     time_to_ns,
     ts_from_text,
@@ -111,39 +112,33 @@ class FtraceParser(TraceTextParser):
         comm_pid, pos = toks[0], 1
         tgid = None
         if self.tgid:
-            tg = pc.ascii_trim(toks[pos], "()")
-            ok &= pc.fill_null(
-                pc.match_substring_regex(toks[pos], r"^\((?:\d+|-+)\)$"), False
-            ).to_numpy(zero_copy_only=False)
-            tgid = int_or_null(tg, pa.int32())
+            tok = toks[pos]
+            ok &= bracketed(tok, "(", ")")
+            tgid = int_or_null(pc.ascii_trim(tok, "()"), pa.int32())  # "(-------)" -> null
             pos += 1
         ctok = toks[pos]
-        ok &= pc.fill_null(pc.match_substring_regex(ctok, r"^\[\d+\]$"), False).to_numpy(
-            zero_copy_only=False
-        )
+        cpu = int_or_null(pc.ascii_trim(ctok, "[]"), pa.int32())
+        ok &= bracketed(ctok) & cpu.is_valid().to_numpy(zero_copy_only=False)
         pos += 1
         if self.flags:
-            ok &= pc.fill_null(
-                pc.match_substring_regex(toks[pos], r"^[^\d\s]\S{2,6}$"), False
-            ).to_numpy(zero_copy_only=False)
+            flen = pc.utf8_length(toks[pos]).to_numpy(zero_copy_only=False)
+            ok &= (flen >= 3) & (flen <= 7)
             pos += 1
-        t = toks[pos]
-        ok &= seconds_text_ok(t).to_numpy(zero_copy_only=False)
+        ts, ts_ok = ts_from_text(toks[pos])
+        ok &= ts_ok
         lst = pc.split_pattern(comm_pid, "-", max_splits=1, reverse=True)
         (comm, pid), c2 = _two(lst)
         ok &= c2 == 2
         pid_i = int_or_null(pid, pa.int32())
-        ok &= pc.is_valid(pid_i).to_numpy(zero_copy_only=False)
+        ok &= pid_i.is_valid().to_numpy(zero_copy_only=False)
         event = pc.ascii_trim_whitespace(ev)
-        ok &= pc.fill_null(pc.match_substring_regex(event, r"^[^\s:]+$"), False).to_numpy(
-            zero_copy_only=False
-        )
+        ok &= event_ok(event, qualified=False)
         okay = pa.array(ok)
         n = len(arr)
         return {
             "ok": okay,
-            "ts": ts_from_text(pc.if_else(okay, t, "0")),
-            "cpu": int_or_null(pc.ascii_trim(ctok, "[]"), pa.int32()),
+            "ts": ts,
+            "cpu": cpu,
             "pid": tgid if tgid is not None else pa.nulls(n, pa.int32()),
             "tid": pid_i,
             "comm": pc.ascii_trim_whitespace(comm),

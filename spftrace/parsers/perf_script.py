@@ -22,9 +22,10 @@ from typing import Any
 from .tracetext import (
     Record,
     TraceTextParser,
+    bracketed,
+    event_ok,
     int_or_null,
     rsplit_tokens,
-    seconds_text_ok,
     split_parts,
     time_to_ns,
     ts_from_text,
@@ -190,31 +191,26 @@ class PerfScriptParser(TraceTextParser):
         if lay.ids:
             ident = toks[pos]
             pos += 1
-            ok &= pc.fill_null(
-                pc.match_substring_regex(ident, r"^-?\d+(?:/-?\d+)?$"), False
-            ).to_numpy(zero_copy_only=False)
             if lay.ids == "pid/tid":
-                (p, t), _ = split_parts(ident, "/", 2)
+                (p, t), c2 = split_parts(ident, "/", 2)
                 pid, tid = int_or_null(p, pa.int32()), int_or_null(t, pa.int32())
+                ok &= (c2 == 2) & pid.is_valid().to_numpy(zero_copy_only=False)
             else:
                 tid = int_or_null(ident, pa.int32())
+            ok &= tid.is_valid().to_numpy(zero_copy_only=False)
         if lay.cpu:
             ctok = toks[pos]
             pos += 1
-            ok &= pc.fill_null(pc.match_substring_regex(ctok, r"^\[\d+\]$"), False).to_numpy(
-                zero_copy_only=False
-            )
             cpu = int_or_null(pc.ascii_trim(ctok, "[]"), pa.int32())
-        t = toks[pos]
-        ok &= seconds_text_ok(t).to_numpy(zero_copy_only=False)
+            ok &= bracketed(ctok) & cpu.is_valid().to_numpy(zero_copy_only=False)
+        ts, ts_ok = ts_from_text(toks[pos])
+        ok &= ts_ok
         event = pc.ascii_trim_whitespace(ev)
-        ok &= pc.fill_null(pc.match_substring_regex(event, r"^[\w.-]+:[\w.-]+$"), False).to_numpy(
-            zero_copy_only=False
-        )
+        ok &= event_ok(event, qualified=True)
         okay = pa.array(ok)
         return {
             "ok": okay,
-            "ts": ts_from_text(pc.if_else(okay, t, "0")),
+            "ts": ts,
             "cpu": cpu if cpu is not None else pa.nulls(n, pa.int32()),
             "pid": pid if pid is not None else pa.nulls(n, pa.int32()),
             "tid": tid if tid is not None else pa.nulls(n, pa.int32()),

@@ -21,11 +21,12 @@ from .ftrace import _two
 from .tracetext import (
     Record,
     TraceTextParser,
+    bracketed,
     dictionary_map,
+    event_ok,
     full_event_name,
     int_or_null,
     rsplit_tokens,
-    seconds_text_ok,
     split_parts,
     time_to_ns,
     ts_from_text,
@@ -126,32 +127,26 @@ class TraceCmdParser(TraceTextParser):
         toks, ok2 = rsplit_tokens(pc.fill_null(prefix, ""), 2, True)
         ok &= ok2
         comm_pid, ctok, t = toks
-        if self.latency:
-            cpu_txt = pc.utf8_rtrim(ctok, ".dDbXNnpZzHhs-abcdef")
-            ok &= pc.fill_null(pc.match_substring_regex(ctok, r"^\d+\S*$"), False).to_numpy(
-                zero_copy_only=False
-            )
+        if self.latency:  # "1d....": the cpu, then the latency flags
+            digits = pc.utf8_rtrim(ctok, ".dDbXNnpZzHhs-abcdef")
+            cpu_i = int_or_null(digits, pa.int32())
         else:
-            cpu_txt = pc.ascii_trim(ctok, "[]")
-            ok &= pc.fill_null(pc.match_substring_regex(ctok, r"^\[\d+\]$"), False).to_numpy(
-                zero_copy_only=False
-            )
-        ok &= seconds_text_ok(t).to_numpy(zero_copy_only=False)
+            cpu_i = int_or_null(pc.ascii_trim(ctok, "[]"), pa.int32())
+            ok &= bracketed(ctok)
+        ts, ts_ok = ts_from_text(t)
+        ok &= ts_ok
         (comm, pid), c2 = _two(pc.split_pattern(comm_pid, "-", max_splits=1, reverse=True))
         ok &= c2 == 2
         pid_i = int_or_null(pid, pa.int32())
-        cpu_i = int_or_null(cpu_txt, pa.int32())
-        ok &= pc.is_valid(pid_i).to_numpy(zero_copy_only=False)
-        ok &= pc.is_valid(cpu_i).to_numpy(zero_copy_only=False)
+        ok &= pid_i.is_valid().to_numpy(zero_copy_only=False)
+        ok &= cpu_i.is_valid().to_numpy(zero_copy_only=False)
         event = pc.ascii_trim_whitespace(ev)
-        ok &= pc.fill_null(pc.match_substring_regex(event, r"^[^\s:]+$"), False).to_numpy(
-            zero_copy_only=False
-        )
+        ok &= event_ok(event, qualified=False)
         okay = pa.array(ok)
         n = len(arr)
         return {
             "ok": okay,
-            "ts": ts_from_text(pc.if_else(okay, t, "0")),
+            "ts": ts,
             "cpu": cpu_i,
             "pid": pa.nulls(n, pa.int32()),
             "tid": pid_i,

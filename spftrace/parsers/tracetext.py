@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..inputs import Chunk
+from . import vec
 from .base import Output, Reject, seconds_to_ns
 
 TABLE = "events"
@@ -116,42 +117,12 @@ def _np() -> Any:
     return np
 
 
-_HEX_TABLE: list[Any] = []
-
-
 def hex_u64(values: Any) -> Any:
     """A pyarrow uint64 array from hex strings (``0x`` optional); null where invalid."""
-    import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    if not _HEX_TABLE:
-        t = np.zeros(256, np.uint64)
-        for i, c in enumerate(b"0123456789abcdef"):
-            t[c] = i
-        for i, c in enumerate(b"ABCDEF"):
-            t[c] = 10 + i
-        _HEX_TABLE.append(t)
-    table = _HEX_TABLE[0]
-    n = len(values)
-    if n == 0:
-        return pa.array([], pa.uint64())
-    stripped = pc.utf8_slice_codeunits(values, 2)
-    has_0x = pc.starts_with(values, "0x")
-    digits = pc.if_else(has_0x, stripped, values)
-    ok = pc.and_(pc.match_substring_regex(digits, r"^[0-9a-fA-F]{1,16}$"), pc.is_valid(digits))
-    ok = pc.fill_null(ok, False)
-    padded = pc.utf8_lpad(pc.if_else(ok, digits, "0"), 16, "0")
-    if isinstance(padded, pa.ChunkedArray):
-        padded = padded.combine_chunks()
-    bufs = padded.buffers()
-    raw = np.frombuffer(bufs[2], np.uint8)
-    start = int(np.frombuffer(bufs[1], np.int32)[padded.offset])
-    nib = table[raw[start : start + 16 * n].reshape(n, 16)]
-    v = np.zeros(n, np.uint64)
-    for i in range(16):
-        v = (v << np.uint64(4)) | nib[:, i]
-    return pa.array(v, type=pa.uint64(), mask=~ok.to_numpy(zero_copy_only=False))
+    v, ok = vec.hex_u64(values)
+    return pa.array(v, pa.uint64(), mask=~ok)
 
 
 def split_parts(arr: Any, sep: str, n: int) -> tuple[list[Any], Any]:
@@ -186,85 +157,97 @@ def scatter(n: int, rows: Any, values: Any, typ: Any) -> Any:
 
 
 def decode_payload_columns(payload: Any, v4: bool) -> dict[str, Any]:
-    """The columnar twin of ``decode_payload``: typed columns plus the fields map."""
+    """The columnar twin of ``decode_payload``: typed columns plus the fields map.
+
+    Typed keys are found with ``starts_with("key=")`` (or ``"key:"`` in a token
+    without '=') and their values sliced at a constant offset; only the other
+    tokens go through a generic key/value split, for the ``fields`` map."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     n = len(payload)
     toks = pc.split_pattern(pc.fill_null(payload, ""), " ")
-    base = toks.offsets[0].as_py()
-    flat = toks.values.slice(base, toks.offsets[-1].as_py() - base)
+    offs = toks.offsets.to_numpy()
+    flat = toks.values.slice(offs[0], offs[-1] - offs[0])
     parent = pc.list_parent_indices(toks).to_numpy()
-    # key=value, or key:value for tokens without '=' (the spf_* format); the
-    # per-line decode_payload follows the same rule
-    (k1, v1), c1 = split_parts(flat, "=", 2)
-    keys, vals = k1, v1
-    has = (c1 == 2) & pc.not_equal(k1, "").to_numpy(zero_copy_only=False)
-    need = c1 == 1
-    if need.any():
-        (k2, v2), c2 = split_parts(flat, ":", 2)
-        need_a = pa.array(need)
-        keys = pc.if_else(need_a, k2, k1)
-        vals = pc.if_else(need_a, v2, v1)
-        has |= need & (c2 == 2) & pc.not_equal(k2, "").to_numpy(zero_copy_only=False)
-    if not has.all():
-        keep = pa.array(has)
-        keys, vals, parent = keys.filter(keep), vals.filter(keep), parent[has]
+    no_eq = pc.equal(pc.find_substring(flat, "="), -1)
+    typed = np.zeros(len(flat), bool)
+
+    def select(key: str) -> tuple[Any, Any]:
+        m = pc.or_(
+            pc.starts_with(flat, key + "="), pc.and_(no_eq, pc.starts_with(flat, key + ":"))
+        ).to_numpy(zero_copy_only=False)
+        typed[:] |= m
+        return parent[m], pc.utf8_slice_codeunits(flat.filter(pa.array(m)), len(key) + 1)
+
     out: dict[str, Any] = {}
     for key in HEX_KEYS:
-        m = pc.equal(keys, key).to_numpy(zero_copy_only=False)
-        rows = parent[m]
-        out[key] = scatter(n, rows, hex_u64(vals.filter(pa.array(m))), pa.uint64())
+        rows, vals = select(key)
+        v, ok = vec.hex_u64(vals)
+        out[key] = scatter(n, rows, pa.array(v, pa.uint64(), mask=~ok), pa.uint64())
     for key in BOOL_KEYS:
-        m = pc.equal(keys, key).to_numpy(zero_copy_only=False)
-        v = vals.filter(pa.array(m))
-        b = pc.if_else(pc.equal(v, "true"), True, pc.if_else(pc.equal(v, "false"), False, None))
-        out[key] = scatter(n, parent[m], b, pa.bool_())
-    m = pc.equal(keys, "vma").to_numpy(zero_copy_only=False)
-    if m.any():
-        vma = vals.filter(pa.array(m))
+        rows, vals = select(key)
+        b = pc.if_else(
+            pc.equal(vals, "true"), True, pc.if_else(pc.equal(vals, "false"), False, None)
+        )
+        out[key] = scatter(n, rows, b, pa.bool_())
+    rows, vma = select("vma")
+    if len(rows):
         (start, end), cnt = split_parts(vma, "-", 2)
-        good = pa.array(cnt == 2)
+        good = cnt == 2
         if v4:
-            digits = pc.fill_null(pc.match_substring_regex(start, r"^\d{1,20}$"), False)
-            dec = pc.cast(pc.if_else(digits, start, "0"), pa.decimal128(20, 0))
-            within = pc.less(dec, pa.scalar(2**64, pa.decimal128(21, 0)))
-            vs = pc.if_else(
-                pc.and_(digits, within), pc.cast(pc.if_else(within, dec, 0), pa.uint64()), None
-            )
+            vs, ok_s = vec.dec_i64(pc.fill_null(start, ""))
+            vs = vs.astype(np.uint64)
+            ok_s &= vs >= 0
         else:
-            vs = hex_u64(start)
-        out["vm_start"] = scatter(n, parent[m], pc.if_else(good, vs, None), pa.uint64())
-        out["vm_end"] = scatter(n, parent[m], pc.if_else(good, hex_u64(end), None), pa.uint64())
+            vs, ok_s = vec.hex_u64(pc.fill_null(start, ""))
+        ve, ok_e = vec.hex_u64(pc.fill_null(end, ""))
+        out["vm_start"] = scatter(
+            n, rows, pa.array(vs, pa.uint64(), mask=~(ok_s & good)), pa.uint64()
+        )
+        out["vm_end"] = scatter(
+            n, rows, pa.array(ve, pa.uint64(), mask=~(ok_e & good)), pa.uint64()
+        )
     else:
         out["vm_start"] = pa.nulls(n, pa.uint64())
         out["vm_end"] = pa.nulls(n, pa.uint64())
-    other = ~pc.is_in(keys, pa.array(sorted(TYPED_KEYS))).to_numpy(zero_copy_only=False)
-    counts = np.bincount(parent[other], minlength=n)
+    # everything else that is key=value (or key:value) goes to the fields map
+    rest = ~typed
+    if rest.any():
+        other = flat.filter(pa.array(rest))
+        oparent = parent[rest]
+        (k1, v1), c1 = split_parts(other, "=", 2)
+        keys, vals = k1, v1
+        has = (c1 == 2) & pc.fill_null(pc.not_equal(k1, ""), False).to_numpy(zero_copy_only=False)
+        need = c1 == 1
+        if need.any():
+            (k2, v2), c2 = split_parts(other, ":", 2)
+            need_a = pa.array(need)
+            keys, vals = pc.if_else(need_a, k2, k1), pc.if_else(need_a, v2, v1)
+            has |= (
+                need
+                & (c2 == 2)
+                & pc.fill_null(pc.not_equal(k2, ""), False).to_numpy(zero_copy_only=False)
+            )
+        keep = pa.array(has)
+        keys, vals, oparent = keys.filter(keep), vals.filter(keep), oparent[has]
+    else:
+        keys, vals, oparent = pa.array([], pa.string()), pa.array([], pa.string()), parent[:0]
+    counts = np.bincount(oparent, minlength=n)
     offsets = np.zeros(n + 1, np.int32)
     np.cumsum(counts, out=offsets[1:])
-    out["fields"] = pa.MapArray.from_arrays(
-        pa.array(offsets), keys.filter(pa.array(other)), vals.filter(pa.array(other))
-    )
+    out["fields"] = pa.MapArray.from_arrays(pa.array(offsets), keys, vals)
     return out
 
 
-def ts_from_text(t: Any) -> Any:
-    """Timestamps as printed -> int64: ``sec.frac`` to exact ns, counter clocks as is."""
-    import numpy as np
+def ts_from_text(t: Any) -> tuple[Any, Any]:
+    """Timestamps as printed -> (int64 array, ok mask): ``sec.frac`` to exact ns,
+    counter clocks (no dot) as the count."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    dot = pc.find_substring(t, ".").to_numpy()
-    length = pc.utf8_length(t).to_numpy()
-    digits = np.where(dot >= 0, length - dot - 1, 0)
-    whole = pc.cast(pc.replace_substring(t, ".", ""), pa.int64()).to_numpy()
-    if (digits > 9).any():
-        whole = whole // (10 ** np.clip(digits - 9, 0, 18))
-        digits = np.minimum(digits, 9)
-    scale = np.where(dot >= 0, 10 ** (9 - digits), 1)
-    return pa.array(whole * scale)
+    v, ok = vec.seconds_ns(t)
+    return pa.array(v, pa.int64(), mask=~ok), ok
 
 
 # --- the parser skeleton --------------------------------------------------------------
@@ -295,11 +278,13 @@ class TraceTextParser:
 
     FORMAT = ""
     _VECTOR_MIN_LINES = 64
+    #: chunks may be parsed on several threads once the first one has fixed the layout
+    PARALLEL = True
+    CHUNK_BYTES = 2 << 20
 
     def __init__(self) -> None:
         self.v4 = False
         self.meta: dict[str, str] = {}
-        self._stats: list[tuple[str, int | None, int]] = []
 
     # -- hooks ---------------------------------------------------------------------
     def vector_prefix(self, arr: Any) -> dict[str, Any] | None:
@@ -337,8 +322,6 @@ class TraceTextParser:
 
     def _finish(self, out: Output) -> None:
         out.meta.update(self.meta)
-        out.stats.extend(self._stats)
-        self._stats = []
 
     def _lines_python(
         self, lines: Sequence[str], first_line_no: int, out: Output, rows: list[tuple[Any, ...]]
@@ -365,7 +348,7 @@ class TraceTextParser:
                 out.ignored += 1
             elif isinstance(verdict, tuple):
                 out.ignored += 1
-                self._stats.append(verdict)
+                out.stats.append(verdict)
             else:
                 out.rejects.append(Reject(line_no, raw, self.reject_reason(line)))
 
@@ -412,8 +395,11 @@ class TraceTextParser:
         good = np.flatnonzero(ok_np)
         tables = []
         if len(good):
-            sel = pa.array(good)
-            cols = {k: v.take(sel) for k, v in pre.items()}
+            if len(good) == n:  # the usual case: every line is a record
+                cols = pre
+            else:
+                sel = pa.array(good)
+                cols = {k: v.take(sel) for k, v in pre.items()}
             payload = cols["payload"]
             dec = decode_payload_columns(payload, self.v4)
             t = {
@@ -480,17 +466,11 @@ def dictionary_map(values: Any, fn: Any) -> Any:
 
 
 def int_or_null(values: Any, typ: Any) -> Any:
-    """Cast digit strings (optionally signed) to ``typ``; null where not an integer."""
-    import pyarrow.compute as pc
+    """Decimal strings (optionally signed) as ``typ``; null where not an integer."""
+    import pyarrow as pa
 
-    digits = pc.fill_null(pc.match_substring_regex(values, r"^-?\d{1,10}$"), False)
-    return pc.cast(pc.if_else(digits, values, None), typ)
-
-
-def seconds_text_ok(values: Any) -> Any:
-    import pyarrow.compute as pc
-
-    return pc.fill_null(pc.match_substring_regex(values, r"^\d+(?:\.\d+)?$"), False)
+    v, ok = vec.dec_i64(values)
+    return pa.array(v.astype(typ.to_pandas_dtype()), typ, mask=~ok)
 
 
 def time_to_ns(text: str) -> int:
@@ -516,3 +496,22 @@ def rsplit_tokens(prefix: Any, k: int, rest: bool) -> tuple[list[Any], Any]:
         idx = np.where(ok, off + i, 0)
         out.append(flat.take(pa.array(idx, mask=~ok)))
     return out, ok
+
+
+def bracketed(tok: Any, left: str = "[", right: str = "]") -> Any:
+    """numpy mask: the token is ``[...]`` (or another pair of delimiters)."""
+    import pyarrow.compute as pc
+
+    m = pc.and_(pc.starts_with(tok, left), pc.ends_with(tok, right))
+    return pc.fill_null(m, False).to_numpy(zero_copy_only=False)
+
+
+def event_ok(event: Any, *, qualified: bool) -> Any:
+    """numpy mask: a plausible event name (no spaces; ``system:name`` when qualified)."""
+    import pyarrow.compute as pc
+
+    colon = pc.fill_null(pc.find_substring(event, ":"), -1).to_numpy(zero_copy_only=False)
+    space = pc.fill_null(pc.find_substring(event, " "), 0).to_numpy(zero_copy_only=False)
+    length = pc.fill_null(pc.utf8_length(event), 0).to_numpy(zero_copy_only=False)
+    good = (space < 0) & (length > 0)
+    return good & (colon > 0) if qualified else good & (colon < 0)
