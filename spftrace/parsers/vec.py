@@ -236,10 +236,10 @@ def seconds_ns(arr: Any) -> tuple[np.ndarray, np.ndarray]:
             )
             if d < width:
                 fd = min(width - whole_digits - 1, 9)
-                frac: Any = (
+                part: Any = (
                     dd[:, whole_digits + 1 : whole_digits + 1 + fd] @ _W10[19 - fd :] if fd else 0
                 )
-                val: Any = whole * 1_000_000_000 + frac * 10 ** (9 - fd)
+                val: Any = whole * 1_000_000_000 + part * 10 ** (9 - fd)
             else:
                 val = whole
             out[rows[pick]] = val
