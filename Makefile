@@ -5,7 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 DEMO    ?= spftrace-demo
 
-.PHONY: demo test lint typecheck unit bench golden browser-deps clean
+.PHONY: demo test lint typecheck unit bench golden samples clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -31,6 +31,11 @@ unit: $(STAMP)
 # regenerate golden expected tables after reviewing a parser change
 golden: $(STAMP)
 	SPFTRACE_UPDATE_GOLDEN=1 $(BIN)/pytest -q tests/test_golden.py
+
+# regenerate the simulated sample runs (a test checks they reproduce)
+samples: $(STAMP)
+	rm -rf sample_traces/sim/*-*
+	$(BIN)/python -m spftrace.sim.samples sample_traces/sim
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -175,3 +175,75 @@ def demo(out: PathLike) -> Path:
     report_path = out / "report.html"
     write_atomic(report_path, report("html", data=data))
     return report_path
+
+
+def simulate(
+    workload: str,
+    *,
+    kernel: str = "spf",
+    threads: int | None = None,
+    cpus: int | None = None,
+    seed: int = 1,
+    scale: float = 1.0,
+    pte_lock: bool = False,
+    sets: list[str] | None = None,
+    out: PathLike | None = None,
+    formats: list[str] | None = None,
+    ingest: bool = False,
+    data: PathLike | None = None,
+    label: str | None = None,
+) -> dict[str, Any]:
+    """Run the simulator; optionally write its artefacts and ingest them as one run."""
+    import shutil
+    import tempfile
+    from dataclasses import fields
+
+    from . import sim
+    from .sim import emit
+    from .sim.workloads import OVERRIDABLE, PRESETS, Workload
+
+    if workload not in PRESETS:
+        raise SpftraceError(f"unknown workload {workload!r}; presets: {', '.join(PRESETS)}")
+    if kernel not in sim.KERNELS:
+        raise SpftraceError(f"unknown kernel {kernel!r}; use {', '.join(sim.KERNELS)}")
+    if scale <= 0:
+        raise SpftraceError("--scale must be positive")
+    types = {f.name: f.type for f in fields(Workload)}
+    overrides: dict[str, Any] = {"threads": threads, "cpus": cpus}
+    if pte_lock:
+        overrides["pte_lock"] = True
+    for item in sets or []:
+        name, eq, value = item.partition("=")
+        if not eq or name not in OVERRIDABLE:
+            raise SpftraceError(
+                f"--set {item!r}: expected NAME=VALUE with NAME one of {', '.join(OVERRIDABLE)}"
+            )
+        kind = str(types[name])
+        try:
+            overrides[name] = (
+                int(value) if kind == "int" else value.lower() in ("1", "true", "yes")
+                if kind == "bool" else float(value)
+            )  # fmt: skip
+        except ValueError:
+            raise SpftraceError(f"--set {item!r}: {value!r} is not a {kind}") from None
+    names = tuple(formats or emit.DEFAULT_FILES)
+    unknown = [n for n in names if n not in emit.FILES]
+    if unknown:
+        raise SpftraceError(f"unknown output {unknown[0]!r}; choose from {', '.join(emit.FILES)}")
+    keep = out is not None or ingest
+    result, w = sim.run(workload, kernel, seed=seed, scale=scale, keep_trace=keep, **overrides)
+    summary = emit.describe(result)
+    if keep:
+        target = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="spftrace-sim-"))
+        paths = emit.write_all(result, w, target, names)
+        summary["files"] = [str(p) for p in paths]
+        if ingest:
+            from .ingestion import ingest as do_ingest
+
+            run_name = f"sim-{workload}-{kernel}-t{w.threads}-c{w.cpus}-s{seed}"
+            do_ingest(paths, data=data, run=run_name, label=label or kernel, force=True)
+            summary["run"] = run_name
+            if out is None:
+                shutil.rmtree(target, ignore_errors=True)
+                summary.pop("files")
+    return summary

@@ -221,6 +221,56 @@ def query(
 
 
 @app.command()
+@user_errors
+def simulate(
+    workload: Annotated[str, typer.Argument(help="preset: ebizzy, kernbench, page_fault1, ...")],
+    threads: Annotated[int | None, typer.Option("--threads", help="threads (per process)")] = None,
+    cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 1,
+    scale: Annotated[float, typer.Option("--scale", help="stretch the simulated time")] = 1.0,
+    kernel: Annotated[str, typer.Option("--kernel", help="spf, base or per-vma-lock")] = "spf",
+    pte_lock: Annotated[
+        bool, typer.Option("--pte-lock", help="v9/v10: abort on PTE trylock failure")
+    ] = False,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="override a rate: NAME=VALUE (see --list)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="write the artefacts to DIR")] = None,
+    formats: Annotated[
+        str, typer.Option("--formats", help="files to write, comma separated")
+    ] = "perf-stat.txt,perf-script.txt,vmstat.txt",
+    do_ingest: Annotated[
+        bool, typer.Option("--ingest", help="ingest the artefacts as one run")
+    ] = False,
+    data: DataOpt = None,
+    label: Annotated[
+        str | None, typer.Option("--label", help="label for --ingest (default: the kernel)")
+    ] = None,
+    list_: Annotated[
+        bool, typer.Option("--list", help="list presets and overridable rates")
+    ] = False,
+) -> None:
+    """Simulate a workload on a kernel; print its summary, write or ingest its artefacts."""
+    from .api import simulate as run_sim
+
+    if list_:
+        from .sim.workloads import OVERRIDABLE, PRESETS
+
+        for w in PRESETS.values():
+            typer.echo(f"{w.name:<12} {w.description}")
+        typer.echo("overridable with --set NAME=VALUE: " + ", ".join(OVERRIDABLE))
+        return
+    summary = run_sim(
+        workload, kernel=kernel, threads=threads, cpus=cpus, seed=seed, scale=scale,
+        pte_lock=pte_lock, sets=set_ or [], out=out, formats=formats.split(","),
+        ingest=do_ingest, data=data, label=label,
+    )  # fmt: skip
+    import json
+
+    typer.echo(json.dumps(summary, indent=2))
+
+
+@app.command()
 def schema() -> None:
     """Describe every dataset table and column."""
     from .schema import describe

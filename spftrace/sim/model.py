@@ -1,0 +1,466 @@
+"""A model of the page-fault path: base, SPF (v11) and per-VMA-lock kernels.
+
+What is modelled (seed pseudo-code of ``arch_fault_handler`` and
+``speculative_page_fault``; reference/kernel-formats.md §1-§2):
+
+* An address space (``mm``) per process; its anonymous chunks live in ``G``
+  merged VMAs ("groups": adjacent anonymous mappings merge, so threads share
+  VMAs), plus file-backed, stack, userfaultfd and interleaved VMAs with their
+  own shares of the faults.  Each VMA has a sequence count (odd while written)
+  and ``anon_vma`` set once a classic fault populated it.
+* The mmap semaphore as a fair (FIFO) reader/writer lock.  VMA changes (mmap,
+  munmap, mprotect, ...) take it for write; munmap's TLB shootdown costs
+  ``ipi_us`` per CPU the mm runs on, so writes get longer with more CPUs.
+* Threads pinned to CPUs (time-sliced when there are more threads than CPUs)
+  run a workload loop: VMA change, a run of faults (touching a chunk), compute,
+  VMA change.
+
+Time is event driven at the granularity of writes, not faults: between two
+writes a thread's fault run is an arithmetic schedule (one fault every
+``fault_us + touch_us``), so faults are counted in bulk.  Each write, in lock
+order, is applied to the threads whose schedule it crosses:
+
+* ``base``: a fault starting while the write is pending or held waits for it
+  (readers queue behind a waiting writer), shifting the rest of the thread.
+* ``spf``: single-threaded mms never try; otherwise a fault on the VMA being
+  written whose window ``[start, start + fault_us]`` overlaps the write sees the
+  sequence count change: ``spf_vma_changed``, then the classic path waits for
+  the lock.  Static reasons are drawn per run: ``spf_vma_notsup`` (file-backed,
+  stack, userfaultfd, interleave), ``spf_vma_noanon`` (first touch of a VMA
+  without anon_vma), ``spf_vma_access``, ``spf_pmd_changed`` (khugepaged
+  collapse), ``spf_pte_lock`` (v9/v10 trylock, behind an option).
+* ``per-vma-lock``: a fault on a write-locked VMA: ``vma_lock_abort`` then
+  mmap_lock; file-backed major faults return ``VM_FAULT_RETRY``:
+  ``vma_lock_retry``; a VMA replaced during the lookup: ``vma_lock_miss`` (the
+  lookup is retried, not a fallback).
+
+So the difference between kernels comes from lock waiting, never from a
+fixed factor.  All randomness comes from one seeded generator: the same seed
+and options give the same result.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .workloads import Workload
+
+KERNELS = ("base", "spf", "per-vma-lock")
+
+SPF_REASONS = (
+    "spf_vma_changed",
+    "spf_vma_noanon",
+    "spf_vma_notsup",
+    "spf_vma_access",
+    "spf_pmd_changed",
+    "spf_pte_lock",
+)
+
+
+@dataclass
+class Fallback:
+    """One fault that left the fast path (kept for trace emission)."""
+
+    t_us: float
+    thread: int
+    reason: str
+    address: int
+    vm_start: int
+    vm_end: int
+
+
+@dataclass
+class Write:
+    """One VMA change holding the mmap semaphore for write."""
+
+    t_request: float
+    t_acquire: float
+    t_release: float
+    thread: int
+    op: str
+    vm_start: int
+    vm_end: int
+
+
+@dataclass
+class Result:
+    workload: str
+    kernel: str
+    threads: int
+    cpus: int
+    seed: int
+    duration_us: float
+    faults: int
+    speculative: int  # spf: handled speculatively; per-vma-lock: vma_lock_success
+    not_attempted: int
+    fallbacks: dict[str, int]
+    vma_lock: dict[str, int]  # per-vma-lock counters (success, abort, retry, miss)
+    ops: int  # workload operations completed (records, iterations)
+    writes: int
+    lock_wait_us: float
+    fault_latency_us: float  # mean service + wait per fault
+    samples: list[Fallback] = field(default_factory=list)
+    write_log: list[Write] = field(default_factory=list)
+    thread_tids: list[int] = field(default_factory=list)
+    runs: list[tuple[int, float, float, int, int, int]] = field(default_factory=list)
+    mm_of_thread: list[int] = field(default_factory=list)
+    timeline: list[tuple[float, int, int, int, int, int, int]] = field(default_factory=list)
+    cpu_of_thread: list[int] = field(default_factory=list)
+
+    @property
+    def faults_per_s(self) -> float:
+        return self.faults / (self.duration_us / 1e6)
+
+    @property
+    def ops_per_s(self) -> float:
+        return self.ops / (self.duration_us / 1e6)
+
+    @property
+    def fallback_total(self) -> int:
+        return sum(self.fallbacks.values())
+
+
+@dataclass
+class _Thread:
+    idx: int
+    mm: int
+    cpu: int
+    group: int = 0
+    in_run: bool = False
+    run_t0: float = 0.0  # start time of fault ``run_i0`` of the current run segment
+    run_start: float = 0.0  # when the run began
+    run_i0: int = 0
+    run_k: int = 0
+    run_chunk: int = 0
+    version: int = 0
+    fallback_index: set[int] = field(default_factory=set)
+
+
+class Simulator:
+    def __init__(
+        self, workload: Workload, kernel: str, *, seed: int = 1, keep_trace: bool = False
+    ) -> None:
+        if kernel not in KERNELS:
+            raise ValueError(f"kernel must be one of {', '.join(KERNELS)}")
+        self.w = workload
+        self.kernel = kernel
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.keep = keep_trace
+        w = workload
+        # threads time-share CPUs: each runs at cpus/threads of a CPU
+        self.speed = min(1.0, w.cpus / max(1, w.threads))
+        # a fault's atomic on the shared lock word costs a cache-line transfer per
+        # other CPU running this mm (mmap_sem on base, the mm_rb rwlock on spf,
+        # the VMA's lock on per-vma-lock kernels, which is shared only per VMA)
+        sharing = min(w.threads_per_mm, w.cpus) - 1
+        if kernel == "per-vma-lock":
+            sharing = max(0, sharing // max(1, w.vma_groups))
+        fault = w.fault_us + w.bounce_us * sharing
+        self.period = (fault + w.touch_us) / self.speed
+        self.fault_us = fault / self.speed
+        self.threads = [
+            _Thread(i, i // w.threads_per_mm, i % max(1, w.cpus)) for i in range(w.threads)
+        ]
+        self.multi = w.threads_per_mm > 1  # SPF only runs when mm_users > 1
+        if kernel == "spf" and self.multi:
+            # an aborted speculative attempt costs its work before the classic retry
+            static = w.notsup_frac + w.noanon_frac + w.access_frac + w.pmd_changed_frac
+            self.period += static * w.abort_us / self.speed
+        self.lock_free_at = 0.0
+        self.fallbacks = dict.fromkeys(SPF_REASONS, 0)
+        self.vma_lock = {"success": 0, "abort": 0, "retry": 0, "miss": 0}
+        self.faults = 0
+        self.ops = 0
+        self.writes = 0
+        self.wait_us = 0.0
+        self.samples: list[Fallback] = []
+        self.write_log: list[Write] = []
+        self.runs: list[tuple[int, float, float, int, int, int]] = []
+        self.timeline: list[tuple[float, int, int, int, int, int, int]] = []
+        # per group: threads currently in a fault run there
+        self.members: list[set[int]] = [set() for _ in range(max(1, w.vma_groups))]
+
+    # -- geometry: deterministic, realistic addresses for emitted traces -----------------
+    def group_vma(self, mm: int, group: int) -> tuple[int, int]:
+        base = 0x7F0000000000 - (mm * 0x1000000000) - group * 0x40000000
+        return base, base + 0x40000000
+
+    def chunk_addr(self, mm: int, group: int, chunk: int) -> int:
+        start, end = self.group_vma(mm, group)
+        span = (end - start) // (self.w.chunk_pages * 4096)
+        return start + (chunk % max(1, span)) * self.w.chunk_pages * 4096
+
+    # -- the writer path ---------------------------------------------------------------
+    def write_duration(self, op: str) -> float:
+        w = self.w
+        extra = w.spf_write_us if self.kernel == "spf" else 0.0
+        if op == "munmap":
+            return w.munmap_us + w.ipi_us * w.cpus + extra
+        return w.mmap_us + extra
+
+    def _apply_write(self, writer: _Thread, t_req: float, a: float, b: float) -> None:
+        """Every other thread whose fault schedule crosses the write reacts to it."""
+        k = self.kernel
+        for t in self.threads:
+            if t is writer or not t.in_run or t.mm != writer.mm:
+                continue
+            if k == "base" or not self.multi:
+                # classic path: a fair rwsem queues new readers behind the waiting
+                # writer, so a fault starting from the request on waits until release
+                self._block(t, t_req, b, reason=None)
+            elif t.group == writer.group:
+                # the VMA being written: a fault overlapping [a - fault, b) aborts
+                self._block(t, a - self.fault_us, b, reason="changed")
+
+    def _block(self, t: _Thread, lo: float, b: float, reason: str | None) -> None:
+        """The first fault of ``t`` starting in [lo, b) waits until b."""
+        if t.run_t0 >= b:
+            return
+        i = t.run_i0 + max(0, math.ceil((lo - t.run_t0) / self.period - 1e-12))
+        if i >= t.run_k:
+            return
+        start = t.run_t0 + (i - t.run_i0) * self.period
+        if start >= b:
+            return
+        start = max(start, t.run_t0)
+        wake = self.w.wakeup_us  # it slept in the rwsem slow path
+        wait = b - start + wake
+        self.wait_us += wait
+        if reason is not None and i not in t.fallback_index:
+            t.fallback_index.add(i)
+            name = "spf_vma_changed" if self.kernel == "spf" else "abort"
+            if self.kernel == "spf":
+                self.fallbacks[name] += 1
+            else:
+                self.vma_lock["abort"] += 1
+            if self.keep:
+                vs, ve = self.group_vma(t.mm, t.group)
+                addr = self.chunk_addr(t.mm, t.group, t.run_chunk) + i * 4096
+                self.samples.append(Fallback(start, t.idx, name, addr, vs, ve))
+        # the fault (and the rest of the run) resumes when the write is released
+        t.run_t0 = b + wake + (self.fault_us if reason is not None else 0.0)
+        t.run_i0 = i + (1 if reason is not None else 0)
+        t.version += 1
+
+    # -- the run -----------------------------------------------------------------------
+    def run(self, duration_us: float | None = None) -> Result:
+        w = self.w
+        limit = duration_us if duration_us is not None else w.duration_us
+        heap: list[tuple[float, int, int, int, str]] = []
+        seq = 0
+        rounds_done = [0] * len(self.threads)
+        # each thread starts with its first mmap, staggered a little
+        for t in self.threads:
+            start = float(self.rng.uniform(0, w.mmap_us + w.compute_us / 4))
+            heapq.heappush(heap, (start, seq, t.idx, t.version, "mmap"))
+            seq += 1
+        now = 0.0
+        while heap:
+            t_req, _, idx, ver, op = heapq.heappop(heap)
+            t = self.threads[idx]
+            if ver != t.version:
+                # the thread was delayed since this was queued: re-queue at the new time
+                heapq.heappush(heap, (self._next_request(t), seq, idx, t.version, op))
+                seq += 1
+                continue
+            if t_req > limit:
+                break
+            now = t_req
+            if op == "mmap":
+                self._finish_run_if_any(t, now)
+            hold = self.write_duration(op)
+            # fair rwsem: the writer waits for the previous writer and, on the classic
+            # path, for readers already inside a fault (half a fault on average)
+            a = max(t_req, self.lock_free_at)
+            if self.kernel == "base" or not self.multi:
+                a += self._readers_inside(t, a)
+            if a > t_req:  # the writer slept until the lock came free
+                a += w.wakeup_us
+            b = a + hold
+            self.wait_us += a - t_req
+            self.lock_free_at = b
+            self.writes += 1
+            if self.keep:
+                vs, ve = self.group_vma(t.mm, t.group)
+                self.write_log.append(Write(t_req, a, b, t.idx, op, vs, ve))
+            self._apply_write(t, t_req, a, b)
+            if op == "mmap":
+                # start touching the new chunk when the mapping exists
+                t.group = int(self.rng.integers(0, max(1, w.vma_groups)))
+                t.run_chunk = rounds_done[idx] + idx * 100003
+                t.in_run = True
+                t.run_t0 = b
+                t.run_start = b
+                t.run_i0 = 0
+                t.run_k = w.chunk_pages
+                t.fallback_index = set()
+                t.version += 1
+                self.members[t.group].add(idx)
+                heapq.heappush(heap, (self._next_request(t), seq, idx, t.version, "munmap"))
+            else:
+                rounds_done[idx] += 1
+                self.ops += w.ops_per_round
+                heapq.heappush(heap, (b + w.gap_us / self.speed, seq, idx, t.version, "mmap"))
+            seq += 1
+        end = max(limit, now, 1.0)  # the run lasts its whole window; runs in flight count
+        for t in self.threads:
+            self._finish_run_if_any(t, end, partial=True)
+        return self._result(end)
+
+    def _readers_inside(self, writer: _Thread, a: float) -> float:
+        """How long the writer waits for faults already in progress (classic path)."""
+        longest = 0.0
+        for t in self.threads:
+            if t is writer or not t.in_run or t.mm != writer.mm or t.run_t0 > a:
+                continue
+            phase = (a - t.run_t0) % self.period
+            j = t.run_i0 + int((a - t.run_t0) // self.period)
+            if j < t.run_k and phase < self.fault_us:
+                longest = max(longest, self.fault_us - phase)
+        return longest
+
+    def _next_request(self, t: _Thread) -> float:
+        """When ``t`` will ask for its munmap: after the run and the compute phase."""
+        if not t.in_run:
+            return t.run_t0
+        remaining = t.run_k - t.run_i0
+        return t.run_t0 + remaining * self.period + self.w.compute_us / self.speed
+
+    def _finish_run_if_any(self, t: _Thread, now: float, partial: bool = False) -> None:
+        if not t.in_run:
+            return
+        k = t.run_k
+        if partial:
+            done = t.run_i0 + max(0, int((now - t.run_t0) // self.period))
+            k = min(k, done)
+        self._count_run(t, k)
+        self.members[t.group].discard(t.idx)
+        t.in_run = False
+
+    def _count_run(self, t: _Thread, k: int) -> None:
+        """Classify the ``k`` faults of a finished run (dynamic fallbacks already counted)."""
+        if k <= 0:
+            return
+        self._count_run_inner(t, k)
+        if self.keep:
+            self.timeline.append(
+                (t.run_t0 + (t.run_k - t.run_i0) * self.period, self.faults, self._speculative,
+                 self.vma_lock["success"], self.vma_lock["abort"], self.vma_lock["retry"],
+                 self.vma_lock["miss"])
+            )  # fmt: skip
+
+    def _count_run_inner(self, t: _Thread, k: int) -> None:
+        w = self.w
+        self.faults += k
+        dyn = len([i for i in t.fallback_index if i < k])
+        if self.keep:
+            self.runs.append((t.idx, t.run_start, self.period, k, t.group, t.run_chunk))
+        if self.kernel == "base":
+            return
+        if self.kernel == "spf" and not self.multi:
+            return  # single-threaded: handled under mmap_sem, never attempted
+        rest = k - dyn
+        rng = self.rng
+        if self.kernel == "spf":
+            static = {
+                "spf_vma_notsup": w.notsup_frac,
+                "spf_vma_noanon": w.noanon_frac,
+                "spf_vma_access": w.access_frac,
+                "spf_pmd_changed": w.pmd_changed_frac,
+            }
+            if w.pte_lock:
+                static["spf_pte_lock"] = w.pte_lock_frac * max(0, len(self.members[t.group]) - 1)
+            for name, frac in static.items():
+                n = int(rng.binomial(rest, min(1.0, frac))) if frac > 0 and rest > 0 else 0
+                if n:
+                    self.fallbacks[name] += n
+                    rest -= n
+                    if self.keep:
+                        self._sample_static(t, k, n, name)
+        else:
+            retry = int(rng.binomial(rest, w.retry_frac)) if w.retry_frac > 0 and rest > 0 else 0
+            miss = int(rng.binomial(rest, w.miss_frac)) if w.miss_frac > 0 and rest > 0 else 0
+            self.vma_lock["retry"] += retry
+            self.vma_lock["miss"] += miss
+            rest -= retry
+            self.vma_lock["success"] += rest
+            return
+        # not-attempted faults: kernel-mode share of a multi-threaded workload
+        na = int(rng.binomial(rest, w.kernel_fault_frac)) if w.kernel_fault_frac > 0 else 0
+        self._not_attempted += na
+        self._speculative += rest - na
+
+    def _sample_static(self, t: _Thread, k: int, n: int, name: str) -> None:
+        idx = np.sort(self.rng.choice(k, size=min(n, k), replace=False))
+        vs, ve = self.group_vma(t.mm, t.group)
+        if name == "spf_vma_notsup":  # file-backed text and libraries live elsewhere
+            vs, ve = (
+                0x555555554000 + t.mm * 0x10000000,
+                0x555555554000 + t.mm * 0x10000000 + 0x200000,
+            )
+        base = self.chunk_addr(t.mm, t.group, t.run_chunk)
+        for i in idx.tolist():
+            addr = base + i * 4096 if name != "spf_vma_notsup" else vs + (i * 4096) % (ve - vs)
+            self.samples.append(
+                Fallback(t.run_t0 + (i - t.run_i0) * self.period, t.idx, name, addr, vs, ve)
+            )
+
+    _speculative = 0
+    _not_attempted = 0
+
+    def _result(self, end: float) -> Result:
+        spf = self.kernel == "spf"
+        if self.kernel == "spf" and not self.multi:
+            speculative, not_attempted = 0, self.faults
+        elif spf:
+            speculative, not_attempted = self._speculative, self._not_attempted
+        elif self.kernel == "per-vma-lock":
+            speculative = self.vma_lock["success"]
+            not_attempted = 0
+        else:
+            speculative, not_attempted = 0, self.faults
+        fb = dict(self.fallbacks) if spf else {}
+        if spf and not self.w.pte_lock:
+            fb.pop("spf_pte_lock", None)
+        return Result(
+            workload=self.w.name,
+            kernel=self.kernel,
+            threads=self.w.threads,
+            cpus=self.w.cpus,
+            seed=self.seed,
+            duration_us=end,
+            faults=self.faults,
+            speculative=speculative,
+            not_attempted=not_attempted,
+            fallbacks=fb,
+            vma_lock=dict(self.vma_lock) if self.kernel == "per-vma-lock" else {},
+            ops=self.ops,
+            writes=self.writes,
+            lock_wait_us=self.wait_us,
+            fault_latency_us=(self.faults * self.fault_us + self.wait_us) / max(1, self.faults),
+            samples=sorted(self.samples, key=lambda s: (s.t_us, s.thread)),
+            write_log=self.write_log,
+            runs=self.runs,
+            mm_of_thread=[t.mm for t in self.threads],
+            timeline=sorted(self.timeline),
+            cpu_of_thread=[t.cpu for t in self.threads],
+        )
+
+
+def simulate(workload: Workload, kernel: str, *, seed: int = 1, keep_trace: bool = False) -> Result:
+    return Simulator(workload, kernel, seed=seed, keep_trace=keep_trace).run()
+
+
+def summary_dict(r: Result) -> dict[str, Any]:
+    return {
+        "workload": r.workload, "kernel": r.kernel, "threads": r.threads, "cpus": r.cpus,
+        "faults": r.faults, "speculative": r.speculative, "not_attempted": r.not_attempted,
+        "fallbacks": r.fallbacks, "vma_lock": r.vma_lock, "faults_per_s": r.faults_per_s,
+        "ops_per_s": r.ops_per_s, "fault_latency_us": r.fault_latency_us,
+    }  # fmt: skip
