@@ -69,11 +69,12 @@ def report(
     runs: list[str] | None = None,
     label: str | None = None,
     color: bool = False,
+    kallsyms: str | None = None,
 ) -> str:
     """Render a report of the dataset: kind is text, json or html."""
     from . import reports
 
-    model = reports.build(open_dataset(data), runs, label)
+    model = reports.build(open_dataset(data), runs, label, kallsyms)
     if kind == "text":
         from .reports import text
 
@@ -163,15 +164,13 @@ def demo(out: PathLike) -> Path:
         ("seed/kernbench-power8-80cpu.txt", "spf"),
     ):
         ingest([samples / path], data=data, label=label)
-    ingest(
-        [
-            samples / "capture/mtfault-perf-stat.txt",
-            *sorted((samples / "capture").glob("vmstat-*.txt")),
-        ],
-        data=data,
-        run="mtfault-this-machine",
-        label="per-vma-lock",
-    )
+    cap = samples / "capture"
+    ingest([cap / "mtfault-perf-stat.txt", *sorted(cap.glob("vmstat-*.txt"))],
+           data=data, run="mtfault-this-machine", label="per-vma-lock")  # fmt: skip
+    ingest([cap / "mtfault-perf-script.txt"], data=data, run="mtfault-trace-this-machine",
+           label="per-vma-lock")  # fmt: skip
+    for kernel in ("spf", "base", "per-vma-lock"):  # the simulator on ebizzy, 16 CPUs
+        simulate("ebizzy", kernel=kernel, scale=0.05, ingest=True, data=data, label=kernel)
     report_path = out / "report.html"
     write_atomic(report_path, report("html", data=data))
     return report_path
@@ -237,6 +236,7 @@ def simulate(
         target = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="spftrace-sim-"))
         paths = emit.write_all(result, w, target, names)
         summary["files"] = [str(p) for p in paths]
+        paths = [p for p in paths if p.stat().st_size > 0]  # base kernels have no tracepoints
         if ingest:
             from .ingestion import ingest as do_ingest
 

@@ -180,12 +180,18 @@ def report(
     ] = None,
     label: Annotated[str | None, typer.Option("--label", help="only runs with this label")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write to FILE")] = None,
+    kallsyms: Annotated[
+        Path | None, typer.Option("--kallsyms", help="a /proc/kallsyms snapshot to name call sites")
+    ] = None,
 ) -> None:
     """Explain the runs: verdict, fallbacks by reason, sources, ingest statistics."""
     from .api import report as make_report
 
     color = output is None and kind is ReportKind.text and sys.stdout.isatty()
-    text = make_report(kind.value, data=data, runs=run, label=label, color=color)
+    text = make_report(
+        kind.value, data=data, runs=run, label=label, color=color,
+        kallsyms=str(kallsyms) if kallsyms else None,
+    )  # fmt: skip
     if output is None:
         if kind is ReportKind.html:
             raise SpftraceError("report html needs -o FILE")

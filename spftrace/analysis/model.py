@@ -85,6 +85,8 @@ class RunSummary:
     per_source: list[SourceTotals]
     formats: list[str]
     not_attempted_pct: float | None = None
+    #: trace-level breakdowns (analysis.trace) when the run has tracepoint events
+    trace: dict[str, Any] | None = None
 
     def contract(self) -> dict[str, Any]:
         """The ``report json`` run object (DESIGN.md contract)."""
@@ -201,15 +203,24 @@ def _first(values: dict[str, float], names: tuple[str, ...]) -> float | None:
     return None
 
 
-def summarize(con: duckdb.DuckDBPyConnection, run: str) -> RunSummary:
+def summarize(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> RunSummary:
+    from . import trace
+
     meta = con.execute(
         "SELECT any_value(label), any_value(command) FILTER (WHERE command IS NOT NULL), "
         "list(DISTINCT source_format ORDER BY source_format) FROM runs WHERE run = ?",
         [run],
     ).fetchone()
     label, command, formats = meta or (None, None, [])
-    per_source = [s for s in (perf_stat_totals(con, run), vmstat_totals(con, run)) if s]
-    return build_summary(run, label, command, list(formats or []), per_source)
+    tr = trace.trace_totals(con, run)
+    per_source = [s for s in (perf_stat_totals(con, run), vmstat_totals(con, run), tr) if s]
+    summary = build_summary(run, label, command, list(formats or []), per_source)
+    if tr is not None:
+        summary.trace = trace.breakdowns(con, run, kallsyms)
+        if tr.kernel_model == "per-vma-lock":
+            summary.trace["per_vma_lock"] = trace.per_vma_lock(con, run)
+        summary.trace["lost_events"] = trace.lost_events(con, run)
+    return summary
 
 
 def build_summary(
@@ -224,7 +235,14 @@ def build_summary(
     faults = speculative = None
     fallbacks: dict[str, float] = {}
     model = "unknown"
-    for s in per_source:  # most direct first
+    # a source that has both faults and speculative is used for both, so that the
+    # headline never mixes counts of different spans; otherwise most direct first
+    pair = next((s for s in per_source if s.faults is not None and s.speculative is not None), None)
+    if pair is not None:
+        faults, speculative = pair.faults, pair.speculative
+        fallbacks, model = dict(pair.fallbacks), pair.kernel_model
+        used.append(pair.origin)
+    for s in per_source:
         if faults is None and s.faults is not None:
             faults = s.faults
             used.append(s.origin)
@@ -311,13 +329,25 @@ def _reconcile(per_source: list[SourceTotals]) -> list[str]:
         hi = max(v for _, v in vals)
         if hi > 0 and (hi - lo) / hi > 0.02:
             shown = ", ".join(f"{o} {int(v):,}" for o, v in vals)
-            why = (
-                "vmstat counts the whole system between snapshots while perf stat counts "
-                "only the command"
-                if any(o == "vmstat" for o, _ in vals)
-                else "the sources cover different spans"
-            )
+            if any(o == "vmstat" for o, _ in vals):
+                why = ("vmstat counts the whole system between snapshots while perf stat "
+                       "counts only the command")  # fmt: skip
+            elif any(o == "trace" for o, _ in vals):
+                why = ("the trace covers the recorded span and its events may be lost, while "
+                       "counters cover the whole command")  # fmt: skip
+            else:
+                why = "the sources cover different spans"
             notes.append(f"{attr} differ between sources ({shown}): {why}.")
+    ps = next((s for s in per_source if s.origin == "perf-stat" and s.fallbacks), None)
+    tr = next((s for s in per_source if s.origin == "trace" and s.fallbacks), None)
+    if ps is not None and tr is not None:
+        for reason, n in sorted(ps.fallbacks.items()):
+            t = tr.fallbacks.get(reason, 0.0)
+            if n != t:
+                notes.append(
+                    f"{reason}: perf stat counted {int(n):,}, the trace holds {int(t):,} records"
+                    + (" (events were lost or the trace covers a shorter span)." if t < n else ".")
+                )
     for s in per_source:
         notes.extend(s.notes)
     return notes

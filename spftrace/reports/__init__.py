@@ -28,7 +28,12 @@ class ReportModel:
     dataset: str
 
 
-def build(ds: Dataset, runs: Sequence[str] | None = None, label: str | None = None) -> ReportModel:
+def build(
+    ds: Dataset,
+    runs: Sequence[str] | None = None,
+    label: str | None = None,
+    kallsyms: str | None = None,
+) -> ReportModel:
     """Summaries of the chosen runs (default: all), plus their ingest statistics."""
     con = ds.connect()
     try:
@@ -56,7 +61,15 @@ def build(ds: Dataset, runs: Sequence[str] | None = None, label: str | None = No
             chosen = [r for r in chosen if r in labelled]
             if not chosen:
                 raise SpftraceError(f"no run has label {label!r}")
-        summaries = [summarize(con, r) for r in chosen]
+        syms = None
+        if kallsyms is not None:
+            from ..analysis.trace import Kallsyms
+
+            try:
+                syms = Kallsyms.load(kallsyms)
+            except OSError as exc:
+                raise SpftraceError(f"{kallsyms}: cannot read kallsyms: {exc.strerror}") from None
+        summaries = [summarize(con, r, syms) for r in chosen]
         ingest = [_ingest_stats(con, r) for r in chosen]
     finally:
         con.close()

@@ -32,12 +32,25 @@ def environment() -> Environment:
 
 def render(model: ReportModel, *, extra_sections: list[dict[str, Any]] | None = None) -> str:
     breakdown = plots.breakdown_svg(model.runs)
+    timeline = plots.timeline_svg(model.runs)
+    contention = []
+    for s in model.runs:
+        pv = (s.trace or {}).get("per_vma_lock")
+        if not pv:
+            continue
+        figs = [
+            plots.histogram_svg(f"{s.run}: mmap_lock wait", pv["wait_us"].get("histogram", {})),
+            plots.histogram_svg(f"{s.run}: mmap_lock hold", pv["hold_us"].get("histogram", {})),
+        ]
+        contention.append({"run": s.run, "pv": pv, "figs": [Markup(f) for f in figs if f]})
     tpl = environment().get_template("report.html.j2")
     return tpl.render(
         model=model,
         data=as_dict(model),
         headlines={s.run: headline(s) for s in model.runs},
         breakdown_svg=Markup(breakdown) if breakdown else None,
+        timeline_svg=Markup(timeline) if timeline else None,
+        contention=contention,
         version=__version__,
         extra_sections=extra_sections or [],
     )

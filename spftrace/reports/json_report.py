@@ -33,6 +33,7 @@ def as_dict(model: ReportModel) -> dict[str, Any]:
             for src in s.per_source
         ]
         d["disagreements"] = list(s.disagreements)
+        d["trace"] = s.trace
         runs.append(d)
     return {
         "schema": JSON_SCHEMA,

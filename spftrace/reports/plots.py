@@ -68,3 +68,39 @@ def breakdown_svg(runs: Sequence[RunSummary]) -> str | None:
         loc="upper center", bbox_to_anchor=(0.5, -0.25 - 0.05 * len(rows)), ncol=4, frameon=False
     )
     return _svg(fig)
+
+
+def timeline_svg(runs: Sequence[RunSummary]) -> str | None:
+    """Fallbacks (and user faults) per interval, one line per reason and run."""
+    series = [(s, s.trace["timeline"]) for s in runs if s.trace and s.trace["timeline"]["series"]]
+    if not series:
+        return None
+    _setup()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8.0, 2.8))
+    for i, (s, tl) in enumerate(series):
+        width_ms = tl["interval_ns"] / 1e6
+        for j, (name, counts) in enumerate(sorted(tl["series"].items())):
+            xs = [k * width_ms for k in range(len(counts))]
+            ax.plot(
+                xs, counts, label=f"{s.run}: {name}", color=_PALETTE[(i * 3 + j) % len(_PALETTE)]
+            )
+    ax.set_xlabel("time since the first event (ms)")
+    ax.set_ylabel("events per interval")
+    ax.legend(fontsize=7, frameon=False)
+    return _svg(fig)
+
+
+def histogram_svg(title: str, hist: dict[str, int]) -> str | None:
+    if not hist or not sum(hist.values()):
+        return None
+    _setup()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3.8, 2.4))
+    ax.bar(list(hist), list(hist.values()), color="#1565c0")
+    ax.set_title(title)
+    ax.set_xlabel("microseconds")
+    ax.set_ylabel("count")
+    return _svg(fig)

@@ -63,6 +63,7 @@ def render(model: ReportModel, *, color: bool = False, width: int = 110) -> str:
         console.print()
         _reasons_table(console, s)
         _advice(console, s)
+        _trace(console, s)
         _sources(console, s)
     if len(model.runs) > 1:
         console.rule()
@@ -98,6 +99,53 @@ def _advice(console: Console, s: RunSummary) -> None:
         console.print(f"- {f.reason}: {escape(f.likely_cause)}", overflow="fold")
         console.print(f"  advice: {escape(f.advice)}", overflow="fold")
     console.print()
+
+
+def _trace(console: Console, s: RunSummary) -> None:
+    tr = s.trace
+    if not tr:
+        return
+    pv = tr.get("per_vma_lock")
+    if pv:
+        console.print(
+            f"[bold]Per-VMA lock:[/bold] {pv['fell_back']:,} of {pv['faults']:,} user faults fell "
+            f"back to mmap_lock ({pv['fell_back_pct']}%); mmap_lock wait p50/p99 "
+            f"{pv['wait_us'].get('p50')}/{pv['wait_us'].get('p99')} us, hold p50/p99 "
+            f"{pv['hold_us'].get('p50')}/{pv['hold_us'].get('p99')} us",
+            overflow="fold",
+        )
+        if pv["top_write_holders"]:
+            t = Table(title="Top mmap_lock write holders", title_justify="left")
+            for col in ("comm", "tid", "holds", "held us", "longest us"):
+                t.add_column(col, justify="left" if col == "comm" else "right")
+            for h in pv["top_write_holders"][:5]:
+                t.add_row(escape(str(h["comm"])), str(h["tid"]), str(h["holds"]),
+                          f"{h['held_us']}", f"{h['longest_us']}")  # fmt: skip
+            console.print(t)
+    if tr.get("by_thread"):
+        t = Table(title="Fallbacks by thread", title_justify="left")
+        for col in ("reason", "comm", "tid", "count"):
+            t.add_column(col, justify="right" if col in ("tid", "count") else "left")
+        for r in tr["by_thread"][:8]:
+            t.add_row(r["reason"], escape(str(r["comm"])), str(r["tid"]), f"{r['count']:,}")
+        console.print(t)
+    if tr.get("by_vma"):
+        t = Table(title="Fallbacks by VMA", title_justify="left")
+        for col in ("vma", "KiB", "kind", "count", "top reason"):
+            t.add_column(col, justify="right" if col in ("KiB", "count") else "left")
+        for r in tr["by_vma"][:8]:
+            t.add_row(f"{r['vm_start']}-{r['vm_end']}", f"{r['size_kib']:,}", r["kind"],
+                      f"{r['count']:,}", r["top_reason"])  # fmt: skip
+        console.print(t)
+    if tr.get("culprits"):
+        t = Table(title="Who changed the VMA just before spf_vma_changed", title_justify="left")
+        for col in ("comm", "tid", "op", "fallbacks"):
+            t.add_column(col, justify="right" if col in ("tid", "fallbacks") else "left")
+        for r in tr["culprits"][:5]:
+            t.add_row(escape(str(r["comm"])), str(r["tid"]), r["op"], f"{r['fallbacks']:,}")
+        console.print(t)
+    if tr.get("lost_events"):
+        console.print(f"note: the trace lost {tr['lost_events']:,} events")
 
 
 def _sources(console: Console, s: RunSummary) -> None:

@@ -114,8 +114,12 @@ def _stamp(t_us: float, digits: int = 6) -> str:
     return f"{sec}.{frac:09d}"[: len(str(sec)) + 1 + digits]
 
 
-def records(r: Result, w: Workload) -> Iterator[tuple[float, int, str, str]]:
-    """(time_us, thread, bare event name, payload) for every traced event, in time order."""
+def records(
+    r: Result, w: Workload, syscalls: bool = False
+) -> Iterator[tuple[float, int, str, str]]:
+    """(time_us, thread, bare event name, payload) for every traced event, in time order.
+    With ``syscalls``, the mmap/munmap entries of an SPF run are traced too (as one
+    would record them with -e 'syscalls:sys_enter_m*map' to find who changed the VMA)."""
     out: list[tuple[float, int, str, str]] = []
     if r.kernel == "spf":
         for s in r.samples:
@@ -123,6 +127,18 @@ def records(r: Result, w: Workload) -> Iterator[tuple[float, int, str, str]]:
                 f"ip:{CALL_SITES[s.reason]:x} vma:{s.vm_start:x}-{s.vm_end:x} address:{s.address:x}"
             )
             out.append((s.t_us, s.thread, s.reason, payload))
+        if syscalls:
+            size = w.chunk_pages * 4096
+            for wr in r.write_log:
+                name = f"sys_enter_{wr.op}"
+                if wr.op == "mmap":
+                    payload = (
+                        f"addr: 0x00000000, len: 0x{size:08x}, prot: 0x00000003, "
+                        "flags: 0x00000022, fd: 0xffffffff, off: 0x00000000"
+                    )
+                else:
+                    payload = f"addr: 0x{wr.vm_start:08x}, len: 0x{size:08x}"
+                out.append((wr.t_request, wr.thread, name, payload))
     elif r.kernel == "per-vma-lock":
         ip = 0x55D0C0DE1234
         for thread, t0, period, k, group, chunk in r.runs:
@@ -165,7 +181,12 @@ def _lock_events(
     ]
 
 
-SYSTEMS = {"page_fault_user": "exceptions", **dict.fromkeys(SPF_REASONS, "pagefault")}
+SYSTEMS = {
+    "page_fault_user": "exceptions",
+    "sys_enter_mmap": "syscalls",
+    "sys_enter_munmap": "syscalls",
+    **dict.fromkeys(SPF_REASONS, "pagefault"),
+}
 
 
 def _qualified(name: str) -> str:
@@ -173,7 +194,7 @@ def _qualified(name: str) -> str:
 
 
 def perf_script(r: Result, w: Workload) -> str:
-    recs = list(records(r, w))
+    recs = list(records(r, w, syscalls=True))
     width = max((len(_qualified(n)) for _t, _th, n, _p in recs), default=0)
     lines = []
     for t, th, name, payload in recs:
