@@ -166,6 +166,11 @@ class Dataset:
         import duckdb
 
         con = duckdb.connect()
+        # analyses sort tens of millions of events: bound memory, spill the rest
+        con.execute(f"SET memory_limit = '{os.environ.get('SPFTRACE_MEMORY', '400MB')}'")
+        con.execute("SET preserve_insertion_order = false")
+        spill = self.path / ".duckdb-tmp"
+        con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
         self.register(con)
         return con
 
