@@ -70,10 +70,15 @@ def report(
     label: str | None = None,
     color: bool = False,
     kallsyms: str | None = None,
+    base: str | None = None,
+    head: str | None = None,
 ) -> str:
-    """Render a report of the dataset: kind is text, json or html."""
+    """Render a report of the dataset: kind is text, json or html.  With ``base``
+    and ``head`` the HTML report gains the comparison section."""
     from . import reports
 
+    if (base is None) != (head is None):
+        raise SpftraceError("--base and --head go together")
     model = reports.build(open_dataset(data), runs, label, kallsyms)
     if kind == "text":
         from .reports import text
@@ -86,7 +91,12 @@ def report(
     if kind == "html":
         from .reports import html
 
-        return html.render(model)
+        extra = []
+        if base is not None and head is not None:
+            from .analysis.compare import compare as do_compare
+
+            extra.append(html.comparison_section(do_compare(open_dataset(data), base, head)))
+        return html.render(model, extra_sections=extra)
     raise SpftraceError(f"unknown report kind {kind!r}; use text, json or html")
 
 
@@ -247,3 +257,28 @@ def simulate(
                 shutil.rmtree(target, ignore_errors=True)
                 summary.pop("files")
     return summary
+
+
+def compare(
+    base: str,
+    head: str,
+    *,
+    data: PathLike | None = None,
+    as_json: bool = False,
+    show_all: bool = False,
+) -> str:
+    """The base-vs-head comparison as LKP-style text or JSON."""
+    import json
+
+    from .analysis.compare import compare as do_compare
+    from .analysis.compare import render_lkp, render_stats
+
+    cmp = do_compare(open_dataset(data), base, head, show_all=show_all)
+    if as_json:
+        return json.dumps(cmp.as_dict(), indent=2) + "\n"
+    lines = render_lkp(cmp)
+    if cmp.rows:
+        lines += ["", *render_stats(cmp)]
+    else:
+        lines.append("(no significant change; --all shows every common metric)")
+    return "\n".join(lines) + "\n"

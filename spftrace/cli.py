@@ -183,6 +183,12 @@ def report(
     kallsyms: Annotated[
         Path | None, typer.Option("--kallsyms", help="a /proc/kallsyms snapshot to name call sites")
     ] = None,
+    base: Annotated[
+        str | None, typer.Option("--base", help="html: add a comparison, base side")
+    ] = None,
+    head: Annotated[
+        str | None, typer.Option("--head", help="html: add a comparison, head side")
+    ] = None,
 ) -> None:
     """Explain the runs: verdict, fallbacks by reason, sources, ingest statistics."""
     from .api import report as make_report
@@ -190,7 +196,7 @@ def report(
     color = output is None and kind is ReportKind.text and sys.stdout.isatty()
     text = make_report(
         kind.value, data=data, runs=run, label=label, color=color,
-        kallsyms=str(kallsyms) if kallsyms else None,
+        kallsyms=str(kallsyms) if kallsyms else None, base=base, head=head,
     )  # fmt: skip
     if output is None:
         if kind is ReportKind.html:
@@ -274,6 +280,23 @@ def simulate(
     import json
 
     typer.echo(json.dumps(summary, indent=2))
+
+
+@app.command()
+@user_errors
+def compare(
+    base: Annotated[str, typer.Option("--base", help="label, or comma-separated run names")],
+    head: Annotated[str, typer.Option("--head", help="label, or comma-separated run names")],
+    data: DataOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="also rows that are not significant")
+    ] = False,
+) -> None:
+    """LKP-style base vs head table with Welch p-values and confidence intervals."""
+    from .api import compare as run_compare
+
+    sys.stdout.write(run_compare(base, head, data=data, as_json=as_json, show_all=show_all))
 
 
 @app.command()

@@ -13,6 +13,8 @@ from typing import Any
 
 #: format name -> module (relative to this package), in detection order
 REGISTRY: dict[str, str] = {
+    # will-it-scale: runtest.py's CSV header, or the harness's "testcase:" first line
+    "will-it-scale": ".will_it_scale",
     # trace-cmd report: "cpus=N" first line, or "INSTANCE: comm-pid [cpu] ..." records
     "trace-cmd": ".trace_cmd",
     # ftrace text: "# tracer:" header, or "comm-pid [cpu] flags time: event:" lines
@@ -40,5 +42,6 @@ def make_parser(fmt: str, **kwargs: Any) -> Any:
         "perf-script": "PerfScriptParser",
         "ftrace": "FtraceParser",
         "trace-cmd": "TraceCmdParser",
+        "will-it-scale": "WillItScaleParser",
     }[fmt]
     return getattr(mod, cls)(**kwargs)

@@ -30,6 +30,25 @@ def environment() -> Environment:
     return env
 
 
+def comparison_section(cmp: Any) -> dict[str, Any]:
+    """The base-vs-head section: LKP's table, the statistics, and a chart."""
+    from ..analysis.compare import render_lkp, render_stats
+
+    chart = plots.compare_svg(cmp.rows)
+    tpl = environment().from_string(
+        "<p>{{ cmp.base_label }} ({{ cmp.base_runs|length }} runs) vs {{ cmp.head_label }} "
+        "({{ cmp.head_runs|length }} runs)</p>"
+        "{% for w in cmp.warnings %}<p class='note'>{{ w }}</p>{% endfor %}"
+        "{% if chart %}<figure class='chart'>{{ chart }}</figure>{% endif %}"
+        "<pre class='mono lkp'>{{ lkp }}</pre><pre class='mono'>{{ stats }}</pre>"
+    )
+    body = tpl.render(
+        cmp=cmp, chart=Markup(chart) if chart else None, lkp="\n".join(render_lkp(cmp)),
+        stats="\n".join(render_stats(cmp)) if cmp.rows else "no significant change",
+    )  # fmt: skip
+    return {"id": "comparison", "title": "Base versus head", "html": Markup(body)}
+
+
 def render(model: ReportModel, *, extra_sections: list[dict[str, Any]] | None = None) -> str:
     breakdown = plots.breakdown_svg(model.runs)
     timeline = plots.timeline_svg(model.runs)

@@ -104,3 +104,24 @@ def histogram_svg(title: str, hist: dict[str, int]) -> str | None:
     ax.set_xlabel("microseconds")
     ax.set_ylabel("count")
     return _svg(fig)
+
+
+def compare_svg(rows: Sequence[object]) -> str | None:
+    """Significant changes with their 95% confidence intervals (horizontal)."""
+    pts = [r for r in rows if getattr(r, "significant", False)][:25]
+    if not pts:
+        return None
+    _setup()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8.0, 0.5 + 0.3 * len(pts)))
+    names = [r.metric for r in pts]  # type: ignore[attr-defined]
+    changes = [r.change_pct for r in pts]  # type: ignore[attr-defined]
+    lo = [c - (r.ci_pct[0] if r.ci_pct else c) for c, r in zip(changes, pts, strict=True)]  # type: ignore[attr-defined]
+    hi = [(r.ci_pct[1] if r.ci_pct else c) - c for c, r in zip(changes, pts, strict=True)]  # type: ignore[attr-defined]
+    colors = ["#2e7d32" if c > 0 else "#c62828" for c in changes]
+    ax.barh(names, changes, color=colors, xerr=[lo, hi], capsize=3)
+    ax.axvline(0, color="#555", linewidth=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel("% change, head vs base (bars: 95% confidence interval)")
+    return _svg(fig)

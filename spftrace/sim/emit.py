@@ -88,7 +88,10 @@ def perf_stat(r: Result, w: Workload, fmt: str = "human") -> str:
             out.append(text.replace('"pcnt-running" : 100.0', '"pcnt-running" : 100.00')
                        .replace('"metric-value" : 0.0,', '"metric-value" : 0.000000,'))  # fmt: skip
         return "\n".join(out) + "\n"
-    lines = ["", f" Performance counter stats for '{command(w)}':", ""]
+    lines = []
+    if w.name == "ebizzy":  # ebizzy's own result on stdout, mixed in by `2>&1`
+        lines.append(f"{round(r.ops_per_s)} records/s")
+    lines += ["", f" Performance counter stats for '{command(w)}':", ""]
     for e, v in rows:
         lines.append(f"{v:>18}      {e:<32}" + " " * 35)  # 6.1: value, unit, name, metric
     elapsed = r.duration_us / 1e6

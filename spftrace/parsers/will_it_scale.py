@@ -1,0 +1,147 @@
+"""will-it-scale output -> counter rows named as LKP names them.
+
+Produced by: python3 runtest.py page_fault1 > page_fault1.csv      (the CSV)
+             ./page_fault1_threads -t 16 -s 5                       (the harness)
+Sample:      tasks,processes,processes_idle,threads,threads_idle,linear
+             1,251433,0.00,250987,0.00,251433
+Variants:    tests/data/will_it_scale/*.txt
+
+For the CSV, LKP's ``programs/will-it-scale/parse`` emits per task count
+``<tasks>.<column>``, then ``scalability`` (processes/linear of the last row),
+``per_process_ops`` and ``per_thread_ops`` (the mean over task counts of ops per
+task, truncated to integers) and ``workload`` (sum of processes and threads
+ops); every key is prefixed ``will-it-scale.``.  The harness prints
+``testcase:<description>``, ``min:/max:/total:`` lines each second, and a
+final ``average:``; its samples after ``measurement`` become ``.min``, ``.max``,
+``.total`` means and ``.average``.  The test name is recorded as meta.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..inputs import Chunk
+from .base import Output, Reject, empty_columns
+
+FORMAT = "will-it-scale"
+TABLE = "counters"
+ORIGIN = "will-it-scale"
+PREFIX = "will-it-scale."
+
+HEADER = "tasks,processes,processes_idle,threads,threads_idle,linear"
+_ROW_RE = re.compile(r"^(\d+),(\d+),(\d+(?:\.\d+)?),(\d+),(\d+(?:\.\d+)?),(\d+)$")
+_SAMPLE_RE = re.compile(r"^min:(\d+) max:(\d+) total:(\d+)$")
+_AVERAGE_RE = re.compile(r"^average:(\d+)$")
+_TESTCASE_RE = re.compile(r"^testcase:(.*)$")
+
+
+def sniff(head: str) -> bool:
+    lines = [ln.strip() for ln in head.splitlines()[:20] if ln.strip()]
+    return bool(lines) and (
+        lines[0] == HEADER or lines[0].startswith("testcase:") or HEADER in lines[:3]
+    )
+
+
+class WillItScaleParser:
+    def __init__(self) -> None:
+        self.rows: list[tuple[int, int, float, int, float, int, int]] = []  # + line_no
+        self.samples: list[tuple[int, int, int, int]] = []
+        self.measuring = False
+        self.average: tuple[int, int] | None = None
+        self.testcase: str | None = None
+        self.out = Output(TABLE, empty_columns(TABLE))
+
+    def feed_chunk(self, chunk: Chunk) -> Output:
+        return self.feed(chunk.lines(), chunk.first_line_no)
+
+    def feed(self, lines: Sequence[str], first_line_no: int) -> Output:
+        out = Output(TABLE, empty_columns(TABLE))
+        for i, raw in enumerate(lines):
+            line_no = first_line_no + i
+            out.lines += 1
+            s = raw.strip()
+            m = _ROW_RE.match(s)
+            if m is not None:
+                t, p, pi, th, ti, lin = m.groups()
+                self.rows.append((int(t), int(p), float(pi), int(th), float(ti), int(lin), line_no))
+                out.record_lines += 1
+                continue
+            m = _SAMPLE_RE.match(s)
+            if m is not None:
+                if self.measuring:
+                    self.samples.append(
+                        (int(m.group(1)), int(m.group(2)), int(m.group(3)), line_no)
+                    )
+                    out.record_lines += 1
+                else:
+                    out.ignored += 1  # warmup seconds are not measurements
+                continue
+            m = _AVERAGE_RE.match(s)
+            if m is not None:
+                self.average = (int(m.group(1)), line_no)
+                out.record_lines += 1
+                continue
+            m = _TESTCASE_RE.match(s)
+            if m is not None:
+                self.testcase = m.group(1).strip()
+                out.ignored += 1
+                continue
+            if s in ("", HEADER, "warmup") or s.startswith("#"):
+                out.ignored += 1
+                continue
+            if s == "measurement":
+                self.measuring = True
+                out.ignored += 1
+                continue
+            out.rejects.append(
+                Reject(line_no, raw, "not will-it-scale output (CSV row or harness line)")
+            )
+        return out
+
+    def close(self) -> Output:
+        out = self.out
+        add = _adder(out)
+        real = [r for r in self.rows if r[0] > 0]
+        for t, p, pi, th, ti, lin, line_no in self.rows:
+            if t == 0:
+                continue
+            for col, v in (("processes", p), ("processes_idle", pi), ("threads", th),
+                           ("threads_idle", ti), ("linear", lin)):  # fmt: skip
+                add(line_no, f"{t}.{col}", float(v))
+        if real:
+            last = real[-1]
+            n = len(real)
+            add(last[6], "scalability", last[1] / last[5] if last[5] else 0.0)
+            add(last[6], "per_process_ops", float(int(sum(r[1] / r[0] for r in real) / n)))
+            add(last[6], "per_thread_ops", float(int(sum(r[3] / r[0] for r in real) / n)))
+            add(last[6], "workload", float(sum(r[1] + r[3] for r in real)))
+        if self.samples:
+            n = len(self.samples)
+            line_no = self.samples[-1][3]
+            for j, name in enumerate(("min", "max", "total")):
+                add(line_no, name, sum(s[j] for s in self.samples) / n)
+        if self.average is not None:
+            add(self.average[1], "average", float(self.average[0]))
+        if self.testcase is not None:
+            out.meta["testcase"] = self.testcase
+            out.meta.setdefault("command", f"will-it-scale: {self.testcase}")
+        self.out = Output(TABLE, empty_columns(TABLE))
+        return out
+
+
+def _adder(out: Output):  # type: ignore[no-untyped-def]
+    rows = out.rows
+
+    def add(line_no: int, name: str, value: float) -> None:
+        rows["line_no"].append(line_no)
+        rows["block"].append(0)
+        rows["origin"].append(ORIGIN)
+        rows["event"].append(PREFIX + name)
+        rows["value"].append(value)
+        rows["status"].append("counted")
+        for col in ("ts", "cpu", "aggr", "aggr_cpus", "thread", "cgroup", "unit", "variance_pct",
+                    "enabled_pct", "run_ns", "metric_value", "metric_unit"):  # fmt: skip
+            rows[col].append(None)
+
+    return add
