@@ -23,6 +23,7 @@ GOLDEN = (
         for fmt in ("perf-script", "ftrace", "trace-cmd")
         for p in sorted((DATA / "traces").glob(f"{fmt}-*.txt"))
     ]
+    + [("will-it-scale", p) for p in sorted((DATA / "will_it_scale").glob("*.txt"))]
 )
 
 
@@ -35,7 +36,7 @@ def test_golden(fmt: str, path: Path) -> None:
 
 
 def test_every_capture_is_listed_in_provenance() -> None:
-    for folder in ("perf_stat", "perf_stat_public", "vmstat", "traces", "seed"):
+    for folder in ("perf_stat", "perf_stat_public", "vmstat", "traces", "seed", "will_it_scale"):
         prov = (DATA / folder / "PROVENANCE.tsv").read_text()
         for path in (DATA / folder).glob("*.txt"):
             name = path.name if not path.name.startswith("snap-") else "snap-N.txt"
@@ -49,6 +50,7 @@ SNIFF_CASES = (
         for p in sorted((DATA / d).glob("*.txt"))
     ]
     + [(p, "vmstat") for p in sorted((DATA / "vmstat").glob("*.txt"))]
+    + [(p, "will-it-scale") for p in sorted((DATA / "will_it_scale").glob("*.txt"))]
     + [(p, p.name.split("-")[0] if not p.name.startswith("perf-script") else "perf-script")
        for p in sorted((DATA / "traces").glob("*.txt"))]
 )  # fmt: skip

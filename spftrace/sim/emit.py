@@ -324,3 +324,52 @@ def describe(r: Result) -> dict[str, Any]:
         "fault_latency_us": round(r.fault_latency_us, 3), "writes": r.writes,
         "simulated_us": round(r.duration_us, 1),
     }  # fmt: skip
+
+
+# --- will-it-scale ----------------------------------------------------------------------
+
+WIS_DESCRIPTIONS = {
+    "page_fault1": "Anonymous memory page fault",
+    "page_fault2": "Separate file private mapping page fault",
+    "page_fault3": "Separate file shared mapping page fault",
+    "malloc1": "malloc/free of 128MB",
+}
+
+
+def will_it_scale_csv(w: Workload, kernel: str, seed: int) -> str:
+    """runtest.py's CSV: per task count, ops/s in processes mode (one mm per task)
+    and threads mode (one shared mm), idle %, and ``linear`` (one task x tasks)."""
+    from dataclasses import replace
+
+    from .model import simulate
+
+    def ops(tasks: int, per_mm: int) -> int:
+        ww = replace(w, threads=tasks, cpus=w.cpus, threads_per_mm=per_mm)
+        return round(simulate(ww, kernel, seed=seed).ops_per_s)
+
+    lines = ["tasks,processes,processes_idle,threads,threads_idle,linear", "0,0,100,0,100,0"]
+    counts = sorted({1, max(1, w.cpus // 2), w.cpus})
+    single = ops(1, 1)
+    for n in counts:
+        idle = max(0.0, 100.0 * (1 - n / w.cpus))
+        lines.append(f"{n},{ops(n, 1)},{idle:0.2f},{ops(n, n)},{idle:0.2f},{single * n}")
+    return "\n".join(lines) + "\n"
+
+
+def will_it_scale_harness(r: Result, w: Workload, seconds: int = 5) -> str:
+    """The test binary's own output: per-second min/max/total over tasks, then the
+    average, with each second's counts drawn around the simulated per-task rates."""
+    rng = np.random.default_rng(r.seed + 11)
+    rates = np.array(r.ops_by_thread, dtype=float) / (r.duration_us / 1e6)
+    lines = [f"testcase:{WIS_DESCRIPTIONS.get(w.name, w.description.split(':')[0])}", "warmup"]
+    totals = []
+    for phase in ("warmup", "measurement"):
+        if phase == "measurement":
+            lines.append("measurement")
+        for _ in range(seconds):
+            per = np.maximum(0, np.round(rates * rng.normal(1.0, 0.02, len(rates)))).astype(int)
+            lines.append(f"min:{per.min()} max:{per.max()} total:{per.sum()}")
+            if phase == "measurement":
+                totals.append(int(per.sum()))
+    lines.append(f"average:{round(sum(totals) / len(totals))}")
+    return "\n".join(lines) + "\n"

@@ -101,6 +101,7 @@ class Result:
     fallbacks: dict[str, int]
     vma_lock: dict[str, int]  # per-vma-lock counters (success, abort, retry, miss)
     ops: int  # workload operations completed (records, iterations)
+    ops_by_thread: list[int]
     writes: int
     lock_wait_us: float
     fault_latency_us: float  # mean service + wait per fault
@@ -183,6 +184,7 @@ class Simulator:
         self.write_log: list[Write] = []
         self.runs: list[tuple[int, float, float, int, int, int]] = []
         self.timeline: list[tuple[float, int, int, int, int, int, int]] = []
+        self.rounds: dict[int, int] = {}
         # per group: threads currently in a fault run there
         self.members: list[set[int]] = [set() for _ in range(max(1, w.vma_groups))]
 
@@ -305,6 +307,7 @@ class Simulator:
                 heapq.heappush(heap, (self._next_request(t), seq, idx, t.version, "munmap"))
             else:
                 rounds_done[idx] += 1
+                self.rounds[idx] = rounds_done[idx]
                 self.ops += w.ops_per_round
                 heapq.heappush(heap, (b + w.gap_us / self.speed, seq, idx, t.version, "mmap"))
             seq += 1
@@ -441,6 +444,7 @@ class Simulator:
             fallbacks=fb,
             vma_lock=dict(self.vma_lock) if self.kernel == "per-vma-lock" else {},
             ops=self.ops,
+            ops_by_thread=[self.rounds.get(t.idx, 0) * self.w.ops_per_round for t in self.threads],
             writes=self.writes,
             lock_wait_us=self.wait_us,
             fault_latency_us=(self.faults * self.fault_us + self.wait_us) / max(1, self.faults),

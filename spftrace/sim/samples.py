@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from . import run
-from .emit import write_all
+from .emit import will_it_scale_csv, will_it_scale_harness, write_all
 from .workloads import PRESETS
 
 #: small enough to commit: page_fault2/3 trace every (file-backed) fault
@@ -24,6 +24,7 @@ SAMPLES = [
 ] + [("ebizzy", "per-vma-lock", {"scale": 0.002})]
 
 FILES = ("perf-stat.txt", "perf-script.txt", "ftrace.txt", "vmstat.txt")
+WILL_IT_SCALE = ("page_fault1", "page_fault2", "page_fault3", "malloc1")
 
 
 def generate(out: Path) -> list[Path]:
@@ -33,6 +34,15 @@ def generate(out: Path) -> list[Path]:
         result, w = run(name, kernel, seed=1, scale=scale, keep_trace=True)
         files = FILES if kernel != "base" else ("perf-stat.txt", "vmstat.txt")
         written += write_all(result, w, out / f"{name}-{kernel}", files)
+        if name in WILL_IT_SCALE:  # full-length, counter-only runs: rates need whole rounds
+            d = out / f"{name}-{kernel}"
+            full, wf = run(name, kernel, seed=1)
+            for fname, text in (
+                ("will-it-scale.csv", will_it_scale_csv(wf, kernel, 1)),
+                ("will-it-scale-harness.txt", will_it_scale_harness(full, wf)),
+            ):
+                (d / fname).write_text(text)
+                written.append(d / fname)
     return written
 
 

@@ -80,9 +80,10 @@ PRESETS: dict[str, Workload] = {
             "./page_fault1_threads -t {threads}",
             "page_fault1_thr",
             chunk_pages=32768,
+            ops_per_round=32768,  # will-it-scale counts one iteration per page
             touch_us=0.05,
             compute_us=5.0,
-            vma_groups=1,
+            vma_groups=64,  # each task maps its own 128 MiB region
         ),
         Workload(
             "page_fault2",
@@ -92,6 +93,7 @@ PRESETS: dict[str, Workload] = {
             "./page_fault2_threads -t {threads}",
             "page_fault2_thr",
             chunk_pages=32768,
+            ops_per_round=32768,  # will-it-scale counts one iteration per page
             fault_us=0.9,
             touch_us=0.05,
             compute_us=5.0,
@@ -105,6 +107,7 @@ PRESETS: dict[str, Workload] = {
             "./page_fault3_threads -t {threads}",
             "page_fault3_thr",
             chunk_pages=32768,
+            ops_per_round=32768,  # will-it-scale counts one iteration per page
             fault_us=0.8,
             touch_us=0.05,
             compute_us=5.0,
