@@ -151,3 +151,26 @@ def test_cli_simulate_ingest(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "unknown workload" in res.stderr
     res = CliRunner().invoke(app, ["simulate", "ebizzy", "--set", "bogus=1"])
     assert res.exit_code == 1 and "NAME=VALUE" in res.stderr
+
+
+@pytest.mark.parametrize("kernel", ["spf", "per-vma-lock"])
+@pytest.mark.parametrize("name", list(sim.PRESETS))
+def test_report_names_the_injected_reason_with_exact_counts(
+    name: str, kernel: str, tmp_path: Path
+) -> None:
+    r, w = sim.run(name, kernel, scale=0.05, keep_trace=True)
+    files = ("perf-stat.txt",) if kernel == "spf" else ("vmstat.txt",)
+    rep = report_of(r, w, tmp_path, files)
+    if kernel == "spf":
+        truth = {k: v for k, v in r.fallbacks.items() if v}
+        truth["not_attempted"] = r.not_attempted
+    else:
+        truth = {"vma_lock_abort": r.vma_lock["abort"], "vma_lock_retry": r.vma_lock["retry"]}
+        truth = {k: v for k, v in truth.items() if v}
+        truth["not_attempted"] = r.faults - r.vma_lock["success"] - sum(truth.values())
+    truth = {k: v for k, v in truth.items() if v}
+    found = {f["reason"]: f["count"] for f in rep["findings"]}
+    assert found == truth  # every injected reason, with its exact count
+    if truth:
+        dominant = min(truth.items(), key=lambda kv: (-kv[1], kv[0]))[0]  # the report ties by name
+        assert rep["findings"][0]["reason"] == dominant
