@@ -158,3 +158,15 @@ def test_help_is_fast() -> None:
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert r.stdout.strip() == "[]"
+
+
+def test_readme_example_is_real_output(data: Path) -> None:
+    """The README's example report lines are what the tool prints for the seed block."""
+    readme = README.read_text()
+    block = readme.split("report opens with:\n\n```\n", 1)[1].split("```", 1)[0].splitlines()
+    cli("ingest", str(SEED / "ebizzy-x86-16cpu.txt"), "--data", str(data), "--label", "spf")
+    _, out, _ = cli("report", "text", "--data", str(data))
+    lines = out.splitlines()
+    assert block[0] == lines[0] and block[1] == lines[1]
+    verdict = " ".join(ln.strip() for ln in lines[2:4])
+    assert verdict.startswith(block[2].removesuffix("..."))
