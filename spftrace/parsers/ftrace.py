@@ -26,6 +26,7 @@ from .tracetext import (
     full_event_name,
     int_or_null,
     rsplit_tokens,
+    split_comm_pid,
     split_parts,
     time_to_ns,
     ts_from_text,
@@ -90,17 +91,15 @@ class FtraceParser(TraceTextParser):
     def reject_reason(self, line: str) -> str:
         return "not an ftrace record (expected 'comm-pid [cpu] [flags] time: event: fields')"
 
+    def layout_known(self) -> bool:
+        return self.tgid is not None
+
     def vector_prefix(self, arr: Any) -> dict[str, Any] | None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if self.tgid is None:
-            for i in range(min(len(arr), 400)):
-                text = arr[i].as_py()
-                if text and self.parse_line(text) is not None:
-                    break
-            if self.tgid is None:
-                return None
+        if not self.learn_layout(arr):
+            return None
         (prefix, ev, payload), cnt = split_parts(arr, ": ", 3)
         prefix = pc.fill_null(prefix, "")
         if self.tgid:
@@ -126,11 +125,8 @@ class FtraceParser(TraceTextParser):
             pos += 1
         ts, ts_ok = ts_from_text(toks[pos])
         ok &= ts_ok
-        lst = pc.split_pattern(comm_pid, "-", max_splits=1, reverse=True)
-        (comm, pid), c2 = _two(lst)
-        ok &= c2 == 2
-        pid_i = int_or_null(pid, pa.int32())
-        ok &= pid_i.is_valid().to_numpy(zero_copy_only=False)
+        comm, pid_i, ok_cp = split_comm_pid(comm_pid)
+        ok &= ok_cp
         event = pc.ascii_trim_whitespace(ev)
         ok &= event_ok(event, qualified=False)
         okay = pa.array(ok)
@@ -141,20 +137,7 @@ class FtraceParser(TraceTextParser):
             "cpu": cpu,
             "pid": tgid if tgid is not None else pa.nulls(n, pa.int32()),
             "tid": pid_i,
-            "comm": pc.ascii_trim_whitespace(comm),
+            "comm": comm,
             "event": dictionary_map(pc.fill_null(event, ""), full_event_name),
             "payload": pc.fill_null(payload, ""),
         }
-
-
-def _two(lst: Any) -> tuple[tuple[Any, Any], Any]:
-    """The two parts of a split list array (null where a row has fewer)."""
-    import numpy as np
-    import pyarrow as pa
-
-    offs = lst.offsets.to_numpy()
-    off, cnt = offs[:-1] - offs[0], np.diff(offs)
-    flat = lst.values.slice(offs[0], offs[-1] - offs[0])
-    a = flat.take(pa.array(np.where(cnt >= 1, off, 0), mask=cnt < 1))
-    b = flat.take(pa.array(np.where(cnt >= 2, off + 1, 0), mask=cnt < 2))
-    return (a, b), cnt

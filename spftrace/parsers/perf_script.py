@@ -111,6 +111,9 @@ class PerfScriptParser(TraceTextParser):
         super().__init__()
         self.layout: Layout | None = None
 
+    def layout_known(self) -> bool:
+        return self.layout is not None
+
     # -- per line ------------------------------------------------------------------
     def parse_line(self, line: str) -> Record | None:
         m = _RECORD_RE.match(line)
@@ -171,13 +174,8 @@ class PerfScriptParser(TraceTextParser):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if self.layout is None:
-            for i in range(min(len(arr), 200)):
-                text = arr[i].as_py()
-                if text and not text.startswith("#") and self.parse_line(text) is not None:
-                    break
-            if self.layout is None:
-                return None
+        if not self.learn_layout(arr) or self.layout is None:
+            return None
         lay = self.layout
         (prefix, ev, payload), cnt = split_parts(arr, ": ", 3)
         toks, ok = rsplit_tokens(pc.fill_null(prefix, ""), lay.k, lay.comm)

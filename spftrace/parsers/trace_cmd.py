@@ -17,7 +17,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .ftrace import _two
 from .tracetext import (
     Record,
     TraceTextParser,
@@ -27,6 +26,7 @@ from .tracetext import (
     full_event_name,
     int_or_null,
     rsplit_tokens,
+    split_comm_pid,
     split_parts,
     time_to_ns,
     ts_from_text,
@@ -100,17 +100,15 @@ class TraceCmdParser(TraceTextParser):
     def reject_reason(self, line: str) -> str:
         return "not a trace-cmd report record (expected 'comm-pid [cpu] time: event: fields')"
 
+    def layout_known(self) -> bool:
+        return self.latency is not None
+
     def vector_prefix(self, arr: Any) -> dict[str, Any] | None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if self.latency is None:
-            for i in range(min(len(arr), 400)):
-                text = arr[i].as_py()
-                if text and self.parse_line(text) is not None:
-                    break
-            if self.latency is None:
-                return None
+        if not self.learn_layout(arr):
+            return None
         if self.instances:
             # records with and without the "NAME: " prefix are cut separately
             (p0, p1, p2, p3), cnt4 = split_parts(arr, ": ", 4)
@@ -135,10 +133,8 @@ class TraceCmdParser(TraceTextParser):
             ok &= bracketed(ctok)
         ts, ts_ok = ts_from_text(t)
         ok &= ts_ok
-        (comm, pid), c2 = _two(pc.split_pattern(comm_pid, "-", max_splits=1, reverse=True))
-        ok &= c2 == 2
-        pid_i = int_or_null(pid, pa.int32())
-        ok &= pid_i.is_valid().to_numpy(zero_copy_only=False)
+        comm, pid_i, ok_cp = split_comm_pid(comm_pid)
+        ok &= ok_cp
         ok &= cpu_i.is_valid().to_numpy(zero_copy_only=False)
         event = pc.ascii_trim_whitespace(ev)
         ok &= event_ok(event, qualified=False)
@@ -150,7 +146,7 @@ class TraceCmdParser(TraceTextParser):
             "cpu": cpu_i,
             "pid": pa.nulls(n, pa.int32()),
             "tid": pid_i,
-            "comm": pc.ascii_trim_whitespace(comm),
+            "comm": comm,
             "event": dictionary_map(pc.fill_null(event, ""), full_event_name),
             "payload": pc.ascii_ltrim_whitespace(pc.fill_null(payload, "")),
         }

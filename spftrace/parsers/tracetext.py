@@ -300,6 +300,20 @@ class TraceTextParser:
     def reject_reason(self, line: str) -> str:
         return f"not a {self.FORMAT} record"
 
+    def layout_known(self) -> bool:
+        """Whether the per-input layout (fields, columns) has been learnt."""
+        return True
+
+    def learn_layout(self, arr: Any, limit: int = 400) -> bool:
+        """Parse the first records line by line until the layout is known."""
+        for i in range(min(len(arr), limit)):
+            if self.layout_known():
+                break
+            text = arr[i].as_py()
+            if text and not text.startswith("#"):
+                self.parse_line(text)
+        return self.layout_known()
+
     # -- driving -------------------------------------------------------------------
     def feed_chunk(self, chunk: Chunk) -> Output:
         arr = chunk.arrow() if chunk.n_lines >= self._VECTOR_MIN_LINES else None
@@ -515,3 +529,27 @@ def event_ok(event: Any, *, qualified: bool) -> Any:
     length = pc.fill_null(pc.utf8_length(event), 0).to_numpy(zero_copy_only=False)
     good = (space < 0) & (length > 0)
     return good & (colon > 0) if qualified else good & (colon < 0)
+
+
+def two_parts(lst: Any) -> tuple[tuple[Any, Any], Any]:
+    """The two parts of a split list array (null where a row has fewer)."""
+    import numpy as np
+    import pyarrow as pa
+
+    offs = lst.offsets.to_numpy()
+    off, cnt = offs[:-1] - offs[0], np.diff(offs)
+    flat = lst.values.slice(offs[0], offs[-1] - offs[0])
+    a = flat.take(pa.array(np.where(cnt >= 1, off, 0), mask=cnt < 1))
+    b = flat.take(pa.array(np.where(cnt >= 2, off + 1, 0), mask=cnt < 2))
+    return (a, b), cnt
+
+
+def split_comm_pid(comm_pid: Any) -> tuple[Any, Any, Any]:
+    """``comm-pid`` split at the last dash (comms may hold dashes): comm, pid, ok mask."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    (comm, pid), cnt = two_parts(pc.split_pattern(comm_pid, "-", max_splits=1, reverse=True))
+    pid_i = int_or_null(pid, pa.int32())
+    ok = (cnt == 2) & pid_i.is_valid().to_numpy(zero_copy_only=False)
+    return pc.ascii_trim_whitespace(comm), pid_i, ok

@@ -48,18 +48,13 @@ from typing import Any
 
 import numpy as np
 
+from ..analysis.model import SPF_REASONS as ALL_SPF_REASONS
 from .workloads import Workload
 
 KERNELS = ("base", "spf", "per-vma-lock")
 
-SPF_REASONS = (
-    "spf_vma_changed",
-    "spf_vma_noanon",
-    "spf_vma_notsup",
-    "spf_vma_access",
-    "spf_pmd_changed",
-    "spf_pte_lock",
-)
+#: the v8-v11 reasons (v4's spf_vma_dead is not modelled)
+SPF_REASONS = tuple(r for r in ALL_SPF_REASONS if r != "spf_vma_dead")
 
 
 @dataclass
