@@ -114,38 +114,49 @@ def _trace(console: Console, s: RunSummary) -> None:
             f"{pv['hold_us'].get('p50')}/{pv['hold_us'].get('p99')} us",
             overflow="fold",
         )
-        if pv["top_write_holders"]:
-            t = Table(title="Top mmap_lock write holders", title_justify="left")
-            for col in ("comm", "tid", "holds", "held us", "longest us"):
-                t.add_column(col, justify="left" if col == "comm" else "right")
-            for h in pv["top_write_holders"][:5]:
-                t.add_row(escape(str(h["comm"])), str(h["tid"]), str(h["holds"]),
-                          f"{h['held_us']}", f"{h['longest_us']}")  # fmt: skip
-            console.print(t)
-    if tr.get("by_thread"):
-        t = Table(title="Fallbacks by thread", title_justify="left")
-        for col in ("reason", "comm", "tid", "count"):
-            t.add_column(col, justify="right" if col in ("tid", "count") else "left")
-        for r in tr["by_thread"][:8]:
-            t.add_row(r["reason"], escape(str(r["comm"])), str(r["tid"]), f"{r['count']:,}")
-        console.print(t)
-    if tr.get("by_vma"):
-        t = Table(title="Fallbacks by VMA", title_justify="left")
-        for col in ("vma", "KiB", "kind", "count", "top reason"):
-            t.add_column(col, justify="right" if col in ("KiB", "count") else "left")
-        for r in tr["by_vma"][:8]:
-            t.add_row(f"{r['vm_start']}-{r['vm_end']}", f"{r['size_kib']:,}", r["kind"],
-                      f"{r['count']:,}", r["top_reason"])  # fmt: skip
-        console.print(t)
-    if tr.get("culprits"):
-        t = Table(title="Who changed the VMA just before spf_vma_changed", title_justify="left")
-        for col in ("comm", "tid", "op", "fallbacks"):
-            t.add_column(col, justify="right" if col in ("tid", "fallbacks") else "left")
-        for r in tr["culprits"][:5]:
-            t.add_row(escape(str(r["comm"])), str(r["tid"]), r["op"], f"{r['fallbacks']:,}")
-        console.print(t)
+        _table(
+            console,
+            "Top mmap_lock write holders",
+            ("comm", "tid", "holds", "held us", "longest us"),
+            [(escape(str(h["comm"])), str(h["tid"]), str(h["holds"]), f"{h['held_us']}",
+              f"{h['longest_us']}") for h in pv["top_write_holders"][:5]],
+        )  # fmt: skip
+    _table(
+        console, "Fallbacks by thread", ("reason", "comm", "tid", "count"),
+        [(r["reason"], escape(str(r["comm"])), str(r["tid"]), f"{r['count']:,}")
+         for r in tr.get("by_thread", [])[:8]],
+    )  # fmt: skip
+    _table(
+        console, "Fallbacks by VMA", ("vma", "KiB", "kind", "count", "top reason"),
+        [(f"{r['vm_start']}-{r['vm_end']}", f"{r['size_kib']:,}", r["kind"], f"{r['count']:,}",
+          r["top_reason"]) for r in tr.get("by_vma", [])[:8]],
+    )  # fmt: skip
+    _table(
+        console,
+        "Who changed the VMA just before spf_vma_changed",
+        ("comm", "tid", "op", "fallbacks"),
+        [(escape(str(r["comm"])), str(r["tid"]), r["op"], f"{r['fallbacks']:,}")
+         for r in tr.get("culprits", [])[:5]],
+    )  # fmt: skip
     if tr.get("lost_events"):
         console.print(f"note: the trace lost {tr['lost_events']:,} events")
+
+
+_NUMERIC = frozenset({"tid", "holds", "held us", "longest us", "count", "KiB", "fallbacks"})
+
+
+def _table(
+    console: Console, title: str, cols: tuple[str, ...], rows: list[tuple[str, ...]]
+) -> None:
+    """A titled table, numbers right-aligned; nothing when there are no rows."""
+    if not rows:
+        return
+    t = Table(title=title, title_justify="left")
+    for col in cols:
+        t.add_column(col, justify="right" if col in _NUMERIC else "left")
+    for row in rows:
+        t.add_row(*row)
+    console.print(t)
 
 
 def _sources(console: Console, s: RunSummary) -> None:
