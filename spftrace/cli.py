@@ -299,6 +299,30 @@ def compare(
     sys.stdout.write(run_compare(base, head, data=data, as_json=as_json, show_all=show_all))
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@user_errors
+def capture(
+    ctx: typer.Context,
+    data: DataOpt = None,
+    run: Annotated[
+        str | None, typer.Option("--run", help="run name (default capture-COMMAND)")
+    ] = None,
+    label: Annotated[str | None, typer.Option("--label", help="label, e.g. base or head")] = None,
+    no_trace: Annotated[bool, typer.Option("--no-trace", help="counters and vmstat only")] = False,
+    keep: Annotated[
+        Path | None, typer.Option("--keep", help="keep the raw captures in DIR")
+    ] = None,
+) -> None:
+    """Record COMMAND on this kernel (perf stat, perf record, vmstat) and ingest it."""
+    from .api import capture as do_capture
+
+    for s in do_capture(
+        list(ctx.args), data=data, run=run, label=label, trace=not no_trace, keep=keep
+    ):
+        for line in s.lines_text():
+            typer.echo(line, err=True)
+
+
 @app.command()
 def schema() -> None:
     """Describe every dataset table and column."""

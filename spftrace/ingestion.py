@@ -114,7 +114,11 @@ def ingest(
         for spec in inputs:
             inp = open_input(spec, stdin=stdin)
             pending.append(inp)
-            opened.append((inp, fmt or detect(inp.head, inp.name)))
+            kind = fmt or detect(inp.head, inp.name)
+            if kind == "perf-data":
+                inp = render_perf_data(inp)
+                pending.append(inp)
+            opened.append((inp, kind))
         groups = _group(opened, run)
         ds = Dataset(data_dir(data), create=True)
         summaries: list[IngestSummary] = []
@@ -322,6 +326,53 @@ def _ingest_one(
         input_no,
     )
     return s
+
+
+def render_perf_data(inp: Input) -> Input:
+    """A perf.data input, hashed whole, then rendered by ``perf script`` into text."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from .inputs import _read_exactly
+    from .parsers.perf_data import SCRIPT_ARGS, perf_binary
+
+    perf = perf_binary()
+    if perf is None:
+        raise SpftraceError(
+            f"{inp.name}: perf.data needs the perf tool to be rendered (Debian: linux-perf); "
+            "or ingest `perf script` output instead"
+        )
+    spool = tempfile.NamedTemporaryFile(prefix="spftrace-", suffix=".data", delete=False)  # noqa: SIM115
+    with spool:
+        spool.write(inp.head)
+        shutil.copyfileobj(inp.stream, spool, 1 << 20)  # hashes the rest of the file too
+    proc = subprocess.Popen(
+        [perf, *SCRIPT_ARGS, spool.name], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    out = Input(inp.name, proc.stdout, inp.hasher, inp.compression, b"", [])
+    out.head = _read_exactly(proc.stdout, 64 * 1024)
+
+    class _Closer:
+        def close(self) -> None:
+            proc.stdout.close()  # type: ignore[union-attr]
+            proc.stderr.close()  # type: ignore[union-attr]
+            proc.wait()
+            Path(spool.name).unlink(missing_ok=True)
+
+    out.closers.append(_Closer())  # type: ignore[arg-type]
+    if not out.head:
+        err = proc.stderr.read().decode("utf-8", "replace").strip().splitlines()
+        proc.stdout.close()
+        proc.stderr.close()
+        proc.wait()
+        Path(spool.name).unlink(missing_ok=True)
+        raise SpftraceError(
+            f"{inp.name}: perf script could not read this perf.data"
+            + (f": {err[-1]}" if err else "")
+        )
+    return out
 
 
 PARSE_THREADS = 2

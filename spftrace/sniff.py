@@ -15,8 +15,10 @@ def first_line(head: bytes) -> str:
 
 def sniff(head: bytes) -> str | None:
     """The first format (in registry order) whose ``sniff`` accepts ``head``."""
+    if head.startswith(b"PERFILE2"):
+        return "perf-data"  # the one binary format: perf script renders it
     if b"\x00" in head[:4096]:
-        return None  # binary: no text format accepts NUL bytes
+        return None  # binary: no other format accepts NUL bytes
     text = head.decode("utf-8", "replace")
     for fmt in FORMATS:
         if module(fmt).sniff(text):

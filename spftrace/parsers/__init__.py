@@ -13,6 +13,8 @@ from typing import Any
 
 #: format name -> module (relative to this package), in detection order
 REGISTRY: dict[str, str] = {
+    # perf.data: the binary magic PERFILE2 (rendered through perf script)
+    "perf-data": ".perf_data",
     # will-it-scale: runtest.py's CSV header, or the harness's "testcase:" first line
     "will-it-scale": ".will_it_scale",
     # trace-cmd report: "cpus=N" first line, or "INSTANCE: comm-pid [cpu] ..." records
@@ -43,5 +45,6 @@ def make_parser(fmt: str, **kwargs: Any) -> Any:
         "ftrace": "FtraceParser",
         "trace-cmd": "TraceCmdParser",
         "will-it-scale": "WillItScaleParser",
+        "perf-data": "PerfScriptParser",
     }[fmt]
     return getattr(mod, cls)(**kwargs)

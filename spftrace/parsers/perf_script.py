@@ -110,6 +110,8 @@ class PerfScriptParser(TraceTextParser):
     def __init__(self) -> None:
         super().__init__()
         self.layout: Layout | None = None
+        self.in_header = False  # between the "# ========" lines of --header
+        self._last_key = ""
 
     def layout_known(self) -> bool:
         return self.layout is not None
@@ -144,8 +146,15 @@ class PerfScriptParser(TraceTextParser):
         s = line.strip()
         if not s:
             return "ignore"
+        if line.startswith("# ========"):
+            self.in_header = not self.in_header
+            return "ignore"
         if line.startswith("#"):
             self._header(line)
+            return "ignore"
+        if self.in_header:  # a recorded command line may hold newlines
+            if self._last_key == "cmdline" and "command" in self.meta:
+                self.meta["command"] += "\n" + line
             return "ignore"
         if line[0] in "\t " and re.match(r"^\s+[0-9a-f]+ ", line):
             return ("callchain_lines", None, 1)
@@ -162,6 +171,7 @@ class PerfScriptParser(TraceTextParser):
     def _header(self, line: str) -> None:
         key, _, value = line[1:].partition(":")
         key = key.strip()
+        self._last_key = key
         if key == "os release":
             self.meta["kernel"] = value.strip()
         elif key == "cmdline":
