@@ -79,3 +79,12 @@ def test_text_report_answers_in_first_lines(data: Path) -> None:
     assert "526,743,764" in first
     assert "single-threaded" in first
     assert "\x1b[" not in text  # no colour when not on a terminal
+
+
+def test_vma_changed_grows_with_cpu_count_across_runs(data: Path) -> None:
+    for name in ("ebizzy-x86-16cpu.txt", "ebizzy-power8-80cpu.txt"):
+        spftrace.ingest([SEED / name], data=data)
+    out = json.loads(spftrace.report("json", data=data))
+    (note,) = [n for n in out["across_runs"] if n.startswith("spf_vma_changed")]
+    assert "grows from 1.79% of faults (ebizzy-x86-16cpu) to 22.04% (ebizzy-power8-80cpu)" in note
+    assert "across runs: spf_vma_changed grows" in spftrace.report("text", data=data)

@@ -26,6 +26,31 @@ class ReportModel:
     runs: list[RunSummary]
     ingest: list[IngestStats]
     dataset: str
+    across_runs: list[str] = field(default_factory=list)
+
+
+def across_runs(runs: Sequence[RunSummary]) -> list[str]:
+    """How each fallback reason's share moves across runs that share a kernel model
+    (e.g. spf_vma_changed from 1.79% on 16 CPUs to 22.04% on 80)."""
+    notes = []
+    by_reason: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    for s in runs:
+        for f in s.findings:
+            if f.reason != "not_attempted":
+                by_reason.setdefault((s.kernel_model, f.reason), []).append((f.share_pct, s.run))
+    for (_model, reason), shares in sorted(by_reason.items()):
+        if len(shares) < 2:
+            continue
+        lo, hi = min(shares), max(shares)
+        if hi[0] >= 2 * max(lo[0], 0.01) and hi[0] >= 1.0:
+            notes.append(
+                f"{reason} grows from {lo[0]:.2f}% of faults ({lo[1]}) to {hi[0]:.2f}% "
+                f"({hi[1]}): more concurrency (threads, CPUs) means more overlap with VMA changes."
+                if reason in ("spf_vma_changed", "vma_lock_abort", "mmap_lock_fallback")
+                else f"{reason} ranges from {lo[0]:.2f}% of faults ({lo[1]}) to "
+                f"{hi[0]:.2f}% ({hi[1]})."
+            )
+    return notes
 
 
 def build(
@@ -73,7 +98,7 @@ def build(
         ingest = [_ingest_stats(con, r) for r in chosen]
     finally:
         con.close()
-    return ReportModel(summaries, ingest, str(ds.path))
+    return ReportModel(summaries, ingest, str(ds.path), across_runs(summaries))
 
 
 def _ingest_stats(con: Any, run: str) -> IngestStats:

@@ -38,6 +38,7 @@ def as_dict(model: ReportModel) -> dict[str, Any]:
     return {
         "schema": JSON_SCHEMA,
         "runs": runs,
+        "across_runs": list(model.across_runs),
         "ingest": [
             {
                 "run": i.run,

@@ -68,6 +68,8 @@ def render(model: ReportModel, *, color: bool = False, width: int = 110) -> str:
     if len(model.runs) > 1:
         console.rule()
         _side_by_side(console, model)
+        for note in model.across_runs:
+            console.print(f"across runs: {escape(note)}", overflow="fold")
     _ingest(console, model)
     return buf.getvalue()
 
