@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -434,7 +433,3 @@ def _write_runs_row(
         },
         input_no,
     )
-
-
-def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()

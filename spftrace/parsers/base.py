@@ -67,12 +67,6 @@ def empty_columns(table: str, skip: tuple[str, ...] = ("input",)) -> dict[str, l
     return {c.name: [] for c in TABLES[table].columns if c.name not in skip}
 
 
-def rows_as_dicts(rows: dict[str, list[Any]]) -> list[dict[str, Any]]:
-    """Columnar rows as a list of dicts (tests and small inputs)."""
-    keys = list(rows)
-    return [dict(zip(keys, vals, strict=True)) for vals in zip(*rows.values(), strict=True)]
-
-
 # --- exact numbers -----------------------------------------------------------
 
 _NS_PAD = "000000000"
@@ -160,10 +154,3 @@ def parse_plain_number(text: str) -> float | None:
     if not _PLAIN_RE.match(s):
         return None
     return float(s.replace(",", "."))
-
-
-def parse_hex(text: str) -> int | None:
-    try:
-        return int(text, 16)
-    except ValueError:
-        return None

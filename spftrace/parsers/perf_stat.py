@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..inputs import Chunk
@@ -983,11 +983,3 @@ def _json_row(o: dict[str, Any]) -> dict[str, Any]:
         "mv": _json_number(o.get("metric-value")) if mu is not None else None,
         "mu": mu,
     }
-
-
-def parse(chunks: Iterable[tuple[int, Sequence[str]]]) -> Iterator[Output]:
-    """Feed ``(first_line_no, lines)`` chunks; yields one Output per chunk, then the tail."""
-    p = PerfStatParser()
-    for first, lines in chunks:
-        yield p.feed(lines, first)
-    yield p.close()

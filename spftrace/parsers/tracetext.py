@@ -111,20 +111,6 @@ def decode_payload(payload: str, *, v4: bool = False) -> dict[str, Any]:
 # --- columnar helpers ---------------------------------------------------------------
 
 
-def _np() -> Any:
-    import numpy as np
-
-    return np
-
-
-def hex_u64(values: Any) -> Any:
-    """A pyarrow uint64 array from hex strings (``0x`` optional); null where invalid."""
-    import pyarrow as pa
-
-    v, ok = vec.hex_u64(values)
-    return pa.array(v, pa.uint64(), mask=~ok)
-
-
 def split_parts(arr: Any, sep: str, n: int) -> tuple[list[Any], Any]:
     """Split each string at the first ``n-1`` ``sep``; returns the parts (null where
     missing) and the number of parts per row, using take instead of list_element."""

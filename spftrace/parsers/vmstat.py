@@ -17,7 +17,7 @@ which are gauges (level) is the analysis' job, not the parser's.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from ..inputs import Chunk
@@ -174,10 +174,3 @@ class VmstatParser:
 
     def close(self) -> Output:
         return self._take()
-
-
-def parse(chunks: Iterable[tuple[int, Sequence[str]]], first_block: int = 0) -> Iterator[Output]:
-    p = VmstatParser(first_block)
-    for first, lines in chunks:
-        yield p.feed(lines, first)
-    yield p.close()

@@ -44,7 +44,6 @@ from __future__ import annotations
 import heapq
 import math
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -454,12 +453,3 @@ class Simulator:
 
 def simulate(workload: Workload, kernel: str, *, seed: int = 1, keep_trace: bool = False) -> Result:
     return Simulator(workload, kernel, seed=seed, keep_trace=keep_trace).run()
-
-
-def summary_dict(r: Result) -> dict[str, Any]:
-    return {
-        "workload": r.workload, "kernel": r.kernel, "threads": r.threads, "cpus": r.cpus,
-        "faults": r.faults, "speculative": r.speculative, "not_attempted": r.not_attempted,
-        "fallbacks": r.fallbacks, "vma_lock": r.vma_lock, "faults_per_s": r.faults_per_s,
-        "ops_per_s": r.ops_per_s, "fault_latency_us": r.fault_latency_us,
-    }  # fmt: skip
