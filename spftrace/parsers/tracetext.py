@@ -160,10 +160,13 @@ def decode_payload_columns(payload: Any, v4: bool) -> dict[str, Any]:
     no_eq = pc.equal(pc.find_substring(flat, "="), -1)
     typed = np.zeros(len(flat), bool)
 
+    colon_form = bool(pc.any(no_eq).as_py())  # only spf_* payloads use key:value
+
     def select(key: str) -> tuple[Any, Any]:
-        m = pc.or_(
-            pc.starts_with(flat, key + "="), pc.and_(no_eq, pc.starts_with(flat, key + ":"))
-        ).to_numpy(zero_copy_only=False)
+        m = pc.starts_with(flat, key + "=")
+        if colon_form:
+            m = pc.or_(m, pc.and_(no_eq, pc.starts_with(flat, key + ":")))
+        m = m.to_numpy(zero_copy_only=False)
         typed[:] |= m
         return parent[m], pc.utf8_slice_codeunits(flat.filter(pa.array(m)), len(key) + 1)
 
