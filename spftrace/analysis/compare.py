@@ -29,7 +29,7 @@ from typing import Any
 
 from ..errors import SpftraceError
 from ..store import Dataset
-from .model import perf_stat_totals, summarize, vmstat_totals
+from .model import summarize
 
 PERF_METRIC_PREFIXES = ("perf-stat.", "proc-vmstat.", "will-it-scale.", "spftrace.")
 
@@ -80,7 +80,8 @@ class Comparison:
 
 def run_metrics(con: Any, run: str) -> dict[str, float]:
     m: dict[str, float] = {}
-    ps = perf_stat_totals(con, run)
+    s = summarize(con, run, breakdowns=False)  # its per-source totals are reused below
+    ps = next((x for x in s.per_source if x.origin == "perf-stat"), None)
     if ps is not None:
         for event, v in ps.values.items():
             m[f"perf-stat.{event}"] = v
@@ -88,7 +89,7 @@ def run_metrics(con: Any, run: str) -> dict[str, float]:
                 m[f"perf-stat.ps.{event}"] = v / ps.duration_s
         if ps.duration_s:
             m["perf-stat.seconds-time-elapsed"] = ps.duration_s
-    vm = vmstat_totals(con, run)
+    vm = next((x for x in s.per_source if x.origin == "vmstat"), None)
     if vm is not None and not vm.since_boot:
         for k, v in vm.values.items():
             m[f"proc-vmstat.{k}"] = v
@@ -98,7 +99,6 @@ def run_metrics(con: Any, run: str) -> dict[str, float]:
         [run],
     ).fetchall():
         m[event] = float(v)
-    s = summarize(con, run)
     if s.speculative_pct is not None:
         m["spftrace.speculative_pct"] = s.speculative_pct
     for reason, n in s.fallbacks.items():

@@ -54,6 +54,8 @@ class SourceTotals:
     duration_s: float | None = None
     notes: list[str] = field(default_factory=list)
     kernel_model: str = "unknown"
+    #: analysis results computed on the way (the trace's per-VMA-lock classification)
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -203,7 +205,10 @@ def _first(values: dict[str, float], names: tuple[str, ...]) -> float | None:
     return None
 
 
-def summarize(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> RunSummary:
+def summarize(
+    con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None, *, breakdowns: bool = True
+) -> RunSummary:
+    """The run's headline numbers; with ``breakdowns``, also the trace tables."""
     from . import trace
 
     meta = con.execute(
@@ -215,10 +220,10 @@ def summarize(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) ->
     tr = trace.trace_totals(con, run)
     per_source = [s for s in (perf_stat_totals(con, run), vmstat_totals(con, run), tr) if s]
     summary = build_summary(run, label, command, list(formats or []), per_source)
-    if tr is not None:
+    if tr is not None and breakdowns:
         summary.trace = trace.breakdowns(con, run, kallsyms)
-        if tr.kernel_model == "per-vma-lock":
-            summary.trace["per_vma_lock"] = trace.per_vma_lock(con, run)
+        if "per_vma_lock" in tr.detail:
+            summary.trace["per_vma_lock"] = tr.detail["per_vma_lock"]
         summary.trace["lost_events"] = trace.lost_events(con, run)
     return summary
 

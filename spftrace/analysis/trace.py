@@ -95,6 +95,7 @@ def trace_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | Non
         s.values["user_faults"] = float(rows[FAULT_USER])
         if not spf and (rows.get(START) or rows.get(ACQ)):
             pv = per_vma_lock(con, run)
+            s.detail["per_vma_lock"] = pv  # the report section reuses it
             s.faults = float(pv["faults"])
             s.speculative = float(pv["faults"] - pv["fell_back"])
             s.fallbacks = {"mmap_lock_fallback": float(pv["fell_back"])}
