@@ -20,13 +20,11 @@ from typing import Any
 from .tracetext import (
     Record,
     TraceTextParser,
+    bare_event_columns,
     bracketed,
-    dictionary_map,
-    event_ok,
     full_event_name,
     int_or_null,
     rsplit_tokens,
-    split_comm_pid,
     split_parts,
     time_to_ns,
     ts_from_text,
@@ -125,19 +123,4 @@ class FtraceParser(TraceTextParser):
             pos += 1
         ts, ts_ok = ts_from_text(toks[pos])
         ok &= ts_ok
-        comm, pid_i, ok_cp = split_comm_pid(comm_pid)
-        ok &= ok_cp
-        event = pc.ascii_trim_whitespace(ev)
-        ok &= event_ok(event, qualified=False)
-        okay = pa.array(ok)
-        n = len(arr)
-        return {
-            "ok": okay,
-            "ts": ts,
-            "cpu": cpu,
-            "pid": tgid if tgid is not None else pa.nulls(n, pa.int32()),
-            "tid": pid_i,
-            "comm": comm,
-            "event": dictionary_map(pc.fill_null(event, ""), full_event_name),
-            "payload": pc.fill_null(payload, ""),
-        }
+        return bare_event_columns(ok, ts, cpu, tgid, comm_pid, ev, payload)

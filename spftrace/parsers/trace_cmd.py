@@ -20,13 +20,11 @@ from typing import Any
 from .tracetext import (
     Record,
     TraceTextParser,
+    bare_event_columns,
     bracketed,
-    dictionary_map,
-    event_ok,
     full_event_name,
     int_or_null,
     rsplit_tokens,
-    split_comm_pid,
     split_parts,
     time_to_ns,
     ts_from_text,
@@ -133,20 +131,7 @@ class TraceCmdParser(TraceTextParser):
             ok &= bracketed(ctok)
         ts, ts_ok = ts_from_text(t)
         ok &= ts_ok
-        comm, pid_i, ok_cp = split_comm_pid(comm_pid)
-        ok &= ok_cp
         ok &= cpu_i.is_valid().to_numpy(zero_copy_only=False)
-        event = pc.ascii_trim_whitespace(ev)
-        ok &= event_ok(event, qualified=False)
-        okay = pa.array(ok)
-        n = len(arr)
-        return {
-            "ok": okay,
-            "ts": ts,
-            "cpu": cpu_i,
-            "pid": pa.nulls(n, pa.int32()),
-            "tid": pid_i,
-            "comm": comm,
-            "event": dictionary_map(pc.fill_null(event, ""), full_event_name),
-            "payload": pc.ascii_ltrim_whitespace(pc.fill_null(payload, "")),
-        }
+        # names are padded to 20 columns, so the payload starts after spaces
+        payload = pc.ascii_ltrim_whitespace(pc.fill_null(payload, ""))
+        return bare_event_columns(ok, ts, cpu_i, None, comm_pid, ev, payload)

@@ -542,3 +542,27 @@ def split_comm_pid(comm_pid: Any) -> tuple[Any, Any, Any]:
     pid_i = int_or_null(pid, pa.int32())
     ok = (cnt == 2) & pid_i.is_valid().to_numpy(zero_copy_only=False)
     return pc.ascii_trim_whitespace(comm), pid_i, ok
+
+
+def bare_event_columns(
+    ok: Any, ts: Any, cpu: Any, pid: Any, comm_pid: Any, ev: Any, payload: Any
+) -> dict[str, Any]:
+    """The columns of an ftrace-style record (``comm-pid ... time: event: payload``):
+    comm and pid split at the last dash, the bare event name checked and qualified."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    comm, tid, ok_cp = split_comm_pid(comm_pid)
+    event = pc.ascii_trim_whitespace(ev)
+    ok = ok & ok_cp & event_ok(event, qualified=False)
+    n = len(ok)
+    return {
+        "ok": pa.array(ok),
+        "ts": ts,
+        "cpu": cpu,
+        "pid": pid if pid is not None else pa.nulls(n, pa.int32()),
+        "tid": tid,
+        "comm": comm,
+        "event": dictionary_map(pc.fill_null(event, ""), full_event_name),
+        "payload": pc.fill_null(payload, ""),
+    }
