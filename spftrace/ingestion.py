@@ -248,6 +248,17 @@ def _ingest_one(
     started = time.perf_counter()
     stats: dict[tuple[str, int | None], int] = {}
 
+    # Parquet encoding runs on its own thread, in order, so that reading (this
+    # thread), parsing (the parse threads) and writing overlap; at most
+    # WRITE_QUEUE tables wait for it, so memory stays bounded.
+    wpool = ThreadPoolExecutor(1, thread_name_prefix="spftrace-write")
+    writes: deque[Future[None]] = deque()
+
+    def write(table: str, rows: Any) -> None:
+        writes.append(wpool.submit(writer.write, table, rows, input_no))
+        while len(writes) > WRITE_QUEUE:
+            writes.popleft().result()
+
     def absorb(out: Output) -> None:
         out.check()
         if out.rejects:
@@ -257,17 +268,16 @@ def _ingest_one(
                     f"{inp.name}:{r.line_no}: {r.reason}: {quote_line(r.line)} "
                     "(--errors skip stores such lines in the rejects table and goes on)"
                 )
-            writer.write(
+            write(
                 "rejects",
                 {
                     "line_no": [r.line_no for r in out.rejects],
                     "line": [encode_line(r.line) for r in out.rejects],
                     "reason": [r.reason for r in out.rejects],
                 },
-                input_no,
             )
         if out.n_rows:
-            writer.write(out.table, out.rows, input_no)
+            write(out.table, out.rows)
             s.rows[out.table] = s.rows.get(out.table, 0) + out.n_rows
         s.lines += out.lines
         s.record_lines += out.record_lines
@@ -285,11 +295,17 @@ def _ingest_one(
             absorb(out)
             if progress is not None:
                 progress(inp.name, s.lines, inp.nbytes)
+        while writes:
+            writes.popleft().result()
     except read_errors(inp) as exc:
         raise SpftraceError(
             f"{inp.name}: input ends in corrupt {inp.compression or ''} data after line "
             f"{s.lines}: {exc}"
         ) from None
+    finally:
+        for f in writes:
+            f.cancel()
+        wpool.shutdown(wait=True)
     s.seconds = time.perf_counter() - started
     s.bytes = inp.nbytes
     if s.lines == 0:
@@ -375,13 +391,16 @@ def render_perf_data(inp: Input) -> Input:
 
 
 PARSE_THREADS = 2
+WRITE_QUEUE = 2
 
 
 def _parsed(parser: Any, inp: Input) -> Iterator[Output]:
     """Parser outputs in input order.  Parsers that declare ``PARALLEL`` have their
-    chunks parsed on PARSE_THREADS threads (Arrow and numpy release the GIL) after
-    the first chunk, which fixes the layout; the caller writes while they parse.
-    At most PARSE_THREADS + 1 chunks are in flight, so memory stays bounded."""
+    chunks parsed on their PARSE_THREADS threads (numba, Arrow and numpy release
+    the GIL) after the first chunk, which fixes the layout, while the caller reads
+    and the writer thread writes.  At most threads + 1 chunks are in flight, so
+    memory stays bounded."""
+    threads = getattr(parser, "PARSE_THREADS", PARSE_THREADS)
     chunks = inp.chunks(getattr(parser, "CHUNK_BYTES", CHUNK_BYTES))
     if not getattr(parser, "PARALLEL", False):
         for chunk in chunks:
@@ -391,12 +410,12 @@ def _parsed(parser: Any, inp: Input) -> Iterator[Output]:
     first = next(chunks, None)
     if first is not None:
         yield parser.feed_chunk(first)
-    with ThreadPoolExecutor(PARSE_THREADS, thread_name_prefix="spftrace-parse") as pool:
+    with ThreadPoolExecutor(threads, thread_name_prefix="spftrace-parse") as pool:
         pending: deque[Future[Output]] = deque()
         try:
             for chunk in chunks:
                 pending.append(pool.submit(parser.feed_chunk, chunk))
-                if len(pending) > PARSE_THREADS:
+                if len(pending) > threads:
                     yield pending.popleft().result()
             while pending:
                 yield pending.popleft().result()

@@ -48,10 +48,8 @@ class _HashingReader(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
-        data = self.raw.read(len(b))
-        n = len(data)
-        b[:n] = data
-        self.sha.update(data)
+        n = self.raw.readinto(b) or 0  # type: ignore[attr-defined]
+        self.sha.update(memoryview(b)[:n])
         self.nbytes += n
         return n
 
@@ -82,6 +80,15 @@ class Input:
         for c in reversed(self.closers):
             c.close()
 
+    def _read(self, carry: bytes, chunk_bytes: int) -> bytearray:
+        """``carry`` followed by up to ``chunk_bytes`` new bytes, read in place
+        (no concatenation copy); only ``carry`` when the stream is at its end."""
+        buf = bytearray(len(carry) + chunk_bytes)
+        buf[: len(carry)] = carry
+        got = self.stream.readinto(memoryview(buf)[len(carry) :])  # type: ignore[attr-defined]
+        del buf[len(carry) + (got or 0) :]
+        return buf
+
     def chunks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:
         """Yield chunks of whole lines, in order, with their first line number."""
         line_no = 1
@@ -89,20 +96,23 @@ class Input:
         skipping = False  # inside an over-long line, dropping bytes up to its newline
         pending = self.head
         while True:
-            data = pending if pending else self.stream.read(chunk_bytes)
-            pending = b""
-            if not data:
-                break
+            if pending:
+                buf = bytearray(carry + pending)
+                pending = b""
+            else:
+                buf = self._read(carry, chunk_bytes)
+                if len(buf) == len(carry):
+                    break
             if skipping:
-                nl = data.find(b"\n")
+                nl = buf.find(b"\n")
                 if nl < 0:
+                    carry = b""
                     continue
-                data = data[nl + 1 :]
+                del buf[: nl + 1]
                 skipping = False
-            buf = carry + data if carry else data
             cut = buf.rfind(b"\n")
             if cut < 0:
-                carry = buf
+                carry = bytes(buf)
                 if len(carry) > MAX_LINE:
                     self.overlong_lines += 1
                     yield Chunk(line_no, carry[:MAX_LINE], 1, terminated=False)
@@ -110,11 +120,12 @@ class Input:
                     carry = b""
                     skipping = True
                 continue
-            carry = buf[cut + 1 :]
-            block = buf[: cut + 1]
+            carry = bytes(buf[cut + 1 :])
+            del buf[cut + 1 :]
+            block = buf
             n = block.count(b"\n")
             if n and len(block) > MAX_LINE and _longest_line(block) > MAX_LINE:
-                for piece in block[:-1].split(b"\n"):
+                for piece in bytes(block[:-1]).split(b"\n"):
                     if len(piece) > MAX_LINE:
                         self.overlong_lines += 1
                         piece = piece[:MAX_LINE]
@@ -135,7 +146,7 @@ class Chunk:
     ``arrow()`` (a pyarrow string array built on the same bytes, no copy per line)."""
 
     first_line_no: int
-    data: bytes
+    data: bytes | bytearray
     n_lines: int
     terminated: bool = True
 
@@ -146,6 +157,28 @@ class Chunk:
         out = text.split("\n")
         if "\r" in text:
             out = [ln[:-1] if ln.endswith("\r") else ln for ln in out]
+        return out
+
+    def buffer(self) -> Any:
+        """The bytes as a numpy uint8 array that always ends in a newline."""
+        import numpy as np
+
+        return np.frombuffer(self.data if self.terminated else self.data + b"\n", np.uint8)
+
+    def line(self, start: int, end: int) -> str:
+        """The line at data[start:end] exactly as ``lines()`` gives it."""
+        text = _decode(self.data[start:end])
+        return text[:-1] if text.endswith("\r") else text
+
+    def head_lines(self, n: int) -> list[str]:
+        """The first ``n`` lines (decoded as in ``lines()``)."""
+        out: list[str] = []
+        pos, data = 0, self.data
+        while len(out) < n and pos < len(data):
+            nl = data.find(b"\n", pos)
+            end = len(data) if nl < 0 else nl
+            out.append(self.line(pos, end))
+            pos = end + 1
         return out
 
     def arrow(self) -> Any:
@@ -171,7 +204,7 @@ class Chunk:
         return pc.ascii_rtrim(arr, "\r\n")
 
 
-def _longest_line(block: bytes) -> int:
+def _longest_line(block: bytes | bytearray) -> int:
     """Length of the longest line, or 0 when none exceeds MAX_LINE (cheap: it jumps
     from the last newline of one MAX_LINE window to the next)."""
     pos = 0
@@ -185,7 +218,7 @@ def _longest_line(block: bytes) -> int:
     return 0
 
 
-def _decode(b: bytes) -> str:
+def _decode(b: bytes | bytearray) -> str:
     return b.decode("utf-8", "surrogateescape")
 
 

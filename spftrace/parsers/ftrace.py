@@ -55,6 +55,7 @@ def sniff(head: str) -> bool:
 
 class FtraceParser(TraceTextParser):
     FORMAT = FORMAT
+    RECORD_PATTERN = _RECORD_RE.pattern
 
     def __init__(self) -> None:
         super().__init__()
@@ -96,7 +97,7 @@ class FtraceParser(TraceTextParser):
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if not self.learn_layout(arr):
+        if not self.layout_known():
             return None
         (prefix, ev, payload), cnt = split_parts(arr, ": ", 3)
         prefix = pc.fill_null(prefix, "")

@@ -17,19 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
-from .tracetext import (
-    Record,
-    TraceTextParser,
-    bracketed,
-    event_ok,
-    int_or_null,
-    rsplit_tokens,
-    split_parts,
-    time_to_ns,
-    ts_from_text,
-)
+from ..inputs import Chunk
+from . import scan
+from .tracetext import Fast, Record, TraceTextParser, arrow_strings, masked, time_to_ns
 
 FORMAT = "perf-script"
 TABLE = "events"
@@ -106,6 +97,9 @@ def _prefix_re(layout: Layout) -> re.Pattern[str]:
 
 class PerfScriptParser(TraceTextParser):
     FORMAT = FORMAT
+    #: the compiled scanner outruns the Parquet writer on one thread; a second one
+    #: gained ~5% for ~15 MB more peak memory (bench/RESULTS.md has the budget)
+    PARSE_THREADS = 1
 
     def __init__(self) -> None:
         super().__init__()
@@ -179,50 +173,28 @@ class PerfScriptParser(TraceTextParser):
         elif key == "hostname":
             self.meta["host"] = value.strip()
 
-    # -- columnar ------------------------------------------------------------------
-    def vector_prefix(self, arr: Any) -> dict[str, Any] | None:
+    # -- fast path ------------------------------------------------------------------
+    def fast_columns(self, chunk: Chunk) -> Fast | None:
+        """Cut the whole chunk with the compiled scanner (scan.scan_perf_script)."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
-        if not self.learn_layout(arr) or self.layout is None:
+        if self.layout is None and not self.learn_layout(chunk.head_lines(400)):
             return None
         lay = self.layout
-        (prefix, ev, payload), cnt = split_parts(arr, ": ", 3)
-        toks, ok = rsplit_tokens(pc.fill_null(prefix, ""), lay.k, lay.comm)
-        ok &= cnt == 3
-        pos = 0
-        comm = pid = tid = cpu = None
-        n = len(arr)
-        if lay.comm:
-            comm = toks[0]
-            pos = 1
-        if lay.ids:
-            ident = toks[pos]
-            pos += 1
-            if lay.ids == "pid/tid":
-                (p, t), c2 = split_parts(ident, "/", 2)
-                pid, tid = int_or_null(p, pa.int32()), int_or_null(t, pa.int32())
-                ok &= (c2 == 2) & pid.is_valid().to_numpy(zero_copy_only=False)
-            else:
-                tid = int_or_null(ident, pa.int32())
-            ok &= tid.is_valid().to_numpy(zero_copy_only=False)
-        if lay.cpu:
-            ctok = toks[pos]
-            pos += 1
-            cpu = int_or_null(pc.ascii_trim(ctok, "[]"), pa.int32())
-            ok &= bracketed(ctok) & cpu.is_valid().to_numpy(zero_copy_only=False)
-        ts, ts_ok = ts_from_text(toks[pos])
-        ok &= ts_ok
-        event = pc.ascii_trim_whitespace(ev)
-        ok &= event_ok(event, qualified=True)
-        okay = pa.array(ok)
-        return {
-            "ok": okay,
-            "ts": ts,
-            "cpu": cpu if cpu is not None else pa.nulls(n, pa.int32()),
-            "pid": pid if pid is not None else pa.nulls(n, pa.int32()),
-            "tid": tid if tid is not None else pa.nulls(n, pa.int32()),
-            "comm": comm if comm is not None else pa.nulls(n, pa.string()),
-            "event": event,
-            "payload": pc.fill_null(payload, ""),
+        assert lay is not None
+        scan.ready()
+        ids = {"": 0, "id": 1, "pid/tid": 2}[lay.ids]
+        r, line, ts, cpu, pid, tid, coff, cdata, eoff, edata, rows, v4, other, o_s, o_e = (
+            scan.scan_perf_script(chunk.buffer(), chunk.n_lines, lay.comm, ids, lay.cpu)
+        )
+        self.v4 = self.v4 or v4
+        i32 = pa.int32()
+        cols = {
+            "ts": masked(ts[:r], None, pa.int64()),
+            "cpu": masked(cpu[:r], None, i32) if lay.cpu else pa.nulls(r, i32),
+            "pid": masked(pid[:r], None, i32) if ids == 2 else pa.nulls(r, i32),
+            "tid": masked(tid[:r], None, i32) if ids else pa.nulls(r, i32),
+            "comm": arrow_strings(coff, cdata, r) if lay.comm else pa.nulls(r, pa.string()),
+            "event": arrow_strings(eoff, edata, r),
         }
+        return Fast(line[:r], cols, rows, other, lambda k: chunk.line(int(o_s[k]), int(o_e[k])))

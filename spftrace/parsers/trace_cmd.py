@@ -55,6 +55,7 @@ def sniff(head: str) -> bool:
 
 class TraceCmdParser(TraceTextParser):
     FORMAT = FORMAT
+    RECORD_PATTERN = _RECORD_RE.pattern
 
     def __init__(self) -> None:
         super().__init__()
@@ -101,11 +102,25 @@ class TraceCmdParser(TraceTextParser):
     def layout_known(self) -> bool:
         return self.latency is not None
 
+    def regex_ok(self, arr: Any) -> Any:
+        """The per-line path strips an instance prefix (its lookahead, which RE2
+        lacks, written out) and matches the record regex on the rest."""
+        import pyarrow.compute as pc
+
+        def match(pattern: str) -> Any:
+            m = pc.match_substring_regex(arr, pattern)
+            return pc.fill_null(m, False).to_numpy(zero_copy_only=False)
+
+        inst = r"^[A-Za-z0-9_.-]+: "
+        has_inst = match(inst + r"\s*\S.*-\d+\s")
+        rec = _RECORD_RE.pattern
+        return (has_inst & match(inst + rec[1:])) | (~has_inst & match(rec))
+
     def vector_prefix(self, arr: Any) -> dict[str, Any] | None:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if not self.learn_layout(arr):
+        if not self.layout_known():
             return None
         if self.instances:
             # records with and without the "NAME: " prefix are cut separately
