@@ -61,10 +61,27 @@ def machine() -> list[str]:
 
 
 def child(*args: str) -> dict[str, float]:
+    t0 = time.perf_counter()
     r = subprocess.run(
         [PY, str(HERE / "_child.py"), *args], capture_output=True, text=True, check=True
     )
-    return json.loads(r.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    out: dict[str, float] = json.loads(r.stdout.strip().splitlines()[-1])
+    out["process_s"] = time.perf_counter() - t0  # interpreter start and imports included
+    return out
+
+
+def best_ingest(path: Path, data: Path, runs: int = 3) -> dict[str, float]:
+    """The fastest of ``runs`` fresh-process ingests; peak RSS is the largest seen."""
+    best: dict[str, float] = {}
+    rss = 0.0
+    for _ in range(runs):
+        shutil.rmtree(data, ignore_errors=True)
+        r = child("ingest", str(path), str(data))
+        rss = max(rss, r["maxrss_mb"])
+        if not best or r["ingest_s"] < best["ingest_s"]:
+            best = r
+    shutil.rmtree(data, ignore_errors=True)
+    return {**best, "maxrss_mb": rss}
 
 
 def perf_stat_capture() -> Path:
@@ -187,33 +204,58 @@ def head_lines(src: Path, n: int, name: str) -> Path:
     return out
 
 
+def pipe_ingest(trace_data: Path, data: Path) -> float:
+    """Wall time of ``perf script | spftrace ingest -``: the case users run."""
+    shutil.rmtree(data, ignore_errors=True)
+    t0 = time.perf_counter()
+    subprocess.run(
+        f"perf script -i {trace_data} 2>/dev/null | {PY} -m spftrace ingest - --data {data}",
+        shell=True,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - t0
+    shutil.rmtree(data, ignore_errors=True)
+    return wall
+
+
 def bench_traces(results: list[str]) -> None:
     text, script_s, nbytes = trace_capture()
     lines = sum(1 for _ in text.open("rb"))
     data = WORK / "ds"
-    shutil.rmtree(data, ignore_errors=True)
-    r = child("ingest", str(text), str(data))
-    shutil.rmtree(data, ignore_errors=True)
+    r = best_ingest(text, data)
     script_lps = lines / script_s
     lps = r["lines"] / r["ingest_s"]
+    pipe_s = min(pipe_ingest(WORK / "trace.data", data) for _ in range(2))
     results += [
         "## Tracepoint ingestion (perf script text)",
         "",
         f"Recording: `{TRACE_RECORD.format(data='trace.data', mtfault='./mtfault')}`; "
         "`perf script -i trace.data > perf-script.txt` timed in the same run (best of 3). "
-        "Measured: `spftrace ingest perf-script.txt --data DIR` in a fresh process.",
+        "Measured: `spftrace.ingest(['perf-script.txt'])` in a fresh process, best of 3; "
+        "seconds are the ingest's own (the figure its summary line prints: reading, "
+        "parsing, writing, committing, and the compiled scanner's first load), and "
+        "'process s' adds interpreter start and imports.",
         "",
-        "| | lines | MB | seconds | lines/s | MB/s | peak RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| | lines | MB | seconds | lines/s | MB/s | process s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         f"| perf script (emits) | {lines:,} | {nbytes / 1e6:.0f} | {script_s:.2f} | "
-        f"{script_lps:,.0f} | {nbytes / 1e6 / script_s:.1f} | |",
+        f"{script_lps:,.0f} | {nbytes / 1e6 / script_s:.1f} | | |",
         f"| spftrace ingest | {int(r['lines']):,} | {r['bytes'] / 1e6:.0f} | {r['ingest_s']:.2f} | "
-        f"{lps:,.0f} | {r['bytes'] / 1e6 / r['ingest_s']:.1f} | {r['maxrss_mb']:.0f} |",
+        f"{lps:,.0f} | {r['bytes'] / 1e6 / r['ingest_s']:.1f} | {r['process_s']:.2f} | "
+        f"{r['maxrss_mb']:.0f} |",
         "",
         f"Ingest / perf script emission rate: **{lps / script_lps:.2f}x** "
-        "(required at least 2x, aim 5x).",
+        "(required at least 2x, aim 5x); counting the whole process: "
+        f"{script_s / r['process_s']:.2f}x.",
         "",
-        "Memory as the input grows (the same text cut to 1M lines, and repeated to 10M):",
+        f"The pipe users run, `perf script -i trace.data | spftrace ingest -` (best of 2): "
+        f"**{pipe_s:.2f} s**, against {script_s:.2f} s for perf script alone "
+        f"({pipe_s / script_s:.2f}x).",
+        "",
+        "Memory as the input grows (the same text cut to 1M lines, and repeated to 10M; "
+        "fresh process each, best time and largest peak RSS of 2 runs):",
         "",
         "| input lines | ingest s | lines/s | peak RSS MB |",
         "|---:|---:|---:|---:|",
@@ -222,8 +264,7 @@ def bench_traces(results: list[str]) -> None:
     ten = repeat_file(one, 10, "perf-script-10M.txt")
     rss = {}
     for f in (one, ten):
-        r = child("ingest", str(f), str(data))
-        shutil.rmtree(data, ignore_errors=True)
+        r = best_ingest(f, data, runs=2)
         rss[f] = r["maxrss_mb"]
         results.append(
             f"| {int(r['lines']):,} | {r['ingest_s']:.2f} | {r['lines'] / r['ingest_s']:,.0f} "

@@ -11,6 +11,7 @@ Schema history (bump SCHEMA_VERSION on any incompatible change):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -225,3 +226,51 @@ def describe() -> list[str]:
             lines.append(f"  {c.name:<16} {c.type:<9} {c.doc}{unit}{null}")
         lines.append("")
     return lines
+
+
+def to_arrow(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
+    """Python values (None for null) as an Arrow array of one of the dataset's types.
+
+    Built from buffers rather than ``pa.array``: the first ``pa.array`` call of a
+    process makes pyarrow import pandas (to check for pandas objects), which costs
+    an ingest 0.15 s and 50 MB of resident memory for a handful of stats rows."""
+    import numpy as np
+    import pyarrow as pa
+
+    n = len(values)
+    valid = np.fromiter((v is not None for v in values), bool, n)
+    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    if pa.types.is_string(typ) or pa.types.is_binary(typ):
+        raw = [
+            b"" if v is None else (v.encode() if isinstance(v, str) else bytes(v)) for v in values
+        ]
+        offsets = np.zeros(n + 1, np.int32)
+        np.cumsum([len(b) for b in raw], out=offsets[1:])
+        data = pa.py_buffer(b"".join(raw))
+        return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(offsets), data])
+    if pa.types.is_map(typ):
+        pairs = [[] if v is None else list(v) for v in values]
+        offsets = np.zeros(n + 1, np.int32)
+        np.cumsum([len(p) for p in pairs], out=offsets[1:])
+        keys = to_arrow([k for p in pairs for k, _ in p], typ.key_type)
+        items = to_arrow([x for p in pairs for _, x in p], typ.item_type)
+        if bitmap is not None:  # nulls in a map column: rare enough for the generic path
+            return pa.array([None if v is None else list(v) for v in values], typ)
+        offs = pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(offsets)])
+        return pa.MapArray.from_arrays(offs, keys, items)
+    if pa.types.is_timestamp(typ):
+        from datetime import UTC, datetime, timedelta
+
+        epoch, us = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
+        micros = [0 if v is None else (v - epoch) // us for v in values]
+        data = pa.py_buffer(np.array(micros, np.int64))
+    elif pa.types.is_boolean(typ):
+        data = pa.py_buffer(
+            np.packbits(np.array([bool(v) for v in values], bool), bitorder="little")
+        )
+    elif pa.types.is_integer(typ) or pa.types.is_floating(typ):
+        dtype = typ.to_pandas_dtype()
+        data = pa.py_buffer(np.array([0 if v is None else v for v in values], dtype))
+    else:
+        return pa.array(values, typ)
+    return pa.Array.from_buffers(typ, n, [bitmap, data])

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import SpftraceError
-from .schema import PARTITION, SCHEMA_VERSION, arrow_schema, duckdb_columns
+from .schema import PARTITION, SCHEMA_VERSION, arrow_schema, duckdb_columns, to_arrow
 
 if TYPE_CHECKING:
     import duckdb
@@ -316,7 +316,7 @@ class RunWriter:
                 data = pa.py_buffer(np.full(n, input_no, dtype=np.int32))
                 arrays.append(pa.Array.from_buffers(pa.int32(), n, [None, data]))
             elif isinstance(columns, dict):
-                arrays.append(pa.array(columns[f.name], f.type))
+                arrays.append(to_arrow(columns[f.name], f.type))
             else:
                 col = columns.column(f.name)
                 arrays.append(col if col.type == f.type else col.cast(f.type))

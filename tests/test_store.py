@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 
 import duckdb
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import spftrace
 from spftrace.errors import SpftraceError
@@ -157,3 +160,34 @@ def test_query_sees_every_table(data: Path) -> None:
         fmt="csv",
     )
     assert out.splitlines() == ["r,c,e,j,l", "1,7,0,0,8"]
+
+
+# --- Python values -> Arrow without pa.array ------------------------------------------
+
+_VALUES = {
+    "int64": st.integers(-(2**63), 2**63 - 1),
+    "int32": st.integers(-(2**31), 2**31 - 1),
+    "uint64": st.integers(0, 2**64 - 1),
+    "float64": st.floats(allow_nan=False),
+    "bool": st.booleans(),
+    "string": st.text(),
+    "binary": st.binary(),
+    "timestamp": st.datetimes(timezones=st.just(UTC)),
+    "map": st.lists(st.tuples(st.text(), st.text()), max_size=3),
+}
+
+
+@pytest.mark.parametrize("kind", list(_VALUES))
+@given(data=st.data())
+def test_to_arrow_equals_pa_array(kind: str, data: st.DataObject) -> None:
+    """schema.to_arrow builds arrays from buffers (keeping pandas out of the ingest);
+    it must give exactly what pa.array gives."""
+    import pyarrow as pa
+
+    from spftrace.schema import _arrow_type, to_arrow
+
+    typ = _arrow_type(kind)
+    values = data.draw(st.lists(st.one_of(st.none(), _VALUES[kind]), max_size=8))
+    got = to_arrow(values, typ)
+    assert got.type == typ
+    assert got.to_pylist() == pa.array(values, typ).to_pylist()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..inputs import Chunk
+from ..schema import to_arrow
 from . import scan, vec
 from .base import Output, Reject, seconds_to_ns
 
@@ -321,12 +322,12 @@ class TraceTextParser:
         out = Output(TABLE, {})
         rows: list[tuple[Any, ...]] = []
         self._lines_python(lines, first_line_no, out, rows)
-        out.rows = self._rows_table(rows)
+        out.rows = rows_table(rows)
         self._finish(out)
         return out
 
     def close(self) -> Output:
-        out = Output(TABLE, self._rows_table([]))
+        out = Output(TABLE, rows_table([]))
         self._finish(out)
         return out
 
@@ -387,17 +388,6 @@ class TraceTextParser:
         if vm.null_count < len(vm):
             self.v4 = True
 
-    def _rows_table(self, rows: list[tuple[Any, ...]]) -> Any:
-        import pyarrow as pa
-
-        schema = events_schema()
-        if not rows:
-            return schema.empty_table()
-        cols = list(zip(*rows, strict=True))
-        return pa.table(
-            [pa.array(c, f.type) for c, f in zip(cols, schema, strict=True)], schema=schema
-        )
-
     def _feed_fast(self, fast: Fast, chunk: Chunk) -> Output:
         import pyarrow as pa
 
@@ -422,10 +412,19 @@ class TraceTextParser:
                 text = lines[i] if lines is not None else fast.text(k)
                 self._lines_python([text], first + i, out, rows)
             if rows:
-                tables.append(self._rows_table(rows))
+                tables.append(rows_table(rows))
         out.rows = merge_by_line(tables)
         self._finish(out)
         return out
+
+
+def rows_table(rows: list[tuple[Any, ...]]) -> Any:
+    """An events table (without ``input``) of rows from the per-line path."""
+    import pyarrow as pa
+
+    schema = events_schema()
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    return pa.table([to_arrow(c, f.type) for c, f in zip(cols, schema, strict=True)], schema=schema)
 
 
 def merge_by_line(tables: list[Any]) -> Any:
@@ -437,7 +436,7 @@ def merge_by_line(tables: list[Any]) -> Any:
 
     tables = [t for t in tables if t.num_rows]
     if len(tables) <= 1:
-        return tables[0] if tables else events_schema().empty_table()
+        return tables[0] if tables else rows_table([])
     a, b = tables
     la, lb = a.column("line_no").to_numpy(), b.column("line_no").to_numpy()
     at = np.searchsorted(la, lb)  # where each row of b goes among a's rows
