@@ -402,6 +402,8 @@ def _parsed(parser: Any, inp: Input) -> Iterator[Output]:
     memory stays bounded."""
     threads = getattr(parser, "PARSE_THREADS", PARSE_THREADS)
     chunks = inp.chunks(getattr(parser, "CHUNK_BYTES", CHUNK_BYTES))
+    if threads:
+        chunks = _read_ahead(chunks)
     if not getattr(parser, "PARALLEL", False):
         for chunk in chunks:
             yield parser.feed_chunk(chunk)
@@ -423,6 +425,50 @@ def _parsed(parser: Any, inp: Input) -> Iterator[Output]:
             for f in pending:
                 f.cancel()
     yield parser.close()
+
+
+READ_AHEAD = 2
+
+
+def _read_ahead(chunks: Iterator[Any]) -> Iterator[Any]:
+    """The chunks, read on a thread of their own up to READ_AHEAD ahead: a producer
+    writing into our stdin (``perf script | spftrace ingest -``) then never waits
+    for a full pipe while this thread waits for a parser or the writer."""
+    import queue
+    import threading
+
+    q: queue.Queue[Any] = queue.Queue(READ_AHEAD)
+    done = object()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        q.put(chunk, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as exc:  # re-raised in the consumer
+            q.put(exc)
+
+    t = threading.Thread(target=pump, name="spftrace-read", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        t.join()
 
 
 def _write_runs_row(

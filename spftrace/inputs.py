@@ -233,6 +233,7 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
     if str(spec) == "-":
         raw: IO[bytes] = stdin if stdin is not None else sys.stdin.buffer
         name = "<stdin>"
+        _widen_pipe(raw)
     else:
         path = Path(spec)
         if path.is_dir():
@@ -273,6 +274,23 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
         inp.close()
         raise
     return inp
+
+
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(stream: IO[bytes]) -> None:
+    """Give a pipe on stdin 1 MiB (Linux's default ceiling) instead of 64 KiB, so the
+    producer (``perf script``) can run ahead while we parse.  Best effort."""
+    import fcntl
+    import stat
+
+    try:
+        fd = stream.fileno()
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
 
 
 def _read_exactly(stream: IO[bytes], n: int) -> bytes:
