@@ -143,7 +143,7 @@ class Input:
 class Chunk:
     """Whole lines of an input: ``data`` holds them with their newlines (the last
     line of an input may lack one).  Parsers take ``lines()`` (Python strings) or
-    ``arrow()`` (a pyarrow string array built on the same bytes, no copy per line)."""
+    ``buffer()`` (the bytes as numpy, for the compiled scanners)."""
 
     first_line_no: int
     data: bytes | bytearray
@@ -180,28 +180,6 @@ class Chunk:
             out.append(self.line(pos, end))
             pos = end + 1
         return out
-
-    def arrow(self) -> Any:
-        """The lines as a pyarrow StringArray (trailing CR/LF removed), or None when
-        the bytes are not valid UTF-8 (the caller then takes ``lines()``)."""
-        import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        data = self.data if self.terminated else self.data + b"\n"
-        buf = np.frombuffer(data, np.uint8)
-        nl = np.flatnonzero(buf == 10)
-        if len(data) >= 2**31:
-            return None
-        offsets = np.empty(len(nl) + 1, np.int32)
-        offsets[0] = 0
-        offsets[1:] = nl + 1
-        arr = pa.StringArray.from_buffers(len(nl), pa.py_buffer(offsets), pa.py_buffer(data))
-        try:
-            arr.validate(full=True)
-        except pa.ArrowInvalid:
-            return None
-        return pc.ascii_rtrim(arr, "\r\n")
 
 
 def _longest_line(block: bytes | bytearray) -> int:

@@ -15,20 +15,10 @@ mapped to ``system:name`` (``KNOWN_SYSTEMS``), unknown ones kept as written.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from .tracetext import (
-    Record,
-    TraceTextParser,
-    bare_event_columns,
-    bracketed,
-    full_event_name,
-    int_or_null,
-    rsplit_tokens,
-    split_parts,
-    time_to_ns,
-    ts_from_text,
-)
+from ..inputs import Chunk
+from . import scan
+from .tracetext import Fast, Record, TraceTextParser, full_event_name, time_to_ns
 
 FORMAT = "ftrace"
 TABLE = "events"
@@ -55,20 +45,11 @@ def sniff(head: str) -> bool:
 
 class FtraceParser(TraceTextParser):
     FORMAT = FORMAT
-    RECORD_PATTERN = _RECORD_RE.pattern
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tgid: bool | None = None
-        self.flags: bool | None = None
 
     def parse_line(self, line: str) -> Record | None:
         m = _RECORD_RE.match(line)
         if m is None:
             return None
-        if self.tgid is None:
-            self.tgid = m.group("tgid") is not None
-            self.flags = m.group("flags") is not None
         tgid = m.group("tgid")
         return Record(
             time_to_ns(m.group("time")), int(m.group("cpu")),
@@ -90,38 +71,8 @@ class FtraceParser(TraceTextParser):
     def reject_reason(self, line: str) -> str:
         return "not an ftrace record (expected 'comm-pid [cpu] [flags] time: event: fields')"
 
-    def layout_known(self) -> bool:
-        return self.tgid is not None
-
-    def vector_prefix(self, arr: Any) -> dict[str, Any] | None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        if not self.layout_known():
-            return None
-        (prefix, ev, payload), cnt = split_parts(arr, ": ", 3)
-        prefix = pc.fill_null(prefix, "")
-        if self.tgid:
-            # "(  1234) [001]" -> "(1234) [001]": only the tgid column, never the comm
-            prefix = pc.replace_substring_regex(prefix, r"\(\s*(\d+|-+)\)\s+\[", r"(\1) [")
-        k = 2 + (1 if self.flags else 0) + (1 if self.tgid else 0)
-        toks, ok = rsplit_tokens(prefix, k, True)
-        ok &= cnt == 3
-        comm_pid, pos = toks[0], 1
-        tgid = None
-        if self.tgid:
-            tok = toks[pos]
-            ok &= bracketed(tok, "(", ")")
-            tgid = int_or_null(pc.ascii_trim(tok, "()"), pa.int32())  # "(-------)" -> null
-            pos += 1
-        ctok = toks[pos]
-        cpu = int_or_null(pc.ascii_trim(ctok, "[]"), pa.int32())
-        ok &= bracketed(ctok) & cpu.is_valid().to_numpy(zero_copy_only=False)
-        pos += 1
-        if self.flags:
-            flen = pc.utf8_length(toks[pos]).to_numpy(zero_copy_only=False)
-            ok &= (flen >= 3) & (flen <= 7)
-            pos += 1
-        ts, ts_ok = ts_from_text(toks[pos])
-        ok &= ts_ok
-        return bare_event_columns(ok, ts, cpu, tgid, comm_pid, ev, payload)
+    def fast_columns(self, chunk: Chunk) -> Fast | None:
+        """Cut the whole chunk with the compiled scanner (scan.scan_ftrace)."""
+        scan.ready()
+        res = scan.scan_ftrace(chunk.buffer(), chunk.n_lines, False)
+        return self.scanned(chunk, res, qualify=True)

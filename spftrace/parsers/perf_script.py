@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..inputs import Chunk
 from . import scan
-from .tracetext import Fast, Record, TraceTextParser, arrow_strings, masked, time_to_ns
+from .tracetext import Fast, Record, TraceTextParser, time_to_ns
 
 FORMAT = "perf-script"
 TABLE = "events"
@@ -101,9 +101,6 @@ def _prefix_re(layout: Layout) -> re.Pattern[str]:
 
 class PerfScriptParser(TraceTextParser):
     FORMAT = FORMAT
-    #: the compiled scanner outruns the Parquet writer on one thread; a second one
-    #: gained ~5% for ~15 MB more peak memory (bench/RESULTS.md has the budget)
-    PARSE_THREADS = 1
 
     def __init__(self) -> None:
         super().__init__()
@@ -180,25 +177,18 @@ class PerfScriptParser(TraceTextParser):
     # -- fast path ------------------------------------------------------------------
     def fast_columns(self, chunk: Chunk) -> Fast | None:
         """Cut the whole chunk with the compiled scanner (scan.scan_perf_script)."""
-        import pyarrow as pa
-
         if self.layout is None and not self.learn_layout(chunk.head_lines(400)):
             return None
         lay = self.layout
         assert lay is not None
         scan.ready()
         ids = {"": 0, "id": 1, "pid/tid": 2}[lay.ids]
-        r, line, ts, cpu, pid, tid, coff, cdata, eoff, edata, rows, v4, other, o_s, o_e = (
+        r, line, ts, cpu, pid, tid, coff, cdata, eoff, edata, rows, v4, o, o_s, o_e = (
             scan.scan_perf_script(chunk.buffer(), chunk.n_lines, lay.comm, ids, lay.cpu)
         )
-        self.v4 = self.v4 or v4
-        i32 = pa.int32()
-        cols = {
-            "ts": masked(ts[:r], None, pa.int64()),
-            "cpu": masked(cpu[:r], None, i32) if lay.cpu else pa.nulls(r, i32),
-            "pid": masked(pid[:r], None, i32) if ids == 2 else pa.nulls(r, i32),
-            "tid": masked(tid[:r], None, i32) if ids else pa.nulls(r, i32),
-            "comm": arrow_strings(coff, cdata, r) if lay.comm else pa.nulls(r, pa.string()),
-            "event": arrow_strings(eoff, edata, r),
-        }
-        return Fast(line[:r], cols, rows, other, lambda k: chunk.line(int(o_s[k]), int(o_e[k])))
+        res = (
+            r, line, ts, cpu if lay.cpu else None, pid if ids == 2 else None, None,
+            tid if ids else None, coff if lay.comm else None, cdata, eoff, edata, rows, v4,
+            o, o_s, o_e,
+        )  # fmt: skip
+        return self.scanned(chunk, res, qualify=False)

@@ -341,21 +341,6 @@ def _payload(buf: Any, a0: int, b0: int, r: int, out: tuple[Any, ...]) -> tuple[
     return j, True
 
 
-@_jit
-def decode_payloads(buf: Any, starts: Any, ends: Any) -> tuple[Any, Any]:
-    """``_payload`` for every span buf[starts[r]:ends[r]]: (rows, printable mask).
-    A row that is not printable ASCII is left empty (the caller redoes its line)."""
-    n = len(starts)
-    total = 0
-    for r in range(n):
-        total += ends[r] - starts[r]
-    out = new_rows(n, total)
-    ok = np.zeros(n, np.bool_)
-    for r in range(n):
-        _, ok[r] = _payload(buf, starts[r], ends[r], r, out)
-    return out, ok
-
-
 _SPF = np.frombuffer(b"pagefault:spf_", np.uint8)
 _VMA_DEAD = np.frombuffer(b"pagefault:spf_vma_dead", np.uint8)
 _VMA_COLON = np.frombuffer(b"vma:", np.uint8)
@@ -380,19 +365,6 @@ def _v4_evidence(buf: Any, ea: int, eb: int, pa: int, pb: int) -> bool:
                 return d - (k + 4) >= 13
         k += 1
     return False
-
-
-@_jit
-def printable_rows(buf: Any, starts: Any, ends: Any) -> Any:
-    """Whether each span buf[starts[r]:ends[r]] is printable ASCII (0x20-0x7e)."""
-    n = len(starts)
-    out = np.ones(n, np.bool_)
-    for r in range(n):
-        for k in range(starts[r], ends[r]):
-            if _PREFIX[buf[k]] >= 2:
-                out[r] = False
-                break
-    return out
 
 
 @_inline
@@ -568,5 +540,252 @@ def scan_perf_script(
         nbad += 1
     return (
         r, line, ts, cpu, pid, tid, coff, cdata, eoff, edata, rows, v4,
+        bad[:nbad], bad_s[:nbad], bad_e[:nbad],
+    )  # fmt: skip
+
+
+@_inline
+def _digits(buf: Any, k: int) -> int:
+    """End of the run of ASCII digits starting at k."""
+    while _isdigit(buf[k]):
+        k += 1
+    return k
+
+
+@_inline
+def _spaces(buf: Any, k: int) -> int:
+    while buf[k] == 32:
+        k += 1
+    return k
+
+
+@_inline
+def _token_end(buf: Any, k: int) -> int:
+    """End of the run of non-space bytes starting at k (lines end in a newline)."""
+    while buf[k] != 32 and buf[k] != 10:
+        k += 1
+    return k
+
+
+@_inline
+def _ftrace_rest(buf: Any, d: int, tracecmd: bool) -> tuple[Any, ...]:
+    """The record regex of ftrace.py / trace_cmd.py from the dash at d to the end of
+    a printable line: (ok, pid, tgid, tgid valid, cpu, ts, event start, event end,
+    payload start).  Each step is the only way the regex can go on (a failed
+    optional group cannot be skipped: the next element would need a digit where
+    the group's first byte is not one), so the result is the regex's."""
+    fail = (False, 0, 0, False, 0, 0, 0, 0, 0)
+    k = d + 1
+    q = _digits(buf, k)
+    if q == k or q - k > 9 or buf[q] != 32:
+        return fail
+    pid = _dec(buf, k, q)
+    k = _spaces(buf, q)
+    tgid, tgid_ok = 0, False
+    if tracecmd:
+        # \[(\d+)\] | (\d+)(\S*)
+        if buf[k] == 91:
+            q = _digits(buf, k + 1)
+            if q == k + 1 or q - k - 1 > 9 or buf[q] != 93:
+                return fail
+            cpu = _dec(buf, k + 1, q)
+            k = q + 1
+        else:
+            q = _digits(buf, k)
+            if q == k or q - k > 9:
+                return fail
+            cpu = _dec(buf, k, q)
+            k = _token_end(buf, q)
+        # (?:\s+flags)?\s+time
+        if buf[k] != 32:
+            return fail
+        k = _spaces(buf, k)
+        if not _isdigit(buf[k]):
+            t = _token_end(buf, k)
+            if t - k < 3 or t - k > 7 or buf[t] != 32:
+                return fail
+            k = _spaces(buf, t)
+    else:
+        # (?:\(\s*(\d+|-+)\)\s+)?
+        if buf[k] == 40:
+            g = _spaces(buf, k + 1)
+            q = _digits(buf, g)
+            if q > g:
+                if q - g > 9:
+                    return fail
+                tgid, tgid_ok = _dec(buf, g, q), True
+            else:
+                while buf[q] == 45:
+                    q += 1
+                if q == g:
+                    return fail
+            if buf[q] != 41 or buf[q + 1] != 32:
+                return fail
+            k = _spaces(buf, q + 1)
+        # \[(\d+)\]\s+
+        if buf[k] != 91:
+            return fail
+        q = _digits(buf, k + 1)
+        if q == k + 1 or q - k - 1 > 9 or buf[q] != 93 or buf[q + 1] != 32:
+            return fail
+        cpu = _dec(buf, k + 1, q)
+        k = _spaces(buf, q + 1)
+        # (?:([^\s\d][^\s]{2,6})\s+)?
+        if not _isdigit(buf[k]):
+            t = _token_end(buf, k)
+            if t - k < 3 or t - k > 7 or buf[t] != 32:
+                return fail
+            k = _spaces(buf, t)
+    # \d+(?:\.\d+)?: then ': '
+    q = _digits(buf, k)
+    if q == k:
+        return fail
+    if buf[q] == 46:
+        f = _digits(buf, q + 1)
+        if f == q + 1 or q - k > 9:
+            return fail
+        fk = min(f - q - 1, 9)
+        frac = _dec(buf, q + 1, q + 1 + fk)
+        for _ in range(9 - fk):
+            frac *= 10
+        ts = _dec(buf, k, q) * 1_000_000_000 + frac
+        q = f
+    else:
+        if q - k > 18:
+            return fail
+        ts = _dec(buf, k, q)
+    if buf[q] != 58 or buf[q + 1] != 32:
+        return fail
+    # ([^\s:]+): then " ?" (ftrace) or "\s*" (trace-cmd)
+    a = q + 2
+    b = a
+    while buf[b] != 32 and buf[b] != 58 and buf[b] != 10:
+        b += 1
+    if b == a or buf[b] != 58:
+        return fail
+    p = b + 1
+    if tracecmd:
+        p = _spaces(buf, p)
+    elif buf[p] == 32:
+        p += 1
+    return (True, pid, tgid, tgid_ok, cpu, ts, a, b, p)
+
+
+_NAME = np.zeros(256, np.uint8)  # trace-cmd instance names: [A-Za-z0-9_.-]
+for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-":
+    _NAME[_c] = 1
+
+#: dashes remembered per line while looking for the comm-pid dash (more: per-line path)
+MAX_DASHES = 64
+
+
+@_jit
+def scan_ftrace(buf: Any, n: int, tracecmd: bool) -> tuple[Any, ...]:
+    """Cut ``n`` newline-terminated ftrace (``trace``/``trace_pipe``) or trace-cmd
+    report lines and decode the payloads of the records, like scan_perf_script
+    (same returns, plus whether each pid (tgid) is known).
+
+    The comm may hold dashes, so the regex's greedy ``(?P<comm>.*)-`` picks the
+    rightmost dash after which the rest of the record matches: the dashes of a
+    line are tried from the right.  A trace-cmd instance prefix (``NAME: ``) is
+    stripped when its lookahead holds, as ``_strip_instance`` does."""
+    nbytes = len(buf)
+    line = np.empty(n, np.int64)
+    ts = np.zeros(n, np.int64)
+    cpu = np.zeros(n, np.int32)
+    pid = np.zeros(n, np.int32)
+    pid_ok = np.zeros(n, np.bool_)
+    tid = np.zeros(n, np.int32)
+    coff = np.zeros(n + 1, np.int32)
+    cdata = np.empty(min(nbytes, 16 * n), np.uint8)
+    eoff = np.zeros(n + 1, np.int32)
+    edata = np.empty(min(nbytes, 48 * n), np.uint8)
+    rows = new_rows(n, nbytes)
+    v4 = False
+    bad = np.empty(n, np.int64)
+    bad_s = np.empty(n, np.int64)
+    bad_e = np.empty(n, np.int64)
+    dashes = np.empty(MAX_DASHES, np.int64)
+    nbad = 0
+    r = 0
+    pos = 0
+    for li in range(n):
+        s = pos
+        e = s
+        good = True
+        nd = 0
+        while True:
+            cls = _PREFIX[buf[e]]
+            if cls == 2:
+                break
+            if cls == 3:
+                good = False
+            elif buf[e] == 45:
+                if nd < MAX_DASHES:
+                    dashes[nd] = e
+                nd += 1
+            e += 1
+        pos = e + 1
+        if good and nd <= MAX_DASHES:
+            good = False
+            start = s
+            if tracecmd:
+                # NAME: (?=\s*\S.*-\d+\s)
+                k = s
+                while _NAME[buf[k]]:
+                    k += 1
+                if k > s and buf[k] == 58 and buf[k + 1] == 32:
+                    x = _spaces(buf, k + 2)
+                    if x < e:
+                        for j in range(nd - 1, -1, -1):
+                            dj = dashes[j]
+                            if dj <= x:
+                                break
+                            q = _digits(buf, dj + 1)
+                            if q > dj + 1 and buf[q] == 32:
+                                start = k + 2
+                                break
+            d = -1
+            ok, p_, tg, tg_ok, c_, t_, ea, eb, pa = False, 0, 0, False, 0, 0, 0, 0, 0
+            for j in range(nd - 1, -1, -1):
+                d = dashes[j]
+                if d < start:
+                    break
+                ok, p_, tg, tg_ok, c_, t_, ea, eb, pa = _ftrace_rest(buf, d, tracecmd)
+                if ok:
+                    good = True
+                    break
+            if good:
+                # comm: ^\s*(.*) before the dash, then str.strip()
+                cq = _spaces(buf, start)
+                ce = d
+                while ce > cq and buf[ce - 1] == 32:
+                    ce -= 1
+                good = coff[r] + ce - cq <= len(cdata) and eoff[r] + eb - ea <= len(edata)
+            if good:
+                _, good = _payload(buf, pa, e, r, rows)
+            if good:
+                ts[r] = t_
+                cpu[r] = c_
+                tid[r] = p_
+                pid[r] = tg
+                pid_ok[r] = tg_ok
+                line[r] = li
+                o = coff[r]
+                coff[r + 1] = o + ce - cq
+                cdata[o : o + ce - cq] = buf[cq:ce]
+                o = eoff[r]
+                eoff[r + 1] = o + eb - ea
+                edata[o : o + eb - ea] = buf[ea:eb]
+                if not v4:
+                    v4 = _v4_evidence(buf, ea, eb, pa, e)
+                r += 1
+                continue
+        bad[nbad] = li
+        bad_s[nbad] = s
+        bad_e[nbad] = e
+        nbad += 1
+    return (
+        r, line, ts, cpu, pid, pid_ok, tid, coff, cdata, eoff, edata, rows, v4,
         bad[:nbad], bad_s[:nbad], bad_e[:nbad],
     )  # fmt: skip

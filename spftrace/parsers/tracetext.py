@@ -20,7 +20,7 @@ from typing import Any
 
 from ..inputs import Chunk
 from ..schema import to_arrow
-from . import scan, vec
+from . import scan
 from .base import Output, Reject, seconds_to_ns
 
 TABLE = "events"
@@ -109,34 +109,6 @@ def decode_payload(payload: str, *, v4: bool = False) -> dict[str, Any]:
 
 
 # --- columnar helpers ---------------------------------------------------------------
-
-
-def split_parts(arr: Any, sep: str, n: int) -> tuple[list[Any], Any]:
-    """Split each string at the first ``n-1`` ``sep``; returns the parts (null where
-    missing) and the number of parts per row, using take instead of list_element."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    lst = pc.split_pattern(arr, sep, max_splits=n - 1)
-    offs = lst.offsets.to_numpy()
-    off, cnt = offs[:-1], np.diff(offs)
-    flat = lst.values
-    base = lst.offsets[0].as_py()
-    parts = []
-    for i in range(n):
-        idx = np.where(cnt > i, off + i - base, 0)
-        parts.append(flat.take(pa.array(idx, mask=cnt <= i)))
-    return parts, cnt
-
-
-def ts_from_text(t: Any) -> tuple[Any, Any]:
-    """Timestamps as printed -> (int64 array, ok mask): ``sec.frac`` to exact ns,
-    counter clocks (no dot) as the count."""
-    import pyarrow as pa
-
-    v, ok = vec.seconds_ns(t)
-    return pa.array(v, pa.int64(), mask=~ok), ok
 
 
 def arrow_strings(offsets: Any, data: Any, n: int) -> Any:
@@ -232,11 +204,12 @@ class TraceTextParser:
     """
 
     FORMAT = ""
-    #: the per-line regex, which the Arrow fast path checks every line against
-    RECORD_PATTERN = ""
     _VECTOR_MIN_LINES = 64
-    #: chunks may be parsed on several threads once the first one has fixed the layout
+    #: chunks may be parsed on other threads once the first one has fixed the layout;
+    #: the compiled scanners outrun the Parquet writer on one thread (a second one
+    #: gained ~5% for ~15 MB more peak memory: bench/RESULTS.md has the budget)
     PARALLEL = True
+    PARSE_THREADS = 1
     CHUNK_BYTES = 2 << 20
 
     def __init__(self) -> None:
@@ -244,9 +217,6 @@ class TraceTextParser:
         self.meta: dict[str, str] = {}
 
     # -- hooks ---------------------------------------------------------------------
-    def vector_prefix(self, arr: Any) -> dict[str, Any] | None:
-        return None
-
     def parse_line(self, line: str) -> Record | None:
         raise NotImplementedError
 
@@ -271,45 +241,34 @@ class TraceTextParser:
         return self.layout_known()
 
     def fast_columns(self, chunk: Chunk) -> Fast | None:
-        """Default fast path: the prefix cut by Arrow kernels (``vector_prefix``),
-        the payloads decoded by scan.decode_payloads."""
-        import numpy as np
+        """The grammar's fast path (None: every line takes the per-line path)."""
+        return None
 
-        arr = chunk.arrow()
-        if arr is None:
-            return None
-        if not self.layout_known():
-            self.learn_layout(arr.slice(0, 400).to_pylist())
-        pre = self.vector_prefix(arr)
-        if pre is None:
-            return None
-        scan.ready()
-        # Arrow's splits are a fast approximation of the grammar: a line counts as a
-        # record only where the per-line regex matches it too (RE2 and Python's re
-        # agree on printable ASCII; other lines take the per-line path)
-        ok = pre.pop("ok").to_numpy(zero_copy_only=False)
-        ok &= scan.printable_rows(*vec.string_ranges(arr)[:3])
-        ok &= self.regex_ok(arr)
-        ok_arr = pa_mask(ok)
-        payload = pre.pop("payload")
-        self._note_v4_columns(pre["event"].filter(ok_arr), payload.filter(ok_arr))
-        buf, starts, ends, valid = vec.string_ranges(payload)
-        good = np.flatnonzero(ok & valid)
-        rows, printable = scan.decode_payloads(buf, starts[good], ends[good])
-        if not printable.all():  # tabs, non-ASCII: the exact path decides
-            good = good[printable]
-            rows, _ = scan.decode_payloads(buf, starts[good], ends[good])
-        n = len(arr)
-        cols = pre if len(good) == n else {k: v.take(pa_indices(good)) for k, v in pre.items()}
-        other = np.setdiff1d(np.arange(n), good, assume_unique=True)
-        return Fast(good, cols, rows, other, lambda k: str(arr[int(other[k])].as_py()))
+    def scanned(self, chunk: Chunk, res: tuple[Any, ...], qualify: bool) -> Fast:
+        """A Fast from a scanner's result (scan.scan_perf_script / scan_ftrace):
+        (records, line, ts, cpu, pid, pid valid, tid, comm offsets, comm bytes,
+        event offsets, event bytes, payload rows, v4, other lines, their starts,
+        their ends); ``qualify`` maps bare event names to system:name."""
+        import pyarrow as pa
 
-    def regex_ok(self, arr: Any) -> Any:
-        """numpy mask: the per-line record regex matches the line."""
-        import pyarrow.compute as pc
-
-        m = pc.match_substring_regex(arr, self.RECORD_PATTERN)
-        return pc.fill_null(m, False).to_numpy(zero_copy_only=False)
+        r, line, ts, cpu, pid, pid_ok, tid, coff, cdata, eoff, edata, rows, v4, o, o_s, o_e = res
+        self.v4 = self.v4 or bool(v4)
+        event = arrow_strings(eoff, edata, r)
+        cols = {
+            "ts": masked(ts[:r], None, pa.int64()),
+            "cpu": masked(cpu[:r], None, pa.int32())
+            if cpu is not None
+            else pa.nulls(r, pa.int32()),
+            "pid": masked(pid[:r], None if pid_ok is None else pid_ok[:r], pa.int32())
+            if pid is not None
+            else pa.nulls(r, pa.int32()),
+            "tid": masked(tid[:r], None, pa.int32())
+            if tid is not None
+            else pa.nulls(r, pa.int32()),
+            "comm": arrow_strings(coff, cdata, r) if coff is not None else pa.nulls(r, pa.string()),
+            "event": dictionary_map(event, full_event_name) if qualify else event,
+        }
+        return Fast(line[:r], cols, rows, o, lambda k: chunk.line(int(o_s[k]), int(o_e[k])))
 
     # -- driving -------------------------------------------------------------------
     def feed_chunk(self, chunk: Chunk) -> Output:
@@ -369,23 +328,6 @@ class TraceTextParser:
             return
         m = re.search(r"vma:(\d+)-", rec.payload)
         if m and looks_decimal_vma(m.group(1)):
-            self.v4 = True
-
-    def _note_v4_columns(self, event: Any, payload: Any) -> None:
-        """v4 kernels print vm_start in decimal: seen from spf_vma_dead, or an spf_*
-        payload whose vma starts with 13+ decimal digits."""
-        import pyarrow.compute as pc
-
-        if self.v4:
-            return
-        spf = pc.starts_with(event, "pagefault:spf_")
-        if not pc.any(spf).as_py():
-            return
-        if pc.any(pc.equal(event, "pagefault:spf_vma_dead")).as_py():
-            self.v4 = True
-            return
-        vm = pc.extract_regex(payload.filter(spf), r"vma:(?P<s>\d{13,})-")
-        if vm.null_count < len(vm):
             self.v4 = True
 
     def _feed_fast(self, fast: Fast, chunk: Chunk) -> Output:
@@ -449,18 +391,6 @@ def merge_by_line(tables: list[Any]) -> Any:
     return pa.concat_tables(pieces)
 
 
-def pa_mask(mask: Any) -> Any:
-    import pyarrow as pa
-
-    return pa.array(mask, pa.bool_())
-
-
-def pa_indices(rows: Any) -> Any:
-    import pyarrow as pa
-
-    return pa.array(rows, pa.int64())
-
-
 _SCHEMA: list[Any] = []
 
 
@@ -481,105 +411,9 @@ def dictionary_map(values: Any, fn: Any) -> Any:
     enc = pc.dictionary_encode(values)
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
-    mapped = pa.array([fn(v) for v in enc.dictionary.to_pylist()], pa.string())
+    mapped = to_arrow([fn(v) for v in enc.dictionary.to_pylist()], pa.string())
     return mapped.take(enc.indices)
-
-
-def int_or_null(values: Any, typ: Any) -> Any:
-    """Decimal strings (optionally signed) as ``typ``; null where not an integer."""
-    import pyarrow as pa
-
-    v, ok = vec.dec_i64(values)
-    return pa.array(v.astype(typ.to_pandas_dtype()), typ, mask=~ok)
 
 
 def time_to_ns(text: str) -> int:
     return seconds_to_ns(text) if "." in text else int(text)
-
-
-def rsplit_tokens(prefix: Any, k: int, rest: bool) -> tuple[list[Any], Any]:
-    """The last ``k`` whitespace-separated tokens of each prefix (rightmost last),
-    plus the remainder before them when ``rest``; and a mask of rows that had them."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    trimmed = pc.ascii_trim_whitespace(prefix)
-    lst = pc.ascii_split_whitespace(trimmed, max_splits=k if rest else k - 1, reverse=True)
-    offs = lst.offsets.to_numpy()
-    off, cnt = offs[:-1] - offs[0], np.diff(offs)
-    flat = lst.values.slice(offs[0], offs[-1] - offs[0])
-    want = k + 1 if rest else k
-    ok = cnt == want
-    out = []
-    for i in range(want):
-        idx = np.where(ok, off + i, 0)
-        out.append(flat.take(pa.array(idx, mask=~ok)))
-    return out, ok
-
-
-def bracketed(tok: Any, left: str = "[", right: str = "]") -> Any:
-    """numpy mask: the token is ``[...]`` (or another pair of delimiters)."""
-    import pyarrow.compute as pc
-
-    m = pc.and_(pc.starts_with(tok, left), pc.ends_with(tok, right))
-    return pc.fill_null(m, False).to_numpy(zero_copy_only=False)
-
-
-def event_ok(event: Any, *, qualified: bool) -> Any:
-    """numpy mask: a plausible event name (no spaces; ``system:name`` when qualified)."""
-    import pyarrow.compute as pc
-
-    colon = pc.fill_null(pc.find_substring(event, ":"), -1).to_numpy(zero_copy_only=False)
-    space = pc.fill_null(pc.find_substring(event, " "), 0).to_numpy(zero_copy_only=False)
-    length = pc.fill_null(pc.utf8_length(event), 0).to_numpy(zero_copy_only=False)
-    good = (space < 0) & (length > 0)
-    return good & (colon > 0) if qualified else good & (colon < 0)
-
-
-def two_parts(lst: Any) -> tuple[tuple[Any, Any], Any]:
-    """The two parts of a split list array (null where a row has fewer)."""
-    import numpy as np
-    import pyarrow as pa
-
-    offs = lst.offsets.to_numpy()
-    off, cnt = offs[:-1] - offs[0], np.diff(offs)
-    flat = lst.values.slice(offs[0], offs[-1] - offs[0])
-    a = flat.take(pa.array(np.where(cnt >= 1, off, 0), mask=cnt < 1))
-    b = flat.take(pa.array(np.where(cnt >= 2, off + 1, 0), mask=cnt < 2))
-    return (a, b), cnt
-
-
-def split_comm_pid(comm_pid: Any) -> tuple[Any, Any, Any]:
-    """``comm-pid`` split at the last dash (comms may hold dashes): comm, pid, ok mask."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    (comm, pid), cnt = two_parts(pc.split_pattern(comm_pid, "-", max_splits=1, reverse=True))
-    pid_i = int_or_null(pid, pa.int32())
-    ok = (cnt == 2) & pid_i.is_valid().to_numpy(zero_copy_only=False)
-    return pc.ascii_trim_whitespace(comm), pid_i, ok
-
-
-def bare_event_columns(
-    ok: Any, ts: Any, cpu: Any, pid: Any, comm_pid: Any, ev: Any, payload: Any
-) -> dict[str, Any]:
-    """The columns of an ftrace-style record (``comm-pid ... time: event: payload``):
-    comm and pid split at the last dash, the bare event name checked and qualified."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    comm, tid, ok_cp = split_comm_pid(comm_pid)
-    event = pc.ascii_trim_whitespace(ev)
-    ok = ok & ok_cp & event_ok(event, qualified=False)
-    n = len(ok)
-    return {
-        "ok": pa.array(ok),
-        "ts": ts,
-        "cpu": cpu,
-        "pid": pid if pid is not None else pa.nulls(n, pa.int32()),
-        "tid": tid,
-        "comm": comm,
-        "event": dictionary_map(pc.fill_null(event, ""), full_event_name),
-        "payload": pc.fill_null(payload, ""),
-    }
