@@ -313,3 +313,17 @@ def test_fast_path_equals_per_line_on_damaged_lines(fmt: str, data: st.DataObjec
     assert norm(a.rows) == norm(b.rows)
     assert [(r.line_no, r.reason) for r in a.rejects] == [(r.line_no, r.reason) for r in b.rejects]
     assert (a.record_lines, a.ignored, a.stats) == (b.record_lines, b.ignored, b.stats)
+
+
+@pytest.mark.parametrize(("fmt", "path"), CAPTURES, ids=[p.name for _, p in CAPTURES])
+def test_fast_path_takes_every_record_of_real_captures(fmt: str, path: Path) -> None:
+    """Speed: the compiled scanners must accept every record of a real capture
+    (a scanner that refused lines would still pass the equality tests, slowly)."""
+    data = path.read_bytes()
+    parser = make_parser(fmt)
+    ends = data.endswith(b"\n")
+    chunk = Chunk(1, data, data.count(b"\n") + (0 if ends else 1), ends)
+    fast = parser.fast_columns(chunk)
+    assert fast is not None
+    expected = via(fmt, data, False).record_lines
+    assert len(fast.line) == expected > 0

@@ -53,18 +53,26 @@ def ready() -> None:
         _initialised = True
 
 
-def _jit(fn: F) -> F:
+def _compiled(fn: F, **options: Any) -> F:
+    """numba.njit, cached on disk (next to this file, else in the user's cache
+    directory); where neither is writable numba refuses to cache, and the kernels
+    are compiled once per process instead."""
     from numba import njit
 
-    return cast(F, njit(nogil=True, cache=True)(fn))
+    try:
+        return cast(F, njit(nogil=True, cache=True, **options)(fn))
+    except RuntimeError:  # "cannot cache function ...: no locator available"
+        return cast(F, njit(nogil=True, **options)(fn))
+
+
+def _jit(fn: F) -> F:
+    return _compiled(fn)
 
 
 def _inline(fn: F) -> F:
     """A helper compiled into its callers (no call, no reference counting of its
     array arguments: a call per payload with eleven arrays cost more than the work)."""
-    from numba import njit
-
-    return cast(F, njit(nogil=True, cache=True, inline="always")(fn))
+    return _compiled(fn, inline="always")
 
 
 _U64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
