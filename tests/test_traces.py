@@ -327,3 +327,13 @@ def test_fast_path_takes_every_record_of_real_captures(fmt: str, path: Path) -> 
     assert fast is not None
     expected = via(fmt, data, False).record_lines
     assert len(fast.line) == expected > 0
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_ids_too_large_for_their_column_are_rejected(columnar: bool) -> None:
+    """Found by the damaged-lines test: a 10-digit tid used to crash the table build."""
+    ok = "            zz  1234 [000]     5.000001:  exceptions:page_fault_user: address=0x1"
+    big = "            zz  2147521475 [000]     5.000002:  exceptions:page_fault_user: address=0x1"
+    p = via("perf-script", f"{ok}\n{big}\n".encode(), columnar)
+    assert [r["tid"] for r in p.rows] == [1234]
+    assert [r.line_no for r in p.rejects] == [2]

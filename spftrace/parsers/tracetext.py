@@ -179,6 +179,16 @@ class Record:
     payload: str
 
 
+_I32 = (-(2**31), 2**31 - 1)
+_I64 = (-(2**63), 2**63 - 1)
+
+
+def fits_columns(rec: Record) -> bool:
+    """Whether a record's numbers fit their columns (int32 ids, int64 ns)."""
+    ok = all(v is None or _I32[0] <= v <= _I32[1] for v in (rec.cpu, rec.pid, rec.tid))
+    return ok and (rec.ts is None or _I64[0] <= rec.ts <= _I64[1])
+
+
 @dataclass
 class Fast:
     """What a grammar's fast path made of one chunk: its records (their line
@@ -232,12 +242,12 @@ class TraceTextParser:
         return True
 
     def learn_layout(self, lines: Sequence[str]) -> bool:
-        """Parse the first records line by line until the layout is known."""
+        """Parse the first lines until the layout is known: the first line the
+        per-line path takes as a record fixes it, whatever the line looks like."""
         for text in lines:
             if self.layout_known():
                 break
-            if text and not text.startswith("#"):
-                self.parse_line(text)
+            self.parse_line(text)
         return self.layout_known()
 
     def fast_columns(self, chunk: Chunk) -> Fast | None:
@@ -301,6 +311,8 @@ class TraceTextParser:
             out.lines += 1
             line = raw.rstrip("\r\n")
             rec = self.parse_line(line)
+            if rec is not None and not fits_columns(rec):
+                rec = None  # an id or time too large for its column: not a record
             if rec is not None:
                 if rec.event.startswith("pagefault:spf_"):
                     self._note_v4(rec)
