@@ -403,7 +403,7 @@ def _parsed(parser: Any, inp: Input) -> Iterator[Output]:
     threads = getattr(parser, "PARSE_THREADS", PARSE_THREADS)
     chunks = inp.chunks(getattr(parser, "CHUNK_BYTES", CHUNK_BYTES))
     if threads:
-        chunks = _read_ahead(chunks)
+        chunks = _read_ahead(chunks, inp)
     if not getattr(parser, "PARALLEL", False):
         for chunk in chunks:
             yield parser.feed_chunk(chunk)
@@ -430,7 +430,7 @@ def _parsed(parser: Any, inp: Input) -> Iterator[Output]:
 READ_AHEAD = 2
 
 
-def _read_ahead(chunks: Iterator[Any]) -> Iterator[Any]:
+def _read_ahead(chunks: Iterator[Any], inp: Input) -> Iterator[Any]:
     """The chunks, read on a thread of their own up to READ_AHEAD ahead: a producer
     writing into our stdin (``perf script | spftrace ingest -``) then never waits
     for a full pipe while this thread waits for a parser or the writer."""
@@ -468,7 +468,10 @@ def _read_ahead(chunks: Iterator[Any]) -> Iterator[Any]:
             yield item
     finally:
         stop.set()
-        t.join()
+        # a reader blocked on a silent pipe cannot be woken: leave it (a daemon) behind,
+        # and its input open (closing a stream waits for the read that holds it)
+        t.join(timeout=1.0)
+        inp.reader_stuck = t.is_alive()
 
 
 def _write_runs_row(

@@ -64,6 +64,8 @@ class Input:
     closers: list[IO[Any]] = field(default_factory=list)
     overlong_lines: int = 0
     final_newline: bool = True
+    #: set when a read-ahead thread was left blocked in a read (a silent pipe)
+    reader_stuck: bool = False
 
     @property
     def sha256(self) -> str:
@@ -77,6 +79,8 @@ class Input:
         return self.head.decode("utf-8", "replace")
 
     def close(self) -> None:
+        if self.reader_stuck:
+            return  # a thread still blocks in a read of it; closing would wait for it
         for c in reversed(self.closers):
             c.close()
 
@@ -209,7 +213,7 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
     """Open a path, or ``-`` for stdin, detecting compression by magic bytes."""
     closers: list[IO[Any]] = []
     if str(spec) == "-":
-        raw: IO[bytes] = stdin if stdin is not None else sys.stdin.buffer
+        raw: IO[bytes] = stdin if stdin is not None else _stdin_raw()
         name = "<stdin>"
         _widen_pipe(raw)
     else:
@@ -255,6 +259,16 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
 
 
 PIPE_BYTES = 1 << 20
+
+
+def _stdin_raw() -> IO[bytes]:
+    """File descriptor 0 unbuffered, not ``sys.stdin.buffer``: a read-ahead thread
+    left blocked on a silent pipe must not hold the interpreter's stdin lock, or
+    Python aborts at exit instead of reporting the error that stopped the ingest."""
+    try:
+        return io.FileIO(sys.stdin.fileno(), "rb", closefd=False)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return sys.stdin.buffer
 
 
 def _widen_pipe(stream: IO[bytes]) -> None:

@@ -170,3 +170,28 @@ def test_readme_example_is_real_output(data: Path) -> None:
     assert block[0] == lines[0] and block[1] == lines[1]
     verdict = " ".join(ln.strip() for ln in lines[2:4])
     assert verdict.startswith(block[2].removesuffix("..."))
+
+
+def test_strict_error_on_a_pipe_that_stays_open_exits_cleanly(tmp_path: Path) -> None:
+    """`tail -f trace | spftrace ingest -` with a bad line: the error is reported and
+    the process exits 1, although the read-ahead thread is still blocked on the pipe
+    (it once made Python abort at exit, holding the stdin lock)."""
+    good = (DATA / "traces" / "perf-script-default.txt").read_bytes()
+    blob = b"garbage that is not a record\n" + good * (3_000_000 // len(good) + 1)
+    with subprocess.Popen(
+        [sys.executable, "-m", "spftrace", "ingest", "-", "--data", str(tmp_path / "d")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.write(blob)
+        proc.stdin.flush()  # and keep the pipe open, like a live producer
+        try:
+            rc = proc.wait(timeout=60)
+            err = proc.stderr.read()
+        finally:
+            proc.stdin.close()
+            proc.kill()
+    assert rc == 1
+    assert b"<stdin>:1:" in err and b"Fatal Python error" not in err
