@@ -367,6 +367,7 @@ def render_perf_data(inp: Input) -> Input:
     )
     assert proc.stdout is not None and proc.stderr is not None
     out = Input(inp.name, proc.stdout, inp.hasher, inp.compression, b"", [])
+    out.interrupters.append(proc.kill)
     out.head = _read_exactly(proc.stdout, 64 * 1024)
 
     class _Closer:
@@ -471,6 +472,10 @@ def _read_ahead(chunks: Iterator[Any], inp: Input) -> Iterator[Any]:
         # a reader blocked on a silent pipe cannot be woken: leave it (a daemon) behind,
         # and its input open (closing a stream waits for the read that holds it)
         t.join(timeout=1.0)
+        if t.is_alive() and inp.interrupters:
+            for interrupt in inp.interrupters:
+                interrupt()
+            t.join(timeout=1.0)
         inp.reader_stuck = t.is_alive()
 
 

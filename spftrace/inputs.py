@@ -17,7 +17,7 @@ import io
 import lzma
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -66,6 +66,8 @@ class Input:
     final_newline: bool = True
     #: set when a read-ahead thread was left blocked in a read (a silent pipe)
     reader_stuck: bool = False
+    #: ways to unblock such a read (stop the process that writes the stream)
+    interrupters: list[Callable[[], Any]] = field(default_factory=list)
 
     @property
     def sha256(self) -> str:
