@@ -442,20 +442,24 @@ def _read_ahead(chunks: Iterator[Any], inp: Input) -> Iterator[Any]:
     done = object()
     stop = threading.Event()
 
+    def put(item: Any) -> bool:
+        """Queue an item unless the consumer has gone; False when it has."""
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def pump() -> None:
         try:
             for chunk in chunks:
-                while not stop.is_set():
-                    try:
-                        q.put(chunk, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put(chunk):
                     return
-            q.put(done)
+            put(done)
         except BaseException as exc:  # re-raised in the consumer
-            q.put(exc)
+            put(exc)
 
     t = threading.Thread(target=pump, name="spftrace-read", daemon=True)
     t.start()

@@ -206,11 +206,10 @@ class TraceTextParser:
     """Fast path + exact per-line path; subclasses provide the grammar.
 
     Subclass hooks:
-      ``fast_columns(chunk) -> Fast | None`` (the default cuts the prefix with Arrow
-      kernels through ``vector_prefix(arr)``, a dict of comm/pid/tid/cpu/ts/event/
-      payload columns and a boolean ``ok`` mask); ``parse_line(line) -> Record | None``;
-      ``classify(line)``: for lines that are not records: 'ignore', a stat to
-      count, or None for a reject.
+      ``fast_columns(chunk) -> Fast | None``: a compiled scanner's cut of the whole
+      chunk (see ``scanned``); ``parse_line(line) -> Record | None``: the exact
+      per-line path; ``classify(line)``: for lines that are not records: 'ignore',
+      a stat to count, or None for a reject.
     """
 
     FORMAT = ""
