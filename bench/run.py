@@ -49,6 +49,8 @@ def machine() -> list[str]:
     cpu = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
     mem = sh("free -g | awk '/Mem:/ {print $2}'")
     import duckdb
+    import numba
+    import numpy
     import pyarrow
 
     return [
@@ -56,7 +58,7 @@ def machine() -> list[str]:
         f"- machine: {cpu or platform.processor()}, {os.cpu_count()} CPUs, {mem} GiB",
         f"- kernel {platform.release()}; {sh('perf --version') or 'perf not found'}",
         f"- Python {platform.python_version()}, pyarrow {pyarrow.__version__}, "
-        f"duckdb {duckdb.__version__}",
+        f"duckdb {duckdb.__version__}, numpy {numpy.__version__}, numba {numba.__version__}",
     ]
 
 
