@@ -17,8 +17,7 @@ from __future__ import annotations
 import re
 
 from ..inputs import Chunk
-from . import scan
-from .tracetext import Fast, Record, TraceTextParser, full_event_name, time_to_ns
+from .tracetext import Fast, Record, TraceTextParser, full_event_name, scanner, time_to_ns
 
 FORMAT = "ftrace"
 TABLE = "events"
@@ -73,6 +72,6 @@ class FtraceParser(TraceTextParser):
 
     def fast_columns(self, chunk: Chunk) -> Fast | None:
         """Cut the whole chunk with the compiled scanner (scan.scan_ftrace)."""
-        scan.ready()
+        scan = scanner()
         res = scan.scan_ftrace(chunk.buffer(), chunk.n_lines, False)
         return self.scanned(chunk, res, qualify=True)

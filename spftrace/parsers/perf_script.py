@@ -23,8 +23,7 @@ import re
 from dataclasses import dataclass
 
 from ..inputs import Chunk
-from . import scan
-from .tracetext import Fast, Record, TraceTextParser, time_to_ns
+from .tracetext import Fast, Record, TraceTextParser, scanner, time_to_ns
 
 FORMAT = "perf-script"
 TABLE = "events"
@@ -181,7 +180,7 @@ class PerfScriptParser(TraceTextParser):
             return None
         lay = self.layout
         assert lay is not None
-        scan.ready()
+        scan = scanner()
         ids = {"": 0, "id": 1, "pid/tid": 2}[lay.ids]
         r, line, ts, cpu, pid, tid, coff, cdata, eoff, edata, rows, v4, o, o_s, o_e = (
             scan.scan_perf_script(chunk.buffer(), chunk.n_lines, lay.comm, ids, lay.cpu)

@@ -1,14 +1,14 @@
 """Shared machinery for tracepoint text (perf script, ftrace, trace-cmd report).
 
 Two paths, one result.  The fast path hands a whole chunk to a grammar's
-``fast_columns``: perf script is cut by a compiled byte scanner (scan.py), the
-ftrace-style grammars by Arrow kernels; payloads are decoded for every grammar
-by one compiled pass (``payload_columns``).  Lines the fast path is not sure of
-(odd comms, warnings, markers, damaged or non-ASCII lines) take the exact
-per-line Python path, in the same order, and tests hold the two paths equal.
+``fast_columns``, which runs its compiled byte scanner (scan.py: the prefix cut,
+the payload decoded, the strings copied in one pass per line).  Lines a scanner
+is not sure of (odd comms, warnings, markers, damaged or non-ASCII lines) take
+the exact per-line Python path (``parse_line`` and ``decode_payload``), in the
+same order, and tests hold the two paths equal.
 
-Each grammar learns its layout (which fields, which columns) once per input
-from its first records.  ``decode_payload`` is the reference payload decoder.
+scan.py (and numba) is imported only when a fast path runs (``scanner()``):
+sniffing and the other formats' parsers import these modules too.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from typing import Any
 
 from ..inputs import Chunk
 from ..schema import to_arrow
-from . import scan
 from .base import Output, Reject, seconds_to_ns
 
 TABLE = "events"
@@ -111,6 +110,14 @@ def decode_payload(payload: str, *, v4: bool = False) -> dict[str, Any]:
 # --- columnar helpers ---------------------------------------------------------------
 
 
+def scanner() -> Any:
+    """The compiled scanners (scan.py), numba initialised: imported on first use."""
+    from . import scan
+
+    scan.ready()
+    return scan
+
+
 def arrow_strings(offsets: Any, data: Any, n: int) -> Any:
     """A pyarrow StringArray of the first ``n`` strings of (int32 offsets, bytes).
     The used parts are copied: the scanners' buffers are sized for the worst case,
@@ -145,6 +152,8 @@ def record_columns(rows: tuple[Any, ...], n: int, v4: bool) -> dict[str, Any]:
     """The payload columns of ``n`` records decoded by scan.py: typed columns,
     the fields map and the payload text (``decode_payload``'s columnar twin)."""
     import pyarrow as pa
+
+    from . import scan
 
     u, uv, bv, bok, poff, pdata, foff, koff, kdata, voff, vdata = rows
     out: dict[str, Any] = {}
