@@ -391,7 +391,7 @@ def render_perf_data(inp: Input) -> Input:
     return out
 
 
-PARSE_THREADS = 2
+PARSE_THREADS = 1  # parsers may ask for more (PARSE_THREADS on the class)
 WRITE_QUEUE = 2
 
 
@@ -402,9 +402,7 @@ def _parsed(parser: Any, inp: Input) -> Iterator[Output]:
     and the writer thread writes.  At most threads + 1 chunks are in flight, so
     memory stays bounded."""
     threads = getattr(parser, "PARSE_THREADS", PARSE_THREADS)
-    chunks = inp.chunks(getattr(parser, "CHUNK_BYTES", CHUNK_BYTES))
-    if threads:
-        chunks = _read_ahead(chunks, inp)
+    chunks = _read_ahead(inp.chunks(getattr(parser, "CHUNK_BYTES", CHUNK_BYTES)), inp)
     if not getattr(parser, "PARALLEL", False):
         for chunk in chunks:
             yield parser.feed_chunk(chunk)
