@@ -240,8 +240,9 @@ def bench_traces(results: list[str]) -> None:
         "`perf script -i trace.data > perf-script.txt` timed in the same run (best of 3). "
         "Measured: `spftrace.ingest(['perf-script.txt'])` in a fresh process, best of 3; "
         "seconds are the ingest's own (the figure its summary line prints: reading, "
-        "parsing, writing, committing, and the compiled scanner's first load), and "
-        "'process s' adds interpreter start and imports.",
+        "parsing, writing, committing, and loading the compiled scanner from its cache), "
+        "and 'process s' adds interpreter start and imports (numba's included: it is "
+        "imported when the parser is made).",
         "",
         "| | lines | MB | seconds | lines/s | MB/s | process s | peak RSS MB |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

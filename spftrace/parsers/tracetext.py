@@ -7,8 +7,8 @@ is not sure of (odd comms, warnings, markers, damaged or non-ASCII lines) take
 the exact per-line Python path (``parse_line`` and ``decode_payload``), in the
 same order, and tests hold the two paths equal.
 
-scan.py (and numba) is imported only when a fast path runs (``scanner()``):
-sniffing and the other formats' parsers import these modules too.
+scan.py (and numba) is imported when a trace parser is made (``scanner()``),
+not when these modules are: sniffing imports every parser module.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def decode_payload(payload: str, *, v4: bool = False) -> dict[str, Any]:
 
 
 def scanner() -> Any:
-    """The compiled scanners (scan.py), numba initialised: imported on first use."""
+    """The compiled scanners (scan.py), numba initialised (once per process)."""
     from . import scan
 
     scan.ready()
@@ -233,6 +233,7 @@ class TraceTextParser:
     def __init__(self) -> None:
         self.v4 = False
         self.meta: dict[str, str] = {}
+        scanner()  # numba is imported and initialised with the parser, not mid-input
 
     # -- hooks ---------------------------------------------------------------------
     def parse_line(self, line: str) -> Record | None:
