@@ -182,12 +182,10 @@ class PerfScriptParser(TraceTextParser):
         assert lay is not None
         scan = scanner()
         ids = {"": 0, "id": 1, "pid/tid": 2}[lay.ids]
-        r, line, ts, cpu, pid, tid, coff, cdata, eoff, edata, rows, v4, o, o_s, o_e = (
-            scan.scan_perf_script(chunk.buffer(), chunk.n_lines, lay.comm, ids, lay.cpu)
-        )
-        res = (
-            r, line, ts, cpu if lay.cpu else None, pid if ids == 2 else None, None,
-            tid if ids else None, coff if lay.comm else None, cdata, eoff, edata, rows, v4,
-            o, o_s, o_e,
-        )  # fmt: skip
-        return self.scanned(chunk, res, qualify=False)
+        res = list(scan.scan_perf_script(chunk.buffer(), chunk.n_lines, lay.comm, ids, lay.cpu))
+        # columns the layout lacks are null (pid_ok: a pid, when printed, is known)
+        res[3] = res[3] if lay.cpu else None
+        res[4], res[5] = (res[4] if ids == 2 else None), None
+        res[6] = res[6] if ids else None
+        res[7] = res[7] if lay.comm else None
+        return self.scanned(chunk, tuple(res), qualify=False)

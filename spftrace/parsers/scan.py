@@ -377,6 +377,51 @@ def _v4_evidence(buf: Any, ea: int, eb: int, pa: int, pb: int) -> bool:
 
 
 @_inline
+def new_records(n: int, nbytes: int) -> tuple[Any, ...]:
+    """A scanner's output for ``n`` lines of ``nbytes`` bytes: (line index, ts, cpu,
+    pid, pid valid, tid, comm offsets, comm bytes, event offsets, event bytes,
+    payload rows, other lines' index, start, end).  Comms and events get room for
+    16 and 48 bytes a line (kernel comms have 15 at most); a line that does not
+    fit takes the per-line path."""
+    return (
+        np.empty(n, np.int64),
+        np.zeros(n, np.int64),
+        np.zeros(n, np.int32),
+        np.zeros(n, np.int32),
+        np.zeros(n, np.bool_),
+        np.zeros(n, np.int32),
+        np.zeros(n + 1, np.int32),
+        np.empty(min(nbytes, 16 * n), np.uint8),
+        np.zeros(n + 1, np.int32),
+        np.empty(min(nbytes, 48 * n), np.uint8),
+        new_rows(n, nbytes),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+    )
+
+
+@_inline
+def _append(buf: Any, a: int, b: int, r: int, offs: Any, data: Any) -> None:
+    """buf[a:b] as string ``r`` of (offs, data)."""
+    o = offs[r]
+    offs[r + 1] = o + b - a
+    data[o : o + b - a] = buf[a:b]
+
+
+@_inline
+def _result(r: int, out: tuple[Any, ...], v4: bool, nbad: int) -> tuple[Any, ...]:
+    """(records, line index, ts, cpu, pid, pid valid, tid, comm offsets, comm
+    bytes, event offsets, event bytes, payload rows, v4, other lines' index,
+    start, end): what tracetext.TraceTextParser.scanned takes."""
+    line, ts, cpu, pid, pid_ok, tid, coff, cdata, eoff, edata, rows, bad, bad_s, bad_e = out
+    return (
+        r, line, ts, cpu, pid, pid_ok, tid, coff, cdata, eoff, edata, rows, v4,
+        bad[:nbad], bad_s[:nbad], bad_e[:nbad],
+    )  # fmt: skip
+
+
+@_inline
 def _rnum(buf: Any, s: int, p: int) -> tuple[int, int]:
     """``-?\\d+`` ending at p (1-9 digits), read right to left -> (start, value);
     start -1 when there is none."""
@@ -402,25 +447,12 @@ def scan_perf_script(
 
     ids_mode: 0 none, 1 one id (stored as tid), 2 pid/tid.  Mirrors _RECORD_RE and
     _prefix_re(layout) of perf_script.py for printable-ASCII lines.  Returns
-    (records, line index, ts, cpu, pid, tid, comm offsets, comm bytes, event
-    offsets, event bytes, payload rows (see ``new_rows``), whether a record
-    shows a v4 kernel, and the index, start and end of every other line); the
-    first ``records`` entries are filled."""
+    ``_result``: the first ``records`` entries of the per-record arrays filled,
+    whether a record shows a v4 kernel, and where the other lines are."""
     nbytes = len(buf)
-    line = np.empty(n, np.int64)
-    ts = np.zeros(n, np.int64)
-    cpu = np.zeros(n, np.int32)
-    pid = np.zeros(n, np.int32)
-    tid = np.zeros(n, np.int32)
-    coff = np.zeros(n + 1, np.int32)
-    cdata = np.empty(min(nbytes, 16 * n), np.uint8)  # kernel comms have 15 bytes at most
-    eoff = np.zeros(n + 1, np.int32)
-    edata = np.empty(min(nbytes, 48 * n), np.uint8)
-    rows = new_rows(n, nbytes)
+    out = new_records(n, nbytes)
+    line, ts, cpu, pid, _, tid, coff, cdata, eoff, edata, rows, bad, bad_s, bad_e = out
     v4 = False
-    bad = np.empty(n, np.int64)
-    bad_s = np.empty(n, np.int64)
-    bad_e = np.empty(n, np.int64)
     nbad = 0
     r = 0  # records so far
     pos = 0
@@ -527,15 +559,11 @@ def scan_perf_script(
                     frac *= 10
                 ts[r] = _dec(buf, t0, dot) * 1_000_000_000 + frac
                 line[r] = li
-                o = coff[r]
                 if has_comm:
-                    coff[r + 1] = o + p - cq
-                    cdata[o : o + p - cq] = buf[cq:p]
+                    _append(buf, cq, p, r, coff, cdata)
                 else:
-                    coff[r + 1] = o
-                o = eoff[r]
-                eoff[r + 1] = o + ev_end - a
-                edata[o : o + ev_end - a] = buf[a:ev_end]
+                    coff[r + 1] = coff[r]
+                _append(buf, a, ev_end, r, eoff, edata)
                 if not v4:
                     v4 = _v4_evidence(buf, a, ev_end, i, e)
                 r += 1
@@ -547,10 +575,7 @@ def scan_perf_script(
         bad_s[nbad] = s
         bad_e[nbad] = e
         nbad += 1
-    return (
-        r, line, ts, cpu, pid, tid, coff, cdata, eoff, edata, rows, v4,
-        bad[:nbad], bad_s[:nbad], bad_e[:nbad],
-    )  # fmt: skip
+    return _result(r, out, v4, nbad)
 
 
 @_inline
@@ -692,28 +717,16 @@ MAX_DASHES = 64
 def scan_ftrace(buf: Any, n: int, tracecmd: bool) -> tuple[Any, ...]:
     """Cut ``n`` newline-terminated ftrace (``trace``/``trace_pipe``) or trace-cmd
     report lines and decode the payloads of the records, like scan_perf_script
-    (same returns, plus whether each pid (tgid) is known).
+    (the pid column holds ftrace's tgid where it is known).
 
     The comm may hold dashes, so the regex's greedy ``(?P<comm>.*)-`` picks the
     rightmost dash after which the rest of the record matches: the dashes of a
     line are tried from the right.  A trace-cmd instance prefix (``NAME: ``) is
     stripped when its lookahead holds, as ``_strip_instance`` does."""
     nbytes = len(buf)
-    line = np.empty(n, np.int64)
-    ts = np.zeros(n, np.int64)
-    cpu = np.zeros(n, np.int32)
-    pid = np.zeros(n, np.int32)
-    pid_ok = np.zeros(n, np.bool_)
-    tid = np.zeros(n, np.int32)
-    coff = np.zeros(n + 1, np.int32)
-    cdata = np.empty(min(nbytes, 16 * n), np.uint8)
-    eoff = np.zeros(n + 1, np.int32)
-    edata = np.empty(min(nbytes, 48 * n), np.uint8)
-    rows = new_rows(n, nbytes)
+    out = new_records(n, nbytes)
+    line, ts, cpu, pid, pid_ok, tid, coff, cdata, eoff, edata, rows, bad, bad_s, bad_e = out
     v4 = False
-    bad = np.empty(n, np.int64)
-    bad_s = np.empty(n, np.int64)
-    bad_e = np.empty(n, np.int64)
     dashes = np.empty(MAX_DASHES, np.int64)
     nbad = 0
     r = 0
@@ -780,12 +793,8 @@ def scan_ftrace(buf: Any, n: int, tracecmd: bool) -> tuple[Any, ...]:
                 pid[r] = tg
                 pid_ok[r] = tg_ok
                 line[r] = li
-                o = coff[r]
-                coff[r + 1] = o + ce - cq
-                cdata[o : o + ce - cq] = buf[cq:ce]
-                o = eoff[r]
-                eoff[r + 1] = o + eb - ea
-                edata[o : o + eb - ea] = buf[ea:eb]
+                _append(buf, cq, ce, r, coff, cdata)
+                _append(buf, ea, eb, r, eoff, edata)
                 if not v4:
                     v4 = _v4_evidence(buf, ea, eb, pa, e)
                 r += 1
@@ -794,7 +803,4 @@ def scan_ftrace(buf: Any, n: int, tracecmd: bool) -> tuple[Any, ...]:
         bad_s[nbad] = s
         bad_e[nbad] = e
         nbad += 1
-    return (
-        r, line, ts, cpu, pid, pid_ok, tid, coff, cdata, eoff, edata, rows, v4,
-        bad[:nbad], bad_s[:nbad], bad_e[:nbad],
-    )  # fmt: skip
+    return _result(r, out, v4, nbad)
