@@ -337,3 +337,19 @@ def test_ids_too_large_for_their_column_are_rejected(columnar: bool) -> None:
     p = via("perf-script", f"{ok}\n{big}\n".encode(), columnar)
     assert [r["tid"] for r in p.rows] == [1234]
     assert [r.line_no for r in p.rejects] == [2]
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_v4_decimal_vm_start_is_decided_per_chunk(columnar: bool) -> None:
+    """A v4 kernel prints every vm_start in decimal; the first record that shows it
+    (13+ digits) may come after records whose digits read as hex too. Both paths
+    decide for the whole chunk (the damaged-lines test found them disagreeing)."""
+    lines = [
+        "          app  4321 [003]  1.000001:  pagefault:spf_vma_changed: "
+        "ip:ffffffff81000000 vma:1000-2000 address:1800",
+        "          app  4321 [003]  1.000002:  pagefault:spf_vma_changed: "
+        "ip:ffffffff81000000 vma:139800000000000-7f2a00001000 address:7f2a00000800",
+    ]
+    p = via("perf-script", ("\n".join(lines) + "\n").encode(), columnar)
+    assert [r["vm_start"] for r in p.rows] == [1000, 139800000000000]
+    assert [r["vm_end"] for r in p.rows] == [0x2000, 0x7F2A00001000]

@@ -14,7 +14,7 @@ not when these modules are: sniffing imports every parser module.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -298,9 +298,8 @@ class TraceTextParser:
 
     def feed(self, lines: Sequence[str], first_line_no: int) -> Output:
         out = Output(TABLE, {})
-        rows: list[tuple[Any, ...]] = []
-        self._lines_python(lines, first_line_no, out, rows)
-        out.rows = rows_table(rows)
+        records = self._records(enumerate(lines, first_line_no), out)
+        out.rows = rows_table(self._rows(records))
         self._finish(out)
         return out
 
@@ -312,26 +311,20 @@ class TraceTextParser:
     def _finish(self, out: Output) -> None:
         out.meta.update(self.meta)
 
-    def _lines_python(
-        self, lines: Sequence[str], first_line_no: int, out: Output, rows: list[tuple[Any, ...]]
-    ) -> None:
-        for i, raw in enumerate(lines):
-            line_no = first_line_no + i
+    def _records(
+        self, numbered: Iterable[tuple[int, str]], out: Output
+    ) -> list[tuple[int, Record]]:
+        """The per-line path, first half: the records among (line_no, line) pairs;
+        every other line is counted as ignored (or a statistic) or rejected."""
+        records: list[tuple[int, Record]] = []
+        for line_no, raw in numbered:
             out.lines += 1
             line = raw.rstrip("\r\n")
             rec = self.parse_line(line)
             if rec is not None and not fits_columns(rec):
                 rec = None  # an id or time too large for its column: not a record
             if rec is not None:
-                if rec.event.startswith("pagefault:spf_"):
-                    self._note_v4(rec)
-                d = decode_payload(rec.payload, v4=self.v4)
-                rows.append(
-                    (line_no, rec.ts, rec.cpu, rec.pid, rec.tid, rec.comm, rec.event,
-                     d.get("ip"), d.get("vm_start"), d.get("vm_end"), d.get("address"),
-                     d.get("error_code"), d.get("mm"), d.get("write"), d.get("success"),
-                     d["fields"], rec.payload)
-                )  # fmt: skip
+                records.append((line_no, rec))
                 out.record_lines += 1
                 continue
             verdict = self.classify(line)
@@ -342,6 +335,23 @@ class TraceTextParser:
                 out.stats.append(verdict)
             else:
                 out.rejects.append(Reject(line_no, raw, self.reject_reason(line)))
+        for _, rec in records:  # v4 is decided per chunk, as the scanners decide it
+            if not self.v4 and rec.event.startswith("pagefault:spf_"):
+                self._note_v4(rec)
+        return records
+
+    def _rows(self, records: list[tuple[int, Record]]) -> list[tuple[Any, ...]]:
+        """The per-line path, second half: records decoded into event rows."""
+        rows = []
+        for line_no, rec in records:
+            d = decode_payload(rec.payload, v4=self.v4)
+            rows.append(
+                (line_no, rec.ts, rec.cpu, rec.pid, rec.tid, rec.comm, rec.event,
+                 d.get("ip"), d.get("vm_start"), d.get("vm_end"), d.get("address"),
+                 d.get("error_code"), d.get("mm"), d.get("write"), d.get("success"),
+                 d["fields"], rec.payload)
+            )  # fmt: skip
+        return rows
 
     def _note_v4(self, rec: Record) -> None:
         if rec.event == "pagefault:spf_vma_dead":
@@ -356,6 +366,14 @@ class TraceTextParser:
 
         out = Output(TABLE, {})
         first = chunk.first_line_no
+        records: list[tuple[int, Record]] = []
+        if len(fast.other):  # first: their records may show a v4 kernel too
+            lines = chunk.lines() if len(fast.other) > chunk.n_lines // 8 else None
+            numbered = (
+                (first + i, lines[i] if lines is not None else fast.text(k))
+                for k, i in enumerate(fast.other.tolist())
+            )
+            records = self._records(numbered, out)
         n = len(fast.line)
         tables = []
         if n:
@@ -368,14 +386,8 @@ class TraceTextParser:
             tables.append(pa.table(t, schema=events_schema()))
             out.lines += n
             out.record_lines += n
-        if len(fast.other):
-            rows: list[tuple[Any, ...]] = []
-            lines = chunk.lines() if len(fast.other) > chunk.n_lines // 8 else None
-            for k, i in enumerate(fast.other.tolist()):
-                text = lines[i] if lines is not None else fast.text(k)
-                self._lines_python([text], first + i, out, rows)
-            if rows:
-                tables.append(rows_table(rows))
+        if records:
+            tables.append(rows_table(self._rows(records)))
         out.rows = merge_by_line(tables)
         self._finish(out)
         return out
