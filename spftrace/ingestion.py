@@ -398,9 +398,9 @@ WRITE_QUEUE = 2
 def _parsed(parser: Any, inp: Input) -> Iterator[Output]:
     """Parser outputs in input order.  Parsers that declare ``PARALLEL`` have their
     chunks parsed on their PARSE_THREADS threads (numba, Arrow and numpy release
-    the GIL) after the first chunk, which fixes the layout, while the caller reads
-    and the writer thread writes.  At most threads + 1 chunks are in flight, so
-    memory stays bounded."""
+    the GIL) after the first chunk, which fixes the layout, while the read-ahead
+    thread reads and the writer thread writes.  At most READ_AHEAD + threads + 1
+    chunks are in flight, so memory stays bounded."""
     threads = getattr(parser, "PARSE_THREADS", PARSE_THREADS)
     chunks = _read_ahead(inp.chunks(getattr(parser, "CHUNK_BYTES", CHUNK_BYTES)), inp)
     if not getattr(parser, "PARALLEL", False):

@@ -11,6 +11,7 @@ Schema history (bump SCHEMA_VERSION on any incompatible change):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -203,6 +204,13 @@ def arrow_schema(table: str, *, with_partition: bool = False) -> pa.Schema:
         b"spftrace.table": table.encode(),
     }
     return pa.schema(fields, metadata=meta)
+
+
+@functools.cache
+def parser_schema(table: str) -> pa.Schema:
+    """A table's schema as parsers produce it: without ``input``, which the writer adds."""
+    full = arrow_schema(table)
+    return full.remove(full.get_field_index("input"))
 
 
 def duckdb_columns(table: str) -> str:

@@ -280,8 +280,9 @@ class RunWriter:
             # Line numbers and timestamps rise: delta encoding halves them and is
             # cheaper than zstd on plain values.  Min/max statistics only where a
             # range query can use them (time, line); on payloads, addresses and ids
-            # they cost writing time and prune nothing.  Measured together: events
-            # written 25% faster, files 33% smaller.
+            # they cost writing time and prune nothing.  Measured together, once, on
+            # the events of 1M perf script lines: written in 0.21 s instead of 0.27 s,
+            # 4.3 MB instead of 6.5 MB.
             names = [f.name for f in schema]
             o = _Open(
                 pq.ParquetWriter(

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..inputs import Chunk
+from ..schema import parser_schema
 from .base import (
     Output,
     Reject,
@@ -249,7 +250,7 @@ class PerfStatParser:
             import pyarrow as pa
 
             cols = dict(zip(COLUMNS, map(list, zip(*self._rows, strict=True)), strict=True))
-            self._segments.append(pa.table(cols, schema=_arrow_schema()))
+            self._segments.append(pa.table(cols, schema=parser_schema(TABLE)))
             self._rows = []
 
     def _ts_ns(self, text: str) -> int:
@@ -416,7 +417,7 @@ class PerfStatParser:
             "metric_value": pc.cast(pc.if_else(pc.equal(mv, ""), null_s, mv), pa.float64()),
             "metric_unit": pc.if_else(pc.equal(mu, ""), null_s, mu),
         }
-        return pa.table(cols, schema=_arrow_schema())
+        return pa.table(cols, schema=parser_schema(TABLE))
 
     def _feed_lines(self, lines: Sequence[str], first_line_no: int) -> None:
         fast = _FAST_RE.match
@@ -691,19 +692,6 @@ class PerfStatParser:
             self._reject(line_no, raw, f"unexpected perf stat JSON: {exc}")
             return
         self._row(line_no, **row)
-
-
-_SCHEMA_CACHE: list[Any] = []
-
-
-def _arrow_schema() -> Any:
-    """The counters schema without the input column (the writer adds it)."""
-    if not _SCHEMA_CACHE:
-        from ..schema import arrow_schema
-
-        full = arrow_schema(TABLE)
-        _SCHEMA_CACHE.append(full.remove(full.get_field_index("input")))
-    return _SCHEMA_CACHE[0]
 
 
 def _human_tail(rest: str, raw_value: str) -> tuple[str, float | None, tuple[Any, ...]] | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..inputs import Chunk
-from ..schema import to_arrow
+from ..schema import parser_schema, to_arrow
 from .base import Output, Reject, seconds_to_ns
 
 TABLE = "events"
@@ -383,7 +383,7 @@ class TraceTextParser:
                 **{k: cols[k] for k in ("ts", "cpu", "pid", "tid", "comm", "event")},
                 **record_columns(fast.rows, n, self.v4),
             }
-            tables.append(pa.table(t, schema=events_schema()))
+            tables.append(pa.table(t, schema=parser_schema(TABLE)))
             out.lines += n
             out.record_lines += n
         if records:
@@ -397,7 +397,7 @@ def rows_table(rows: list[tuple[Any, ...]]) -> Any:
     """An events table (without ``input``) of rows from the per-line path."""
     import pyarrow as pa
 
-    schema = events_schema()
+    schema = parser_schema(TABLE)
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
     return pa.table([to_arrow(c, f.type) for c, f in zip(cols, schema, strict=True)], schema=schema)
 
@@ -422,18 +422,6 @@ def merge_by_line(tables: list[Any]) -> Any:
         prev = int(cut)
     pieces.append(a.slice(prev))
     return pa.concat_tables(pieces)
-
-
-_SCHEMA: list[Any] = []
-
-
-def events_schema() -> Any:
-    if not _SCHEMA:
-        from ..schema import arrow_schema
-
-        full = arrow_schema(TABLE)
-        _SCHEMA.append(full.remove(full.get_field_index("input")))
-    return _SCHEMA[0]
 
 
 def dictionary_map(values: Any, fn: Any) -> Any:
