@@ -7,6 +7,10 @@ importing this module does not import pyarrow (``spftrace --help`` stays fast);
 
 Schema history (bump SCHEMA_VERSION on any incompatible change):
   1  2026-11  first release: runs, counters, events, rejects, stats.
+  2  2026-12  events gain period, sym, dso and callchain (samples that are not
+              tracepoints, and kernel/user stacks); text from traces is stored
+              backslash-escaped (see spftrace/text.py), so any byte survives.
+              Version 1 datasets are read unchanged (the new columns are null).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: The partition column.  It lives in the directory name (``run=NAME``), not
 #: inside the Parquet files, so every hive-aware reader derives it the same way.
@@ -33,6 +37,8 @@ class Column:
     doc: str
     unit: str | None = None
     nullable: bool = True
+    #: untrusted text from an input, stored backslash-escaped (spftrace/text.py)
+    escaped: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,7 +119,7 @@ EVENTS = Table(
         _C("cpu", "int32", "CPU the record was taken on"),
         _C("pid", "int32", "process (thread group) id when printed"),
         _C("tid", "int32", "thread id"),
-        _C("comm", "string", "task name (untrusted text)"),
+        _C("comm", "string", "task name (untrusted bytes, backslash-escaped)", escaped=True),
         _C(
             "event",
             "string",
@@ -128,8 +134,24 @@ EVENTS = Table(
         _C("mm", "uint64", "mm_struct pointer (hashed in ftrace text)"),
         _C("write", "bool", "mmap_lock: write lock"),
         _C("success", "bool", "mmap_lock_acquire_returned: success"),
-        _C("fields", "map", "other key=value fields of the payload"),
-        _C("payload", "string", "raw payload text, always kept", nullable=False),
+        _C("fields", "map", "other key=value fields of the payload", escaped=True),
+        _C(
+            "payload",
+            "string",
+            "raw payload text, always kept (backslash-escaped)",
+            nullable=False,
+            escaped=True,
+        ),
+        _C("period", "uint64", "sample period (perf script period column, PERF_SAMPLE_PERIOD)"),
+        _C("sym", "string", "symbol of the sample's ip, as the input names it", escaped=True),
+        _C("dso", "string", "object file of the sample's ip ([kernel.kallsyms], libc.so.6 ...)"),
+        _C(
+            "callchain",
+            "frames",
+            "stack of the sample, innermost frame first: list of {ip, sym, off, dso}; "
+            "sym/dso null where the input has only addresses; null without a callchain",
+            escaped=True,
+        ),
     ),
 )
 
@@ -168,6 +190,7 @@ _DUCKDB_TYPES = {
     "binary": "BLOB",
     "timestamp": "TIMESTAMP WITH TIME ZONE",
     "map": "MAP(VARCHAR, VARCHAR)",
+    "frames": "STRUCT(ip UBIGINT, sym VARCHAR, off UBIGINT, dso VARCHAR)[]",
 }
 
 
@@ -184,7 +207,24 @@ def _arrow_type(name: str) -> Any:
         "binary": pa.binary(),
         "timestamp": pa.timestamp("us", tz="UTC"),
         "map": pa.map_(pa.string(), pa.string()),
+        "frames": frames_type(),
     }[name]
+
+
+def frames_type() -> Any:
+    """The Arrow type of a callchain: list<struct<ip, sym, off, dso>>."""
+    import pyarrow as pa
+
+    return pa.list_(
+        pa.struct(
+            [
+                pa.field("ip", pa.uint64()),
+                pa.field("sym", pa.string()),
+                pa.field("off", pa.uint64()),
+                pa.field("dso", pa.string()),
+            ]
+        )
+    )
 
 
 def arrow_schema(table: str, *, with_partition: bool = False) -> pa.Schema:
@@ -236,6 +276,17 @@ def describe() -> list[str]:
     return lines
 
 
+def _utf8(v: Any) -> bytes:
+    if not isinstance(v, str):
+        return bytes(v)
+    try:
+        return v.encode()
+    except UnicodeEncodeError:  # undecodable input bytes (surrogateescape): escape them
+        from .text import escape
+
+        return escape(v).encode()
+
+
 def to_arrow(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
     """Python values (None for null) as an Arrow array of one of the dataset's types.
 
@@ -249,9 +300,7 @@ def to_arrow(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
     valid = np.fromiter((v is not None for v in values), bool, n)
     bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     if pa.types.is_string(typ) or pa.types.is_binary(typ):
-        raw = [
-            b"" if v is None else (v.encode() if isinstance(v, str) else bytes(v)) for v in values
-        ]
+        raw = [b"" if v is None else _utf8(v) for v in values]
         offsets = np.zeros(n + 1, np.int32)
         np.cumsum([len(b) for b in raw], out=offsets[1:])
         data = pa.py_buffer(b"".join(raw))

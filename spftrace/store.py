@@ -319,7 +319,12 @@ class RunWriter:
                 data = pa.py_buffer(np.full(n, input_no, dtype=np.int32))
                 arrays.append(pa.Array.from_buffers(pa.int32(), n, [None, data]))
             elif isinstance(columns, dict):
-                arrays.append(to_arrow(columns[f.name], f.type))
+                if f.name in columns:
+                    arrays.append(to_arrow(columns[f.name], f.type))
+                else:  # a column this format never fills (callchain of a vmstat row)
+                    arrays.append(pa.nulls(n, f.type))
+            elif f.name not in columns.schema.names:
+                arrays.append(pa.nulls(n, f.type))
             else:
                 col = columns.column(f.name)
                 arrays.append(col if col.type == f.type else col.cast(f.type))

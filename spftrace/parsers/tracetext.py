@@ -13,6 +13,7 @@ not when these modules are: sniffing imports every parser module.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -383,7 +384,7 @@ class TraceTextParser:
                 **{k: cols[k] for k in ("ts", "cpu", "pid", "tid", "comm", "event")},
                 **record_columns(fast.rows, n, self.v4),
             }
-            tables.append(pa.table(t, schema=parser_schema(TABLE)))
+            tables.append(pa.table(t, schema=text_schema()))
             out.lines += n
             out.record_lines += n
         if records:
@@ -393,11 +394,21 @@ class TraceTextParser:
         return out
 
 
+@functools.cache
+def text_schema() -> Any:
+    """The events columns the text grammars fill (COLUMNS); the writer adds the
+    others (period, sym, dso, callchain) as nulls."""
+    import pyarrow as pa
+
+    full = parser_schema(TABLE)
+    return pa.schema([full.field(c) for c in COLUMNS], metadata=full.metadata)
+
+
 def rows_table(rows: list[tuple[Any, ...]]) -> Any:
     """An events table (without ``input``) of rows from the per-line path."""
     import pyarrow as pa
 
-    schema = parser_schema(TABLE)
+    schema = text_schema()
     cols = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
     return pa.table([to_arrow(c, f.type) for c, f in zip(cols, schema, strict=True)], schema=schema)
 
