@@ -190,3 +190,12 @@ def test_cli_sort_option(data: Path, tmp_path: Path) -> None:
     bad = runner.invoke(app, ["compare", "--base", "base", "--head", "head", "--data", str(data),
                               "--sort", "size"])  # fmt: skip
     assert bad.exit_code == 1 and "--sort must be one of lkp, change" in bad.stderr
+
+
+def test_readme_example_is_what_compare_prints(data: Path, tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## Base versus head\n", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```\n", 2)[2].split("```\n", 1)[0]  # the block after the sh one
+    ingest_side(data, tmp_path, "base", BASE)
+    ingest_side(data, tmp_path, "head", HEAD)
+    assert api.compare("base", "head", data=data) == example
