@@ -266,22 +266,18 @@ def compare(
     data: PathLike | None = None,
     as_json: bool = False,
     show_all: bool = False,
+    sort: str = "lkp",
 ) -> str:
-    """The base-vs-head comparison as LKP-style text or JSON."""
+    """The base-vs-head comparison as LKP-style text or JSON (``sort``: lkp or change)."""
     import json
 
     from .analysis.compare import compare as do_compare
-    from .analysis.compare import render_lkp, render_stats
+    from .analysis.compare import render_text
 
-    cmp = do_compare(open_dataset(data), base, head, show_all=show_all)
+    cmp = do_compare(open_dataset(data), base, head, show_all=show_all, sort=sort)
     if as_json:
         return json.dumps(cmp.as_dict(), indent=2) + "\n"
-    lines = render_lkp(cmp)
-    if cmp.rows:
-        lines += ["", *render_stats(cmp)]
-    else:
-        lines.append("(no significant change; --all shows every common metric)")
-    return "\n".join(lines) + "\n"
+    return "\n".join(render_text(cmp)) + "\n"
 
 
 def capture_events() -> tuple[list[str], list[str]]:

@@ -292,11 +292,16 @@ def compare(
     show_all: Annotated[
         bool, typer.Option("--all", help="also rows that are not significant")
     ] = False,
+    sort: Annotated[
+        str, typer.Option("--sort", help="lkp (LKP's order: family size, then name) or change")
+    ] = "lkp",
 ) -> None:
     """LKP-style base vs head table with Welch p-values and confidence intervals."""
     from .api import compare as run_compare
 
-    sys.stdout.write(run_compare(base, head, data=data, as_json=as_json, show_all=show_all))
+    sys.stdout.write(
+        run_compare(base, head, data=data, as_json=as_json, show_all=show_all, sort=sort)
+    )
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

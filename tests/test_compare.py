@@ -1,4 +1,7 @@
-"""Base versus head: LKP's numbers and layout, its significance rule, and Welch."""
+"""Base versus head through the dataset: LKP's layout and numbers, Welch beside them.
+
+Expected lines are derived by hand from intel/lkp-tests (lib/compare.rb at 1ebd315e,
+lib/stats.rb at 2409d6a4; the derivation steps are in tests/test_compare_lkp_table.py)."""
 
 from __future__ import annotations
 
@@ -6,19 +9,24 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import spftrace
 from spftrace import api
-from spftrace.analysis.compare import lkp_avg, lkp_change, lkp_changed, lkp_std, welch
+from spftrace.analysis.compare import lkp
+from spftrace.cli import app
 
 
-def perf_stat_block(faults: int, spf: int, changed: int, elapsed: str) -> str:
-    return (
+def perf_stat(
+    faults: int, spf: int, changed: int | None = None, elapsed: str = "1.000000000"
+) -> str:
+    text = (
         "\n Performance counter stats for './ebizzy -mTt 16':\n\n"
         f"{faults:>18}      faults\n{spf:>18}      spf\n"
-        f"{changed:>18}      pagefault:spf_vma_changed\n"
-        f"\n {elapsed:>17} seconds time elapsed\n\n"
     )
+    if changed is not None:
+        text += f"{changed:>18}      pagefault:spf_vma_changed\n"
+    return text + f"\n {elapsed:>17} seconds time elapsed\n\n"
 
 
 def wis_csv(per_thread: int, tasks: int = 1) -> str:
@@ -29,41 +37,59 @@ def wis_csv(per_thread: int, tasks: int = 1) -> str:
     )
 
 
-def ingest_side(data: Path, tmp: Path, label: str, texts: list[str]) -> None:
+def ingest_side(data: Path, tmp: Path, label: str, texts: list[str], stem: str = "") -> None:
     for i, text in enumerate(texts):
-        f = tmp / f"{label}-{i}.txt"
+        f = tmp / f"{label}{stem}-{i}.txt"
         f.write_text(text)
         spftrace.ingest([f], data=data, label=label, force=True)  # equal results are real runs
 
 
+def rows_of(out: str) -> dict[str, str]:
+    """The LKP table's lines by metric (a line ends with two blanks and the metric)."""
+    lines = out.split("             \\          |                \\  \n", 1)[1].split("\n\n")[0]
+    return {ln.rsplit("  ", 1)[-1]: ln for ln in lines.splitlines()}
+
+
+BASE = [perf_stat(f, s, 100) for f, s in ((1000, 900), (1010, 910), (990, 890))]
+HEAD = [perf_stat(f, s, 50) for f, s in ((1100, 1050), (1150, 1060), (1050, 1040))]
+
+
 def test_lkp_number_formats() -> None:
-    assert lkp_avg(957.6666) == "    957.67"
-    assert lkp_avg(10092.0) == "     10092"
-    assert lkp_avg(2.1e9) == "   2.1e+09"
-    assert lkp_std(2.0) == "      " and lkp_std(2.5) == " ±  2%" and lkp_std(13.9) == " ± 13%"
-    assert lkp_change(-17.52) == "     -17.5% " and lkp_change(469.8) == "    +469.8% "
+    # compare.rb:884-898: %10.2f below 1000, %10d to 1e8, %10.4g above; " ±%3d%%" over 2%
+    assert lkp.lkp_avg(957.6666) == "    957.67"
+    assert lkp.lkp_avg(10092.0) == "     10092"
+    assert lkp.lkp_avg(2.1e9) == "   2.1e+09"
+    assert lkp.lkp_std(2.0, 100.0) == "      " and lkp.lkp_std(2.5, 100.0) == " ±  2%"
+    assert lkp.lkp_std(13.9, 100.0) == " ± 13%" and lkp.lkp_std(None, 100.0) == "      "
+    assert lkp.lkp_change(-17.52) == "     -17.5% " and lkp.lkp_change(469.8) == "    +469.8% "
 
 
-def test_golden_rows_from_hand_checked_inputs(data: Path, tmp_path: Path) -> None:
-    # base faults 1000/1010/990: mean 1000, pop. stddev 8.16 (0.8%: not shown)
-    # head faults 1100/1150/1050: mean 1100, pop. stddev 40.8 (3.7%: " ±  3%"); +10.0%
-    # spf 900/910/890 -> 1050/1060/1040: +16.7%; elapsed 1.0 s each, so ps.* equal
-    base = [
-        perf_stat_block(f, s, 100, "1.000000000") for f, s in ((1000, 900), (1010, 910), (990, 890))
+def test_golden_layout_from_hand_checked_inputs(data: Path, tmp_path: Path) -> None:
+    ingest_side(data, tmp_path, "base", BASE)
+    ingest_side(data, tmp_path, "head", HEAD)
+    out = api.compare("base", "head", data=data)
+    lines = out.splitlines()
+    assert lines[0] == "base: base (3 runs)   head: head (3 runs)"
+    # show_group_header (compare.rb:915-947): the axes both sides share (the command) once,
+    # then the compare axis and its values, the columns (%16s, %27s) and their rules
+    assert lines[2:15] == [
+        "=" * 89,
+        "command:",
+        "  ./ebizzy -mTt 16",
+        "",
+        "label: ",
+        "  base",
+        "  head",
+        "",
+        "            base                        head ",
+        "---------------- --------------------------- ",
+        "         %stddev     %change         %stddev",
+        "             \\          |                \\  ",
+        # compare.rb:820-841: spftrace has 3 rows, perf-stat 6: spftrace first, by name
+        "    100.00           -50.0%      50.00        spftrace.fallback.spf_vma_changed",
     ]
-    head = [
-        perf_stat_block(f, s, 50, "1.000000000")
-        for f, s in ((1100, 1050), (1150, 1060), (1050, 1040))
-    ]
-    ingest_side(data, tmp_path, "base", base)
-    ingest_side(data, tmp_path, "head", head)
-    out = api.compare("base", "head", data=data).splitlines()
-    assert out[0] == "base: base (3 runs)   head: head (3 runs)"
-    assert out[2] == "         %stddev     %change         %stddev"
-    assert out[3] == "             \\          |                \\  "
-    rows = {
-        ln.rsplit("  ", 1)[-1]: ln for ln in out[4:] if ln.strip() and not ln.startswith("metric")
-    }
+    rows = rows_of(out)
+    # faults: 1000 +- 8.2 (0.8%, blank), 1100 +- 40.8 (3.7%); 1050 > 1000, 1100 > 1010
     assert (
         rows["perf-stat.faults"] == "      1000           +10.0%       1100 ±  3%  perf-stat.faults"
     )
@@ -71,7 +97,36 @@ def test_golden_rows_from_hand_checked_inputs(data: Path, tmp_path: Path) -> Non
     assert rows["perf-stat.pagefault:spf_vma_changed"] == (
         "    100.00           -50.0%      50.00        perf-stat.pagefault:spf_vma_changed"
     )
-    assert "perf-stat.seconds-time-elapsed" not in rows  # identical: not significant
+    assert "perf-stat.seconds-time-elapsed" not in rows  # 1.0 both sides: overlap, no test
+    stats = out.split("\n\n")[-1].splitlines()
+    assert stats[0].split() == [
+        "metric",
+        "runs",
+        "LKP",
+        "p",
+        "(Welch)",
+        "95%",
+        "CI",
+        "of",
+        "%change",
+    ]
+    faults = next(s for s in stats if s.startswith("perf-stat.faults "))
+    assert faults.split()[1:3] == ["3:3", "changed"]
+
+
+def test_json_rows_carry_runs_and_reasons(data: Path, tmp_path: Path) -> None:
+    ingest_side(data, tmp_path, "base", BASE)
+    ingest_side(data, tmp_path, "head", HEAD)
+    out = json.loads(api.compare("base", "head", data=data, as_json=True, show_all=True))
+    assert out["schema"] == "spftrace.compare/1" and out["sort"] == "lkp"
+    rows = {r["metric"]: r for r in out["rows"]}
+    f = rows["perf-stat.faults"]
+    assert f["base_n"] == f["head_n"] == 3 and sorted(f["base_runs"]) == sorted(out["base"]["runs"])
+    assert f["base_mean"] == 1000 and f["head_mean"] == 1100 and f["change_pct"] == 10.0
+    assert f["base_stddev"] == pytest.approx((200 / 3) ** 0.5) and f["lkp_reason"] == "changed"
+    t = rows["perf-stat.seconds-time-elapsed"]
+    assert t["lkp_reason"] == "overlap" and t["p_value"] is None
+    assert t["stats_note"] == "both sides constant" and t["significant"] is False
 
 
 SEED = [  # testcase, base, head, %change, as published (seed, LKP on a v9 series)
@@ -100,42 +155,11 @@ def test_seed_regression_table_shape(
     data = tmp_path / "ds"
     ingest_side(data, tmp_path, f"{case}-base", [wis_csv(v) for v in three_runs(base)])
     ingest_side(data, tmp_path, f"{case}-head", [wis_csv(v) for v in three_runs(head)])
-    out = api.compare(f"{case}-base", f"{case}-head", data=data).splitlines()
-    row = next(ln for ln in out if ln.endswith("  will-it-scale.per_thread_ops"))
-    assert row.startswith(lkp_avg(base))
-    assert lkp_change(change) in row
-    assert lkp_avg(head) in row
-
-
-def test_significance_on_both_sides() -> None:
-    separated_b, separated_h = [100.0, 101.0, 99.0, 100.5], [120.0, 121.0, 119.0, 120.5]
-    assert lkp_changed("perf-stat.faults", separated_b, separated_h)
-    p, ci = welch(separated_b, separated_h)
-    assert p is not None and p < 0.001 and ci is not None and ci[0] > 15 and ci[1] < 25
-    overlap_b, overlap_h = [100.0, 110.0, 90.0, 105.0], [102.0, 95.0, 112.0, 99.0]
-    assert not lkp_changed("perf-stat.faults", overlap_b, overlap_h)
-    p, ci = welch(overlap_b, overlap_h)
-    assert p is not None and p > 0.5 and ci is not None and ci[0] < 0 < ci[1]
-    # a 3% change is below LKP's 5% for non-perf metrics, but kept for perf metrics
-    b, h = [100.0, 100.1, 99.9], [103.0, 103.1, 102.9]
-    assert lkp_changed("perf-stat.faults", b, h) and not lkp_changed("latency.p99", b, h)
-    # proc-vmstat values must exceed 1000
-    assert not lkp_changed("proc-vmstat.pgmajfault", [1, 1, 1], [9, 9, 9])
-
-
-def test_single_run_side_warns_instead_of_judging(data: Path, tmp_path: Path) -> None:
-    ingest_side(data, tmp_path, "b1", [perf_stat_block(1000, 900, 10, "1.000000000")])
-    ingest_side(data, tmp_path, "h1", [perf_stat_block(2000, 1900, 10, "1.000000000")])
-    out = json.loads(api.compare("b1", "h1", data=data, as_json=True))
-    assert any("1 run" in w and "no change is called significant" in w for w in out["warnings"])
-    assert out["rows"] == []
-    shown = json.loads(api.compare("b1", "h1", data=data, as_json=True, show_all=True))
-    faults = next(r for r in shown["rows"] if r["metric"] == "perf-stat.faults")
-    assert (
-        faults["change_pct"] == 100.0
-        and faults["significant"] is False
-        and faults["p_value"] is None
-    )
+    out = api.compare(f"{case}-base", f"{case}-head", data=data)
+    row = rows_of(out)["will-it-scale.per_thread_ops"]
+    assert row.startswith(lkp.lkp_avg(base))
+    assert lkp.lkp_change(change) in row
+    assert lkp.lkp_avg(head) in row
 
 
 def test_simulated_ebizzy_base_vs_spf(tmp_path: Path) -> None:
@@ -151,6 +175,27 @@ def test_simulated_ebizzy_base_vs_spf(tmp_path: Path) -> None:
 
 
 def test_unknown_side_is_a_clear_error(data: Path, tmp_path: Path) -> None:
-    ingest_side(data, tmp_path, "b", [perf_stat_block(1, 1, 1, "1.0")])
+    ingest_side(data, tmp_path, "b", [perf_stat(1, 1)])
     with pytest.raises(spftrace.SpftraceError, match="neither a label nor a list of run names"):
         api.compare("b", "nope", data=data)
+
+
+def test_cli_sort_option(data: Path, tmp_path: Path) -> None:
+    ingest_side(data, tmp_path, "base", BASE)
+    ingest_side(data, tmp_path, "head", HEAD)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["compare", "--base", "base", "--head", "head", "--data", str(data),
+                             "--sort", "change", "--json"])  # fmt: skip
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["sort"] == "change"
+    bad = runner.invoke(app, ["compare", "--base", "base", "--head", "head", "--data", str(data),
+                              "--sort", "size"])  # fmt: skip
+    assert bad.exit_code == 1 and "--sort must be one of lkp, change" in bad.stderr
+
+
+def test_readme_example_is_what_compare_prints(data: Path, tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## Base versus head\n", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```\n", 2)[2].split("```\n", 1)[0]  # the block after the sh one
+    ingest_side(data, tmp_path, "base", BASE)
+    ingest_side(data, tmp_path, "head", HEAD)
+    assert api.compare("base", "head", data=data) == example

@@ -30,26 +30,51 @@ class ReportModel:
 
 
 def across_runs(runs: Sequence[RunSummary]) -> list[str]:
-    """How each fallback reason's share moves across runs that share a kernel model
-    (e.g. spf_vma_changed from 1.79% on 16 CPUs to 22.04% on 80)."""
+    """How each fallback reason's share moves across runs of one workload on one kernel model
+    (spf_vma_changed from 1.79% of ebizzy's faults with 16 threads to 22.04% with 80).
+
+    The workload is the program the run's command names (after ``env``, a shell or an
+    interpreter): runs of different workloads, or that name no command, are never compared,
+    and each note names the runs it compared.  Only a change between different commands of
+    the workload is put down to concurrency."""
+    shells = {"env", "sh", "bash", "dash", "python", "python3", "perl", "ruby"}
+
+    def workload(command: str | None) -> str | None:
+        words = [w for w in (command or "").split() if not w.startswith("-") and "=" not in w]
+        names = [w.rsplit("/", 1)[-1] for w in words]
+        return next((n for n in names if n not in shells), None)
+
     notes = []
-    by_reason: dict[tuple[str, str], list[tuple[float, str]]] = {}
+    by_reason: dict[tuple[str, str, str], list[tuple[float, str, str]]] = {}
     for s in runs:
+        program = workload(s.command)
+        if program is None:
+            continue
         for f in s.findings:
             if f.reason != "not_attempted":
-                by_reason.setdefault((s.kernel_model, f.reason), []).append((f.share_pct, s.run))
-    for (_model, reason), shares in sorted(by_reason.items()):
+                key = (s.kernel_model, program, f.reason)
+                by_reason.setdefault(key, []).append((f.share_pct, s.run, s.command or ""))
+    for (_model, program, reason), shares in sorted(by_reason.items()):
         if len(shares) < 2:
             continue
         lo, hi = min(shares), max(shares)
         if hi[0] >= 2 * max(lo[0], 0.01) and hi[0] >= 1.0:
-            notes.append(
+            names = [r for _, r, _ in shares]
+            compared = f"{len(names)} runs of {program} ({', '.join(names[:6])}"
+            compared += f" and {len(names) - 6} more)" if len(names) > 6 else ")"
+            head = (
                 f"{reason} grows from {lo[0]:.2f}% of faults ({lo[1]}) to {hi[0]:.2f}% "
-                f"({hi[1]}): more concurrency (threads, CPUs) means more overlap with VMA changes."
-                if reason in ("spf_vma_changed", "vma_lock_abort", "mmap_lock_fallback")
-                else f"{reason} ranges from {lo[0]:.2f}% of faults ({lo[1]}) to "
-                f"{hi[0]:.2f}% ({hi[1]})."
+                f"({hi[1]}) across the {compared}"
             )
+            if reason in ("spf_vma_changed", "vma_lock_abort", "mmap_lock_fallback") and (
+                lo[2] != hi[2]
+            ):
+                notes.append(
+                    f"{head}: {lo[2]!r} against {hi[2]!r}; more concurrency (threads, CPUs) "
+                    "means more overlap with VMA changes."
+                )
+            else:
+                notes.append(f"{head}.".replace(" grows from ", " ranges from ", 1))
     return notes
 
 
