@@ -46,7 +46,7 @@ def ints(raw: bytes, fmt: str) -> list[int]:
 
 def strings(s: _native.Strings) -> list[str]:
     off = ints(s.offsets, "i")
-    return [s.data[a:b].decode() for a, b in itertools.pairwise(off)]
+    return [bytes(s.data[a:b]).decode() for a, b in itertools.pairwise(off)]
 
 
 def test_core_is_built() -> None:

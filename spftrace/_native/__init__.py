@@ -12,7 +12,7 @@ The package works without it: where no compiler was found at install, or with
 it), ``AVAILABLE`` is False and the parsers take the exact per-line Python path,
 which is also the reference the tests hold this core equal to (STYLE.md 14).
 
-Layout: ``src/module.c`` (argument parsing, results as bytes), ``src/out.h``
+Layout: ``src/module.c`` (arguments, results as memoryviews), ``src/out.h``
 (growable buffers), ``src/tracetext.c`` (perf script, ftrace, trace-cmd lines).
 Another walker (perf.data records) adds its ``src/*.c`` to setup.py, its
 functions to module.c's METHODS and its result type here, and bumps VERSION.
@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import Any
 
 #: the C core's interface version this loader expects (CORE_VERSION in module.c)
-VERSION = 1
+VERSION = 2
 
 #: typed payload columns the scanners decode (``tracetext.decode_payload``'s keys;
 #: vm_start is also read as decimal, which v4 kernels print)
@@ -61,18 +61,19 @@ AVAILABLE = _CORE is not None
 @dataclass(frozen=True, slots=True)
 class Column:
     """One value per record, little-endian (int32/int64/uint64), or a bitmap for
-    booleans; ``valid`` is an Arrow validity bitmap, None when all are valid."""
+    booleans; ``valid`` is an Arrow validity bitmap, None when all are valid.
+    Buffers are read-only memoryviews of the scanner's memory (no copy)."""
 
-    values: bytes
-    valid: bytes | None = None
+    values: memoryview
+    valid: memoryview | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Strings:
     """Arrow strings: int32 offsets (count + 1) into ``data``."""
 
-    offsets: bytes
-    data: bytes
+    offsets: memoryview
+    data: memoryview
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,7 @@ class Scan:
 
     records: int
     v4: bool
-    line_no: bytes
+    line_no: memoryview
     ts: Column
     cpu: Column | None
     pid: Column | None
@@ -95,12 +96,12 @@ class Scan:
     event: Strings
     payload: Strings
     typed: dict[str, Column]
-    field_offsets: bytes
+    field_offsets: memoryview
     keys: Strings
     values: Strings
-    other_line_no: bytes
-    other_start: bytes
-    other_end: bytes
+    other_line_no: memoryview
+    other_start: memoryview
+    other_end: memoryview
 
 
 def _strings(d: dict[str, Any], name: str) -> Strings | None:

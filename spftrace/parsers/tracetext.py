@@ -155,13 +155,13 @@ def scanner() -> Scanners | None:
 
 def arrow_strings(s: Strings, n: int) -> Any:
     """A pyarrow StringArray of ``n`` strings from a scanner (its buffers, no copy:
-    the scanners size them exactly)."""
+    the scanners hand them over sized exactly)."""
     import pyarrow as pa
 
     return pa.StringArray.from_buffers(n, pa.py_buffer(s.offsets), pa.py_buffer(s.data))
 
 
-def fixed(typ: Any, n: int, values: bytes, valid: bytes | None = None) -> Any:
+def fixed(typ: Any, n: int, values: memoryview, valid: memoryview | None = None) -> Any:
     """A pyarrow array of ``n`` fixed-width values (or bits) and their validity
     bitmap (None: all valid).  Built from buffers: ``pa.array`` would initialise
     Arrow's compute functions, which costs ~40 MB of resident memory the ingest

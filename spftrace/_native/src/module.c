@@ -2,8 +2,8 @@
  *
  * Arguments are parsed and results built here, with the GIL held; the scans
  * themselves (tracetext.c) run with it released, on plain C buffers.  Results
- * are dicts of bytes objects (Arrow-ready buffers) that spftrace/_native
- * turns into named dataclasses.  A future perf.data record walker adds its
+ * are dicts of read-only memoryviews over those buffers (Arrow-ready: handed
+ * over, not copied) that spftrace/_native turns into named dataclasses.  A future perf.data record walker adds its
  * source file beside tracetext.c and its functions to METHODS below. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -12,14 +12,61 @@
 
 /* Bumped whenever a function's arguments or results change: the loader refuses
  * a stale build (an editable install whose C sources moved on). */
-#define CORE_VERSION 1
+#define CORE_VERSION 2
 
 static const char *U64_NAMES[N_U64] = {"ip",      "vm_start",   "vm_start_decimal", "vm_end",
                                        "address", "error_code", "mm"};
 static const char *BOOL_NAMES[N_BOOL] = {"write", "success"};
 
-static int set_buf(PyObject *d, const char *key, const Buf *b) {
-    PyObject *v = PyBytes_FromStringAndSize(b->p ? b->p : "", (Py_ssize_t)b->len);
+/* A scan's buffer, owned by a Python object that exports it read-only. */
+typedef struct {
+    PyObject_HEAD char *p;
+    Py_ssize_t len;
+} Memory;
+
+static int memory_getbuffer(PyObject *self, Py_buffer *view, int flags) {
+    Memory *m = (Memory *)self;
+    static char empty[1];
+    return PyBuffer_FillInfo(view, self, m->p ? m->p : empty, m->len, 1, flags);
+}
+
+static void memory_dealloc(PyObject *self) {
+    free(((Memory *)self)->p);
+    Py_TYPE(self)->tp_free(self);
+}
+
+static PyBufferProcs MEMORY_BUFFER = {memory_getbuffer, NULL};
+
+static PyTypeObject MemoryType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "spftrace._native._core.Memory",
+    .tp_basicsize = sizeof(Memory),
+    .tp_dealloc = memory_dealloc,
+    .tp_as_buffer = &MEMORY_BUFFER,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "a scanner's output buffer (read through a memoryview)",
+};
+
+/* A memoryview of b's bytes; b's memory moves into it (b is left empty). */
+static PyObject *take(Buf *b) {
+    Memory *m = PyObject_New(Memory, &MemoryType);
+    if (m == NULL)
+        return NULL;
+    m->p = b->p;
+    m->len = (Py_ssize_t)b->len;
+    if (b->p != NULL && b->cap > b->len) { /* give back the unused reserve */
+        char *q = realloc(b->p, b->len ? b->len : 1);
+        if (q != NULL)
+            m->p = q;
+    }
+    b->p = NULL;
+    b->len = b->cap = 0;
+    PyObject *v = PyMemoryView_FromObject((PyObject *)m);
+    Py_DECREF(m);
+    return v;
+}
+
+static int set_buf(PyObject *d, const char *key, Buf *b) {
+    PyObject *v = take(b);
     if (v == NULL)
         return -1;
     int rc = PyDict_SetItemString(d, key, v);
@@ -27,13 +74,13 @@ static int set_buf(PyObject *d, const char *key, const Buf *b) {
     return rc;
 }
 
-static int set_opt(PyObject *d, const char *key, const Buf *b, int present) {
+static int set_opt(PyObject *d, const char *key, Buf *b, int present) {
     if (!present)
         return PyDict_SetItemString(d, key, Py_None);
     return set_buf(d, key, b);
 }
 
-static int set_strs(PyObject *d, const char *name, const Strs *s, int present) {
+static int set_strs(PyObject *d, const char *name, Strs *s, int present) {
     char key[64];
     snprintf(key, sizeof key, "%s_offsets", name);
     if (set_opt(d, key, &s->off, present) < 0)
@@ -219,6 +266,8 @@ static struct PyModuleDef MODULE = {
 };
 
 PyMODINIT_FUNC PyInit__core(void) {
+    if (PyType_Ready(&MemoryType) < 0)
+        return NULL;
     PyObject *m = PyModule_Create(&MODULE);
     if (m != NULL && PyModule_AddIntConstant(m, "VERSION", CORE_VERSION) < 0) {
         Py_DECREF(m);

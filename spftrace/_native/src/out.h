@@ -32,6 +32,20 @@ static int buf_grow(Buf *b, size_t need) {
     return 0;
 }
 
+/* Room for `need` more bytes up front (a scan knows its worst case per chunk:
+ * growing by doubling costs a copy of everything so far at each step). */
+static inline void buf_reserve(Buf *b, size_t need) {
+    if (b->len + need > b->cap) {
+        char *q = realloc(b->p, b->len + need);
+        if (q == NULL) {
+            *b->oom = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = b->len + need;
+    }
+}
+
 static inline void buf_put(Buf *b, const void *src, size_t n) {
     if (b->len + n > b->cap && buf_grow(b, n) < 0)
         return;

@@ -617,8 +617,45 @@ typedef struct {
     const V4Rule *v4;
 } Grammar;
 
+/* Room for the worst case of n lines of len bytes: records and left-over lines
+ * share the per-line columns' room, strings cannot outgrow the input (plus a
+ * qualified event's system), bitmaps take a bit per line. */
+static void reserve(Scan *out, size_t n, size_t len, const Grammar *g) {
+    size_t sys = 0, bits = n / 8 + 1;
+    for (size_t k = 0; k < g->nsys; k++)
+        sys = g->sys[k].system_len + 1 > sys ? g->sys[k].system_len + 1 : sys;
+    Buf *i64[] = {&out->line_no, &out->ts, &out->other_line_no, &out->other_start,
+                  &out->other_end};
+    for (size_t k = 0; k < sizeof i64 / sizeof i64[0]; k++)
+        buf_reserve(i64[k], 8 * n);
+    for (int k = 0; k < N_U64; k++) {
+        buf_reserve(&out->u64[k], 8 * n);
+        buf_reserve(&out->u64_valid[k].b, bits);
+    }
+    for (int k = 0; k < N_BOOL; k++) {
+        buf_reserve(&out->bools[k].b, bits);
+        buf_reserve(&out->bools_valid[k].b, bits);
+    }
+    if (out->has_cpu)
+        buf_reserve(&out->cpu, 4 * n);
+    if (out->has_pid)
+        buf_reserve(&out->pid, 4 * n);
+    if (out->has_pid_valid)
+        buf_reserve(&out->pid_valid.b, bits);
+    if (out->has_tid)
+        buf_reserve(&out->tid, 4 * n);
+    Strs *strs[] = {&out->comm, &out->event, &out->payload};
+    for (size_t k = 0; k < 3; k++) {
+        buf_reserve(&strs[k]->off, 4 * n);
+        buf_reserve(&strs[k]->data, len);
+    }
+    buf_reserve(&out->event.data, sys * n);
+    buf_reserve(&out->field_off, 4 * n);
+}
+
 static void scan_lines(const uint8_t *data, size_t len, size_t n_lines, int64_t origin,
                        const Grammar *g, Scan *out) {
+    reserve(out, n_lines, len, g);
     uint8_t *tmp = NULL; /* the last line with a newline added, when it has none */
     size_t pos = 0;
     for (size_t li = 0; li < n_lines && !out->oom; li++) {
