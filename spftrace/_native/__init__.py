@@ -20,6 +20,7 @@ functions to module.c's METHODS and its result type here, and bumps VERSION.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from types import ModuleType
@@ -44,10 +45,12 @@ def disabled() -> bool:
 def _load() -> tuple[ModuleType | None, str]:
     if disabled():
         return None, "SPFTRACE_NO_NATIVE is set"
+    if importlib.util.find_spec(f"{__name__}._core") is None:
+        return None, "not built (was there a C compiler at install?): pip install -e ."
     try:
         from . import _core
     except ImportError as e:
-        return None, f"not built ({e}); reinstall with a C compiler: pip install -e ."
+        return None, f"does not load ({e}): pip install -e ."
     if getattr(_core, "VERSION", None) != VERSION:
         return None, f"stale build (VERSION {_core.VERSION}, want {VERSION}): pip install -e ."
     return _core, ""
