@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml $(NATIVE)
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	$(BIN)/python -m compileall -q spftrace  # the first run as fast as later ones
+	@# byte-compiled now, so that the first run is as fast as later ones
+	$(BIN)/python -m compileall -q spftrace
 	touch $(STAMP)
 
 demo: $(STAMP)
