@@ -4,29 +4,44 @@ VENV    ?= .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-stamp
 DEMO    ?= spftrace-demo
+# the compiled core (spftrace/_native): pip builds it; a change reinstalls
+NATIVE  := setup.py $(wildcard spftrace/_native/src/*.[ch])
 
-.PHONY: demo test lint typecheck unit bench golden samples clean
+.PHONY: demo test lint typecheck unit test-pure native bench golden samples clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(NATIVE)
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	@# byte-compiled now, so that the first run is as fast as later ones
+	$(BIN)/python -m compileall -q spftrace
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/spftrace demo --out $(DEMO)
 
-test: lint typecheck unit
+test: lint typecheck unit test-pure
 
 lint: $(STAMP)
-	$(BIN)/ruff check spftrace tests bench
-	$(BIN)/ruff format --check spftrace tests bench
+	$(BIN)/ruff check spftrace tests bench setup.py
+	$(BIN)/ruff format --check spftrace tests bench setup.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/pytest -q
+
+# as on a machine without a C compiler: the compiled core switched off, every
+# trace line through the exact per-line Python path (SPFTRACE_NO_NATIVE=1 at
+# install skips building it; at run time it ignores a built one)
+test-pure: $(STAMP)
+	SPFTRACE_NO_NATIVE=1 $(BIN)/pytest -q tests/test_traces.py tests/test_native.py tests/test_golden.py
+
+# rebuild the compiled core in place after editing spftrace/_native/src
+native: $(STAMP)
+	$(BIN)/python -m pip install -q --no-deps -e .
+	$(BIN)/python -m compileall -q spftrace
 
 # regenerate golden expected tables after reviewing a parser change
 golden: $(STAMP)
@@ -41,4 +56,5 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) spftrace-data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) spftrace-data .pytest_cache .mypy_cache .ruff_cache build
+	rm -f spftrace/_native/*.so

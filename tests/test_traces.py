@@ -1,8 +1,11 @@
 """Tracepoint text: perf script, ftrace and trace-cmd report.
 
-The columnar path and the per-line path must give the same rows; renderings of
-one recording must agree on every field they share; random events rendered
-with the kernel's / perf's printf formats must parse back exactly.
+The columnar path (the compiled C scanners of spftrace/_native) and the
+per-line path (the reference) must give the same rows; renderings of one
+recording must agree on every field they share; random events rendered with
+the kernel's / perf's printf formats must parse back exactly.  With
+SPFTRACE_NO_NATIVE=1 (``make test-pure``) both paths are the per-line one, and
+the tests check that nothing takes the compiled path.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from spftrace import _native
 from spftrace.inputs import Chunk
 from spftrace.parsers import make_parser
 from spftrace.parsers.tracetext import decode_payload, full_event_name
@@ -23,9 +27,21 @@ from .helpers import DATA, Parsed, parse_path
 
 TRACES = DATA / "traces"
 FORMATS = {"perf-script": "perf-script", "ftrace": "ftrace", "trace-cmd": "trace-cmd"}
+#: every real capture: the golden inputs, and the one the package ships for `demo`
+SHIPPED = Path(_native.__file__).parents[1] / "samples" / "capture" / "mtfault-perf-script.txt"
 CAPTURES = [
-    (fmt, p) for fmt in FORMATS for p in sorted(TRACES.glob(f"{fmt}-*.txt"))
-]  # fmt: skip
+    *((fmt, p) for fmt in FORMATS for p in sorted(TRACES.glob(f"{fmt}-*.txt"))),
+    ("perf-script", SHIPPED),
+]
+
+
+def test_compiled_core_is_used_unless_switched_off() -> None:
+    """A build that lost its C core would pass every equality test below (both
+    sides the per-line path), only slowly: it must fail here instead."""
+    if _native.disabled():
+        assert not _native.AVAILABLE
+    else:
+        assert _native.AVAILABLE, _native.REASON
 
 
 def via(fmt: str, data: bytes, columnar: bool) -> Parsed:
@@ -279,7 +295,7 @@ def test_arbitrary_bytes_never_raise(fmt: str, blob: bytes) -> None:
 # --- the fast path against the per-line path on damaged lines --------------------------
 
 #: the characters the grammars care about, plus a tab, a CR and non-ASCII text
-EDIT_CHARS = " :.-/[]()0123456789abx=_\t\ré"
+EDIT_CHARS = " :.-/[]()0123456789abx=_\t\ré\\\x7f"
 
 
 @st.composite
@@ -324,9 +340,12 @@ def test_fast_path_takes_every_record_of_real_captures(fmt: str, path: Path) -> 
     ends = data.endswith(b"\n")
     chunk = Chunk(1, data, data.count(b"\n") + (0 if ends else 1), ends)
     fast = parser.fast_columns(chunk)
+    if _native.disabled():
+        assert fast is None  # switched off: every line takes the per-line path
+        return
     assert fast is not None
     expected = via(fmt, data, False).record_lines
-    assert len(fast.line) == expected > 0
+    assert fast.scan.records == expected > 0
 
 
 @pytest.mark.parametrize("columnar", [True, False])
@@ -351,5 +370,24 @@ def test_v4_decimal_vm_start_is_decided_per_chunk(columnar: bool) -> None:
         "ip:ffffffff81000000 vma:139800000000000-7f2a00001000 address:7f2a00000800",
     ]
     p = via("perf-script", ("\n".join(lines) + "\n").encode(), columnar)
+    assert [r["vm_start"] for r in p.rows] == [1000, 139800000000000]
+    assert [r["vm_end"] for r in p.rows] == [0x2000, 0x7F2A00001000]
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+@pytest.mark.parametrize("fmt", ["ftrace", "trace-cmd"])
+def test_v4_decimal_vm_start_of_bare_spf_names(fmt: str, columnar: bool) -> None:
+    """ftrace and trace-cmd write SPF events bare (spf_vma_changed); the full name
+    pagefault:spf_vma_changed is what shows v4's decimal ``vma:%lu-%lx``.  The
+    numba scanner compared the bare name and missed it (found porting it to C)."""
+    head = "cpus=4\n" if fmt == "trace-cmd" else ""
+    flags = "" if fmt == "trace-cmd" else " ....."
+    lines = [
+        f"             app-4321  [003]{flags}  1.000001: spf_vma_changed: "
+        f"ip:ffffffff81000000 vma:{vma} address:7f2a00000800"
+        for vma in ("1000-2000", "139800000000000-7f2a00001000")
+    ]
+    p = via(fmt, (head + "\n".join(lines) + "\n").encode(), columnar)
+    assert [r["event"] for r in p.rows] == ["pagefault:spf_vma_changed"] * 2
     assert [r["vm_start"] for r in p.rows] == [1000, 139800000000000]
     assert [r["vm_end"] for r in p.rows] == [0x2000, 0x7F2A00001000]

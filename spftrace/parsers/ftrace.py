@@ -71,7 +71,8 @@ class FtraceParser(TraceTextParser):
         return "not an ftrace record (expected 'comm-pid [cpu] [flags] time: event: fields')"
 
     def fast_columns(self, chunk: Chunk) -> Fast | None:
-        """Cut the whole chunk with the compiled scanner (scan.scan_ftrace)."""
-        scan = scanner()
-        res = scan.scan_ftrace(chunk.buffer(), chunk.n_lines, False)
-        return self.scanned(chunk, res, qualify=True)
+        """Cut the whole chunk with the compiled scanner (_native.scan_ftrace)."""
+        native = scanner()
+        if native is None:
+            return None
+        return self.scanned(chunk, native.ftrace(chunk, tracecmd=False))

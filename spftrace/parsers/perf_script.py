@@ -12,7 +12,7 @@ comms may contain spaces, digits, dashes or be ``:-1``.  A single id column is
 stored as ``tid`` (perf's default); ``pid/tid`` fills both.  Callchain frames
 (indented lines after a sample) are counted as ignored (``callchain_lines``).
 
-Speed: whole chunks are cut by ``scan.scan_perf_script`` (compiled), which
+Speed: whole chunks are cut by ``_native.scan_perf_script`` (compiled C), which
 mirrors ``_RECORD_RE`` and ``_prefix_re`` on printable-ASCII lines and leaves
 every other line to ``parse_line``; tests/test_traces.py holds the two equal.
 """
@@ -175,17 +175,13 @@ class PerfScriptParser(TraceTextParser):
 
     # -- fast path ------------------------------------------------------------------
     def fast_columns(self, chunk: Chunk) -> Fast | None:
-        """Cut the whole chunk with the compiled scanner (scan.scan_perf_script)."""
+        """Cut the whole chunk with the compiled scanner (_native.scan_perf_script)."""
+        native = scanner()
+        if native is None:
+            return None
         if self.layout is None and not self.learn_layout(chunk.head_lines(400)):
             return None
         lay = self.layout
         assert lay is not None
-        scan = scanner()
         ids = {"": 0, "id": 1, "pid/tid": 2}[lay.ids]
-        res = list(scan.scan_perf_script(chunk.buffer(), chunk.n_lines, lay.comm, ids, lay.cpu))
-        # columns the layout lacks are null (pid_ok: a pid, when printed, is known)
-        res[3] = res[3] if lay.cpu else None
-        res[4], res[5] = (res[4] if ids == 2 else None), None
-        res[6] = res[6] if ids else None
-        res[7] = res[7] if lay.comm else None
-        return self.scanned(chunk, tuple(res), qualify=False)
+        return self.scanned(chunk, native.perf_script(chunk, comm=lay.comm, ids=ids, cpu=lay.cpu))

@@ -80,7 +80,8 @@ class TraceCmdParser(TraceTextParser):
         return "not a trace-cmd report record (expected 'comm-pid [cpu] time: event: fields')"
 
     def fast_columns(self, chunk: Chunk) -> Fast | None:
-        """Cut the whole chunk with the compiled scanner (scan.scan_ftrace)."""
-        scan = scanner()
-        res = scan.scan_ftrace(chunk.buffer(), chunk.n_lines, True)
-        return self.scanned(chunk, res, qualify=True)
+        """Cut the whole chunk with the compiled scanner (_native.scan_ftrace)."""
+        native = scanner()
+        if native is None:
+            return None
+        return self.scanned(chunk, native.ftrace(chunk, tracecmd=True))

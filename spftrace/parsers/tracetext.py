@@ -1,14 +1,13 @@
 """Shared machinery for tracepoint text (perf script, ftrace, trace-cmd report).
 
 Two paths, one result.  The fast path hands a whole chunk to a grammar's
-``fast_columns``, which runs its compiled byte scanner (scan.py: the prefix cut,
-the payload decoded, the strings copied in one pass per line).  Lines a scanner
-is not sure of (odd comms, warnings, markers, damaged or non-ASCII lines) take
-the exact per-line Python path (``parse_line`` and ``decode_payload``), in the
-same order, and tests hold the two paths equal.
-
-scan.py (and numba) is imported when a trace parser is made (``scanner()``),
-not when these modules are: sniffing imports every parser module.
+``fast_columns``, which runs its compiled byte scanner (spftrace/_native: the
+prefix cut, the payload decoded, the strings copied in one pass per line).
+Lines a scanner is not sure of (odd comms, warnings, markers, damaged or
+non-ASCII lines) take the exact per-line Python path (``parse_line`` and
+``decode_payload``), in the same order, and tests hold the two paths equal.
+Without the compiled core (no compiler at install, SPFTRACE_NO_NATIVE=1) every
+line takes the per-line path.
 """
 
 from __future__ import annotations
@@ -17,11 +16,14 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..inputs import Chunk
 from ..schema import parser_schema, to_arrow
 from .base import Output, Reject, seconds_to_ns
+
+if TYPE_CHECKING:
+    from .._native import Column, Scan, Strings
 
 TABLE = "events"
 
@@ -45,6 +47,9 @@ KNOWN_SYSTEMS = {
 HEX_KEYS = ("address", "ip", "error_code", "mm")
 BOOL_KEYS = ("write", "success")
 TYPED_KEYS = frozenset((*HEX_KEYS, *BOOL_KEYS, "vma"))
+#: SPF events (full names) and the one only v4 kernels have (see _note_v4)
+SPF_EVENT_PREFIX = "pagefault:spf_"
+V4_ONLY_EVENT = "pagefault:spf_vma_dead"
 
 COLUMNS = (
     "line_no", "ts", "cpu", "pid", "tid", "comm", "event", "ip", "vm_start", "vm_end",
@@ -111,65 +116,98 @@ def decode_payload(payload: str, *, v4: bool = False) -> dict[str, Any]:
 # --- columnar helpers ---------------------------------------------------------------
 
 
-def scanner() -> Any:
-    """The compiled scanners (scan.py), numba initialised (once per process)."""
-    from . import scan
+class Scanners:
+    """The compiled scanners (spftrace._native) told this module's vocabulary:
+    KNOWN_SYSTEMS (``full_event_name`` in C) and ``_note_v4``'s rule."""
 
-    scan.ready()
-    return scan
+    def __init__(self) -> None:
+        from .._native import V4Rule
+
+        self.v4 = V4Rule(SPF_EVENT_PREFIX.encode(), V4_ONLY_EVENT.encode())
+        self.systems = {k.encode(): v.encode() for k, v in KNOWN_SYSTEMS.items()}
+
+    def perf_script(self, chunk: Chunk, *, comm: bool, ids: int, cpu: bool) -> Scan:
+        """perf script lines of one layout (ids: 0 none, 1 one id, 2 pid/tid)."""
+        from .._native import scan_perf_script
+
+        return scan_perf_script(
+            chunk.data, chunk.n_lines, chunk.first_line_no, comm=comm, ids=ids, cpu=cpu, v4=self.v4
+        )
+
+    def ftrace(self, chunk: Chunk, *, tracecmd: bool) -> Scan:
+        """ftrace lines, or trace-cmd report lines."""
+        from .._native import scan_ftrace
+
+        return scan_ftrace(
+            chunk.data, chunk.n_lines, chunk.first_line_no, tracecmd=tracecmd,
+            systems=self.systems, v4=self.v4,
+        )  # fmt: skip
 
 
-def arrow_strings(offsets: Any, data: Any, n: int) -> Any:
-    """A pyarrow StringArray of the first ``n`` strings of (int32 offsets, bytes).
-    The used parts are copied: the scanners' buffers are sized for the worst case,
-    and a table that kept them alive until written would hold several times its size."""
+@functools.cache
+def scanner() -> Scanners | None:
+    """The compiled scanners, or None (not built, or SPFTRACE_NO_NATIVE): every
+    line then takes the per-line path."""
+    from .._native import AVAILABLE
+
+    return Scanners() if AVAILABLE else None
+
+
+def arrow_strings(s: Strings, n: int) -> Any:
+    """A pyarrow StringArray of ``n`` strings from a scanner (its buffers, no copy:
+    the scanners hand them over sized exactly)."""
     import pyarrow as pa
 
-    end = int(offsets[n])
-    return pa.StringArray.from_buffers(
-        n, pa.py_buffer(offsets[: n + 1].copy()), pa.py_buffer(data[:end].copy())
-    )
+    return pa.StringArray.from_buffers(n, pa.py_buffer(s.offsets), pa.py_buffer(s.data))
 
 
-def masked(values: Any, valid: Any, typ: Any) -> Any:
-    """A pyarrow array of numpy ``values``, null where ``valid`` is False (None: no
-    nulls).  Built from buffers: ``pa.array(ndarray)`` initialises Arrow's compute
-    functions, which costs ~40 MB of resident memory the ingest otherwise avoids."""
-    import numpy as np
+def fixed(typ: Any, n: int, values: memoryview, valid: memoryview | None = None) -> Any:
+    """A pyarrow array of ``n`` fixed-width values (or bits) and their validity
+    bitmap (None: all valid).  Built from buffers: ``pa.array`` would initialise
+    Arrow's compute functions, which costs ~40 MB of resident memory the ingest
+    otherwise avoids."""
     import pyarrow as pa
 
-    n = len(values)
-    if typ == pa.bool_():
-        data = pa.py_buffer(np.packbits(values, bitorder="little"))
-    else:
-        data = pa.py_buffer(values.copy())  # a view would keep its whole base alive
-    if valid is None or valid.all():
-        return pa.Array.from_buffers(typ, n, [None, data])
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    return pa.Array.from_buffers(typ, n, [bitmap, data])
+    bitmap = None if valid is None else pa.py_buffer(valid)
+    return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(values)])
 
 
-def record_columns(rows: tuple[Any, ...], n: int, v4: bool) -> dict[str, Any]:
-    """The payload columns of ``n`` records decoded by scan.py: typed columns,
-    the fields map and the payload text (``decode_payload``'s columnar twin)."""
+def masked(col: Column | None, typ: Any, n: int) -> Any:
+    """A pyarrow array of a scanner's column (None: the layout has none, all null)."""
     import pyarrow as pa
 
-    from . import scan
+    return pa.nulls(n, typ) if col is None else fixed(typ, n, col.values, col.valid)
 
-    u, uv, bv, bok, poff, pdata, foff, koff, kdata, voff, vdata = rows
-    out: dict[str, Any] = {}
-    for slot, key in enumerate(scan.U64_KEYS):
-        src = 6 if (v4 and key == "vm_start") else slot
-        out[key] = masked(u[src, :n], uv[src, :n], pa.uint64())
-    for slot, key in enumerate(scan.BOOL_KEYS):
-        out[key] = masked(bv[slot, :n], bok[slot, :n], pa.bool_())
-    m = int(foff[n])
+
+def record_columns(scan: Scan, v4: bool) -> dict[str, Any]:
+    """The events columns (COLUMNS) of a scanner's records: ``_rows``' columnar twin;
+    ``v4`` picks the decimal reading of vm_start."""
+    import pyarrow as pa
+
+    n = scan.records
+    typed = scan.typed
+    out: dict[str, Any] = {
+        "line_no": fixed(pa.int64(), n, scan.line_no),
+        "ts": masked(scan.ts, pa.int64(), n),
+        "cpu": masked(scan.cpu, pa.int32(), n),
+        "pid": masked(scan.pid, pa.int32(), n),
+        "tid": masked(scan.tid, pa.int32(), n),
+        "comm": pa.nulls(n, pa.string()) if scan.comm is None else arrow_strings(scan.comm, n),
+        "event": arrow_strings(scan.event, n),
+        "ip": masked(typed["ip"], pa.uint64(), n),
+        "vm_start": masked(typed["vm_start_decimal" if v4 else "vm_start"], pa.uint64(), n),
+    }
+    for key in ("vm_end", "address", "error_code", "mm"):
+        out[key] = masked(typed[key], pa.uint64(), n)
+    for key in BOOL_KEYS:
+        out[key] = masked(typed[key], pa.bool_(), n)
+    m = len(scan.keys.offsets) // 4 - 1
     out["fields"] = pa.MapArray.from_arrays(
-        masked(foff[: n + 1], None, pa.int32()),
-        arrow_strings(koff, kdata, m),
-        arrow_strings(voff, vdata, m),
+        fixed(pa.int32(), n + 1, scan.field_offsets),
+        arrow_strings(scan.keys, m),
+        arrow_strings(scan.values, m),
     )
-    out["payload"] = arrow_strings(poff, pdata, n)
+    out["payload"] = arrow_strings(scan.payload, n)
     return out
 
 
@@ -201,14 +239,11 @@ def fits_columns(rec: Record) -> bool:
 
 @dataclass
 class Fast:
-    """What a grammar's fast path made of one chunk: its records (their line
-    indices, prefix columns and decoded payload rows from scan.py) and the
-    indices of the other lines, with a way to get their text."""
+    """What a grammar's fast path made of one chunk: the scanner's records, the
+    line numbers of the other lines, and a way to get their text."""
 
-    line: Any  # numpy int64: line index of each record within the chunk
-    columns: dict[str, Any]  # ts, cpu, pid, tid, comm, event: Arrow, one per record
-    rows: tuple[Any, ...]  # payload rows (scan.new_rows)
-    other: Any  # numpy int64: indices of the lines left to the per-line path
+    scan: Scan
+    other: list[int]  # line numbers of the lines left to the per-line path
     text: Callable[[int], str]  # k -> text of the line other[k]
 
 
@@ -234,7 +269,6 @@ class TraceTextParser:
     def __init__(self) -> None:
         self.v4 = False
         self.meta: dict[str, str] = {}
-        scanner()  # numba is imported and initialised with the parser, not mid-input
 
     # -- hooks ---------------------------------------------------------------------
     def parse_line(self, line: str) -> Record | None:
@@ -264,31 +298,13 @@ class TraceTextParser:
         """The grammar's fast path (None: every line takes the per-line path)."""
         return None
 
-    def scanned(self, chunk: Chunk, res: tuple[Any, ...], qualify: bool) -> Fast:
-        """A Fast from a scanner's result (scan.scan_perf_script / scan_ftrace):
-        (records, line, ts, cpu, pid, pid valid, tid, comm offsets, comm bytes,
-        event offsets, event bytes, payload rows, v4, other lines, their starts,
-        their ends); ``qualify`` maps bare event names to system:name."""
-        import pyarrow as pa
-
-        r, line, ts, cpu, pid, pid_ok, tid, coff, cdata, eoff, edata, rows, v4, o, o_s, o_e = res
-        self.v4 = self.v4 or bool(v4)
-        event = arrow_strings(eoff, edata, r)
-        cols = {
-            "ts": masked(ts[:r], None, pa.int64()),
-            "cpu": masked(cpu[:r], None, pa.int32())
-            if cpu is not None
-            else pa.nulls(r, pa.int32()),
-            "pid": masked(pid[:r], None if pid_ok is None else pid_ok[:r], pa.int32())
-            if pid is not None
-            else pa.nulls(r, pa.int32()),
-            "tid": masked(tid[:r], None, pa.int32())
-            if tid is not None
-            else pa.nulls(r, pa.int32()),
-            "comm": arrow_strings(coff, cdata, r) if coff is not None else pa.nulls(r, pa.string()),
-            "event": dictionary_map(event, full_event_name) if qualify else event,
-        }
-        return Fast(line[:r], cols, rows, o, lambda k: chunk.line(int(o_s[k]), int(o_e[k])))
+    def scanned(self, chunk: Chunk, scan: Scan) -> Fast:
+        """A Fast from a scanner's result (_native.scan_perf_script / scan_ftrace)."""
+        self.v4 = self.v4 or scan.v4
+        start = memoryview(scan.other_start).cast("q")
+        end = memoryview(scan.other_end).cast("q")
+        other = memoryview(scan.other_line_no).cast("q").tolist()
+        return Fast(scan, other, lambda k: chunk.line(start[k], end[k]))
 
     # -- driving -------------------------------------------------------------------
     def feed_chunk(self, chunk: Chunk) -> Output:
@@ -337,7 +353,7 @@ class TraceTextParser:
             else:
                 out.rejects.append(Reject(line_no, raw, self.reject_reason(line)))
         for _, rec in records:  # v4 is decided per chunk, as the scanners decide it
-            if not self.v4 and rec.event.startswith("pagefault:spf_"):
+            if not self.v4 and rec.event.startswith(SPF_EVENT_PREFIX):
                 self._note_v4(rec)
         return records
 
@@ -355,7 +371,7 @@ class TraceTextParser:
         return rows
 
     def _note_v4(self, rec: Record) -> None:
-        if rec.event == "pagefault:spf_vma_dead":
+        if rec.event == V4_ONLY_EVENT:
             self.v4 = True
             return
         m = re.search(r"vma:(\d+)-", rec.payload)
@@ -368,23 +384,17 @@ class TraceTextParser:
         out = Output(TABLE, {})
         first = chunk.first_line_no
         records: list[tuple[int, Record]] = []
-        if len(fast.other):  # first: their records may show a v4 kernel too
+        if fast.other:  # first: their records may show a v4 kernel too
             lines = chunk.lines() if len(fast.other) > chunk.n_lines // 8 else None
             numbered = (
-                (first + i, lines[i] if lines is not None else fast.text(k))
-                for k, i in enumerate(fast.other.tolist())
+                (no, lines[no - first] if lines is not None else fast.text(k))
+                for k, no in enumerate(fast.other)
             )
             records = self._records(numbered, out)
-        n = len(fast.line)
+        n = fast.scan.records
         tables = []
         if n:
-            cols = fast.columns
-            t = {
-                "line_no": masked(fast.line[:n] + first, None, pa.int64()),
-                **{k: cols[k] for k in ("ts", "cpu", "pid", "tid", "comm", "event")},
-                **record_columns(fast.rows, n, self.v4),
-            }
-            tables.append(pa.table(t, schema=text_schema()))
+            tables.append(pa.table(record_columns(fast.scan, self.v4), schema=text_schema()))
             out.lines += n
             out.record_lines += n
         if records:
@@ -433,18 +443,6 @@ def merge_by_line(tables: list[Any]) -> Any:
         prev = int(cut)
     pieces.append(a.slice(prev))
     return pa.concat_tables(pieces)
-
-
-def dictionary_map(values: Any, fn: Any) -> Any:
-    """Apply a Python function to each distinct string (event names: a handful)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    enc = pc.dictionary_encode(values)
-    if isinstance(enc, pa.ChunkedArray):
-        enc = enc.combine_chunks()
-    mapped = to_arrow([fn(v) for v in enc.dictionary.to_pylist()], pa.string())
-    return mapped.take(enc.indices)
 
 
 def time_to_ns(text: str) -> int:

@@ -1,0 +1,255 @@
+"""Whole-process figures (issue 11, point 4): spftrace as users meet it, interpreter
+start and imports included, each against a baseline measured in the same run.
+
+Run by ``make bench`` (bench/run.py adds this section to bench/RESULTS.md) or
+alone: ``python bench/whole.py`` prints it.  Every command runs in a fresh
+process; its time is wall-clock from spawn to exit, best of N (the machine may
+be shared).  Peak RSS comes from GNU time (``/usr/bin/time -f %M``): a child
+spawned straight from this process would count this process's own memory in
+its ru_maxrss, because the kernel carries the high-water mark across exec.
+
+Recording (bench/work/, not committed): ``perf record -e exceptions:page_fault_user
+-e 'mmap_lock:*' -- mtfault 4 1000 1024`` (sample_traces/workloads/mtfault.c),
+about 1M lines of ``perf script``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from itertools import islice
+from pathlib import Path
+from typing import IO
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / "work"
+PY = sys.executable
+SPFTRACE = str(Path(PY).with_name("spftrace"))  # the installed entry point
+RECORD = (
+    "perf record -q -o {data} -e exceptions:page_fault_user -e 'mmap_lock:*' "
+    "-- {mtfault} 4 1000 1024"
+)
+#: users' environment: Python writes and reads .pyc (this tree's tooling may not)
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+GRAMMARS = {
+    "perf-script": "perf-script-default.txt",
+    "ftrace": "ftrace-trace.txt",
+    "trace-cmd": "trace-cmd-report.txt",
+}
+
+
+def timed(cmd: Sequence[str], rss_file: str) -> list[str]:
+    """cmd under GNU time, which writes the peak RSS (KB) of cmd alone to rss_file."""
+    if not Path("/usr/bin/time").exists():
+        raise SystemExit("bench/whole.py needs GNU time: apt-get install time")
+    return ["/usr/bin/time", "-f", "%M", "-o", rss_file, *cmd]
+
+
+def rss_mb(rss_file: str) -> float:
+    return int(Path(rss_file).read_text().split()[-1]) / 1024
+
+
+def run(
+    cmd: Sequence[str],
+    stdout: int | IO[bytes] = subprocess.DEVNULL,
+    env: dict[str, str] | None = None,
+) -> tuple[float, float]:
+    """(wall seconds, peak RSS MB) of one fresh process."""
+    with tempfile.NamedTemporaryFile() as rss:
+        t0 = time.perf_counter()
+        # cwd: not the checkout, whose spftrace/ would shadow a PYTHONPATH install
+        r = subprocess.run(
+            timed(cmd, rss.name), stdout=stdout, stderr=subprocess.DEVNULL, env=env or ENV,
+            cwd=WORK, check=False,
+        )  # fmt: skip
+        wall = time.perf_counter() - t0
+        if r.returncode:
+            raise SystemExit(f"failed ({r.returncode}): {' '.join(cmd)}")
+        return wall, rss_mb(rss.name)
+
+
+def pipe(producer: Sequence[str], consumer: Sequence[str]) -> tuple[float, float]:
+    """(wall seconds, consumer's peak RSS MB) of ``producer | consumer``."""
+    with tempfile.NamedTemporaryFile() as rss:
+        t0 = time.perf_counter()
+        a = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
+        b = subprocess.Popen(
+            timed(consumer, rss.name), stdin=a.stdout, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=ENV, cwd=WORK,
+        )  # fmt: skip
+        assert a.stdout is not None
+        a.stdout.close()  # the consumer holds the read end
+        if a.wait() or b.wait():
+            raise SystemExit(f"pipe failed: {' '.join(producer)} | {' '.join(consumer)}")
+        return time.perf_counter() - t0, rss_mb(rss.name)
+
+
+def best(n: int, fn: Callable[[], tuple[float, float]]) -> tuple[float, float]:
+    """Fastest of n runs, and the largest peak RSS seen."""
+    times, rss = [], 0.0
+    for _ in range(n):
+        t, r = fn()
+        times.append(t)
+        rss = max(rss, r)
+    return min(times), rss
+
+
+def ingest(path: Path | str, spftrace: Sequence[str] = (SPFTRACE,)) -> list[str]:
+    data = WORK / "ds-whole"
+    shutil.rmtree(data, ignore_errors=True)
+    return [*spftrace, "ingest", str(path), "--data", str(data)]
+
+
+def recording() -> tuple[Path, Path]:
+    """perf.data of about 1M tracepoint samples, and its perf script text."""
+    WORK.mkdir(parents=True, exist_ok=True)
+    mtfault, data, text = WORK / "mtfault", WORK / "trace-1M.data", WORK / "ps-1M.txt"
+    if not mtfault.exists():
+        src = REPO / "sample_traces" / "workloads" / "mtfault.c"
+        subprocess.run(["gcc", "-O1", "-pthread", "-o", str(mtfault), str(src)], check=True)
+    if not data.exists():
+        subprocess.run(RECORD.format(data=data, mtfault=mtfault), shell=True, check=True)
+    return data, text
+
+
+def perf_to(data: Path, out: Path) -> tuple[float, float]:
+    with out.open("wb") as fh:
+        return run(["perf", "script", "-i", str(data)], stdout=fh)
+
+
+def import_groups(ten: Path) -> list[tuple[str, float]]:
+    """Self import time (ms) of a 10-line ingest, summed per top-level package."""
+    r = subprocess.run(
+        [PY, "-X", "importtime", "-m", "spftrace", *ingest(ten)[1:]],
+        capture_output=True, text=True, check=True, env=ENV, cwd=WORK,
+    )  # fmt: skip
+    groups: dict[str, float] = {}
+    for m in re.finditer(r"import time:\s+(\d+) \|\s+\d+ \| +([\w.]+)", r.stderr):
+        top = m.group(2).split(".")[0].lstrip("_")
+        groups[top] = groups.get(top, 0.0) + int(m.group(1)) / 1000
+    return sorted(groups.items(), key=lambda kv: -kv[1])
+
+
+def import_rss(module: str) -> float:
+    """Peak RSS (MB) of a process that only imports ``module``."""
+    return run([PY, "-c", f"import {module}"])[1]
+
+
+def fresh_install() -> tuple[list[str], dict[str, str]]:
+    """The package installed from this checkout as pip installs it for a user (the
+    C core compiled, the .pyc written at install; ``make`` does both for a clone)."""
+    target = WORK / "fresh"
+    shutil.rmtree(target, ignore_errors=True)
+    subprocess.run(
+        [PY, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(REPO)],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV,
+    )  # fmt: skip
+    env = {**ENV, "PYTHONPATH": str(target)}
+    where = subprocess.run(
+        [PY, "-c", "import spftrace._native as n; print(n.__file__, n.AVAILABLE)"],
+        env=env, capture_output=True, text=True, check=True, cwd=WORK,
+    ).stdout  # fmt: skip
+    assert where.startswith(str(target)) and "True" in where, where
+    return [PY, "-m", "spftrace"], env
+
+
+def repeat(src: Path, times: int, out: Path) -> Path:
+    if not out.exists():
+        blob = src.read_bytes()
+        with out.open("wb") as fh:
+            for _ in range(times):
+                fh.write(blob)
+    return out
+
+
+def bench_whole(results: list[str], runs: int = 3) -> None:
+    data, text = recording()
+    script = ["perf", "script", "-i", str(data)]
+    perf_file = best(runs, lambda: perf_to(data, text))
+    with text.open("rb") as fh:
+        lines = sum(1 for _ in fh)
+    perf_null = best(runs, lambda: run(script))
+    file_ingest = best(runs, lambda: run(ingest(text)))
+    piped = best(runs, lambda: pipe(script, ingest("-")))
+    ten = WORK / "ps-10.txt"
+    with text.open("rb") as fh:
+        ten.write_bytes(b"".join(islice(fh, 10)))
+    small = best(5, lambda: run(ingest(ten)))
+    bare = best(5, lambda: run([PY, "-c", "pass"]))
+    groups = import_groups(ten)
+    big = repeat(text, 10, WORK / "ps-10M.txt")
+    big_ingest = best(1, lambda: run(ingest(big)))
+    caps = {fmt: REPO / "tests" / "data" / "traces" / name for fmt, name in GRAMMARS.items()}
+    first = dict.fromkeys(caps, float("inf"))
+    for _ in range(2):  # the best first run of two fresh installs
+        spf, env = fresh_install()
+        for fmt, cap in caps.items():
+            first[fmt] = min(first[fmt], run(ingest(cap, spf), env=env)[0])
+
+    def later(cap: Path) -> float:
+        return best(runs, lambda: run(ingest(cap, spf), env=env))[0]
+
+    firsts = [(fmt, cap.name, first[fmt], later(cap)) for fmt, cap in caps.items()]
+    rss = {m: import_rss(m) for m in ("pyarrow.parquet", "numpy", "typer", "rich", "duckdb")}
+    shutil.rmtree(WORK / "ds-whole", ignore_errors=True)
+
+    def ok(good: bool) -> str:
+        return "met" if good else "**not met**"
+
+    r_file, r_pipe = perf_file[0] / file_ingest[0], piped[0] / perf_null[0]
+    peak = max(file_ingest[1], piped[1], big_ingest[1], small[1])
+    results += [
+        "## Whole process, as users run it (issue 11)",
+        "",
+        f"Recording: `{RECORD.format(data='trace.data', mtfault='./mtfault')}`: "
+        f"{lines:,} lines of perf script ({text.stat().st_size / 1e6:.0f} MB). Each command "
+        f"in a fresh process, best of {runs}; seconds from spawn to exit (interpreter start "
+        "and imports included), peak RSS of that process (wait4).",
+        "",
+        "| command | seconds | peak RSS MB | against | ratio | target |",
+        "|---|---:|---:|---|---:|---|",
+        f"| `perf script -i trace.data > ps.txt` | {perf_file[0]:.2f} | {perf_file[1]:.0f} | | | |",
+        f"| `spftrace ingest ps.txt` | {file_ingest[0]:.2f} | {file_ingest[1]:.0f} | perf script "
+        f"printing it | **{r_file:.2f}x** faster | >= 3x (aim 5x): {ok(r_file >= 3)} |",
+        f"| `perf script -i trace.data > /dev/null` | {perf_null[0]:.2f} | {perf_null[1]:.0f} "
+        "| | | |",
+        f"| `perf script -i trace.data \\| spftrace ingest -` | {piped[0]:.2f} | {piped[1]:.0f} "
+        f"| perf script > /dev/null | **{r_pipe:.2f}x** as long | <= 1.15x: {ok(r_pipe <= 1.15)} |",
+        f"| `spftrace ingest` of 10 lines | {small[0]:.2f} | {small[1]:.0f} | `python -c pass`: "
+        f"{bare[0]:.2f} s, {bare[1]:.0f} MB | | < 0.3 s: {ok(small[0] < 0.3)}; < 100 MB: "
+        f"{ok(small[1] < 100)} |",
+        f"| `spftrace ingest` of {10 * lines:,} lines | {big_ingest[0]:.2f} | {big_ingest[1]:.0f} "
+        f"| | | < 250 MB at any size: {ok(peak < 250)} (peak {peak:.0f}) |",
+        "",
+        "Where a 10-line ingest spends its start-up (`python -X importtime`, self time summed "
+        "per top-level package, ms): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in groups[:9])
+        + f"; total {sum(v for _, v in groups):.0f} ms. Peak RSS of a process that only "
+        "imports: " + ", ".join(f"{k} {v:.0f} MB" for k, v in rss.items()) + ".",
+        "",
+        "First run after a fresh install (`pip install --no-deps --target DIR .`: the C core "
+        "and the .pyc compiled at install, nothing at run time; best first run of two "
+        f"installs) against later runs (best of {runs}), `python -m spftrace ingest CAPTURE`:",
+        "",
+        "| grammar | capture | first run s | later runs s | first / later |",
+        "|---|---|---:|---:|---:|",
+        *(f"| {fmt} | {name} | {a:.2f} | {b:.2f} | {a / b:.2f} |" for fmt, name, a, b in firsts),
+        "",
+    ]
+
+
+def main() -> None:
+    results: list[str] = []
+    bench_whole(results)
+    print("\n".join(results))
+
+
+if __name__ == "__main__":
+    main()

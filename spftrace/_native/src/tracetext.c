@@ -1,0 +1,711 @@
+/* Tracepoint text scanners (see tracetext.h for the contract).
+ *
+ * One pass per line: the prefix is cut, the payload decoded and the strings
+ * copied.  Inside a line every read may go one byte past the last character:
+ * the line's newline (or, for a last line without one, a copy that has it) is
+ * the sentinel that ends every run.  Each function names the Python it mirrors. */
+#include "tracetext.h"
+
+typedef ptrdiff_t ix;
+
+/* --- byte classes -------------------------------------------------------------- */
+
+enum { PLAIN = 0 };
+static uint8_t WORD[256];    /* [A-Za-z0-9_.-]: perf's [\w.-] on ASCII; trace-cmd NAME */
+static uint8_t PREFIX[256];  /* 0 plain, 1 ':', 2 newline, 3 refused */
+static uint8_t PAYLOAD[256]; /* 0 plain, 1 space or newline, 2 '=', 3 refused */
+static uint8_t HEX[256];     /* digit value; 16: not a hex digit */
+static int classes_ready;
+
+static void classes_init(void) {
+    if (classes_ready)
+        return;
+    const char *word = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-";
+    for (int c = 0; c < 256; c++) {
+        PREFIX[c] = (c >= 32 && c < 127) ? PLAIN : 3;
+        PAYLOAD[c] = (c > 32 && c < 127) ? PLAIN : 3;
+        HEX[c] = 16;
+    }
+    for (const char *w = word; *w; w++)
+        WORD[(uint8_t)*w] = 1;
+    PREFIX[':'] = 1;
+    PREFIX['\n'] = 2;
+    PAYLOAD[' '] = PAYLOAD['\n'] = 1;
+    PAYLOAD['='] = 2;
+    /* text.escape doubles a backslash: such lines are left to the Python path */
+    PREFIX['\\'] = PAYLOAD['\\'] = 3;
+    for (int i = 0; i < 10; i++)
+        HEX['0' + i] = (uint8_t)i;
+    for (int i = 0; i < 6; i++)
+        HEX['a' + i] = HEX['A' + i] = (uint8_t)(10 + i);
+    classes_ready = 1;
+}
+
+static inline int isdig(uint8_t c) { return c >= '0' && c <= '9'; }
+
+/* value of the digits p[a:b]; callers check them and keep b - a <= 18 */
+static inline int64_t dec(const uint8_t *p, ix a, ix b) {
+    int64_t v = 0;
+    for (ix i = a; i < b; i++)
+        v = v * 10 + (p[i] - '0');
+    return v;
+}
+
+static inline ix digits(const uint8_t *p, ix k) {
+    while (isdig(p[k]))
+        k++;
+    return k;
+}
+
+static inline ix spaces(const uint8_t *p, ix k) {
+    while (p[k] == ' ')
+        k++;
+    return k;
+}
+
+static inline ix token_end(const uint8_t *p, ix k) {
+    while (p[k] != ' ' && p[k] != '\n')
+        k++;
+    return k;
+}
+
+static inline int is(const uint8_t *p, ix a, ix b, const char *word, size_t n) {
+    return (size_t)(b - a) == n && memcmp(p + a, word, n) == 0;
+}
+
+/* `sec.frac` with 1-9 digits before the dot -> ns, fraction digits past 9
+ * truncated (base.seconds_to_ns) */
+static inline int64_t sec_frac_ns(const uint8_t *p, ix a, ix dot, ix end) {
+    ix fk = end - dot - 1 > 9 ? 9 : end - dot - 1;
+    int64_t frac = dec(p, dot + 1, dot + 1 + fk);
+    for (ix i = fk; i < 9; i++)
+        frac *= 10;
+    return dec(p, a, dot) * 1000000000 + frac;
+}
+
+/* --- the payload (tracetext.decode_payload) ----------------------------------------- */
+
+typedef struct {
+    uint64_t u[N_U64];
+    uint8_t uok[N_U64], b[N_BOOL], bok[N_BOOL];
+} Row;
+
+/* ^(?:0x)?([0-9a-fA-F]{1,16})$ (tracetext._hex) */
+static inline int hexval(const uint8_t *p, ix a, ix b, uint64_t *v) {
+    if (b - a >= 2 && p[a] == '0' && p[a + 1] == 'x')
+        a += 2;
+    if (b - a < 1 || b - a > 16)
+        return 0;
+    uint64_t x = 0;
+    uint8_t bad = 0;
+    for (ix i = a; i < b; i++) {
+        uint8_t d = HEX[p[i]];
+        bad |= d;
+        x = (x << 4) | (d & 15);
+    }
+    if (bad & 16)
+        return 0;
+    *v = x;
+    return 1;
+}
+
+/* text.isdigit() and int(text) < 2**64 (tracetext._vm_start, decimal) */
+static inline int decval(const uint8_t *p, ix a, ix b, uint64_t *v) {
+    if (b <= a)
+        return 0;
+    uint64_t x = 0;
+    for (ix i = a; i < b; i++) {
+        if (!isdig(p[i]))
+            return 0;
+        uint64_t d = (uint64_t)(p[i] - '0');
+        if (x > (UINT64_MAX - d) / 10)
+            return 0;
+        x = x * 10 + d;
+    }
+    *v = x;
+    return 1;
+}
+
+/* row's slot from a reader (hexval or decval) of p[a:b]; no reader: null */
+typedef int (*Reader)(const uint8_t *, ix, ix, uint64_t *);
+
+static inline void put_u64(Row *row, int slot, Reader read, const uint8_t *p, ix a, ix b) {
+    uint64_t v = 0;
+    int ok = read != NULL && read(p, a, b, &v);
+    row->u[slot] = ok ? v : 0;
+    row->uok[slot] = (uint8_t)ok;
+}
+
+enum { K_OTHER = -1, K_VMA = 100, K_WRITE = 200, K_SUCCESS = 201 };
+
+static inline int key_kind(const uint8_t *p, ix a, ix b) {
+    switch (b - a) {
+    case 2:
+        if (is(p, a, b, "ip", 2))
+            return U_IP;
+        if (is(p, a, b, "mm", 2))
+            return U_MM;
+        break;
+    case 3:
+        if (is(p, a, b, "vma", 3))
+            return K_VMA;
+        break;
+    case 5:
+        if (is(p, a, b, "write", 5))
+            return K_WRITE;
+        break;
+    case 7:
+        if (is(p, a, b, "address", 7))
+            return U_ADDRESS;
+        if (is(p, a, b, "success", 7))
+            return K_SUCCESS;
+        break;
+    case 10:
+        if (is(p, a, b, "error_code", 10))
+            return U_ERROR_CODE;
+        break;
+    }
+    return K_OTHER;
+}
+
+/* Decode p[a0:e] (e: the newline) into row, appending its other fields to out.
+ * Returns 0, with nothing appended, when a byte is refused.  Tokens are split
+ * on single spaces; a token's key ends at its first '=' or else its first ':';
+ * a later key overwrites an earlier one, as dict assignment does. */
+static int decode_payload(const uint8_t *p, ix a0, ix e, Row *row, Scan *out) {
+    size_t nfields = strs_count(&out->keys);
+    memset(row, 0, sizeof *row);
+    ix i = a0;
+    for (;;) {
+        ix j = i, sep = -1;
+        for (; j < e; j++) {
+            uint8_t c = PAYLOAD[p[j]];
+            if (c == PLAIN)
+                continue;
+            if (c == 1)
+                break;
+            if (c == 2) {
+                if (sep < 0)
+                    sep = j;
+                continue;
+            }
+            strs_truncate(&out->keys, nfields);
+            strs_truncate(&out->values, nfields);
+            return 0;
+        }
+        if (sep < 0) {
+            for (ix k = i; k < j; k++)
+                if (p[k] == ':') {
+                    sep = k;
+                    break;
+                }
+        }
+        if (sep > i) {
+            ix a = sep + 1;
+            int kind = key_kind(p, i, sep);
+            if (kind >= 0 && kind < N_U64) {
+                put_u64(row, kind, hexval, p, a, j);
+            } else if (kind == K_WRITE || kind == K_SUCCESS) {
+                int slot = kind == K_WRITE ? B_WRITE : B_SUCCESS;
+                int t = is(p, a, j, "true", 4);
+                row->b[slot] = (uint8_t)t;
+                row->bok[slot] = (uint8_t)(t || is(p, a, j, "false", 5));
+            } else if (kind == K_VMA) {
+                ix dash = -1;
+                for (ix k = a; k < j; k++)
+                    if (p[k] == '-') {
+                        dash = k;
+                        break;
+                    }
+                if (dash < 0) {
+                    put_u64(row, U_VM_START, NULL, p, 0, 0);
+                    put_u64(row, U_VM_START_DEC, NULL, p, 0, 0);
+                    put_u64(row, U_VM_END, NULL, p, 0, 0);
+                } else {
+                    put_u64(row, U_VM_START, hexval, p, a, dash);
+                    put_u64(row, U_VM_START_DEC, decval, p, a, dash);
+                    put_u64(row, U_VM_END, hexval, p, dash + 1, j);
+                }
+            } else {
+                strs_push(&out->keys, p + i, (size_t)(sep - i));
+                strs_push(&out->values, p + a, (size_t)(j - a));
+            }
+        }
+        if (j >= e)
+            return 1;
+        i = j + 1;
+    }
+}
+
+/* --- records ------------------------------------------------------------------------ */
+
+typedef struct {
+    int64_t ts;
+    int32_t cpu, pid, tid;
+    int pid_ok;
+    ix comm_a, comm_b, ev_a, ev_b, pay_a;
+    const System *sys; /* the system a bare event name is qualified with, or NULL */
+    Row row;
+} Rec;
+
+/* Whether a record shows a v4 kernel (TraceTextParser._note_v4): an SPF event
+ * that is spf_vma_dead, or whose first `vma:DIGITS-` has 13+ digits. */
+static int v4_evidence(const char *ev, size_t n, const uint8_t *p, ix a, ix e, const V4Rule *v4) {
+    if (n < v4->prefix_len || memcmp(ev, v4->prefix, v4->prefix_len) != 0)
+        return 0;
+    if (n == v4->dead_len && memcmp(ev, v4->dead, n) == 0)
+        return 1;
+    for (ix k = a; k + 4 <= e; k++) {
+        if (memcmp(p + k, "vma:", 4) != 0)
+            continue;
+        ix d = digits(p, k + 4);
+        if (d > k + 4 && d < e && p[d] == '-')
+            return d - (k + 4) >= 13;
+    }
+    return 0;
+}
+
+static void commit(const uint8_t *p, ix e, const Rec *r, int64_t line_no, const V4Rule *v4,
+                   Scan *out) {
+    buf_i64(&out->line_no, line_no);
+    buf_i64(&out->ts, r->ts);
+    if (out->has_cpu)
+        buf_i32(&out->cpu, r->cpu);
+    if (out->has_pid)
+        buf_i32(&out->pid, r->pid);
+    if (out->has_pid_valid)
+        bits_push(&out->pid_valid, r->pid_ok);
+    if (out->has_tid)
+        buf_i32(&out->tid, r->tid);
+    if (out->has_comm)
+        strs_push(&out->comm, p + r->comm_a, (size_t)(r->comm_b - r->comm_a));
+    size_t ev0 = out->event.data.len;
+    if (r->sys != NULL) { /* tracetext.full_event_name */
+        buf_put(&out->event.data, r->sys->system, r->sys->system_len);
+        buf_put(&out->event.data, ":", 1);
+    }
+    strs_push(&out->event, p + r->ev_a, (size_t)(r->ev_b - r->ev_a));
+    strs_push(&out->payload, p + r->pay_a, (size_t)(e - r->pay_a));
+    for (int k = 0; k < N_U64; k++) {
+        buf_u64(&out->u64[k], r->row.u[k]);
+        bits_push(&out->u64_valid[k], r->row.uok[k]);
+    }
+    for (int k = 0; k < N_BOOL; k++) {
+        bits_push(&out->bools[k], r->row.b[k]);
+        bits_push(&out->bools_valid[k], r->row.bok[k]);
+    }
+    buf_i32(&out->field_off, (int32_t)strs_count(&out->keys));
+    out->records++;
+    if (!out->v4 && !out->oom)
+        out->v4 = v4_evidence(out->event.data.p + ev0, out->event.data.len - ev0, p, r->pay_a, e,
+                              v4);
+}
+
+/* -?\d+ ending at p (1-9 digits), read right to left: its start, or -1 */
+static inline ix rnum(const uint8_t *p, ix s, ix end, int32_t *v) {
+    ix q = end;
+    while (q > s && isdig(p[q - 1]))
+        q--;
+    if (end - q < 1 || end - q > 9)
+        return -1;
+    int64_t x = dec(p, q, end);
+    if (q > s && p[q - 1] == '-') {
+        q--;
+        x = -x;
+    }
+    *v = (int32_t)x;
+    return q;
+}
+
+/* One perf script line p[s:e] of a known layout: _RECORD_RE then
+ * _prefix_re(layout) of perf_script.py.  The prefix regex is lazy, so the time
+ * is the \d+\.\d+ right before the first ": " (if that one is not followed by an
+ * event, the regex may go on to a later one: the line is refused); the prefix
+ * left of the time is anchored on the right, so it is cut from the right. */
+static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r, Scan *out) {
+    ix c1 = s;
+    for (;; c1++) { /* up to the first ": ", printable */
+        uint8_t c = PREFIX[p[c1]];
+        if (c == PLAIN)
+            continue;
+        if (c == 1 && p[c1 + 1] == ' ')
+            break;
+        if (c != 1)
+            return 0;
+    }
+    ix j = c1 - 1;
+    while (j >= s && isdig(p[j]))
+        j--;
+    if (c1 - 1 - j < 1 || j < s || p[j] != '.')
+        return 0;
+    ix dot = j, k = dot - 1;
+    while (k >= s && isdig(p[k]))
+        k--;
+    ix t0 = k + 1;
+    if (dot - t0 < 1 || dot - t0 > 9)
+        return 0;
+    r->ts = sec_frac_ns(p, t0, dot, c1);
+    /* ": +" system:name ":" then one optional space */
+    ix i = spaces(p, c1 + 1), a = i;
+    while (WORD[p[i]])
+        i++;
+    if (i == a || p[i] != ':')
+        return 0;
+    ix b = ++i;
+    while (WORD[p[i]])
+        i++;
+    if (i == b || p[i] != ':')
+        return 0;
+    r->ev_a = a;
+    r->ev_b = i++;
+    if (p[i] == ' ')
+        i++;
+    r->pay_a = i;
+    /* the prefix, right to left: \s* [cpu] ids comm */
+    ix q = t0;
+    while (q > s && p[q - 1] == ' ')
+        q--;
+    if (lay->cpu) {
+        if (!(q > s && p[q - 1] == ']'))
+            return 0;
+        ix c = rnum(p, s, q - 1, &r->cpu);
+        if (!(c > s && p[c] != '-' && p[c - 1] == '['))
+            return 0;
+        q = c - 1;
+        if (!(q > s && p[q - 1] == ' '))
+            return 0;
+        while (q > s && p[q - 1] == ' ')
+            q--;
+    }
+    if (lay->ids) {
+        ix d = rnum(p, s, q, &r->tid);
+        if (d < 0)
+            return 0;
+        if (lay->ids == 2) {
+            if (!(d > s && p[d - 1] == '/'))
+                return 0;
+            d = rnum(p, s, d - 1, &r->pid);
+            if (d < 0)
+                return 0;
+        }
+        q = d;
+        if (lay->comm && !(q > s && p[q - 1] == ' '))
+            return 0;
+        while (q > s && p[q - 1] == ' ')
+            q--;
+    }
+    ix cq = s;
+    if (lay->comm) {
+        cq = spaces(p, s);
+        if (cq >= q)
+            return 0;
+    } else if (q != s) {
+        return 0;
+    }
+    r->comm_a = cq;
+    r->comm_b = q;
+    r->pid_ok = 1;
+    r->sys = NULL;
+    return decode_payload(p, r->pay_a, e, &r->row, out);
+}
+
+/* The record regex of ftrace.py / trace_cmd.py from the comm-pid dash at d on.
+ * Each step is the only way the regex can go on (a failed optional group cannot
+ * be skipped: the next element needs a byte the group's first one is not), so
+ * a match here is the regex's match. */
+static int ftrace_rest(const uint8_t *p, ix d, int tracecmd, Rec *r) {
+    ix k = d + 1, q = digits(p, k);
+    if (q == k || q - k > 9 || p[q] != ' ')
+        return 0;
+    r->tid = (int32_t)dec(p, k, q);
+    k = spaces(p, q);
+    r->pid = 0;
+    r->pid_ok = 0;
+    if (tracecmd) {
+        /* \[(\d+)\] | (\d+)(\S*) */
+        if (p[k] == '[') {
+            q = digits(p, k + 1);
+            if (q == k + 1 || q - k - 1 > 9 || p[q] != ']')
+                return 0;
+            r->cpu = (int32_t)dec(p, k + 1, q);
+            k = q + 1;
+        } else {
+            q = digits(p, k);
+            if (q == k || q - k > 9)
+                return 0;
+            r->cpu = (int32_t)dec(p, k, q);
+            k = token_end(p, q);
+        }
+        /* (?:\s+flags)?\s+time */
+        if (p[k] != ' ')
+            return 0;
+        k = spaces(p, k);
+        if (!isdig(p[k])) {
+            ix t = token_end(p, k);
+            if (t - k < 3 || t - k > 7 || p[t] != ' ')
+                return 0;
+            k = spaces(p, t);
+        }
+    } else {
+        /* (?:\(\s*(\d+|-+)\)\s+)? */
+        if (p[k] == '(') {
+            ix g = spaces(p, k + 1);
+            q = digits(p, g);
+            if (q > g) {
+                if (q - g > 9)
+                    return 0;
+                r->pid = (int32_t)dec(p, g, q);
+                r->pid_ok = 1;
+            } else {
+                while (p[q] == '-')
+                    q++;
+                if (q == g)
+                    return 0;
+            }
+            if (p[q] != ')' || p[q + 1] != ' ')
+                return 0;
+            k = spaces(p, q + 1);
+        }
+        /* \[(\d+)\]\s+ */
+        if (p[k] != '[')
+            return 0;
+        q = digits(p, k + 1);
+        if (q == k + 1 || q - k - 1 > 9 || p[q] != ']' || p[q + 1] != ' ')
+            return 0;
+        r->cpu = (int32_t)dec(p, k + 1, q);
+        k = spaces(p, q + 1);
+        /* (?:([^\s\d][^\s]{2,6})\s+)? */
+        if (!isdig(p[k])) {
+            ix t = token_end(p, k);
+            if (t - k < 3 || t - k > 7 || p[t] != ' ')
+                return 0;
+            k = spaces(p, t);
+        }
+    }
+    /* \d+(?:\.\d+)?: then ": " */
+    q = digits(p, k);
+    if (q == k)
+        return 0;
+    if (p[q] == '.') {
+        ix f = digits(p, q + 1);
+        if (f == q + 1 || q - k > 9)
+            return 0;
+        r->ts = sec_frac_ns(p, k, q, f);
+        q = f;
+    } else {
+        if (q - k > 18)
+            return 0;
+        r->ts = dec(p, k, q);
+    }
+    if (p[q] != ':' || p[q + 1] != ' ')
+        return 0;
+    /* ([^\s:]+): then " ?" (ftrace) or "\s*" (trace-cmd) */
+    ix a = q + 2, b = a;
+    while (p[b] != ' ' && p[b] != ':' && p[b] != '\n')
+        b++;
+    if (b == a || p[b] != ':')
+        return 0;
+    r->ev_a = a;
+    r->ev_b = b;
+    ix pa = b + 1;
+    if (tracecmd)
+        pa = spaces(p, pa);
+    else if (p[pa] == ' ')
+        pa++;
+    r->pay_a = pa;
+    return 1;
+}
+
+static const System *system_of(const uint8_t *p, ix a, ix b, const System *sys, size_t n) {
+    for (size_t k = 0; k < n; k++)
+        if (is(p, a, b, sys[k].name, sys[k].name_len))
+            return &sys[k];
+    return NULL;
+}
+
+/* One ftrace or trace-cmd line p[s:e].  The comm may hold dashes and the
+ * regex's greedy (?P<comm>.*)- takes the rightmost dash after which the rest
+ * matches, so dashes are tried from the right.  A trace-cmd instance prefix
+ * (NAME: ) is cut when its lookahead holds, as TraceCmdParser._strip_instance. */
+static int ftrace_line(const uint8_t *p, ix s, ix e, int tracecmd, const System *sys,
+                       size_t nsys, Rec *r, Scan *out) {
+    for (ix k = s; k < e; k++)
+        if (PREFIX[p[k]] == 3)
+            return 0;
+    ix start = s;
+    if (tracecmd) { /* ^[A-Za-z0-9_.-]+: (?=\s*\S.*-\d+\s) */
+        ix k = s;
+        while (WORD[p[k]])
+            k++;
+        if (k > s && p[k] == ':' && p[k + 1] == ' ') {
+            ix x = spaces(p, k + 2);
+            for (ix d = e - 1; x < e && d > x; d--) {
+                if (p[d] != '-')
+                    continue;
+                ix q = digits(p, d + 1);
+                if (q > d + 1 && p[q] == ' ') {
+                    start = k + 2;
+                    break;
+                }
+            }
+        }
+    }
+    ix d = e - 1;
+    for (; d >= start; d--)
+        if (p[d] == '-' && ftrace_rest(p, d, tracecmd, r))
+            break;
+    if (d < start)
+        return 0;
+    /* comm: ^\s*(.*) before the dash, then str.strip() */
+    ix cq = spaces(p, start), ce = d;
+    while (ce > cq && p[ce - 1] == ' ')
+        ce--;
+    r->comm_a = cq;
+    r->comm_b = ce;
+    r->sys = system_of(p, r->ev_a, r->ev_b, sys, nsys);
+    return decode_payload(p, r->pay_a, e, &r->row, out);
+}
+
+/* --- driving -------------------------------------------------------------------------- */
+
+void scan_init(Scan *out) {
+    classes_init();
+    memset(out, 0, sizeof *out);
+    Buf *bufs[] = {&out->line_no, &out->ts, &out->cpu, &out->pid, &out->tid, &out->pid_valid.b,
+                   &out->comm.off, &out->comm.data, &out->event.off, &out->event.data,
+                   &out->payload.off, &out->payload.data, &out->field_off, &out->keys.off,
+                   &out->keys.data, &out->values.off, &out->values.data, &out->other_line_no,
+                   &out->other_start, &out->other_end};
+    for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
+        bufs[k]->oom = &out->oom;
+    for (int k = 0; k < N_U64; k++)
+        out->u64[k].oom = out->u64_valid[k].b.oom = &out->oom;
+    for (int k = 0; k < N_BOOL; k++)
+        out->bools[k].b.oom = out->bools_valid[k].b.oom = &out->oom;
+    strs_start(&out->comm);
+    strs_start(&out->event);
+    strs_start(&out->payload);
+    strs_start(&out->keys);
+    strs_start(&out->values);
+    buf_i32(&out->field_off, 0);
+}
+
+void scan_free(Scan *out) {
+    Buf *bufs[] = {&out->line_no, &out->ts, &out->cpu, &out->pid, &out->tid, &out->pid_valid.b,
+                   &out->comm.off, &out->comm.data, &out->event.off, &out->event.data,
+                   &out->payload.off, &out->payload.data, &out->field_off, &out->keys.off,
+                   &out->keys.data, &out->values.off, &out->values.data, &out->other_line_no,
+                   &out->other_start, &out->other_end};
+    for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
+        free(bufs[k]->p);
+    for (int k = 0; k < N_U64; k++) {
+        free(out->u64[k].p);
+        free(out->u64_valid[k].b.p);
+    }
+    for (int k = 0; k < N_BOOL; k++) {
+        free(out->bools[k].b.p);
+        free(out->bools_valid[k].b.p);
+    }
+    memset(out, 0, sizeof *out);
+}
+
+typedef struct {
+    int ftrace, tracecmd;
+    const PerfLayout *layout;
+    const System *sys;
+    size_t nsys;
+    const V4Rule *v4;
+} Grammar;
+
+/* Room for the worst case of n lines of len bytes: records and left-over lines
+ * share the per-line columns' room, strings cannot outgrow the input (plus a
+ * qualified event's system), bitmaps take a bit per line. */
+static void reserve(Scan *out, size_t n, size_t len, const Grammar *g) {
+    size_t sys = 0, bits = n / 8 + 1;
+    for (size_t k = 0; k < g->nsys; k++)
+        sys = g->sys[k].system_len + 1 > sys ? g->sys[k].system_len + 1 : sys;
+    Buf *i64[] = {&out->line_no, &out->ts, &out->other_line_no, &out->other_start,
+                  &out->other_end};
+    for (size_t k = 0; k < sizeof i64 / sizeof i64[0]; k++)
+        buf_reserve(i64[k], 8 * n);
+    for (int k = 0; k < N_U64; k++) {
+        buf_reserve(&out->u64[k], 8 * n);
+        buf_reserve(&out->u64_valid[k].b, bits);
+    }
+    for (int k = 0; k < N_BOOL; k++) {
+        buf_reserve(&out->bools[k].b, bits);
+        buf_reserve(&out->bools_valid[k].b, bits);
+    }
+    if (out->has_cpu)
+        buf_reserve(&out->cpu, 4 * n);
+    if (out->has_pid)
+        buf_reserve(&out->pid, 4 * n);
+    if (out->has_pid_valid)
+        buf_reserve(&out->pid_valid.b, bits);
+    if (out->has_tid)
+        buf_reserve(&out->tid, 4 * n);
+    Strs *strs[] = {&out->comm, &out->event, &out->payload};
+    for (size_t k = 0; k < 3; k++) {
+        buf_reserve(&strs[k]->off, 4 * n);
+        buf_reserve(&strs[k]->data, len);
+    }
+    buf_reserve(&out->event.data, sys * n);
+    buf_reserve(&out->field_off, 4 * n);
+}
+
+static void scan_lines(const uint8_t *data, size_t len, size_t n_lines, int64_t origin,
+                       const Grammar *g, Scan *out) {
+    reserve(out, n_lines, len, g);
+    uint8_t *tmp = NULL; /* the last line with a newline added, when it has none */
+    size_t pos = 0;
+    for (size_t li = 0; li < n_lines && !out->oom; li++) {
+        size_t s = pos < len ? pos : len;
+        const uint8_t *nl = s < len ? memchr(data + s, '\n', len - s) : NULL;
+        size_t e = nl ? (size_t)(nl - data) : len;
+        pos = e + 1;
+        const uint8_t *p = data;
+        ix ls = (ix)s, le = (ix)e;
+        if (nl == NULL) {
+            free(tmp);
+            tmp = malloc(e - s + 1);
+            if (tmp == NULL) {
+                out->oom = 1;
+                break;
+            }
+            memcpy(tmp, data + s, e - s);
+            tmp[e - s] = '\n';
+            p = tmp;
+            ls = 0;
+            le = (ix)(e - s);
+        }
+        Rec r;
+        int ok = g->ftrace ? ftrace_line(p, ls, le, g->tracecmd, g->sys, g->nsys, &r, out)
+                           : perf_line(p, ls, le, g->layout, &r, out);
+        if (ok) {
+            commit(p, le, &r, origin + (int64_t)li, g->v4, out);
+        } else {
+            buf_i64(&out->other_line_no, origin + (int64_t)li);
+            buf_i64(&out->other_start, (int64_t)s);
+            buf_i64(&out->other_end, (int64_t)e);
+        }
+    }
+    free(tmp);
+}
+
+void scan_perf_script(const uint8_t *data, size_t len, size_t n_lines, int64_t origin,
+                      const PerfLayout *layout, const V4Rule *v4, Scan *out) {
+    out->has_cpu = layout->cpu;
+    out->has_pid = layout->ids == 2;
+    out->has_tid = layout->ids != 0;
+    out->has_comm = layout->comm;
+    Grammar g = {0, 0, layout, NULL, 0, v4};
+    scan_lines(data, len, n_lines, origin, &g, out);
+}
+
+void scan_ftrace(const uint8_t *data, size_t len, size_t n_lines, int64_t origin, int tracecmd,
+                 const System *systems, size_t n_systems, const V4Rule *v4, Scan *out) {
+    out->has_cpu = out->has_tid = out->has_comm = 1;
+    out->has_pid = out->has_pid_valid = !tracecmd; /* trace-cmd prints no tgid */
+    Grammar g = {1, tracecmd, NULL, systems, n_systems, v4};
+    scan_lines(data, len, n_lines, origin, &g, out);
+}

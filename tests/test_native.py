@@ -1,0 +1,183 @@
+"""The compiled core (spftrace/_native) on its own: named results, the lines it
+must leave to the per-line path, and memory safety on arbitrary bytes.
+
+Its equality with the per-line Python path on captures, generated and damaged
+lines is in test_traces.py.  Here the expected values are hand-derived from the
+lines (perf's ``%5u.%06u`` time, ``[%03d]`` cpu, the payloads' printk formats).
+With SPFTRACE_NO_NATIVE set the core is off on purpose and these tests do not
+apply (``make test-pure`` runs the rest without it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import struct
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spftrace import _native
+from spftrace.inputs import Chunk
+from spftrace.parsers.tracetext import Scanners, record_columns
+
+pytestmark = pytest.mark.skipif(_native.disabled(), reason="SPFTRACE_NO_NATIVE: the core is off")
+
+LINE = (
+    "          ebizzy  4321 [003] 12345.678901: pagefault:spf_vma_changed: "
+    "ip:ffffffff8123abcd vma:7f12a0000000-7f12a8000000 address:7f12a0001000 seq=7"
+)
+
+
+def chunk(text: str | bytes, first: int = 1) -> Chunk:
+    data = text.encode() if isinstance(text, str) else text
+    ends = data.endswith(b"\n")
+    return Chunk(first, data, data.count(b"\n") + (0 if ends or not data else 1), ends)
+
+
+def perf(c: Chunk) -> _native.Scan:
+    return Scanners().perf_script(c, comm=True, ids=1, cpu=True)
+
+
+def ints(raw: bytes, fmt: str) -> list[int]:
+    return list(struct.unpack(f"<{len(raw) // struct.calcsize(fmt)}{fmt}", raw))
+
+
+def strings(s: _native.Strings) -> list[str]:
+    off = ints(s.offsets, "i")
+    return [bytes(s.data[a:b]).decode() for a, b in itertools.pairwise(off)]
+
+
+def test_core_is_built() -> None:
+    assert _native.AVAILABLE, _native.REASON
+
+
+def test_a_record_comes_back_by_name() -> None:
+    scan = perf(chunk(f"{LINE}\n{LINE.replace('4321', '4322')}\n", first=10))
+    assert scan.records == 2 and not scan.other_line_no
+    assert ints(scan.line_no, "q") == [10, 11]
+    assert ints(scan.ts.values, "q") == [12345_678901000] * 2
+    assert scan.cpu is not None and ints(scan.cpu.values, "i") == [3, 3]
+    assert scan.tid is not None and ints(scan.tid.values, "i") == [4321, 4322]
+    assert scan.pid is None  # a single id column is the tid
+    assert scan.comm is not None and strings(scan.comm) == ["ebizzy", "ebizzy"]
+    assert strings(scan.event) == ["pagefault:spf_vma_changed"] * 2
+    typed = scan.typed
+    assert ints(typed["ip"].values, "Q")[0] == 0xFFFFFFFF8123ABCD
+    assert ints(typed["vm_start"].values, "Q")[0] == 0x7F12A0000000
+    assert ints(typed["vm_end"].values, "Q")[0] == 0x7F12A8000000
+    assert ints(typed["address"].values, "Q")[0] == 0x7F12A0001000
+    assert typed["mm"].valid == b"\x00"  # absent: null
+    assert typed["vm_start_decimal"].valid == b"\x00"  # 7f12...: not decimal
+    assert ints(scan.field_offsets, "i") == [0, 1, 2]
+    assert strings(scan.keys) == ["seq", "seq"] and strings(scan.values) == ["7", "7"]
+    assert strings(scan.payload)[0] == LINE.split("spf_vma_changed: ")[1]
+    assert not scan.v4
+
+
+def test_ftrace_names_are_qualified_in_c() -> None:
+    line = "  ebizzy-4321    [003] .....  1234.567890: {}: address=0x1000 ip=0x2 error_code=0x6"
+    text = "\n".join(line.format(ev) for ev in ("page_fault_user", "sched_switch")) + "\n"
+    scan = Scanners().ftrace(chunk(text), tracecmd=False)
+    assert strings(scan.event) == ["exceptions:page_fault_user", "sched_switch"]
+    assert scan.pid is not None and scan.pid.valid == b"\x00"  # no tgid printed: null
+    assert ints(scan.typed["error_code"].values, "Q") == [6, 6]
+
+
+#: lines the core must leave to the per-line path (tracetext.h's contract)
+REFUSED = {
+    "non-ASCII comm": LINE.replace("ebizzy", "ébizzy"),
+    "tab in payload": LINE.replace(" seq=7", "\tseq=7"),
+    "CR at the end": LINE + "\r",
+    "backslash in payload": LINE.replace("seq=7", "seq=a\\x41"),
+    "backslash in comm": LINE.replace("ebizzy", "eb\\zzy"),
+    "DEL byte": LINE.replace("seq=7", "seq=\x7f"),
+    "NUL byte": LINE.replace("seq=7", "seq=\x00"),
+    "10-digit tid": LINE.replace(" 4321 ", " 2147483648 "),
+    "10-digit seconds": LINE.replace("12345.678901", "9999999999.678901"),
+    "10-digit cpu": LINE.replace("[003]", "[0000000003]"),
+    "no time": LINE.replace("12345.678901", "12345"),
+    "event without system": LINE.replace("pagefault:spf_vma_changed", "spf_vma_changed"),
+}
+
+
+@pytest.mark.parametrize("line", list(REFUSED.values()), ids=list(REFUSED))
+def test_doubtful_lines_are_left_to_python(line: str) -> None:
+    data = f"{LINE}\n{line}\n{LINE}\n".encode("utf-8", "surrogateescape")
+    scan = perf(chunk(data))
+    assert ints(scan.line_no, "q") == [1, 3]
+    assert ints(scan.other_line_no, "q") == [2]
+    start, end = ints(scan.other_start, "q")[0], ints(scan.other_end, "q")[0]
+    assert data[start:end] == line.encode()
+
+
+def test_last_line_without_newline_and_bytearray() -> None:
+    data = bytearray(f"{LINE}\n{LINE}".encode())
+    scan = perf(Chunk(1, data, 2, terminated=False))
+    assert scan.records == 2
+    assert strings(scan.payload)[1].endswith("seq=7")
+
+
+def test_lines_past_the_data_are_empty_and_left_to_python() -> None:
+    scan = perf(Chunk(5, f"{LINE}\n".encode(), 3))
+    assert ints(scan.line_no, "q") == [5]
+    assert ints(scan.other_line_no, "q") == [6, 7]
+
+
+def test_bad_arguments_raise() -> None:
+    v4 = _native.V4Rule(b"p", b"d")
+    with pytest.raises(ValueError, match="ids"):
+        _native.scan_perf_script(b"", 0, 1, comm=True, ids=3, cpu=True, v4=v4)
+    with pytest.raises(TypeError, match="bytes"):
+        _native.scan_ftrace(b"", 0, 1, tracecmd=False, systems={"a": "b"}, v4=v4)  # type: ignore[dict-item]
+
+
+def test_threads_scan_at_once() -> None:
+    """The scans release the GIL (ingestion parses on threads): results must not mix."""
+    texts = [("\n".join([LINE.replace("4321", str(1000 + k))] * 2000) + "\n") for k in range(4)]
+    results: dict[int, list[int]] = {}
+
+    def run(k: int) -> None:
+        scan = perf(chunk(texts[k]))
+        assert scan.tid is not None
+        results[k] = sorted(set(ints(scan.tid.values, "i")))
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {k: [1000 + k] for k in range(4)}
+
+
+PIECES = st.sampled_from(
+    [LINE, " ", ":", ": ", "-", "1", "[0]", "=", "vma:", "\\", "\t", "\r", "\x00", "é", "\n", "x"]
+)
+
+
+@pytest.mark.parametrize("grammar", ["perf-script", "ftrace", "trace-cmd"])
+@given(pieces=st.lists(PIECES, max_size=30), extra=st.integers(0, 2), first=st.integers(1, 99))
+def test_every_line_is_a_record_or_left_over(
+    grammar: str, pieces: list[str], extra: int, first: int
+) -> None:
+    """On any bytes: each line is exactly one of a record or a left-over line, in
+    order, with its byte range; the buffers make valid Arrow columns."""
+    data = "".join(pieces).encode("utf-8", "surrogateescape")
+    n = data.count(b"\n") + (0 if data.endswith(b"\n") else 1) + extra
+    c = Chunk(first, data, n, terminated=data.endswith(b"\n"))
+    s = Scanners()
+    scan = (
+        s.perf_script(c, comm=True, ids=2, cpu=True)
+        if grammar == "perf-script"
+        else s.ftrace(c, tracecmd=grammar == "trace-cmd")
+    )
+    got = ints(scan.line_no, "q")
+    other = ints(scan.other_line_no, "q")
+    assert sorted(got + other) == list(range(first, first + n))
+    assert got == sorted(got) and other == sorted(other)
+    for a, b in zip(ints(scan.other_start, "q"), ints(scan.other_end, "q"), strict=True):
+        assert 0 <= a <= b <= len(data) and b"\n" not in data[a:b]
+    for col in record_columns(scan, v4=False).values():
+        col.validate(full=True)
+        assert len(col) == scan.records
