@@ -76,8 +76,17 @@ def test_dev_stdout_reaches_the_real_stdout(seeded: Path, tmp_path: Path) -> Non
     """With a real process: /dev/stdout is a link to the pipe our reader holds."""
     link_before = os.readlink("/dev/stdout")
     r = subprocess.run(
-        [sys.executable, "-m", "spftrace", "report", "json", "--data", str(seeded)]
-        + ["-o", "/dev/stdout"],
+        [
+            sys.executable,
+            "-m",
+            "spftrace",
+            "report",
+            "json",
+            "--data",
+            str(seeded),
+            "-o",
+            "/dev/stdout",
+        ],
         capture_output=True,
         check=False,
     )
