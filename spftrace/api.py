@@ -167,7 +167,9 @@ def _empty_frame() -> pd.DataFrame:
 
 
 def _unsafe_hint(message: str) -> str:
-    if "disabled by configuration" in message or "the configuration has been locked" in message:
+    if (
+        "disabled" in message and "configuration" in message
+    ) or "configuration has been locked" in message:
         return " (spftrace query reads only the dataset; --unsafe allows files and extensions)"
     return ""
 
