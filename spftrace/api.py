@@ -176,13 +176,16 @@ def _unsafe_hint(message: str) -> str:
 
 def _visible_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Every string cell (and column name) with control and bidi characters visible."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
     from .text import visible
 
     out = df.copy()
     out.columns = [visible(str(c)) for c in df.columns]
-    for i, col in enumerate(df.columns):
-        if df[col].dtype == object:
-            out.iloc[:, i] = [visible(v) if isinstance(v, str) else v for v in df[col]]
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if is_object_dtype(col.dtype) or is_string_dtype(col.dtype):
+            out.iloc[:, i] = [visible(v) if isinstance(v, str) else v for v in col]
     return out
 
 
