@@ -64,6 +64,7 @@ def list_runs(data: PathLike | None = None) -> list[str]:
         finally:
             con.close()
 
+    ds.verify(tables=("runs", "stats"))  # the files this listing reads
     found = ds.guarded(rows, runs=[])
     if not found and not ds.damage:
         return [f"no runs in {ds.path}"]

@@ -77,6 +77,25 @@ def connect(
         if mode == "internal":
             files = [str(f) for fs in tables.values() for f in fs]
             con.execute("SET allowed_paths = ?", [files])
+        _views(con, tables, mode)
+        if mode != "unsafe":
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+class ReadFailed(Exception):
+    """DuckDB could not read a dataset file while setting up the views (a damaged
+    footer); store.Dataset.guarded finds the file and leaves its run out."""
+
+
+def _views(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Sequence[Path]], mode: str) -> None:
+    import duckdb
+
+    try:
         for table, files_ in tables.items():
             if mode == "user" and files_:
                 source = _arrow_source(con, table, files_)
@@ -94,13 +113,8 @@ def connect(
                 else f" WHERE ({PARTITION}, input) IN (SELECT {PARTITION}, input FROM runs)"
             )
             con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {source}{where}")
-        if mode != "unsafe":
-            con.execute("SET enable_external_access = false")
-            con.execute("SET lock_configuration = true")
-    except BaseException:
-        con.close()
-        raise
-    return con
+    except duckdb.Error as exc:
+        raise ReadFailed(str(exc).strip().splitlines()[0] if str(exc).strip() else "") from exc
 
 
 def _arrow_source(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[Path]) -> str:

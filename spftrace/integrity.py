@@ -132,23 +132,28 @@ def quick_problems(c: Commit) -> Iterator[Problem]:
             yield Problem(c.run, f, f"{size:,} bytes where the commit wrote {rec.get('bytes'):,}")
 
 
-def full_problems(c: Commit) -> Iterator[Problem]:
+def full_problems(c: Commit, tables: Sequence[str] | None = None) -> Iterator[Problem]:
     """Everything: the quick checks, then each file's SHA-256 against the manifest, or
-    for a commit without one, each file decoded to its last row."""
+    for a commit without one, each file decoded to its last row (only ``tables``)."""
     quick = list(quick_problems(c))
     yield from quick
     if quick or c.manifest_problem is not None:
         return
     if c.recorded is not None:
         for rel, rec in c.recorded.items():
-            f = c.files[rel.split("/", 1)[0]]
+            table = rel.split("/", 1)[0]
+            if tables is not None and table not in tables:
+                continue
+            f = c.files[table]
             try:
                 if sha256_file(f) != rec.get("sha256"):
                     yield Problem(c.run, f, "contents differ from what the commit wrote (SHA-256)")
             except OSError as exc:
                 yield Problem(c.run, f, f"unreadable ({exc.strerror})")
         return
-    for f in c.files.values():
+    for table, f in c.files.items():
+        if tables is not None and table not in tables:
+            continue
         why = decode_problem(f)
         if why is not None:
             yield Problem(c.run, f, why)

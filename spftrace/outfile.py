@@ -37,7 +37,8 @@ def atomic_write(path: PathLike, data: bytes, *, durable: bool = False) -> None:
     ``durable`` also syncs the file and the directory (journals).  Raises OSError; the
     temporary file is removed whatever happens."""
     p = Path(path)
-    tmp = p.with_name(f".{p.name}.{uuid.uuid4().hex[:12]}.tmp")
+    hidden = p.name if p.name.startswith(".") else f".{p.name}"
+    tmp = p.with_name(f"{hidden}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         old: os.stat_result | None = os.stat(p)
     except FileNotFoundError:

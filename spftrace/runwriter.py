@@ -201,15 +201,21 @@ class RunWriter:
                     done.append(d)
             except BaseException:
                 if len(done) < len(moves):  # the runs file is not in: undo
-                    self._rollback(done, journal)
+                    self._rollback(done, [Path(d) for _s, d in moves], journal)
                 raise
             journal.unlink()
         shutil.rmtree(self.staging, ignore_errors=True)
         self.ds._commits = None
 
-    def _rollback(self, done: list[Path], journal: Path) -> None:
-        """Take back the files a failed commit moved in (as recovery would)."""
+    def _rollback(self, done: list[Path], targets: list[Path], journal: Path) -> None:
+        """Take back the files a failed commit moved in (as recovery would), and the
+        partition directories it made for them."""
         unpublish(done, self.ds.path)
+        for d in targets:
+            for parent in (d.parent, d.parent.parent):
+                if parent != self.ds.path:
+                    with contextlib.suppress(OSError):
+                        parent.rmdir()
         journal.unlink(missing_ok=True)
 
     def abort(self) -> None:

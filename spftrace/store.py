@@ -188,6 +188,18 @@ class Dataset:
                     self._damaged(p)
         return set(self.damage) != before
 
+    def verify(
+        self, runs: Sequence[str] | None = None, tables: Sequence[str] | None = None
+    ) -> None:
+        """Hash the files of ``runs`` (None: all) in ``tables`` (None: all) against their
+        manifests: a reader reads most of them anyway, and garbage inside a file of the
+        right size must not become a number.  What differs goes to ``damage``."""
+        for c in self.commits():
+            wanted = runs is None or c.run in runs
+            if wanted and c.recorded is not None and c.run not in self.damage:
+                for p in full_problems(c, tables):
+                    self._damaged(p)
+
     def damage_error(self, runs: Sequence[str] | None) -> SpftraceError | None:
         """The one-line error for reading ``runs`` (None: all) of a damaged dataset."""
         self.commits()
@@ -208,16 +220,25 @@ class Dataset:
         retry does for ``runs``).  Any other failure is raised as it was."""
         import duckdb
 
+        from .duck import ReadFailed
+
         try:
             return fn()
-        except (
-            duckdb.IOException,
-            duckdb.InvalidInputException,
-            duckdb.InternalException,
-            OSError,
-            ValueError,
-        ):
+        except Exception as exc:
+            reading = (
+                duckdb.IOException,
+                duckdb.InvalidInputException,
+                duckdb.InternalException,
+                ReadFailed,
+                OSError,
+                ValueError,  # pyarrow's ArrowInvalid
+            )
+            # a Parquet page that does not decode (thrift) is a bare duckdb.Error
+            if not (isinstance(exc, reading) or type(exc) is duckdb.Error):
+                raise
             if not self.find_damage():
+                if isinstance(exc, ReadFailed):
+                    raise SpftraceError(f"{self.path}: cannot read the dataset: {exc}") from None
                 raise
         err = self.damage_error(runs)
         if err is not None:
