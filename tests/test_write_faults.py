@@ -191,3 +191,28 @@ def test_a_crash_mid_commit_is_undone_by_the_next_writer(
     after = fingerprint(data)
     new = {k for k in after if "perf-script-default" in k} | {"events/"}  # the new run
     assert {k: v for k, v in after.items() if k not in new} == before
+
+
+def test_a_second_signal_ends_a_stuck_clean_up() -> None:
+    """When the clean-up after the first SIGTERM cannot finish (a worker thread that
+    never returns), the second one ends the process: spftrace is never unkillable."""
+    code = (
+        "import signal, threading, time\n"
+        "import spftrace.cli as cli\n"
+        "signal.signal(signal.SIGTERM, cli._on_signal)\n"
+        "t = threading.Thread(target=time.sleep, args=(3600,), daemon=False)\n"
+        "t.start()\n"
+        "print('ready', flush=True)\n"
+        "try:\n"
+        "    t.join()\n"
+        "except cli.Terminated:\n"
+        "    print('cleaning up', flush=True)\n"
+        "    t.join()\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stdout.readline() == "cleaning up\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM
