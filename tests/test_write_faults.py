@@ -216,3 +216,26 @@ def test_a_second_signal_ends_a_stuck_clean_up() -> None:
         assert proc.stdout.readline() == "cleaning up\n"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == -signal.SIGTERM
+
+
+def test_load_generator_is_one_continuous_capture(tmp_path: Path) -> None:
+    """bench/load.py's trace: the exact number of lines, the capture's own lines with
+    time moving forward across repetitions, and every line a record for spftrace."""
+    import io
+    import re
+
+    from bench.load import CAPTURE, generate
+
+    buf = io.BytesIO()
+    generate(buf, 1000)
+    lines = buf.getvalue().splitlines()
+    assert len(lines) == 1000
+    base = CAPTURE.read_bytes().splitlines()
+    strip = re.compile(rb" \d+\.\d{6}: ")
+    assert [strip.sub(b"", ln) for ln in lines[:324]] == [strip.sub(b"", ln) for ln in base]
+    assert [strip.sub(b"", ln) for ln in lines[324:648]] == [strip.sub(b"", ln) for ln in base]
+    times = [float(strip.search(ln).group().strip(b" :")) for ln in lines]  # type: ignore[union-attr]
+    assert times == sorted(times)
+    assert times[324] > times[323]
+    (s,) = spftrace.ingest(["-"], stdin=io.BytesIO(buf.getvalue()), data=tmp_path / "ds")
+    assert (s.lines, s.record_lines) == (1000, 1000)
