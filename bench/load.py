@@ -149,6 +149,11 @@ def main() -> None:
     work = args.keep or Path(tempfile.mkdtemp(prefix="spftrace-load-"))
     data = work / "ds"
     shutil.rmtree(data, ignore_errors=True)
+    sample = min(args.lines, 1_000_000)
+    with open(os.devnull, "wb") as null:
+        t0 = time.perf_counter()
+        generate(null, sample)
+        gen_rate = sample / (time.perf_counter() - t0)
     try:
         ing = ingest(args.lines, data)
         reps = reports(data, work)
@@ -166,6 +171,10 @@ def main() -> None:
         "## Ingest",
         "",
         *table([ing]),
+        "",
+        f"The generator alone writes {gen_rate:,.0f} lines/s (measured in this run, into "
+        "/dev/null): an ingest rate near that is the generator's, not spftrace's "
+        "(bench/RESULTS.md has spftrace's own rate from a file).",
         "",
         "## Reports (`spftrace report KIND --data DIR -o FILE`)",
         "",

@@ -16,6 +16,7 @@ bytecode that instrumentation would change; their pure-Python twins are covered.
 from __future__ import annotations
 
 import io
+import os
 import sys
 
 import atheris
@@ -65,7 +66,10 @@ def one_input(data: bytes) -> None:
 
 
 def main() -> None:
-    atheris.Setup(sys.argv, one_input)
+    # libFuzzer's -merge re-runs argv[0] as a program: fuzz_run.py points it at a
+    # wrapper that runs this file with the same interpreter
+    argv = [os.environ.get("SPFTRACE_FUZZ_SELF", sys.argv[0]), *sys.argv[1:]]
+    atheris.Setup(argv, one_input)
     atheris.Fuzz()
 
 

@@ -73,9 +73,13 @@ def atheris_budget(seconds: int) -> dict[str, str]:
         crashes = sorted(p.name for p in artifacts.iterdir())
         for c in crashes:  # keep a crash where it can be replayed and committed
             (ROOT / "tests" / "fuzz-corpus" / c).write_bytes((artifacts / c).read_bytes())
+        wrapper = Path(tmp) / "feed"
+        wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{FEED}" "$@"\n')
+        wrapper.chmod(0o755)
         subprocess.run(
-            [sys.executable, str(FEED), "-merge=1", "-max_len=4096", str(CORPUS), str(new)],
-            cwd=ROOT, env=_env(), capture_output=True, check=False,
+            [str(wrapper), "-merge=1", "-max_len=4096", str(CORPUS), str(new)],
+            cwd=ROOT, env={**_env(), "SPFTRACE_FUZZ_SELF": str(wrapper)},
+            capture_output=True, check=False,
         )  # fmt: skip
     inited = re.search(r"INITED cov: (\d+) ft: (\d+)", log)
     last = re.findall(r"(?:DONE|pulse|NEW|REDUCE)\s+cov: (\d+) ft: (\d+) corp: (\S+)", log)
