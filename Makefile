@@ -7,7 +7,7 @@ DEMO    ?= spftrace-demo
 # the compiled core (spftrace/_native): pip builds it; a change reinstalls
 NATIVE  := setup.py $(wildcard spftrace/_native/src/*.[ch])
 
-.PHONY: demo test lint typecheck unit test-pure native bench golden samples clean
+.PHONY: demo test lint typecheck unit test-pure native bench golden samples fuzz load clean
 
 $(STAMP): pyproject.toml $(NATIVE)
 	$(PY) -m venv $(VENV)
@@ -54,6 +54,18 @@ samples: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# the long fuzzing budget (make test runs a short one): hypothesis with FUZZ_EXAMPLES
+# examples per test, then atheris for FUZZ_SECONDS; figures in tests/fuzz-corpus/RESULTS.md
+FUZZ_SECONDS ?= 300
+FUZZ_EXAMPLES ?= 400
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzz_run.py --seconds $(FUZZ_SECONDS) --examples $(FUZZ_EXAMPLES)
+
+# ingest and report a LOAD_LINES-line text trace (not part of make test or make bench)
+LOAD_LINES ?= 50000000
+load: $(STAMP)
+	$(BIN)/python bench/load.py --lines $(LOAD_LINES)
 
 clean:
 	rm -rf $(VENV) $(DEMO) spftrace-data .pytest_cache .mypy_cache .ruff_cache build

@@ -17,7 +17,7 @@ from typing import Any
 from ._version import __version__
 from .errors import SpftraceError
 
-__all__ = ["SpftraceError", "__version__", "ingest", "load", "query", "report"]
+__all__ = ["SpftraceError", "__version__", "check", "ingest", "load", "query", "report"]
 
 
 def __getattr__(name: str) -> Any:
@@ -25,7 +25,7 @@ def __getattr__(name: str) -> Any:
         from .ingestion import ingest
 
         return ingest
-    if name in ("load", "report", "query", "list_runs", "open_dataset"):
+    if name in ("load", "report", "query", "check", "list_runs", "open_dataset"):
         from . import api
 
         return getattr(api, name)

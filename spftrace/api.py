@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpftraceError
+from .outfile import write_output
 from .store import Dataset, data_dir
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .integrity import CheckResult
 
 PathLike = str | os.PathLike[str]
 
@@ -39,26 +41,44 @@ def load(data: PathLike | None = None, runs: list[str] | None = None) -> Tables:
 
 
 def list_runs(data: PathLike | None = None) -> list[str]:
+    """One line per run (text from inputs shown with its control characters made
+    visible); a damaged run is listed with the file that broke."""
+    from .text import visible
+
     ds = open_dataset(data)
-    con = ds.connect()
-    try:
-        rows = con.execute(
-            """
-            SELECT r.run, any_value(r.label), string_agg(DISTINCT r.source_format, ','),
-                   count(*), min(r.ingested_at), string_agg(r.source, ' ' ORDER BY r.input),
-                   coalesce(sum(s.value), 0)
-            FROM runs r LEFT JOIN (SELECT run, input, value FROM stats WHERE name = 'records') s
-              ON s.run = r.run AND s.input = r.input
-            GROUP BY r.run ORDER BY min(r.ingested_at), r.run
-            """
-        ).fetchall()
-    finally:
-        con.close()
-    if not rows:
+
+    def rows() -> list[Any]:
+        con = ds.connect()
+        try:
+            return con.execute(
+                """
+                SELECT r.run, any_value(r.label), string_agg(DISTINCT r.source_format, ','),
+                       count(*), min(r.ingested_at), string_agg(r.source, ' ' ORDER BY r.input),
+                       coalesce(sum(s.value), 0)
+                FROM runs r LEFT JOIN (
+                    SELECT run, input, value FROM stats WHERE name = 'records'
+                ) s ON s.run = r.run AND s.input = r.input
+                GROUP BY r.run ORDER BY min(r.ingested_at), r.run
+                """
+            ).fetchall()
+        finally:
+            con.close()
+
+    ds.verify(tables=("runs", "stats"))  # the files this listing reads
+    found = ds.guarded(rows, runs=[])
+    if not found and not ds.damage:
         return [f"no runs in {ds.path}"]
     out = [f"{'run':<28} {'label':<12} {'formats':<22} {'inputs':>6} {'records':>12}  sources"]
-    for run, label, fmts, n, _when, sources, records in rows:
-        out.append(f"{run:<28} {label or '-':<12} {fmts:<22} {n:>6} {int(records):>12,}  {sources}")
+    for run, label, fmts, n, _when, sources, records in found:
+        out.append(
+            f"{run:<28} {visible(label) or '-':<12} {fmts:<22} {n:>6} {int(records):>12,}  "
+            f"{visible(sources)}"
+        )
+    for run, problems in sorted(ds.damage.items()):
+        p = problems[0]
+        out.append(
+            f"{run:<28} DAMAGED: {visible(str(p.path))}: {p.reason} (spftrace check lists all)"
+        )
     return out
 
 
@@ -79,7 +99,8 @@ def report(
 
     if (base is None) != (head is None):
         raise SpftraceError("--base and --head go together")
-    model = reports.build(open_dataset(data), runs, label, kallsyms)
+    ds = open_dataset(data)
+    model = ds.guarded(lambda: reports.build(ds, runs, label, kallsyms), runs or None)
     if kind == "text":
         from .reports import text
 
@@ -95,33 +116,78 @@ def report(
         if base is not None and head is not None:
             from .analysis.compare import compare as do_compare
 
-            extra.append(html.comparison_section(do_compare(open_dataset(data), base, head)))
+            cds = open_dataset(data)
+            cmp = cds.guarded(lambda: do_compare(cds, base, head))
+            extra.append(html.comparison_section(cmp))
         return html.render(model, extra_sections=extra)
     raise SpftraceError(f"unknown report kind {kind!r}; use text, json or html")
 
 
-def query(sql: str, *, data: PathLike | None = None, fmt: str = "table") -> str:
-    """Run DuckDB SQL with every table available by name."""
+def query(
+    sql: str, *, data: PathLike | None = None, fmt: str = "table", unsafe: bool = False
+) -> str:
+    """Run DuckDB SQL with every table available by name.  The SQL cannot touch files,
+    the network or extensions (see duck.py) unless ``unsafe``.  Table and CSV output
+    show text with its control characters made visible; JSON keeps it exactly."""
     import duckdb
 
     ds = open_dataset(data)
-    con = ds.connect()
-    try:
+
+    def run() -> pd.DataFrame:
+        err = ds.damage_error(None)
+        if err is not None:
+            raise err
+        con = ds.connect(mode="unsafe" if unsafe else "user")
         try:
             rel = con.sql(sql)
-        except duckdb.Error as exc:
-            raise SpftraceError(f"query failed: {str(exc).splitlines()[0]}") from None
-        if rel is None:  # a statement with no result (CREATE, SET ...)
-            return ""  # type: ignore[unreachable]
-        df = rel.df()
-    finally:
-        con.close()
-    if fmt == "csv":
-        return str(df.to_csv(index=False))
+            if rel is None:  # a statement with no result (CREATE, SET ...)
+                return _empty_frame()  # type: ignore[unreachable]
+            frame: pd.DataFrame = rel.df()
+            return frame
+        finally:
+            con.close()
+
+    try:
+        df = ds.guarded(run)
+    except duckdb.Error as exc:
+        msg = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SpftraceError(f"query failed: {msg}{_unsafe_hint(msg)}") from None
     if fmt == "json":
         return str(df.to_json(orient="records", lines=True, date_format="iso"))
+    df = _visible_frame(df)
+    if fmt == "csv":
+        return str(df.to_csv(index=False))
     with _pd_options():
         return str(df.to_string(index=False)) + "\n"
+
+
+def _empty_frame() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame()
+
+
+def _unsafe_hint(message: str) -> str:
+    if (
+        "disabled" in message and "configuration" in message
+    ) or "configuration has been locked" in message:
+        return " (spftrace query reads only the dataset; --unsafe allows files and extensions)"
+    return ""
+
+
+def _visible_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Every string cell (and column name) with control and bidi characters visible."""
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    from .text import visible
+
+    out = df.copy()
+    out.columns = [visible(str(c)) for c in df.columns]
+    for i in range(df.shape[1]):
+        col = df.iloc[:, i]
+        if is_object_dtype(col.dtype) or is_string_dtype(col.dtype):
+            out.iloc[:, i] = [visible(v) if isinstance(v, str) else v for v in col]
+    return out
 
 
 class _pd_options:
@@ -137,18 +203,11 @@ class _pd_options:
         self._ctx.__exit__(*exc)
 
 
-def write_atomic(path: PathLike, text: str) -> None:
-    """Write a file through a temporary name and a rename."""
-    p = Path(path)
-    if p.parent and not p.parent.exists():
-        raise SpftraceError(f"{p}: directory {p.parent} does not exist")
-    tmp = p.with_name(f".{p.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+def check(data: PathLike | None = None) -> CheckResult:
+    """Verify every file of the dataset against its commit's manifest (see integrity.py)."""
+    from .integrity import check as do_check
+
+    return do_check(open_dataset(data).path)
 
 
 def samples_dir() -> Path:
@@ -156,16 +215,30 @@ def samples_dir() -> Path:
 
 
 def demo(out: PathLike) -> Path:
-    """Ingest the bundled samples into OUT/data and write OUT/report.html."""
-    import shutil
-
+    """Ingest the bundled samples into OUT/data and write OUT/report.html.  Only
+    what spftrace made is replaced: OUT/data must be new, empty or a dataset (whose
+    runs are removed, nothing else), and OUT/report.html new or from such a demo."""
     from .ingestion import ingest
+    from .store import MARKER
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     data = out / "data"
-    if data.exists():
-        shutil.rmtree(data)
+    report_path = out / "report.html"
+    if out.exists() and not out.is_dir():
+        raise SpftraceError(f"{out}: not a directory; demo --out needs a directory")
+    previous = (data / MARKER).is_file()
+    if data.exists() and not previous and (not data.is_dir() or any(data.iterdir())):
+        raise SpftraceError(
+            f"{data} exists and is not an spftrace dataset; demo --out {out} would need it: "
+            "choose another --out directory"
+        )
+    if report_path.exists() and not previous:
+        raise SpftraceError(
+            f"{report_path} exists and was not written by a demo; choose another --out directory"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    if previous:
+        Dataset(data).remove_runs()
     samples = samples_dir()
     for path, label in (
         ("seed/ebizzy-x86-16cpu.txt", "spf"),
@@ -181,8 +254,7 @@ def demo(out: PathLike) -> Path:
            label="per-vma-lock")  # fmt: skip
     for kernel in ("spf", "base", "per-vma-lock"):  # the simulator on ebizzy, 16 CPUs
         simulate("ebizzy", kernel=kernel, scale=0.05, ingest=True, data=data, label=kernel)
-    report_path = out / "report.html"
-    write_atomic(report_path, report("html", data=data))
+    write_output(report_path, report("html", data=data))
     return report_path
 
 

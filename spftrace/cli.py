@@ -49,6 +49,12 @@ def user_errors(fn: F) -> F:
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(0) from None
+        except Terminated as exc:
+            import signal
+
+            name = signal.Signals(exc.signum).name
+            typer.echo(f"stopped by {name}; the dataset is unchanged", err=True)
+            raise typer.Exit(128 + exc.signum) from None
         except KeyboardInterrupt:
             typer.echo("interrupted; the dataset is unchanged", err=True)
             raise typer.Exit(130) from None
@@ -179,7 +185,9 @@ def report(
         list[str] | None, typer.Option("--run", help="run to report (repeatable)")
     ] = None,
     label: Annotated[str | None, typer.Option("--label", help="only runs with this label")] = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="write to FILE")] = None,
+    output: Annotated[
+        str | None, typer.Option("-o", "--output", help="write to FILE ('-' is stdout)")
+    ] = None,
     kallsyms: Annotated[
         Path | None, typer.Option("--kallsyms", help="a /proc/kallsyms snapshot to name call sites")
     ] = None,
@@ -193,20 +201,21 @@ def report(
     """Explain the runs: verdict, fallbacks by reason, sources, ingest statistics."""
     from .api import report as make_report
 
-    color = output is None and kind is ReportKind.text and sys.stdout.isatty()
+    color = output in (None, "-") and kind is ReportKind.text and sys.stdout.isatty()
     text = make_report(
         kind.value, data=data, runs=run, label=label, color=color,
         kallsyms=str(kallsyms) if kallsyms else None, base=base, head=head,
     )  # fmt: skip
     if output is None:
         if kind is ReportKind.html:
-            raise SpftraceError("report html needs -o FILE")
+            raise SpftraceError("report html needs -o FILE (or -o - for stdout)")
         sys.stdout.write(text)
     else:
-        from .api import write_atomic
+        from .outfile import write_output
 
-        write_atomic(output, text)
-        typer.echo(str(output.resolve()), err=True)
+        written = write_output(output, text)
+        if written != "<stdout>":
+            typer.echo(written, err=True)
 
 
 class QueryFormat(StrEnum):
@@ -225,11 +234,30 @@ def query(
     fmt: Annotated[
         QueryFormat, typer.Option("--format", help="table, csv or json")
     ] = QueryFormat.table,
+    unsafe: Annotated[
+        bool,
+        typer.Option(
+            "--unsafe", help="full DuckDB: let the SQL read and write files, load extensions"
+        ),
+    ] = False,
 ) -> None:
-    """Run DuckDB SQL over the dataset's tables."""
+    """Run DuckDB SQL over the dataset's tables (read-only unless --unsafe)."""
     from .api import query as run_query
 
-    sys.stdout.write(run_query(sql, data=data, fmt=fmt.value))
+    sys.stdout.write(run_query(sql, data=data, fmt=fmt.value, unsafe=unsafe))
+
+
+@app.command()
+@user_errors
+def check(data: DataOpt = None) -> None:
+    """Verify every file of the dataset against what its commit recorded."""
+    from .api import check as run_check
+
+    result = run_check(data)
+    for line in result.lines():
+        typer.echo(line)
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -351,7 +379,29 @@ def demo(
     typer.echo(str(report_path.resolve()))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where SIGINT's KeyboardInterrupt would be, so that an
+    ingest cleans up its staging files the same way."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    import signal
+
+    # the clean-up waits for worker threads; a second signal ends the process at once
+    # (a commit cut short is still undone: by the next writer, from its journal)
+    signal.signal(signum, signal.SIG_DFL)
+    raise Terminated(signum)
+
+
 def main() -> None:
+    import signal
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
     app()
 
 

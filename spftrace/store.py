@@ -4,14 +4,16 @@ Layout::
 
     DATA/spftrace-dataset.json            schema version of the dataset
     DATA/<table>/run=<name>/part-<k>.parquet   k = first input number in the file
+    DATA/manifests/run=<name>/part-<k>.json    size and SHA-256 of each file (integrity.py)
 
 Commit protocol (why: several files must appear together, and a crash must
 leave the dataset as it was).  An ingest writes every file into
 ``DATA/.staging-<id>/``, then writes a journal ``DATA/.commit-<id>.json`` that
-lists the moves, renames the data files into place and the ``runs`` file last,
-and deletes the journal.  Readers only see (run, input) pairs present in
-``runs``, so a half-done commit is invisible; the next writer finds the journal
-and rolls the moves back if the ``runs`` file never arrived.
+lists the moves, renames the data files and the manifest into place and the
+``runs`` file last, and deletes the journal.  Readers only see commits whose
+``runs`` file is there, so a half-done commit is invisible; a failure takes the
+moves back at once, and after a crash the next writer finds the journal and does.
+A run with a damaged file is left out of every read and named in the error.
 """
 
 from __future__ import annotations
@@ -22,48 +24,35 @@ import json
 import os
 import re
 import shutil
-import uuid
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._version import __version__
 from .errors import SpftraceError
-from .schema import PARTITION, SCHEMA_VERSION, arrow_schema, duckdb_columns, to_arrow
+from .integrity import (
+    MANIFESTS,
+    TABLES,
+    Commit,
+    Problem,
+    commits,
+    full_problems,
+    quick_problems,
+    unpublish,
+)
+from .outfile import atomic_write, os_reason
+from .runwriter import RunWriter as RunWriter
+from .schema import PARTITION, SCHEMA_VERSION
+from .text import visible
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
-    import pyarrow.parquet as pq
 
+T = TypeVar("T")
 DEFAULT_DATA = "spftrace-data"
 MARKER = "spftrace-dataset.json"
-ROW_GROUP = 128 * 1024
 _DATA_TABLES = ("counters", "events", "rejects", "stats")
-_DELTA = frozenset(["line_no", "ts"])
-_STATS = frozenset(["line_no", "ts", "block", "input"])
-_DICT_COLUMNS = frozenset(
-    [
-        "origin",
-        "event",
-        "unit",
-        "status",
-        "comm",
-        "aggr",
-        "thread",
-        "cgroup",
-        "metric_unit",
-        "label",
-        "source_format",
-        "source",
-        "host",
-        "kernel",
-        "command",
-        "name",
-        "reason",
-    ]
-)
 
 
 def data_dir(data: str | os.PathLike[str] | None) -> Path:
@@ -85,27 +74,52 @@ def sanitize_run_name(name: str) -> str:
 
 
 class Dataset:
-    """A dataset directory.  Opening checks the schema version."""
+    """A dataset directory.  Opening checks the schema version.
+
+    ``create`` makes a new dataset in a directory that is missing or empty; a
+    directory that holds anything else (``/``, a project, ``/proc``) is refused by
+    readers and writers alike, so spftrace never writes into what it did not make."""
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
         self.path = Path(path)
+        #: run -> what is wrong with it; its files are left out of every read
+        self.damage: dict[str, list[Problem]] = {}
+        self._commits: list[Commit] | None = None
+        self._full_scanned = False
+        try:
+            self._open(create)
+        except OSError as exc:
+            raise SpftraceError(f"{self.path}: cannot open the dataset: {os_reason(exc)}") from None
+
+    def _open(self, create: bool) -> None:
         marker = self.path / MARKER
         if not marker.exists():
+            if self.path.exists() and not self.path.is_dir():
+                raise SpftraceError(
+                    f"{self.path}: not a directory; --data names a dataset directory"
+                )
+            if self.path.exists() and any(self.path.iterdir()):
+                raise SpftraceError(
+                    f"{self.path}: not an spftrace dataset (no {MARKER}) and not empty; "
+                    "spftrace writes only into a new or empty directory: choose another --data"
+                )
             if not create:
-                if self.path.exists() and any(self.path.iterdir()):
-                    raise SpftraceError(
-                        f"{self.path}: not an spftrace dataset (no {MARKER}); "
-                        "choose another --data directory"
-                    )
                 raise SpftraceError(
                     f"no dataset at {self.path}: ingest something first "
                     "(spftrace ingest FILE) or pass --data DIR"
                 )
+            made = not self.path.exists()
             self.path.mkdir(parents=True, exist_ok=True)
-            _atomic_write_text(
-                marker,
-                json.dumps({"schema_version": SCHEMA_VERSION, "created_by": __version__}) + "\n",
-            )
+            info = {"schema_version": SCHEMA_VERSION, "created_by": __version__}
+            try:
+                atomic_write(marker, (json.dumps(info) + "\n").encode(), durable=True)
+            except OSError as exc:
+                if made:
+                    with contextlib.suppress(OSError):
+                        self.path.rmdir()
+                raise SpftraceError(
+                    f"{self.path}: cannot create the dataset: {os_reason(exc)}"
+                ) from None
         try:
             info = json.loads(marker.read_text())
             version = int(info["schema_version"])
@@ -136,65 +150,137 @@ class Dataset:
                 moves = []
             runs_moved = [d for s, d in moves if Path(d).parts[-3] == "runs" and Path(d).exists()]
             if not runs_moved:  # the commit never became visible: undo it
-                for _src, dst in moves:
-                    with contextlib.suppress(FileNotFoundError):
-                        Path(dst).unlink()
+                unpublish([Path(d) for _s, d in moves], self.path)
             journal.unlink()
+        for left in self.path.glob(".commit-*.tmp"):  # a journal cut short (kill -9)
+            left.unlink(missing_ok=True)
         for staging in self.path.glob(".staging-*"):
             shutil.rmtree(staging, ignore_errors=True)
+        self._commits = None
+
+    # -- integrity ----------------------------------------------------------------
+    def commits(self) -> list[Commit]:
+        """Every published commit; the quick checks run once and fill ``damage``."""
+        if self._commits is None:
+            self._commits = commits(self.path)
+            for c in self._commits:
+                for p in quick_problems(c):
+                    self._damaged(p)
+        return self._commits
+
+    def _damaged(self, p: Problem) -> bool:
+        known = self.damage.setdefault(p.run, [])
+        if p in known:
+            return False
+        known.append(p)
+        return True
+
+    def find_damage(self) -> bool:
+        """Verify every file in full (on a failed read); True when a new damaged run
+        was found, so that the read is worth trying again without it."""
+        if self._full_scanned:
+            return False
+        self._full_scanned = True
+        before = set(self.damage)
+        for c in self.commits():
+            if c.run not in self.damage:
+                for p in full_problems(c):
+                    self._damaged(p)
+        return set(self.damage) != before
+
+    def verify(
+        self, runs: Sequence[str] | None = None, tables: Sequence[str] | None = None
+    ) -> None:
+        """Hash the files of ``runs`` (None: all) in ``tables`` (None: all) against their
+        manifests: a reader reads most of them anyway, and garbage inside a file of the
+        right size must not become a number.  What differs goes to ``damage``."""
+        for c in self.commits():
+            wanted = runs is None or c.run in runs
+            if wanted and c.recorded is not None and c.run not in self.damage:
+                for p in full_problems(c, tables):
+                    self._damaged(p)
+
+    def damage_error(self, runs: Sequence[str] | None) -> SpftraceError | None:
+        """The one-line error for reading ``runs`` (None: all) of a damaged dataset."""
+        self.commits()
+        hit = [r for r in (self.damage if runs is None else runs) if r in self.damage]
+        if not hit:
+            return None
+        p = self.damage[hit[0]][0]
+        others = "; report the other runs with --run NAME" if runs is None else ""
+        return SpftraceError(
+            f"{visible(str(p.path))}: damaged ({p.reason}): run {p.run!r} cannot be read"
+            f"{others}; `spftrace check` lists every damaged file"
+        )
+
+    def guarded(self, fn: Callable[[], T], runs: Sequence[str] | None = None) -> T:
+        """``fn()`` (a read).  When it fails the way a damaged file makes reads fail,
+        every file is verified; if that finds damaged runs, ``fn`` runs once more
+        without them (it should call ``damage_error`` for the runs it needs, as the
+        retry does for ``runs``).  Any other failure is raised as it was."""
+        import duckdb
+
+        from .duck import ReadFailed
+
+        try:
+            return fn()
+        except Exception as exc:
+            reading = (
+                duckdb.IOException,
+                duckdb.InvalidInputException,
+                duckdb.InternalException,
+                ReadFailed,
+                OSError,
+                ValueError,  # pyarrow's ArrowInvalid
+            )
+            # a Parquet page that does not decode (thrift) is a bare duckdb.Error
+            if not (isinstance(exc, reading) or type(exc) is duckdb.Error):
+                raise
+            if not self.find_damage():
+                if isinstance(exc, ReadFailed):
+                    raise SpftraceError(f"{self.path}: cannot read the dataset: {exc}") from None
+                raise
+        err = self.damage_error(runs)
+        if err is not None:
+            raise err
+        return fn()
 
     # -- reading ------------------------------------------------------------------
     def files(self, table: str) -> list[Path]:
-        return sorted((self.path / table).glob(f"{PARTITION}=*/*.parquet"))
+        """The table's files in every commit whose run is not damaged."""
+        cs = self.commits()
+        return sorted(c.files[table] for c in cs if c.run not in self.damage and table in c.files)
 
     def runs_table(self) -> pd.DataFrame:
         return self.read("runs")
 
     def read(self, table: str, runs: Sequence[str] | None = None) -> pd.DataFrame:
         """One table as pandas, limited to committed (run, input) pairs."""
-        con = self.connect()
-        try:
-            where = ""
-            params: list[Any] = []
-            if runs is not None:
-                where = f" WHERE {PARTITION} IN (SELECT unnest(?))"
-                params = [list(runs)]
-            return con.execute(f"SELECT * FROM {table}{where}", params).df()
-        finally:
-            con.close()
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection with one view per table over the committed data."""
-        import duckdb
+        def go() -> pd.DataFrame:
+            err = self.damage_error(runs)
+            if err is not None:
+                raise err
+            con = self.connect()
+            try:
+                where = ""
+                params: list[Any] = []
+                if runs is not None:
+                    where = f" WHERE {PARTITION} IN (SELECT unnest(?))"
+                    params = [list(runs)]
+                return con.execute(f"SELECT * FROM {table}{where}", params).df()
+            finally:
+                con.close()
 
-        con = duckdb.connect()
-        # analyses sort tens of millions of events: bound memory, spill the rest
-        con.execute(f"SET memory_limit = '{os.environ.get('SPFTRACE_MEMORY', '400MB')}'")
-        con.execute("SET preserve_insertion_order = false")
-        spill = self.path / ".duckdb-tmp"
-        con.execute(f"SET temp_directory = '{str(spill).replace(chr(39), chr(39) * 2)}'")
-        self.register(con)
-        return con
+        return self.guarded(go, runs)
 
-    def register(self, con: duckdb.DuckDBPyConnection) -> None:
-        runs_files = self.files("runs")
-        if runs_files:
-            con.execute(
-                f"CREATE OR REPLACE VIEW runs AS SELECT * FROM read_parquet({_list(runs_files)}, "
-                "hive_partitioning = true, union_by_name = true)"
-            )
-        else:
-            con.execute(f"CREATE OR REPLACE TABLE runs ({duckdb_columns('runs')})")
-        for table in _DATA_TABLES:
-            files = self.files(table)
-            if files:
-                con.execute(
-                    f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM read_parquet("
-                    f"{_list(files)}, hive_partitioning = true, union_by_name = true) "
-                    f"WHERE ({PARTITION}, input) IN (SELECT {PARTITION}, input FROM runs)"
-                )
-            else:
-                con.execute(f"CREATE OR REPLACE TABLE {table} ({duckdb_columns(table)})")
+    def connect(self, *, mode: str = "internal") -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection with one view per table over the committed data (see
+        duck.py for ``mode``: internal, user or unsafe)."""
+        from .duck import connect
+
+        tables = {t: self.files(t) for t in ("runs", *_DATA_TABLES)}
+        return connect(tables, self.path / ".duckdb-tmp", mode=mode)
 
     def _runs_index(self) -> list[tuple[str, str, int]]:
         """(run, sha256, input) of every committed input, read straight from the
@@ -202,22 +288,30 @@ class Dataset:
         import pyarrow.parquet as pq
 
         out = []
-        for f in self.files("runs"):
-            run = f.parent.name.partition("=")[2]
-            t = pq.read_table(f, columns=["sha256", "input"])
+        for c in self.commits():
+            if c.run in self.damage:
+                continue
+            try:
+                t = pq.read_table(c.runs_file, columns=["sha256", "input"])
+            except Exception as exc:  # a damaged runs file: its run is left out
+                self._damaged(Problem(c.run, c.runs_file, _first_line(exc)))
+                continue
             for sha, inp in zip(
                 t.column("sha256").to_pylist(), t.column("input").to_pylist(), strict=True
             ):
-                out.append((run, sha, int(inp)))
+                out.append((c.run, sha, int(inp)))
         return out
 
     def run_names(self) -> list[str]:
-        return sorted({run for run, _, _ in self._runs_index()})
+        return sorted({run for run, _, _ in self._runs_index()} | set(self.damage))
 
     def find_sha(self, sha256: str) -> str | None:
         return next((run for run, sha, _ in self._runs_index() if sha == sha256), None)
 
     def next_input(self, run: str) -> int:
+        err = self.damage_error([run])
+        if err is not None:
+            raise err
         inputs = [i for r, _, i in self._runs_index() if r == run]
         return max(inputs) + 1 if inputs else 0
 
@@ -225,137 +319,22 @@ class Dataset:
     def writer(self, run: str, first_input: int) -> RunWriter:
         return RunWriter(self, run, first_input)
 
+    def remove_runs(self) -> None:
+        """Delete every run: the part files and manifests spftrace wrote, and the
+        directories that leaves empty.  The marker stays; any other file stays."""
+        with self.locked():
+            for table in (*TABLES, MANIFESTS):
+                for f in (self.path / table).glob(f"{PARTITION}=*/part-*.*"):
+                    if f.suffix in (".parquet", ".json") and f.is_file():
+                        f.unlink()
+                for d in (self.path / table).glob(f"{PARTITION}=*"):
+                    with contextlib.suppress(OSError):
+                        d.rmdir()
+                with contextlib.suppress(OSError):
+                    (self.path / table).rmdir()
+            shutil.rmtree(self.path / ".duckdb-tmp", ignore_errors=True)
+            self._commits = None
 
-def _list(files: Sequence[Path]) -> str:
-    return "[" + ", ".join("'" + str(f).replace("'", "''") + "'" for f in files) + "]"
 
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-@dataclass
-class _Open:
-    writer: pq.ParquetWriter
-    path: Path
-    rows: int = 0
-
-
-class RunWriter:
-    """Writes one run's new files into staging; ``commit()`` publishes them."""
-
-    def __init__(self, ds: Dataset, run: str, first_input: int) -> None:
-        if run != sanitize_run_name(run):
-            raise SpftraceError(f"invalid run name {run!r}")
-        self.ds = ds
-        self.run = run
-        self.first_input = first_input
-        self.id = uuid.uuid4().hex[:12]
-        self.staging = ds.path / f".staging-{self.id}"
-        self.staging.mkdir()
-        self._open: dict[str, _Open] = {}
-        self._schemas: dict[str, Any] = {}
-
-    def _file(self, table: str) -> _Open:
-        o = self._open.get(table)
-        if o is None:
-            import pyarrow.parquet as pq
-
-            schema = arrow_schema(table)
-            schema = schema.with_metadata(
-                {**(schema.metadata or {}), b"spftrace.version": __version__.encode()}
-            )
-            self._schemas[table] = schema
-            path = (
-                self.staging
-                / table
-                / f"{PARTITION}={self.run}"
-                / f"part-{self.first_input:05d}.parquet"
-            )
-            path.parent.mkdir(parents=True)
-            # dictionary pages only where values repeat (names, comms, statuses);
-            # payloads and addresses are nearly unique and only slow the writer down.
-            # Line numbers and timestamps rise: delta encoding halves them and is
-            # cheaper than zstd on plain values.  Min/max statistics only where a
-            # range query can use them (time, line); on payloads, addresses and ids
-            # they cost writing time and prune nothing.  Measured together, once, on
-            # the events of 1M perf script lines: written in 0.21 s instead of 0.27 s,
-            # 4.3 MB instead of 6.5 MB.
-            names = [f.name for f in schema]
-            o = _Open(
-                pq.ParquetWriter(
-                    path,
-                    schema,
-                    compression="zstd",
-                    use_dictionary=[c for c in names if c in _DICT_COLUMNS],
-                    column_encoding={c: "DELTA_BINARY_PACKED" for c in names if c in _DELTA},
-                    write_statistics=[c for c in names if c in _STATS],
-                    data_page_version="2.0",
-                ),
-                path,
-            )
-            self._open[table] = o
-        return o
-
-    def write(self, table: str, columns: Any, input_no: int) -> None:
-        """Append rows: a dict of column lists, or a pyarrow Table without ``input``."""
-        import numpy as np
-        import pyarrow as pa
-
-        o = self._file(table)
-        schema = self._schemas[table]
-        if isinstance(columns, dict):
-            n = len(next(iter(columns.values()))) if columns else 0
-        else:
-            n = columns.num_rows
-        if n == 0:
-            return
-        arrays = []
-        for f in schema:
-            if f.name == "input":
-                # from buffers: pa.array(ndarray) would load Arrow's compute functions
-                data = pa.py_buffer(np.full(n, input_no, dtype=np.int32))
-                arrays.append(pa.Array.from_buffers(pa.int32(), n, [None, data]))
-            elif isinstance(columns, dict):
-                if f.name in columns:
-                    arrays.append(to_arrow(columns[f.name], f.type))
-                else:  # a column this format never fills (callchain of a vmstat row)
-                    arrays.append(pa.nulls(n, f.type))
-            elif f.name not in columns.schema.names:
-                arrays.append(pa.nulls(n, f.type))
-            else:
-                col = columns.column(f.name)
-                arrays.append(col if col.type == f.type else col.cast(f.type))
-        batch = pa.Table.from_arrays(arrays, schema=schema)
-        o.writer.write_table(batch, row_group_size=ROW_GROUP)
-        o.rows += n
-
-    def commit(self) -> None:
-        """Publish: data files first, the runs file last (the commit point)."""
-        if "runs" not in self._open:
-            raise AssertionError("a run without a runs row cannot be committed")
-        for o in self._open.values():
-            o.writer.close()
-        order = [t for t in _DATA_TABLES if t in self._open] + ["runs"]
-        moves = []
-        for t in order:
-            staged = self._open[t].path
-            moves.append((str(staged), str(self.ds.path / staged.relative_to(self.staging))))
-        journal = self.ds.path / f".commit-{self.id}.json"
-        _atomic_write_text(journal, json.dumps({"moves": moves}))
-        for src_name, dst in moves:
-            d = Path(dst)
-            d.parent.mkdir(parents=True, exist_ok=True)
-            if d.exists():
-                raise SpftraceError(f"{d} already exists; the dataset is being written twice")
-            os.replace(src_name, d)
-        journal.unlink()
-        shutil.rmtree(self.staging, ignore_errors=True)
-
-    def abort(self) -> None:
-        for o in self._open.values():
-            with contextlib.suppress(Exception):
-                o.writer.close()
-        shutil.rmtree(self.staging, ignore_errors=True)
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]

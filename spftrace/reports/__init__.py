@@ -85,6 +85,10 @@ def build(
     kallsyms: str | None = None,
 ) -> ReportModel:
     """Summaries of the chosen runs (default: all), plus their ingest statistics."""
+    ds.verify(list(runs) if runs else None)
+    damaged = ds.damage_error(list(runs) if runs else None)
+    if damaged is not None:
+        raise damaged
     con = ds.connect()
     try:
         known = [

@@ -1,8 +1,8 @@
 """``report html``: one self-contained file (inline CSS and SVG, no network).
 
 Rendered with Jinja2 with autoescape on: every string that came from a trace
-(process names, commands, reject lines) is escaped; only our own SVG figures
-are marked safe.
+(process names, commands, reject lines) is escaped, after its control and bidi
+characters are made visible (``finalize``); only our own SVG figures are marked safe.
 """
 
 from __future__ import annotations
@@ -13,9 +13,19 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from .._version import __version__
+from ..text import visible
 from . import ReportModel, plots
 from .json_report import as_dict
 from .text import headline
+
+
+def _shown(value: Any) -> Any:
+    """Every ``{{ value }}``: text with control and bidi characters made visible before
+    autoescape (``\u202eevil`` must not read as "live"); newlines stay (our own <pre>
+    blocks); our Markup (SVG figures) passes untouched."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return "\n".join(visible(part) for part in value.split("\n"))
+    return value
 
 
 def environment() -> Environment:
@@ -24,6 +34,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html", "j2"], default=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=_shown,
     )
     env.filters["num"] = lambda v: "n/a" if v is None else f"{v:,}"
     env.filters["pct"] = lambda v: "" if v is None else f"{v:.2f}%"

@@ -10,6 +10,15 @@ import io
 from collections.abc import Sequence
 
 from ..analysis.model import RunSummary
+from ..text import visible
+
+
+def _label(text: str) -> str:
+    """Text from a trace or the user, as a figure label: control and bidi characters
+    made visible, and ``$`` taken literally (matplotlib would parse ``$...$`` as math,
+    and a bad formula raises when the figure is drawn)."""
+    return visible(text).replace("$", r"\$")
+
 
 _COLORS = {
     "speculative": "#2e7d32",
@@ -51,7 +60,7 @@ def breakdown_svg(runs: Sequence[RunSummary]) -> str | None:
             if count and name not in reasons:
                 reasons.append(name)
     fig, ax = plt.subplots(figsize=(8.0, 0.6 + 0.45 * len(rows)))
-    labels = [s.run + (f" ({s.label})" if s.label else "") for s in rows]
+    labels = [_label(s.run + (f" ({s.label})" if s.label else "")) for s in rows]
     left = [0.0] * len(rows)
     segments = [("speculative", [s.speculative or 0 for s in rows])]
     segments += [(r, [s.fallbacks.get(r, 0) for s in rows]) for r in reasons]
@@ -59,7 +68,7 @@ def breakdown_svg(runs: Sequence[RunSummary]) -> str | None:
     for i, (name, counts) in enumerate(segments):
         widths = [100.0 * c / (s.faults or 1) for c, s in zip(counts, rows, strict=True)]
         color = _COLORS.get(name, _PALETTE[(i - 1) % len(_PALETTE)])
-        ax.barh(labels, widths, left=left, color=color, label=name.replace("_", " "))
+        ax.barh(labels, widths, left=left, color=color, label=_label(name.replace("_", " ")))
         left = [a + b for a, b in zip(left, widths, strict=True)]
     ax.set_xlim(0, 100)
     ax.set_xlabel("% of faults")
@@ -84,7 +93,10 @@ def timeline_svg(runs: Sequence[RunSummary]) -> str | None:
         for j, (name, counts) in enumerate(sorted(tl["series"].items())):
             xs = [k * width_ms for k in range(len(counts))]
             ax.plot(
-                xs, counts, label=f"{s.run}: {name}", color=_PALETTE[(i * 3 + j) % len(_PALETTE)]
+                xs,
+                counts,
+                label=_label(f"{s.run}: {name}"),
+                color=_PALETTE[(i * 3 + j) % len(_PALETTE)],
             )
     ax.set_xlabel("time since the first event (ms)")
     ax.set_ylabel("events per interval")
@@ -100,7 +112,7 @@ def histogram_svg(title: str, hist: dict[str, int]) -> str | None:
 
     fig, ax = plt.subplots(figsize=(3.8, 2.4))
     ax.bar(list(hist), list(hist.values()), color="#1565c0")
-    ax.set_title(title)
+    ax.set_title(_label(title))
     ax.set_xlabel("microseconds")
     ax.set_ylabel("count")
     return _svg(fig)
@@ -115,7 +127,7 @@ def compare_svg(rows: Sequence[object]) -> str | None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8.0, 0.5 + 0.3 * len(pts)))
-    names = [r.metric for r in pts]  # type: ignore[attr-defined]
+    names = [_label(r.metric) for r in pts]  # type: ignore[attr-defined]
     changes = [r.change_pct for r in pts]  # type: ignore[attr-defined]
     lo = [c - (r.ci_pct[0] if r.ci_pct else c) for c, r in zip(changes, pts, strict=True)]  # type: ignore[attr-defined]
     hi = [(r.ci_pct[1] if r.ci_pct else c) - c for c, r in zip(changes, pts, strict=True)]  # type: ignore[attr-defined]

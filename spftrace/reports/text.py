@@ -13,7 +13,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..analysis.model import RunSummary
+from ..text import visible
 from . import ReportModel
+
+
+def _v(value: object) -> str:
+    """Text from a trace or the user, for a rich console: control and bidi characters
+    shown as escapes (a comm's ESC never reaches the terminal), markup escaped."""
+    return escape(visible(str(value)))
 
 
 def _n(v: int | None) -> str:
@@ -31,7 +38,7 @@ def headline(s: RunSummary) -> list[str]:
     if s.fallback_total is not None and s.faults:
         fb_pct = round(100.0 * s.fallback_total / s.faults, 2)
     path = "speculative" if s.kernel_model != "per-vma-lock" else "under VMA lock"
-    return [
+    lines = [
         f"run {s.run}{label} - kernel model: {s.kernel_model} - sources: "
         f"{', '.join(s.sources) or 'none'}",
         f"faults {_n(s.faults)} | {path} {_n(s.speculative)}{_p(s.speculative_pct)} | "
@@ -39,6 +46,7 @@ def headline(s: RunSummary) -> list[str]:
         f"{_n(s.not_attempted)}{_p(s.not_attempted_pct)}",
         f"verdict: {s.verdict}",
     ]
+    return [visible(line) for line in lines]
 
 
 def render(model: ReportModel, *, color: bool = False, width: int = 110) -> str:
@@ -55,11 +63,11 @@ def render(model: ReportModel, *, color: bool = False, width: int = 110) -> str:
         if i:
             console.rule()
         first, counts, verdict = headline(s)
-        console.print(f"[bold]{escape(first)}[/bold]", overflow="fold")
-        console.print(escape(counts), overflow="fold")
-        console.print(f"[bold]{escape(verdict)}[/bold]", overflow="fold")
+        console.print(f"[bold]{_v(first)}[/bold]", overflow="fold")
+        console.print(_v(counts), overflow="fold")
+        console.print(f"[bold]{_v(verdict)}[/bold]", overflow="fold")
         if s.command:
-            console.print(f"command: {escape(s.command)}", overflow="fold")
+            console.print(f"command: {_v(s.command)}", overflow="fold")
         console.print()
         _reasons_table(console, s)
         _advice(console, s)
@@ -69,7 +77,7 @@ def render(model: ReportModel, *, color: bool = False, width: int = 110) -> str:
         console.rule()
         _side_by_side(console, model)
         for note in model.across_runs:
-            console.print(f"across runs: {escape(note)}", overflow="fold")
+            console.print(f"across runs: {_v(note)}", overflow="fold")
     _ingest(console, model)
     return buf.getvalue()
 
@@ -84,11 +92,11 @@ def _reasons_table(console: Console, s: RunSummary) -> None:
     t.add_column("what it means")
     listed = set()
     for f in s.findings:
-        t.add_row(f.reason, f"{f.count:,}", f"{f.share_pct:.2f}", escape(f.meaning))
+        t.add_row(_v(f.reason), f"{f.count:,}", f"{f.share_pct:.2f}", _v(f.meaning))
         listed.add(f.reason)
     for name, count in s.fallbacks.items():
         if name not in listed:
-            t.add_row(name, f"{count:,}", "0.00", "")
+            t.add_row(_v(name), f"{count:,}", "0.00", "")
     console.print(t)
 
 
@@ -98,8 +106,8 @@ def _advice(console: Console, s: RunSummary) -> None:
         return
     console.print("[bold]What usually causes it, and what to do[/bold]")
     for f in top:
-        console.print(f"- {f.reason}: {escape(f.likely_cause)}", overflow="fold")
-        console.print(f"  advice: {escape(f.advice)}", overflow="fold")
+        console.print(f"- {_v(f.reason)}: {_v(f.likely_cause)}", overflow="fold")
+        console.print(f"  advice: {_v(f.advice)}", overflow="fold")
     console.print()
 
 
@@ -120,12 +128,12 @@ def _trace(console: Console, s: RunSummary) -> None:
             console,
             "Top mmap_lock write holders",
             ("comm", "tid", "holds", "held us", "longest us"),
-            [(escape(str(h["comm"])), str(h["tid"]), str(h["holds"]), f"{h['held_us']}",
+            [(str(h["comm"]), str(h["tid"]), str(h["holds"]), f"{h['held_us']}",
               f"{h['longest_us']}") for h in pv["top_write_holders"][:5]],
         )  # fmt: skip
     _table(
         console, "Fallbacks by thread", ("reason", "comm", "tid", "count"),
-        [(r["reason"], escape(str(r["comm"])), str(r["tid"]), f"{r['count']:,}")
+        [(r["reason"], str(r["comm"]), str(r["tid"]), f"{r['count']:,}")
          for r in tr.get("by_thread", [])[:8]],
     )  # fmt: skip
     _table(
@@ -137,7 +145,7 @@ def _trace(console: Console, s: RunSummary) -> None:
         console,
         "Who changed the VMA just before spf_vma_changed",
         ("comm", "tid", "op", "fallbacks"),
-        [(escape(str(r["comm"])), str(r["tid"]), r["op"], f"{r['fallbacks']:,}")
+        [(str(r["comm"]), str(r["tid"]), r["op"], f"{r['fallbacks']:,}")
          for r in tr.get("culprits", [])[:5]],
     )  # fmt: skip
     if tr.get("lost_events"):
@@ -157,7 +165,7 @@ def _table(
     for col in cols:
         t.add_column(col, justify="right" if col in _NUMERIC else "left")
     for row in rows:
-        t.add_row(*row)
+        t.add_row(*(_v(cell) for cell in row))
     console.print(t)
 
 
@@ -170,14 +178,14 @@ def _sources(console: Console, s: RunSummary) -> None:
         t.add_column("fallbacks", justify="right")
         for src in s.per_source:
             t.add_row(
-                src.origin,
+                _v(src.origin),
                 _n(None if src.faults is None else int(src.faults)),
                 _n(None if src.speculative is None else int(src.speculative)),
                 _n(int(sum(src.fallbacks.values()))) if src.fallbacks else "n/a",
             )
         console.print(t)
     for note in s.disagreements:
-        console.print(f"note: {escape(note)}", overflow="fold")
+        console.print(f"note: {_v(note)}", overflow="fold")
     if s.disagreements:
         console.print()
 
@@ -194,11 +202,11 @@ def _side_by_side(console: Console, model: ReportModel) -> None:
     for s in model.runs:
         top = next((f for f in s.findings if f.reason != "not_attempted"), None)
         t.add_row(
-            escape(s.run),
-            escape(s.label or ""),
+            _v(s.run),
+            _v(s.label or ""),
             _n(s.faults),
             "" if s.speculative_pct is None else f"{s.speculative_pct:.2f}",
-            top.reason if top else "",
+            _v(top.reason) if top else "",
             f"{top.share_pct:.2f}" if top else "",
             "" if s.not_attempted_pct is None else f"{s.not_attempted_pct:.2f}",
         )
@@ -215,9 +223,9 @@ def _ingest(console: Console, model: ReportModel) -> None:
         for i in st.inputs:
             stats = i["stats"]
             t.add_row(
-                escape(st.run),
-                escape(str(i["source"])),
-                i["format"],
+                _v(st.run),
+                _v(i["source"]),
+                _v(i["format"]),
                 f"{stats.get('lines_read', 0):,}",
                 f"{stats.get('records', 0):,}",
                 f"{stats.get('ignored', 0):,}",
