@@ -54,6 +54,8 @@ perf script -i "$out/lossy.data" --show-lost-events > "$out/lossy-show-lost.txt"
 note lossy-show-lost.txt "perf script -i lossy.data --show-lost-events"
 perf script -i "$out/lossy.data" -F comm,tid,pid,cpu,time,event,trace > "$out/lossy-2to1.txt" 2>&1
 note lossy-2to1.txt "perf script -i lossy.data -F comm,tid,pid,cpu,time,event,trace 2>&1   (perf's loss warnings mixed in)"
+perf report -i "$out/lossy.data" --stats > "$out/lossy-report.stats" 2>/dev/null
+note lossy-report.stats "perf report -i lossy.data --stats"
 cp "$work/lossy.stderr" "$out/lossy.stderr"
 note lossy.stderr "stderr of: perf script -i lossy.data"
 echo "wrote $out"
