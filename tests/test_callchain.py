@@ -71,7 +71,7 @@ def test_not_frames(line: str) -> None:
 
 def test_sample_tail() -> None:
     """perf prints a sample's own ip/sym/dso after its payload when it has no
-    callchain (sample__fprintf_sym); the payload is kept as printed."""
+    callchain (sample__fprintf_sym): perf's fields, kept apart from the payload."""
     line = (
         "         mtfault 15184 [000]  2508.306867:           exceptions:page_fault_user: "
         "address=0x7ffaaa943b70 ip=0x7ffaaa943b70 error_code=0x14 ffffffff8225fe40 "
@@ -83,6 +83,7 @@ def test_sample_tail() -> None:
         "exc_page_fault+0x2f0", "[kernel.kallsyms]", 0x7FFAAA943B70
     )  # fmt: skip
     assert row["callchain"] is None
+    assert row["payload"] == "address=0x7ffaaa943b70 ip=0x7ffaaa943b70 error_code=0x14"
 
 
 def parse_text_lines(lines: list[str], chunk_bytes: int | None = None) -> Parsed:

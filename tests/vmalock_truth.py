@@ -8,6 +8,7 @@ classification and pairing equal to what this module reads from the same text.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -130,9 +131,7 @@ def _exact(window: list[Ev]) -> str:
         return "stack_expansion"
     first = window.index(lmfv[0])
     failed_anon = any(
-        e.took("__vmf_anon_prepare")
-        and e.kind == "mmap_lock_acquire_returned"
-        and not e.success
+        e.took("__vmf_anon_prepare") and e.kind == "mmap_lock_acquire_returned" and not e.success
         for e in window[:first]
     )
     return "vma_lock_retry" if failed_anon else "vma_lock_abort"
@@ -148,7 +147,7 @@ def _bounds(window: list[Ev], any_kernel: bool) -> tuple[int, int]:
         if e.kind == "mmap_lock_released":
             break
     certain = 0
-    for a, b in zip(episode, episode[1:], strict=False):
+    for a, b in itertools.pairwise(episode):
         if (
             a.kind == "mmap_lock_acquire_returned"
             and not a.write

@@ -64,15 +64,16 @@ def _sym_off(text: str) -> tuple[str | None, int | None]:
     return text, None
 
 
-def sample_tail(payload: str) -> tuple[str, str | None] | None:
-    """(sym as printed, dso) of a sample line that ends in perf's ``ip sym (dso)``."""
+def sample_tail(payload: str) -> tuple[str, str, str | None] | None:
+    """(the payload without it, sym as printed, dso) of a sample line that ends in
+    perf's ``ip sym (dso)``: those are perf's fields, not the tracepoint's."""
     if not payload.endswith(")"):
         return None
     m = _TAIL_RE.search(payload)
     if m is None:
         return None
     dso = m.group(3)
-    return m.group(2), None if dso in _UNKNOWN else dso
+    return payload[: m.start()], m.group(2), None if dso in _UNKNOWN else dso
 
 
 def lost(line: str) -> int | None:

@@ -11,7 +11,8 @@ layout is read from the first record and the prefix is cut from the right:
 comms may contain spaces, digits, dashes or be ``:-1``.  A single id column is
 stored as ``tid`` (perf's default); ``pid/tid`` fills both.  Callchain frames
 (tab-indented lines after a sample; grammar in callchain.py) are the sample's
-``callchain``, the ``ip sym (dso)`` perf prints after a payload its ``sym``/``dso``.
+``callchain``, the ``ip sym (dso)`` perf prints after a payload its ``sym``/``dso``
+(and not part of the payload).
 A sample's frames may continue into the next chunk, so the last sample of a chunk
 is held back until the next one shows whether they do (chunks are fed in order:
 one parse thread).  ``--show-lost-events`` lines and perf's loss warnings become
@@ -154,7 +155,7 @@ class PerfScriptParser(TraceTextParser):
         )  # fmt: skip
         tail = callchain.sample_tail(rec.payload)
         if tail is not None:
-            rec.sym, rec.dso = tail
+            rec.payload, rec.sym, rec.dso = tail
         return rec
 
     def continues(self, line: str, records: list[tuple[int, Record]], out: Output) -> bool:
