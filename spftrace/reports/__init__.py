@@ -11,6 +11,8 @@ from ..errors import SpftraceError
 from ..store import Dataset
 
 JSON_SCHEMA = "spftrace.report/1"
+#: findings that are not fallbacks: they never tried the fast path, or are not traced
+NOT_FALLBACKS = ("not_attempted", "kernel_fault", "untraced")
 
 
 @dataclass
@@ -36,7 +38,7 @@ def across_runs(runs: Sequence[RunSummary]) -> list[str]:
     by_reason: dict[tuple[str, str], list[tuple[float, str]]] = {}
     for s in runs:
         for f in s.findings:
-            if f.reason != "not_attempted":
+            if f.reason not in NOT_FALLBACKS:
                 by_reason.setdefault((s.kernel_model, f.reason), []).append((f.share_pct, s.run))
     for (_model, reason), shares in sorted(by_reason.items()):
         if len(shares) < 2:
