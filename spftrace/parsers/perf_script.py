@@ -17,7 +17,10 @@ A sample's frames may continue into the next chunk, so the last sample of a chun
 is held back until the next one shows whether they do (chunks are fed in order:
 one parse thread).  ``--show-lost-events`` lines and perf's loss warnings become
 statistics: ``events_lost`` (PERF_RECORD_LOST counts), ``chunks_lost``,
-``samples_lost_approx`` (perf's ``lost P%`` of the samples it processed).
+``samples_lost_approx`` (perf's ``lost P%`` of the samples it processed).  The
+header spftrace capture writes adds ``# exit status : N`` (``exit_status``) and
+``# samples lost : EVENT=N ...`` (perf report --stats: ``samples_lost``, per event
+``samples_lost:EVENT``).
 
 Speed: whole chunks are cut by ``scan.scan_perf_script`` (compiled), which
 mirrors ``_RECORD_RE`` and ``_prefix_re`` on printable-ASCII lines and leaves
@@ -124,6 +127,7 @@ class PerfScriptParser(TraceTextParser):
         self._frame_end = 0  # line of the last frame taken
         self._next_line: int | None = None
         self._first = 1  # first line number of the chunk on the per-line path
+        self._pending: list[tuple[str, int | None, int]] = []  # header statistics
 
     def layout_known(self) -> bool:
         return self.layout is not None
@@ -290,6 +294,19 @@ class PerfScriptParser(TraceTextParser):
             self.meta["command"] = value.strip()
         elif key == "hostname":
             self.meta["host"] = value.strip()
+        elif key == "exit status" and value.strip().lstrip("-").isdigit():  # spftrace capture
+            self._pending.append(("exit_status", None, int(value)))
+        elif key == "samples lost":  # spftrace capture: perf report --stats, per event
+            for item in value.split():
+                event, eq, n = item.rpartition("=")
+                if eq and n.isdigit():
+                    self._pending.append((f"samples_lost:{event}", None, int(n)))
+                    self._pending.append(("samples_lost", None, int(n)))
+
+    def _finish(self, out: Output) -> None:
+        super()._finish(out)
+        out.stats.extend(self._pending)
+        self._pending.clear()
 
     # -- fast path ------------------------------------------------------------------
     def fast_columns(self, chunk: Chunk) -> Fast | None:
