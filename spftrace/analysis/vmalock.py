@@ -4,49 +4,26 @@ The rules are docs/per-vma-lock.md's: with kernel callchains every user fault is
 classified exactly (sections 3); without them the fallback count is a range
 (section 4); holds are paired per (thread, mm) with downgrades (section 5).
 
-Why a stream: DuckDB sorts the fault and mmap_lock events by (tid, ts) once
-(spilling past its memory limit) and hands them over in Arrow batches; each batch is
-classified with numpy, and only the open tail of its last thread (its last fault
-window, and holds still open) is carried into the next.  Memory is a batch and the
-carry, whatever the run's size; a window over all faults was not (it spilled).
+Why a stream: DuckDB scans the fault and mmap_lock events in file order, which is
+each thread's time order (perf script, ftrace and trace-cmd print in time order),
+and hands them over in Arrow batches; each batch is sorted by thread with numpy and
+classified, and only each thread's open tail (its last fault window, and holds still
+open) is carried into the next.  Memory is a batch and the tails, whatever the run's
+size; no sort or window over the whole run (which spilled).  A run whose threads come
+out of time order across batches is re-read sorted by DuckDB instead.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import vmalock_names as N
-from .vmalock_pass import Acc, process
+from .vmalock_pass import Acc, Unordered, process
 
 if TYPE_CHECKING:
     import duckdb
 
 BATCH_ROWS = 1 << 20
-
-
-@dataclass
-class Flags:
-    """What the run's events allow."""
-
-    stacks: bool  # every start_locking/acquire_returned carries a callchain
-    partial_stacks: bool
-    kernel_faults_traced: bool
-    user_faults: int
-
-
-def flags(con: duckdb.DuckDBPyConnection, run: str) -> Flags:
-    row = con.execute(
-        f"""SELECT count(*) FILTER (WHERE event IN ('{N.START}', '{N.ACQ}')),
-                   count(*) FILTER (WHERE event IN ('{N.START}', '{N.ACQ}')
-                                    AND callchain IS NOT NULL),
-                   count(*) FILTER (WHERE event = '{N.FAULT_KERNEL}'),
-                   count(*) FILTER (WHERE event = '{N.FAULT_USER}')
-            FROM events WHERE run = ?""",
-        [run],
-    ).fetchone()
-    locks, stacked, kernel, user = (int(x) for x in (row or (0, 0, 0, 0)))
-    return Flags(locks > 0 and stacked == locks, 0 < stacked < locks, kernel > 0, user)
 
 
 def _frame_test(name: str, ips: list[int]) -> str:
@@ -79,30 +56,40 @@ def resolved_ips(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any) -> dic
 
 def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> dict[str, Any]:
     """The per-VMA-lock section of a run (see README ``per_vma_lock``)."""
-    fl = flags(con, run)
     ips = resolved_ips(con, run, kallsyms)
     wrappers = ", ".join(f"'{w}'" for w in N.TRACE_WRAPPERS)
+    syms = "list_transform(callchain, lambda f: f.sym)"
     sql = f"""
-        SELECT tid, coalesce(ts, 0) AS ts,
+        SELECT tid, coalesce(ts, 0) AS ts, (input::BIGINT << 40) + line_no AS seq,
                CASE event WHEN '{N.FAULT_USER}' THEN 0 WHEN '{N.FAULT_KERNEL}' THEN 1
                           WHEN '{N.START}' THEN 2 WHEN '{N.ACQ}' THEN 3 ELSE 4 END::TINYINT AS k,
                coalesce(write, false) AS w, coalesce(success, true) AS ok,
-               coalesce(mm, 0::UBIGINT) AS mm,
+               coalesce(mm, 0::UBIGINT) AS mm, callchain IS NOT NULL AS st,
                {_frame_test(N.LOCK_MM_AND_FIND_VMA, ips[N.LOCK_MM_AND_FIND_VMA])} AS lmfv,
                {_frame_test(N.ANON_PREPARE, ips[N.ANON_PREPARE])} AS anon,
                CASE WHEN event = '{N.ACQ}' AND write THEN
-                    list_filter(list_transform(callchain, lambda f: f.sym),
-                                lambda s: s IS NOT NULL AND s NOT IN ({wrappers}))[1] END AS site
+                    list_filter({syms}, lambda s: s IS NOT NULL AND s NOT IN ({wrappers}))[1]
+               END AS site
         FROM events
         WHERE run = ? AND tid IS NOT NULL
           AND event IN ('{N.FAULT_USER}', '{N.FAULT_KERNEL}', '{N.START}', '{N.ACQ}', '{N.REL}')
-        ORDER BY tid, ts NULLS FIRST, input, line_no
     """
-    acc = Acc(stacks=fl.stacks, kernel_traced=fl.kernel_faults_traced)
     cur = con.cursor()  # a stream of its own: the connection may hold a finished result
+    row = cur.execute("SELECT current_setting('threads')").fetchall()
+    threads = int(row[0][0])
     try:
-        process(cur.sql(sql, params=[run]).to_arrow_reader(BATCH_ROWS), acc)
+        # in file order, each thread's events are in time order; one DuckDB thread is
+        # what keeps a streamed scan in file order (settings are the database's)
+        cur.execute("SET preserve_insertion_order = true")
+        cur.execute("SET threads = 1")
+        try:
+            acc = _stream(cur, sql, run)
+        except Unordered:  # several inputs, or a source not sorted by time: sort
+            cur.execute(f"SET threads = {threads}")
+            acc = _stream(cur, sql + " ORDER BY tid, ts NULLS FIRST, seq", run)
     finally:
+        cur.execute(f"SET threads = {threads}")
+        cur.execute("SET preserve_insertion_order = false")
         cur.close()
     comms = dict(
         con.execute(
@@ -111,23 +98,36 @@ def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> 
             [run],
         ).fetchall()
     )
-    return _section(acc, fl, comms)
+    return _section(acc, comms)
 
 
-def _section(acc: Acc, fl: Flags, comms: dict[int, str]) -> dict[str, Any]:
-    classes = {k: int(v) for k, v in acc.classes.items()} if fl.stacks else {}
-    exact = fl.stacks
+def _stream(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
+    acc = Acc()
+    reader = cur.sql(sql, params=[run]).to_arrow_reader(BATCH_ROWS)
+    try:
+        process(reader, acc)
+    finally:
+        reader.close()
+    return acc
+
+
+def _section(acc: Acc, comms: dict[int, str]) -> dict[str, Any]:
+    exact = acc.exact
+    kernel_traced = acc.kernel_faults > 0
+    classes = {k: int(v) for k, v in acc.classes.items()} if exact else {}
     fell = sum(classes.get(k, 0) for k in N.FALLBACK_CLASSES) if exact else None
     faults = acc.user_faults
-    lo, hi = (fell, fell) if exact else (acc.fell_back_min, acc.fell_back_max)
+    lo, hi = (
+        (fell, fell) if exact else (acc.fell_back_min if kernel_traced else 0, acc.fell_back_max)
+    )
     culprits = acc.culprit_rows(comms) if exact else []
     churn = {k: int(v) for k, v in acc.attributed.items()}
     caveat = (
         "classified from the kernel callchains of the mmap_lock events (exact)"
         if exact
         else "without kernel callchains the fallbacks are a range: "
-        + ("some mmap_lock events carry callchains and some do not; " if fl.partial_stacks else "")
-        + ("" if fl.kernel_faults_traced else "the trace has no exceptions:page_fault_kernel "
+        + ("some mmap_lock events carry callchains and some do not; " if acc.stacked else "")
+        + ("" if kernel_traced else "the trace has no exceptions:page_fault_kernel "
            "events, so kernel-mode faults cannot be told apart and nothing is certain; ")
         + N.HOW_TO_EXACT
     )  # fmt: skip

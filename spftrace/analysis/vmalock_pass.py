@@ -19,8 +19,8 @@ import numpy as np
 from . import vmalock_names as N
 
 _CLASSES = (N.SUCCESS, N.ABORT, N.RETRY, N.STACK_EXPANSION)
-CARRY_MAX = 1 << 21  # rows: beyond this a still-open hold of the carried thread is given up
-_COLS = ("tid", "ts", "k", "w", "ok", "mm", "lmfv", "anon")
+CARRY_MAX = 1 << 18  # rows: beyond this a still-open hold of the carried thread is given up
+_COLS = ("tid", "ts", "seq", "k", "w", "ok", "mm", "st", "lmfv", "anon")
 _OPS = {
     "vm_mmap_pgoff": "mmap", "__vm_munmap": "munmap", "do_mprotect_pkey": "mprotect",
     "__do_sys_brk": "brk", "do_madvise": "madvise", "madvise_lock": "madvise",
@@ -63,8 +63,6 @@ def _r(v: float) -> float:
 
 @dataclass
 class Acc:
-    stacks: bool
-    kernel_traced: bool
     user_faults: int = 0
     kernel_faults: int = 0
     classes: Counter[str] = field(default_factory=Counter)
@@ -82,6 +80,18 @@ class Acc:
     fb: list[tuple[Any, ...]] = field(default_factory=list)  # (tid, t_fault, t_lock, mm, class)
     #: fallbacks of each class that overlapped a writer (culprit_rows fills it)
     attributed: Counter[str] = field(default_factory=Counter)
+
+    locks: int = 0  # start_locking and acquire_returned rows
+    stacked: int = 0  # ... with a callchain
+
+    def count_stacks(self, cols: dict[str, Any]) -> None:
+        lock = (cols["k"] == 2) | (cols["k"] == 3)
+        self.locks += int(lock.sum())
+        self.stacked += int((lock & cols["st"]).sum())
+
+    @property
+    def exact(self) -> bool:
+        return self.locks > 0 and self.stacked == self.locks
 
     # -- results ----------------------------------------------------------------------
     def _write_holds(self) -> tuple[Any, ...]:
@@ -120,39 +130,41 @@ class Acc:
         """Who held mmap_lock for write, or waited for it (a waiting writer makes read
         trylocks fail too), on the same mm from another thread during each fallback:
         between the fault and its lock_mm_and_find_vma.  A holder is named before a
-        waiter; among either, the last to start."""
+        waiter; among either, the last to start (of the 64 before the lock)."""
+        self.attributed.clear()
         if not self.fb:
             return []
-        cols = [np.concatenate(c) for c in zip(*self.fb, strict=True)]
-        found: Counter[tuple[int, int]] = Counter()
-        self.attributed.clear()
+        f_tid, f_t0, f_t1, f_mm, f_cls = (np.concatenate(c) for c in zip(*self.fb, strict=True))
+        who = np.full(len(f_tid), -1, np.int64)  # culprit tid
+        what = np.full(len(f_tid), -1, np.int64)  # its site code
         for kind in (self.wh, self.ww):
             if not kind:
                 continue
             tid, mm, start, end, site = (np.concatenate(c) for c in zip(*kind, strict=True))
-            o = np.lexsort((start, mm))
-            tid, mm, start, end, site = tid[o], mm[o], start[o], end[o], site[o]
-            left = []
-            for ft, t0, t1, fm, cls in zip(*cols, strict=True):
-                lo = int(np.searchsorted(mm, fm, "left"))
-                h = int(
-                    np.searchsorted(start[lo : int(np.searchsorted(mm, fm, "right"))], t1, "right")
-                )
-                hit = next(
-                    (i for i in range(lo + h - 1, max(lo - 1, lo + h - 65), -1)
-                     if end[i] >= t0 and tid[i] != ft), None,
-                )  # fmt: skip
-                if hit is None:
-                    left.append((ft, t0, t1, fm, cls))
-                else:
-                    found[(int(tid[hit]), int(site[hit]))] += 1
-                    self.attributed[_CLASSES[int(cls)]] += 1
-            if not left:
-                break
-            cols = [np.array(x) for x in zip(*left, strict=True)]
+            for m in np.unique(f_mm[who < 0]):
+                sel = np.flatnonzero((f_mm == m) & (who < 0))
+                ok = np.flatnonzero(mm == m)
+                if not len(ok):
+                    continue
+                ok = ok[np.argsort(start[ok], kind="stable")]
+                h = np.searchsorted(start[ok], f_t1[sel], "right") - 1
+                for back in range(64):
+                    cand = h - back
+                    live = (cand >= 0) & (who[sel] < 0)
+                    if not live.any():
+                        break
+                    i = ok[np.maximum(cand, 0)]
+                    hit = live & (end[i] >= f_t0[sel]) & (tid[i] != f_tid[sel])
+                    who[sel[hit]], what[sel[hit]] = tid[i[hit]], site[i[hit]]
+        found = who >= 0
+        if not found.any():
+            return []
+        for c in f_cls[found]:
+            self.attributed[_CLASSES[int(c)]] += 1
+        pairs, counts = np.unique(np.stack([who[found], what[found]]), axis=1, return_counts=True)
         rows = [
-            {"comm": comms.get(t), "tid": t, "op": self._op(s), "fallbacks": n}
-            for (t, s), n in found.items()
+            {"comm": comms.get(int(t)), "tid": int(t), "op": self._op(int(sc)), "fallbacks": int(n)}
+            for (t, sc), n in zip(pairs.T, counts, strict=True)
         ]
         rows.sort(key=lambda r: (-int(r["fallbacks"] or 0), int(r["tid"] or 0)))
         return rows[:top]
@@ -187,54 +199,122 @@ class Acc:
         return code
 
 
+class Unordered(Exception):
+    """A thread's events came out of time order across batches (several inputs in
+    one run, or a source not sorted by time): the caller sorts them instead."""
+
+
 def process(reader: Any, acc: Acc) -> None:
-    """Every batch of ``reader``; the open tail of each is carried into the next."""
+    """Every batch of ``reader`` (each thread's rows in time order across batches);
+    the open tail of every thread is carried into the next batch."""
     carry: dict[str, Any] | None = None
+    done_tid = np.zeros(0, np.int32)  # threads with finalized rows, sorted,
+    done_ts = np.zeros(0, np.int64)  # and the latest finalized time of each
     for batch in reader:
         if batch.num_rows == 0:
             continue
         cols = {c: batch.column(c).to_numpy(zero_copy_only=False) for c in _COLS}
         cols["site"] = acc.codes(batch.column("site"))
+        acc.count_stacks(cols)
+        if len(done_tid):
+            at = np.minimum(np.searchsorted(done_tid, cols["tid"]), len(done_tid) - 1)
+            if ((done_tid[at] == cols["tid"]) & (cols["ts"] < done_ts[at])).any():
+                raise Unordered
         if carry is not None:
             cols = {c: np.concatenate([carry[c], cols[c]]) for c in cols}
-        carry = _step(cols, acc, final=False)
+        # each thread's rows arrive in time order (the caller sees to it, the check
+        # above holds it across batches): grouping by thread keeps that order
+        o = np.argsort(cols["tid"], kind="stable")
+        cols = {c: v[o] for c, v in cols.items()}
+        carry, fin_tid, fin_ts = _step(cols, acc, final=False)
+        done_tid, done_ts = _merge_done(done_tid, done_ts, fin_tid, fin_ts)
     if carry is not None:
         _step(carry, acc, final=True)
 
 
-def _step(c: dict[str, Any], acc: Acc, final: bool) -> dict[str, Any] | None:
+def _merge_done(a_tid: Any, a_ts: Any, b_tid: Any, b_ts: Any) -> tuple[Any, Any]:
+    tid = np.concatenate([a_tid, b_tid])
+    ts = np.concatenate([a_ts, b_ts])
+    if not len(tid):
+        return a_tid, a_ts
+    o = np.lexsort((ts, tid))
+    tid, ts = tid[o], ts[o]
+    last = np.ones(len(tid), bool)
+    last[:-1] = tid[1:] != tid[:-1]
+    return tid[last], ts[last]
+
+
+def _step(c: dict[str, Any], acc: Acc, final: bool) -> tuple[Any, Any, Any]:
+    """Classify and pair everything but each thread's open tail; return the tail
+    (or None) and the threads finalized with their latest time."""
+    n = len(c["tid"])
+    pairs = _pairs(c)
+    keep = np.zeros(n, bool) if final else _tails(c, pairs)
+    fin = ~keep
+    f = {key: v[fin] for key, v in c.items()}
+    m = len(f["tid"])
+    if m:
+        k = f["k"]
+        gstart = np.ones(m, bool)
+        gstart[1:] = (f["tid"][1:] != f["tid"][:-1]) | (k[1:] <= 1)
+        _classify(f, np.flatnonzero(gstart), m, acc)
+        _account_pairs(f, _within(pairs, fin), m, acc)
+    last = np.ones(m, bool)
+    last[:-1] = f["tid"][1:] != f["tid"][:-1]
+    carry = {key: v[keep] for key, v in c.items()} if keep.any() else None
+    return carry, f["tid"][last], f["ts"][last]
+
+
+def _within(pairs: tuple[Any, ...], fin: Any) -> tuple[Any, ...]:
+    """The pairs (and unmatched opens) among the rows ``fin`` keeps, renumbered."""
+    new = np.cumsum(fin) - 1
+    opens, closes, ws, wa, unmatched = pairs
+    both = fin[opens] & fin[closes]
+    wboth = fin[ws] & fin[wa]
+    # an open kept whose close is carried stays open: count it unmatched
+    lone = np.concatenate([unmatched[fin[unmatched]], opens[fin[opens] & ~fin[closes]]])
+    return (new[opens[both]], new[closes[both]], new[ws[wboth]], new[wa[wboth]],
+            np.sort(new[lone]))  # fmt: skip
+
+
+def _tails(c: dict[str, Any], pairs: tuple[Any, ...]) -> Any:
+    """Rows to carry: per thread, from its last fault on (that window may go on), or
+    from the earliest hold (or wait) still open (from its window's start when it lies in one),
+    never more than CARRY_MAX rows.  A thread with no fault in the batch (a writer
+    that never faults) has no open window: only its open holds are carried."""
     tid, k = c["tid"], c["k"]
     n = len(tid)
-    gstart = np.ones(n, bool)
-    gstart[1:] = (tid[1:] != tid[:-1]) | (k[1:] <= 1)
+    idx = np.arange(n)
+    seg = np.ones(n, bool)
+    seg[1:] = tid[1:] != tid[:-1]
+    seg_id = np.cumsum(seg) - 1
+    seg_start = np.flatnonzero(seg)
+    seg_end = np.append(seg_start[1:], n)
+    gstart = seg | (k <= 1)
     gs = np.flatnonzero(gstart)
-    pairs = _pairs(c)
-    cut = n if final else _cut(c, gs, pairs)
-    if cut == 0:
-        return c
-    _classify(c, gs[gs < cut], cut, acc)
-    _account_pairs(c, pairs, cut, acc)
-    return None if cut == n else {key: v[cut:] for key, v in c.items()}
-
-
-def _cut(c: dict[str, Any], gs: Any, pairs: tuple[Any, ...]) -> int:
-    """Where the last thread's open tail begins: its last window, or earlier while a
-    hold opened before it is still open."""
-    tid = c["tid"]
-    n = len(tid)
-    last0 = int(np.searchsorted(tid, tid[-1], "left"))
-    cut = int(gs[-1])
-    opens, closes, unmatched = pairs[0], pairs[1], pairs[4]
-    late = opens[(opens >= last0) & (opens < cut) & (closes >= cut)]
-    lost = unmatched[(unmatched >= last0) & (unmatched < cut)]
-    first = min([int(x.min()) for x in (late, lost) if len(x)], default=None)
-    if first is not None:
-        held = int(gs[np.searchsorted(gs, first, "right") - 1])
-        if n - held <= CARRY_MAX:
-            cut = held
-    if cut == 0 and n > CARRY_MAX:  # one window longer than a carry: take it whole
-        return n
-    return cut
+    group_of = gs[np.cumsum(gstart) - 1]  # each row's window start
+    from_row = np.where(k[group_of] <= 1, group_of, idx)  # where carrying it must begin
+    last_fault = np.maximum.reduceat(np.where(k <= 1, idx, -1), seg_start)
+    cut = np.where(last_fault >= 0, last_fault, seg_end)
+    opens, closes, ws, wa, unmatched = pairs
+    row_cut = cut[seg_id]
+    late = opens[(opens < row_cut[opens]) & (closes >= row_cut[opens])]
+    lost = unmatched[unmatched < row_cut[unmatched]]
+    waiting = np.zeros(n, bool)  # a start_locking whose acquisition has not come yet
+    waiting[k == 2] = True
+    waiting[ws] = False
+    pending = np.flatnonzero(waiting & (idx < row_cut))
+    split = ws[(ws < row_cut[ws]) & (wa >= row_cut[ws])]  # a wait the cut would split
+    early = np.concatenate([late, lost, pending, split])
+    from_row[wa] = np.minimum(from_row[wa], from_row[ws])  # an acquisition goes with its start
+    if len(early):
+        first = np.full(len(cut), n, np.int64)
+        np.minimum.at(first, seg_id[early], from_row[early])
+        room = (seg_end - first) <= CARRY_MAX
+        cut = np.where((first < cut) & room, first, cut)
+    whole = (cut == seg_start) & (seg_end - seg_start > CARRY_MAX)  # one window, too long
+    cut = np.where(whole, seg_end, cut)
+    return idx >= cut[seg_id]
 
 
 def _classify(c: dict[str, Any], gs: Any, cut: int, acc: Acc) -> None:
@@ -262,11 +342,9 @@ def _classify(c: dict[str, Any], gs: Any, cut: int, acc: Acc) -> None:
     gid = np.cumsum(mark) - 1
     pat = np.zeros(cut, bool)
     pat[:-1] = (k[:-1] == 3) & ~w[:-1] & ~ok[:-1] & (k[1:] == 2) & ~w[1:] & (gid[1:] == gid[:-1])
-    certain = possible & (first(pat) < first(k == 4)) if acc.kernel_traced else possible & False
+    certain = possible & (first(pat) < first(k == 4))  # 0 later if no kernel fault is traced
     acc.fell_back_max += int(possible.sum())
     acc.fell_back_min += int(certain.sum())
-    if not acc.stacks:
-        return
     lock = (k == 2) & lmfv
     f_lock = first(lock)
     has = user & (f_lock < big)
