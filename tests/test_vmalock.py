@@ -247,3 +247,37 @@ def test_inputs_out_of_time_order_are_sorted(tmp_path: Path) -> None:
     truth = vmalock_truth.classify(VMALOCK / "writerblock.txt")
     assert got["classes"] == {k: v for k, v in truth.classes.items() if v}
     assert got["faults"] == truth.user_faults
+
+
+# -- the simulator's per-VMA-lock kernel ---------------------------------------------------
+
+
+def test_simulated_per_vma_lock_trace_has_the_injected_counts(tmp_path: Path) -> None:
+    """The simulator renders its per-VMA-lock faults in the 6.18 shapes, stacks
+    included: the report's classes are the injected counts (kernel-mode faults are
+    carved out of the successes, as the kernel never counts them in vma_lock_*)."""
+    from spftrace import sim
+    from spftrace.sim import emit
+
+    r, w = sim.run("ebizzy", "per-vma-lock", scale=0.002, keep_trace=True, retry_frac=0.01)
+    assert r.vma_lock["abort"] > 0 and r.vma_lock["retry"] > 0
+    paths = emit.write_all(r, w, tmp_path / "o", ("perf-stat.txt", "perf-script.txt", "ftrace.txt"))
+    truth = vmalock_truth.classify(tmp_path / "o" / "perf-script.txt")
+    assert truth.classes["vma_lock_abort"] == r.vma_lock["abort"]
+    assert truth.classes["vma_lock_retry"] == r.vma_lock["retry"]
+    assert truth.classes["vma_lock_success"] + truth.kernel_faults == r.vma_lock["success"]
+    spftrace.ingest(paths[:2], data=tmp_path / "ds", run="s")
+    run = json.loads(spftrace.report("json", data=tmp_path / "ds"))["runs"][0]
+    found = {f["reason"]: f["count"] for f in run["findings"]}
+    assert found == {
+        "vma_lock_abort": r.vma_lock["abort"],
+        "vma_lock_retry": r.vma_lock["retry"],
+        "kernel_fault": truth.kernel_faults,
+    }
+    assert run["faults"] == r.faults and run["not_attempted"] == truth.kernel_faults
+    assert run["trace"]["per_vma_lock"]["culprits"]  # the writers of the model
+    # ftrace has no callchains: a range, and the injected count lies in it
+    spftrace.ingest([paths[2]], data=tmp_path / "ds", run="f")
+    pv = json.loads(spftrace.report("json", data=tmp_path / "ds", runs=["f"]))["runs"][0]
+    fell = r.vma_lock["abort"] + r.vma_lock["retry"]
+    assert pv["fell_back_min"] <= fell <= pv["fell_back_max"]
