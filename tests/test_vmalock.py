@@ -281,3 +281,41 @@ def test_simulated_per_vma_lock_trace_has_the_injected_counts(tmp_path: Path) ->
     pv = json.loads(spftrace.report("json", data=tmp_path / "ds", runs=["f"]))["runs"][0]
     fell = r.vma_lock["abort"] + r.vma_lock["retry"]
     assert pv["fell_back_min"] <= fell <= pv["fell_back_max"]
+
+
+def test_kallsyms_names_frames_perf_left_as_addresses(tmp_path: Path) -> None:
+    """perf script -F ip prints frames as bare addresses: without symbols nothing can
+    be classified exactly, with a /proc/kallsyms copy (--kallsyms) everything can."""
+    import re
+
+    from spftrace.parsers import callchain
+
+    src = VMALOCK / "writerblock.txt"
+    bare, syms = [], {}
+    for line in src.read_text().splitlines():
+        f = callchain.frame(line) if callchain.is_frame(line) else None
+        if f is not None and f[1] is not None and f[2] is not None:
+            syms[f[1]] = f[0] - f[2]  # the symbol's start: ip minus offset
+            line = re.sub(r"^(\t\s*[0-9a-f]+) .*$", r"\1", line)
+        bare.append(line)
+    (tmp_path / "bare.txt").write_text("\n".join(bare) + "\n")
+    ks = tmp_path / "kallsyms"
+    ks.write_text("".join(f"{a:016x} T {n}\n" for n, a in sorted(syms.items(), key=lambda x: x[1])))
+    spftrace.ingest([tmp_path / "bare.txt"], data=tmp_path / "ds", run="b")
+    without = json.loads(spftrace.report("json", data=tmp_path / "ds"))["runs"][0]
+    pv = without["trace"]["per_vma_lock"]
+    assert not pv["exact"] and "--kallsyms" in pv["caveat"]
+    named = json.loads(spftrace.report("json", data=tmp_path / "ds", kallsyms=str(ks)))["runs"][0]
+    truth = vmalock_truth.classify(src)
+    assert named["trace"]["per_vma_lock"]["classes"] == {
+        k: v for k, v in truth.classes.items() if v
+    }
+
+
+def test_every_fixture_has_provenance_and_is_small() -> None:
+    prov = (VMALOCK / "PROVENANCE.tsv").read_text()
+    assert "perf version" in prov and "kernel" in prov
+    for path in VMALOCK.iterdir():
+        if path.name != "PROVENANCE.tsv":
+            assert f"\n{path.name}\t" in prov, f"{path.name} has no provenance line"
+            assert path.stat().st_size < 2_000_000

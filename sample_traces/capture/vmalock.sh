@@ -34,6 +34,7 @@ rec() {  # rec NAME [PERF-RECORD-OPTIONS] -- WORKLOAD...
   local name=$1; shift
   local opts=()
   while [ "$1" != "--" ]; do opts+=("$1"); shift; done; shift
+  rm -f "$out/$name.data"  # perf record would keep the old one as NAME.data.old
   $REC "${opts[@]}" -o "$out/$name.data" -- "$@" 2> "$work/$name.rec-stderr"
   note "$name.data" "REC ${opts[*]} -o $name.data -- $*"
   perf script -i "$out/$name.data" > "$out/$name.txt" 2> "$work/$name.stderr"

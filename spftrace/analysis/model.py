@@ -423,7 +423,9 @@ def verdict(s: RunSummary) -> str:
         return (
             "No fault count in this run: record 'faults' with perf stat or snapshot /proc/vmstat."
         )
-    vma = _vma_verdict(s)
+    from .reconcile import vma_verdict
+
+    vma = vma_verdict(s)
     if vma is not None:
         return vma
     if s.speculative is None and not s.fallbacks:
@@ -455,38 +457,6 @@ def verdict(s: RunSummary) -> str:
     return (
         f"{head}; the dominant fallback is {top.reason} ({top.share_pct:.2f}% of faults, "
         f"{top.count:,}): {_short_cause(top.reason)}"
-    )
-
-
-def _vma_verdict(s: RunSummary) -> str | None:
-    """Per-VMA-lock runs classified by their trace: the share of traced user faults."""
-    tr = next((p for p in s.per_source if "per_vma_lock" in p.detail), None)
-    if tr is None:
-        return None
-    from .vmalock_names import HOW_TO_EXACT
-
-    pv = tr.detail["per_vma_lock"]
-    u, kern = int(pv["faults"]), int(pv["kernel_faults"])
-    kernel = (
-        f" {kern:,} kernel-mode fault{'s' if kern != 1 else ''} took mmap_lock, as they always do."
-        if kern
-        else ""
-    )
-    if s.fell_back_range is not None:
-        lo, hi = s.fell_back_range
-        return (
-            f"Between {lo:,} and {hi:,} of {u:,} traced user faults ({share_text(lo, u)} to "
-            f"{share_text(hi, u)}) fell back from the per-VMA lock to mmap_lock: without kernel "
-            f"callchains the trace cannot say which.{kernel} {HOW_TO_EXACT}"
-        )
-    fell = int(pv["fell_back"])
-    if fell == 0:
-        return f"All {u:,} traced user faults completed under the per-VMA lock.{kernel}"
-    top = next(f for f in s.findings if f.reason in s.fallbacks)
-    return (
-        f"{share_text(u - fell, u)} of {u:,} traced user faults completed under the per-VMA "
-        f"lock; {fell:,} ({share_text(fell, u)}) fell back to mmap_lock, mostly {top.reason} "
-        f"({top.count:,}): {top.likely_cause[:1].lower()}{top.likely_cause[1:]}{kernel}"
     )
 
 

@@ -147,3 +147,35 @@ _UNTRACED = (
     "Events the trace lost, or a trace that covers less than the counted run.",
     "Record with a larger buffer (perf record -m) or fewer events; see the disagreements.",
 )
+
+
+def vma_verdict(s: Any) -> str | None:
+    """Per-VMA-lock runs classified by their trace: the share of traced user faults."""
+    tr = next((p for p in s.per_source if "per_vma_lock" in p.detail), None)
+    if tr is None:
+        return None
+    from .model import share_text
+
+    pv = tr.detail["per_vma_lock"]
+    u, kern = int(pv["faults"]), int(pv["kernel_faults"])
+    kernel = (
+        f" {kern:,} kernel-mode fault{'s' if kern != 1 else ''} took mmap_lock, as they always do."
+        if kern
+        else ""
+    )
+    if s.fell_back_range is not None:
+        lo, hi = s.fell_back_range
+        return (
+            f"Between {lo:,} and {hi:,} of {u:,} traced user faults ({share_text(lo, u)} to "
+            f"{share_text(hi, u)}) fell back from the per-VMA lock to mmap_lock: without kernel "
+            f"callchains the trace cannot say which.{kernel} {N.HOW_TO_EXACT}"
+        )
+    fell = int(pv["fell_back"])
+    if fell == 0:
+        return f"All {u:,} traced user faults completed under the per-VMA lock.{kernel}"
+    top = next(f for f in s.findings if f.reason in s.fallbacks)
+    return (
+        f"{share_text(u - fell, u)} of {u:,} traced user faults completed under the per-VMA "
+        f"lock; {fell:,} ({share_text(fell, u)}) fell back to mmap_lock, mostly {top.reason} "
+        f"({top.count:,}): {top.likely_cause[:1].lower()}{top.likely_cause[1:]}{kernel}"
+    )

@@ -57,6 +57,7 @@ def resolved_ips(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any) -> dic
 def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> dict[str, Any]:
     """The per-VMA-lock section of a run (see README ``per_vma_lock``)."""
     ips = resolved_ips(con, run, kallsyms)
+    named = kallsyms is not None or _named(con, run)
     wrappers = ", ".join(f"'{w}'" for w in N.TRACE_WRAPPERS)
     syms = "list_transform(callchain, lambda f: f.sym)"
     sql = f"""
@@ -98,7 +99,7 @@ def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> 
             [run],
         ).fetchall()
     )
-    return _section(acc, comms)
+    return _section(acc, comms, named)
 
 
 def _stream(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
@@ -111,8 +112,19 @@ def _stream(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
     return acc
 
 
-def _section(acc: Acc, comms: dict[int, str]) -> dict[str, Any]:
-    exact = acc.exact
+def _named(con: duckdb.DuckDBPyConnection, run: str) -> bool:
+    """Whether the callchains name their frames (perf script -F ip alone does not)."""
+    rows = con.execute(
+        f"""SELECT 1 FROM events WHERE run = ? AND event IN ('{N.START}', '{N.ACQ}')
+            AND callchain IS NOT NULL
+            AND len(list_filter(callchain, lambda f: f.sym IS NOT NULL)) > 0 LIMIT 1""",
+        [run],
+    ).fetchall()
+    return bool(rows)
+
+
+def _section(acc: Acc, comms: dict[int, str], named: bool) -> dict[str, Any]:
+    exact = acc.exact and named
     kernel_traced = acc.kernel_faults > 0
     classes = {k: int(v) for k, v in acc.classes.items()} if exact else {}
     fell = sum(classes.get(k, 0) for k in N.FALLBACK_CLASSES) if exact else None
@@ -126,7 +138,10 @@ def _section(acc: Acc, comms: dict[int, str]) -> dict[str, Any]:
         "classified from the kernel callchains of the mmap_lock events (exact)"
         if exact
         else "without kernel callchains the fallbacks are a range: "
-        + ("some mmap_lock events carry callchains and some do not; " if acc.stacked else "")
+        + ("some mmap_lock events carry callchains and some do not; "
+           if acc.stacked and named else "")
+        + ("" if named or not acc.stacked else "the callchains have addresses but no "
+           "symbols: pass --kallsyms FILE (a copy of /proc/kallsyms); ")
         + ("" if kernel_traced else "the trace has no exceptions:page_fault_kernel "
            "events, so kernel-mode faults cannot be told apart and nothing is certain; ")
         + N.HOW_TO_EXACT
