@@ -352,27 +352,6 @@ def compare(
     return "\n".join(render_text(cmp)) + "\n"
 
 
-def capture_events() -> tuple[list[str], list[str]]:
-    """(perf stat events, tracepoints) that this kernel offers for fault analysis."""
-    import subprocess
-
-    from .errors import SpftraceError
-    from .parsers.perf_data import perf_binary
-
-    perf = perf_binary()
-    if perf is None:
-        raise SpftraceError("capture needs perf (Debian: linux-perf)")
-    listing = subprocess.run(
-        [perf, "list", "--no-desc"], capture_output=True, text=True, check=False
-    ).stdout
-    if "pagefault:spf_" in listing:  # an SPF kernel
-        return ["faults", "spf", "pagefault:*"], ["pagefault:*"]
-    points = [
-        p for p in ("exceptions:page_fault_user", "mmap_lock:*") if p.split(":*")[0] in listing
-    ]
-    return ["faults", *points], points
-
-
 def capture(
     command: list[str],
     *,
@@ -381,50 +360,9 @@ def capture(
     label: str | None = None,
     trace: bool = True,
     keep: PathLike | None = None,
-) -> list[Any]:
-    """Run COMMAND under perf stat (and perf record of the fault tracepoints), with
-    /proc/vmstat snapshots around it, and ingest everything as one run."""
-    import shlex
-    import subprocess
-    import tempfile
+) -> Any:
+    """Record COMMAND on this kernel and ingest it as one run (spftrace/capture.py);
+    returns a CaptureResult: the ingest summaries and the command's exit status."""
+    from .capture import capture as do_capture
 
-    from .ingestion import ingest
-    from .parsers.perf_data import perf_binary
-
-    if not command:
-        raise SpftraceError("capture needs a command: spftrace capture -- ./app ARGS")
-    counters, points = capture_events()
-    perf = perf_binary() or "perf"
-    out = Path(keep) if keep is not None else Path(tempfile.mkdtemp(prefix="spftrace-capture-"))
-    out.mkdir(parents=True, exist_ok=True)
-    vm0, vm1 = out / "vmstat-0.txt", out / "vmstat-1.txt"
-    stat, rec = out / "perf-stat.txt", out / "trace.data"
-    vm0.write_text(Path("/proc/vmstat").read_text())
-    inner = list(command)
-    if trace and points:
-        inner = [perf, "record", "-q", "-o", str(rec)]
-        for p in points:
-            inner += ["-e", p]
-        inner += ["--", *command]
-    full = [perf, "stat", "-o", str(stat), "-e", ",".join(counters), "--", *inner]
-    done = subprocess.run(full, check=False)
-    vm1.write_text(Path("/proc/vmstat").read_text())
-    if not stat.exists() or stat.stat().st_size == 0:
-        raise SpftraceError(f"perf stat wrote nothing (exit {done.returncode}): {shlex.join(full)}")
-    inputs = [stat, vm0, vm1] + ([rec] if rec.exists() and rec.stat().st_size else [])
-    name = run or "capture-" + Path(command[0]).name
-    return ingest(inputs, data=data, run=_free_run_name(data, name), label=label)
-
-
-def _free_run_name(data: PathLike | None, name: str) -> str:
-    from .store import sanitize_run_name
-
-    base = sanitize_run_name(name)
-    try:
-        taken = set(open_dataset(data).run_names())
-    except SpftraceError:
-        taken = set()
-    cand, k = base, 2
-    while cand in taken:
-        cand, k = f"{base}-{k}", k + 1
-    return cand
+    return do_capture(command, data=data, run=run, label=label, trace=trace, keep=keep)

@@ -346,14 +346,19 @@ def capture(
         Path | None, typer.Option("--keep", help="keep the raw captures in DIR")
     ] = None,
 ) -> None:
-    """Record COMMAND on this kernel (perf stat, perf record, vmstat) and ingest it."""
+    """Record COMMAND on this kernel (perf stat, perf record, vmstat) and ingest it;
+    exit with COMMAND's exit status."""
     from .api import capture as do_capture
 
-    for s in do_capture(
+    result = do_capture(
         list(ctx.args), data=data, run=run, label=label, trace=not no_trace, keep=keep
-    ):
+    )
+    for s in result.summaries:
         for line in s.lines_text():
             typer.echo(line, err=True)
+    if result.exit_status:
+        typer.echo(f"{ctx.args[0]} exited with status {result.exit_status}", err=True)
+        raise typer.Exit(result.exit_status)
 
 
 @app.command()

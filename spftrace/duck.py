@@ -46,7 +46,10 @@ def config(spill: Path, *, unsafe: bool = False) -> dict[str, Any]:
         # analyses sort tens of millions of events: bound memory, spill the rest
         "memory_limit": memory_limit(),
         "temp_directory": str(spill),
-        "preserve_insertion_order": False,
+        # a query without ORDER BY returns rows in file order: the per-VMA-lock pass
+        # (analysis/vmalock.py) streams each thread's events in time order that way
+        # instead of sorting them
+        "preserve_insertion_order": True,
     }
     if not unsafe:
         cfg["autoinstall_known_extensions"] = False

@@ -65,6 +65,8 @@ def _cell(v: Any) -> str:
         return repr(v)
     if isinstance(v, dict):
         return ";".join(f"{k}={v[k]}" for k in sorted(v))
+    if isinstance(v, list) and v and isinstance(v[0], dict):  # a callchain, innermost first
+        return "<".join(f"{f['sym'] or hex(f['ip'])}+{f['off']}" for f in v)
     if isinstance(v, list):
         return ";".join(f"{k}={val}" for k, val in v)
     return str(v)

@@ -19,30 +19,30 @@ def run_report(data: Path, run: str, kallsyms: str | None = None) -> dict:
     return out["runs"][0]  # type: ignore[no-any-return]
 
 
-def test_per_vma_lock_classifies_every_fault_of_a_real_capture(data: Path) -> None:
+def test_per_vma_lock_without_stacks_is_a_range(data: Path) -> None:
+    """A capture without callchains or page_fault_kernel (docs/per-vma-lock.md
+    section 4): possible fallbacks are the user faults whose thread's next mmap_lock
+    event is a read start_locking; none is certain, since kernel-mode faults were
+    not recorded and could take the same shape."""
     path = TRACES / "perf-script-fields.txt"
     spftrace.ingest([path], data=data, run="real")
-    pv = run_report(data, "real")["trace"]["per_vma_lock"]
-    # the same rule computed independently, in Python, on the parsed rows
+    rep = run_report(data, "real")
+    pv = rep["trace"]["per_vma_lock"]
     rows = sorted(
         parse_path("perf-script", path).rows, key=lambda r: (r["tid"], r["ts"], r["line_no"])
     )
-    faults = fell = 0
+    faults = possible = 0
     for i, r in enumerate(rows):
         if r["event"] != "exceptions:page_fault_user":
             continue
         faults += 1
-
-        def relevant(x: dict, tid: int = r["tid"]) -> bool:
-            fault = x["event"] == "exceptions:page_fault_user"
-            read_lock = x["event"].endswith("start_locking") and not x["write"]
-            return bool(x["tid"] == tid and (fault or read_lock))
-
-        nxt = next((x for x in rows[i + 1 :] if relevant(x)), None)
-        if nxt is not None and nxt["event"].endswith("start_locking") and nxt["tid"] == r["tid"]:
-            fell += 1
-    assert pv["faults"] == faults == sum(1 for r in rows if r["event"].endswith("page_fault_user"))
-    assert pv["fell_back"] == fell and pv["under_vma_lock"] == faults - fell
+        nxt = next((x for x in rows[i + 1 :] if x["tid"] == r["tid"]), None)
+        if nxt is not None and nxt["event"].endswith("start_locking") and not nxt["write"]:
+            possible += 1
+    assert pv["faults"] == faults > 0 and not pv["exact"]
+    assert (pv["fell_back_min"], pv["fell_back_max"]) == (0, possible)
+    assert pv["fell_back"] is None and rep["fallback_total"] is None
+    assert "page_fault_kernel" in pv["caveat"]
     assert pv["top_write_holders"] and pv["top_write_holders"][0]["comm"] == "mtfault"
     assert pv["wait_us"]["count"] > 0 and pv["hold_us"]["count"] > 0
 

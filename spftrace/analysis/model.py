@@ -89,6 +89,8 @@ class RunSummary:
     not_attempted_pct: float | None = None
     #: trace-level breakdowns (analysis.trace) when the run has tracepoint events
     trace: dict[str, Any] | None = None
+    #: per-VMA-lock runs classified without kernel callchains: (certain, possible)
+    fell_back_range: tuple[int, int] | None = None
 
     def contract(self) -> dict[str, Any]:
         """The ``report json`` run object (DESIGN.md contract)."""
@@ -217,14 +219,15 @@ def summarize(
         [run],
     ).fetchone()
     label, command, formats = meta or (None, None, [])
-    tr = trace.trace_totals(con, run)
+    tr = trace.trace_totals(con, run, kallsyms)
     per_source = [s for s in (perf_stat_totals(con, run), vmstat_totals(con, run), tr) if s]
     summary = build_summary(run, label, command, list(formats or []), per_source)
     if tr is not None and breakdowns:
         summary.trace = trace.breakdowns(con, run, kallsyms)
         if "per_vma_lock" in tr.detail:
             summary.trace["per_vma_lock"] = tr.detail["per_vma_lock"]
-        summary.trace["lost_events"] = trace.lost_events(con, run)
+        summary.trace["lost_events"] = int(tr.detail["lost"]["count"])
+        summary.trace["lost"] = tr.detail["lost"]
     return summary
 
 
@@ -236,6 +239,9 @@ def build_summary(
     per_source: list[SourceTotals],
 ) -> RunSummary:
     """Pick the headline numbers from the sources and explain them."""
+    tr = next((s for s in per_source if s.origin == "trace"), None)
+    if tr is not None and "per_vma_lock" in tr.detail:
+        return _per_vma_lock_summary(run, label, command, formats, per_source, tr)
     used: list[str] = []
     faults = speculative = None
     fallbacks: dict[str, float] = {}
@@ -309,6 +315,47 @@ def build_summary(
     return summary
 
 
+def _per_vma_lock_summary(
+    run: str,
+    label: str | None,
+    command: str | None,
+    formats: list[str],
+    per_source: list[SourceTotals],
+    tr: SourceTotals,
+) -> RunSummary:
+    from . import reconcile
+
+    faults, used, fallbacks, speculative, rng = reconcile.headline(per_source)
+    fb = {k: int(v) for k, v in fallbacks.items()}
+    total = sum(fb.values()) if speculative is not None else None
+    f_int = int(faults) if faults is not None else None
+    s_int = int(speculative) if speculative is not None else None
+    not_attempted = None
+    disagreements: list[str] = []
+    if f_int is not None and s_int is not None and total is not None:
+        not_attempted = f_int - s_int - total
+        if not_attempted < 0:
+            disagreements.append(
+                f"faults ({f_int:,}) < under the VMA lock ({s_int:,}) + fallbacks ({total:,}): "
+                "the counter covers less than the trace."
+            )
+            not_attempted = 0
+    disagreements += reconcile.per_vma_lock_notes(per_source)
+    for s in per_source:
+        disagreements.extend(n for n in s.notes if n not in disagreements)
+    summary = RunSummary(
+        run=run, label=label, kernel_model="per-vma-lock", faults=f_int, speculative=s_int,
+        speculative_pct=pct(s_int, f_int),
+        fallbacks=dict(sorted(fb.items(), key=lambda kv: (-kv[1], kv[0]))),
+        fallback_total=total, not_attempted=not_attempted, sources=used,
+        findings=reconcile.findings(fb, not_attempted, f_int, tr), verdict="",
+        disagreements=disagreements, command=command, per_source=per_source, formats=formats,
+        not_attempted_pct=pct(not_attempted, f_int), fell_back_range=rng,
+    )  # fmt: skip
+    summary.verdict = verdict(summary)
+    return summary
+
+
 def _findings(fb: dict[str, int], not_attempted: int | None, faults: int | None) -> list[Finding]:
     items = [(k, v) for k, v in fb.items() if v > 0]
     if not_attempted:
@@ -376,6 +423,11 @@ def verdict(s: RunSummary) -> str:
         return (
             "No fault count in this run: record 'faults' with perf stat or snapshot /proc/vmstat."
         )
+    from .reconcile import vma_verdict
+
+    vma = vma_verdict(s)
+    if vma is not None:
+        return vma
     if s.speculative is None and not s.fallbacks:
         return (
             f"{s.faults:,} faults, but no evidence about the speculative path: this run has no "

@@ -4,13 +4,9 @@ Everything is SQL over the ``events`` view (DuckDB streams the Parquet files, so
 tens of millions of events need no more memory than the result).  Functions
 return plain data (dicts and lists); renderers format it.
 
-Per-VMA-lock kernels have no fallback tracepoint, so a user fault
-(``exceptions:page_fault_user``) is classified as *fell back* when the same
-thread starts taking mmap_lock for read before its next fault (x86
-``do_user_addr_fault``: ``lock_vma_under_rcu`` failed or returned
-``VM_FAULT_RETRY``, then ``lock_mm_and_find_vma``).  A read acquisition by the
-same thread for another reason in that window would be counted too; the report
-says so.
+Per-VMA-lock kernels have no fallback tracepoint: their user faults are
+classified by analysis/vmalock.py from the mmap_lock events that follow them
+(docs/per-vma-lock.md), exactly when those events carry kernel callchains.
 """
 
 from __future__ import annotations
@@ -20,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import vmalock
+from . import vmalock_names as N
 from .model import SourceTotals
 
 if TYPE_CHECKING:
@@ -76,9 +74,12 @@ def has_events(con: duckdb.DuckDBPyConnection, run: str) -> bool:
     return bool(row and row[0])
 
 
-def trace_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | None:
-    """The trace's own view: fallbacks per reason; on per-VMA-lock kernels, user
-    faults and how many of them fell back to mmap_lock."""
+def trace_totals(
+    con: duckdb.DuckDBPyConnection, run: str, kallsyms: Kallsyms | None = None
+) -> SourceTotals | None:
+    """The trace's own view: fallbacks per reason; on per-VMA-lock kernels, the
+    classification of its user faults (vmalock.py: exact with kernel callchains, a
+    range without) and the numbers reconciliation needs."""
     if not has_events(con, run):
         return None
     rows = dict(con.execute(
@@ -93,127 +94,84 @@ def trace_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | Non
         s.kernel_model = "spf"
     if rows.get(FAULT_USER):
         s.values["user_faults"] = float(rows[FAULT_USER])
+        s.values["kernel_faults"] = float(rows.get(N.FAULT_KERNEL, 0))
         if not spf and (rows.get(START) or rows.get(ACQ)):
-            pv = per_vma_lock(con, run)
+            pv = vmalock.classify(con, run, kallsyms)
             s.detail["per_vma_lock"] = pv  # the report section reuses it
-            s.faults = float(pv["faults"])
-            s.speculative = float(pv["faults"] - pv["fell_back"])
-            s.fallbacks = {"mmap_lock_fallback": float(pv["fell_back"])}
+            s.faults = float(pv["faults"] + pv["kernel_faults"])
+            if pv["exact"]:
+                s.speculative = float(pv["classes"].get(N.SUCCESS, 0))
+                s.fallbacks = {k: float(pv["classes"].get(k, 0)) for k in N.FALLBACK_CLASSES}
             s.kernel_model = "per-vma-lock"
-    lost = lost_events(con, run)
-    if lost:
-        s.notes.append(
-            f"the trace lost {lost:,} events (ring-buffer overflow or perf chunks lost): "
-            "tracepoint counts are lower than the counters'."
-        )
+            s.values.update(_fault_origins(con, run))
+    lost = lost_info(con, run)
+    s.detail["lost"] = lost
+    if lost["count"] or lost["chunks"]:
+        s.notes.append(f"the trace lost {lost_text(lost)}: tracepoint counts are lower "
+                       "than the counters'.")  # fmt: skip
     return s
 
 
-def lost_events(con: duckdb.DuckDBPyConnection, run: str) -> int:
+def _fault_origins(con: duckdb.DuckDBPyConnection, run: str) -> dict[str, float]:
+    """Trace faults no per-process page-faults counter counts: faults on kernel
+    addresses (x86 counts PERF_COUNT_SW_PAGE_FAULTS in do_user_addr_fault only) and
+    faults of perf itself (comm perf or perf-exec)."""
     row = con.execute(
-        "SELECT coalesce(sum(value), 0) FROM stats WHERE run = ? AND name IN "
-        "('events_dropped', 'events_lost', 'chunks_lost')",
+        f"""SELECT count(*) FILTER (WHERE event = '{N.FAULT_KERNEL}'
+                                    AND address >= 18446603336221196288::UBIGINT),
+                   count(*) FILTER (WHERE comm IN ('perf', 'perf-exec'))
+            FROM events WHERE run = ? AND event IN ('{FAULT_USER}', '{N.FAULT_KERNEL}')""",
         [run],
     ).fetchone()
-    return int(row[0]) if row else 0
+    kaddr, perf = row or (0, 0)
+    return {"kernel_address_faults": float(kaddr), "perf_own_faults": float(perf)}
 
 
-def per_vma_lock(con: duckdb.DuckDBPyConnection, run: str) -> dict[str, Any]:
-    """Classify user faults (VMA lock or mmap_lock) and measure mmap_lock waits/holds."""
-    fault_rows = con.execute(
-        f"""
-        WITH ev AS (
-            SELECT tid, ts, line_no, event, write FROM events
-            WHERE run = ? AND (event = '{FAULT_USER}' OR (event = '{START}' AND NOT write))
-        ),
-        seq AS (
-            SELECT *, lead(event) OVER w AS next_event
-            FROM ev WINDOW w AS (PARTITION BY tid ORDER BY ts, line_no)
-        )
-        SELECT count(*) FILTER (WHERE event = '{FAULT_USER}'),
-               count(*) FILTER (WHERE event = '{FAULT_USER}' AND next_event = '{START}')
-        FROM seq
-        """,
+#: ingest statistics of events a trace did not keep, most exact first
+LOST_STATS = ("samples_lost", "events_lost", "samples_lost_approx", "events_dropped")
+
+
+def lost_info(con: duckdb.DuckDBPyConnection, run: str) -> dict[str, Any]:
+    """What the trace lost: ``count`` the best figure (None when only chunks are
+    known), ``source`` the statistic it came from, ``chunks`` perf's loss records."""
+    stats = dict(con.execute(
+        "SELECT name, sum(value) FROM stats WHERE run = ? AND (name IN "
+        "('samples_lost', 'events_lost', 'samples_lost_approx', 'events_dropped', "
+        "'chunks_lost', 'events_lost_ftrace') OR name LIKE 'samples_lost:%') GROUP BY name",
         [run],
-    ).fetchone()
-    faults, fell_back = (int(x) for x in (fault_rows or (0, 0)))
-    waits = _pair_durations(con, run, START, ACQ)
-    holds = _pair_durations(con, run, ACQ, REL, only_success=True)
-    holders = con.execute(
-        f"""
-        WITH ev AS (
-            SELECT tid, comm, ts, line_no, event, write, success FROM events
-            WHERE run = ? AND event IN ('{ACQ}', '{REL}')
-        ),
-        seq AS (
-            SELECT *, lead(event) OVER w AS nxt, lead(ts) OVER w AS nts
-            FROM ev WINDOW w AS (PARTITION BY tid ORDER BY ts, line_no)
-        )
-        SELECT comm, tid, count(*) AS holds, sum(nts - ts) / 1e3 AS held_us,
-               max(nts - ts) / 1e3 AS longest_us
-        FROM seq WHERE event = '{ACQ}' AND nxt = '{REL}' AND write AND coalesce(success, true)
-        GROUP BY comm, tid ORDER BY held_us DESC, tid LIMIT 10
-        """,
-        [run],
-    ).fetchall()
-    return {
-        "faults": faults,
-        "fell_back": fell_back,
-        "under_vma_lock": faults - fell_back,
-        "fell_back_pct": round(100.0 * fell_back / faults, 2) if faults else None,
-        "wait_us": waits,
-        "hold_us": holds,
-        "top_write_holders": [
-            {
-                "comm": c,
-                "tid": t,
-                "holds": int(n),
-                "held_us": round(float(h), 3),
-                "longest_us": round(float(m), 3),
-            }
-            for c, t, n, h, m in holders
-        ],
-        "caveat": "a fault counts as fallen back when its thread takes mmap_lock for read "
-        "before its next fault",
+    ).fetchall())  # fmt: skip
+    by_event = {
+        k.split(":", 1)[1]: int(v) for k, v in stats.items() if k.startswith("samples_lost:")
     }
+    count, source = None, None
+    if stats.get("samples_lost"):
+        count, source = int(stats["samples_lost"]), "samples_lost"
+    elif stats.get("events_lost") or stats.get("samples_lost_approx"):
+        a, b = int(stats.get("events_lost", 0)), int(stats.get("samples_lost_approx", 0))
+        count, source = (a, "events_lost") if a >= b else (b, "samples_lost_approx")
+    elif stats.get("events_dropped"):
+        count, source = int(stats["events_dropped"]), "events_dropped"
+    return {"count": count or 0, "source": source, "chunks": int(stats.get("chunks_lost", 0)),
+            "approx": source == "samples_lost_approx", "by_event": by_event}  # fmt: skip
 
 
-def _pair_durations(
-    con: duckdb.DuckDBPyConnection, run: str, first: str, second: str, only_success: bool = False
+def lost_text(lost: dict[str, Any]) -> str:
+    n = lost["count"]
+    text = f"{'about ' if lost['approx'] else ''}{n:,} events" if n else "events"
+    if lost["chunks"]:
+        text += f" ({lost['chunks']:,} perf loss records)"
+    return text
+
+
+def lost_events(con: duckdb.DuckDBPyConnection, run: str) -> int:
+    return int(lost_info(con, run)["count"])
+
+
+def per_vma_lock(
+    con: duckdb.DuckDBPyConnection, run: str, kallsyms: Kallsyms | None = None
 ) -> dict[str, Any]:
-    """Distribution (us) of ``first`` -> next ``second`` of the same thread."""
-    cond = "AND coalesce(success, true)" if only_success else ""
-    row = con.execute(
-        f"""
-        WITH ev AS (
-            SELECT tid, ts, line_no, event, write, success FROM events
-            WHERE run = ? AND event IN ('{first}', '{second}')
-        ),
-        seq AS (
-            SELECT *, lead(event) OVER w AS nxt, lead(ts) OVER w AS nts
-            FROM ev WINDOW w AS (PARTITION BY tid ORDER BY ts, line_no)
-        ),
-        d AS (SELECT (nts - ts) / 1e3 AS us, write FROM seq
-              WHERE event = '{first}' AND nxt = '{second}' {cond})
-        SELECT count(*), quantile_cont(us, 0.5), quantile_cont(us, 0.9),
-               quantile_cont(us, 0.99), max(us), sum(us),
-               count(*) FILTER (WHERE write), sum(us) FILTER (WHERE write),
-               histogram(CASE WHEN us < 1 THEN '<1' WHEN us < 10 THEN '1-10'
-                         WHEN us < 100 THEN '10-100' WHEN us < 1000 THEN '100-1000'
-                         ELSE '>=1000' END)
-        FROM d
-        """,
-        [run],
-    ).fetchone()
-    if not row or not row[0]:
-        return {"count": 0}
-    n, p50, p90, p99, mx, total, nw, tw, hist = row
-    order = ["<1", "1-10", "10-100", "100-1000", ">=1000"]
-    return {
-        "count": int(n), "p50": _r(p50), "p90": _r(p90), "p99": _r(p99), "max": _r(mx),
-        "total": _r(total), "write_count": int(nw or 0), "write_total": _r(tw),
-        "histogram": {k: int((hist or {}).get(k, 0)) for k in order},
-    }  # fmt: skip
+    """Classify user faults (VMA lock or mmap_lock) and pair mmap_lock holds."""
+    return vmalock.classify(con, run, kallsyms)
 
 
 def _r(v: float | None) -> float | None:

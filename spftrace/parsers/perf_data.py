@@ -8,7 +8,9 @@ files, which perf stores in the file and libtraceevent interprets; perf itself
 is the well-kept reader, so it renders the file (``perf script --header --ns
 -F comm,tid,pid,cpu,time,event,trace``) and the perf-script parser reads that
 text.  The dataset records ``perf-data`` as the source format and the
-SHA-256 of the binary file.
+SHA-256 of the binary file.  ``ip,sym,symoff,dso`` print callchains (the
+sample's symbol when it has none) and ``--show-lost-events`` the ring buffer's
+losses, both kept by the perf-script parser.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from .perf_script import PerfScriptParser
 FORMAT = "perf-data"
 TABLE = "events"
 MAGIC = b"PERFILE2"
-SCRIPT_ARGS = ("script", "--header", "--ns", "-F", "comm,tid,pid,cpu,time,event,trace", "-i")
+SCRIPT_ARGS = (
+    "script", "--header", "--ns", "--show-lost-events",
+    "-F", "comm,tid,pid,cpu,time,event,trace,ip,sym,symoff,dso", "-i",
+)  # fmt: skip
 
 
 def sniff(head: str) -> bool:

@@ -10,23 +10,36 @@ may be missing and widths changed over time (tid 5 -> 7 wide in 2023), so the
 layout is read from the first record and the prefix is cut from the right:
 comms may contain spaces, digits, dashes or be ``:-1``.  A single id column is
 stored as ``tid`` (perf's default); ``pid/tid`` fills both.  Callchain frames
-(indented lines after a sample) are counted as ignored (``callchain_lines``).
+(tab-indented lines after a sample; grammar in callchain.py) are the sample's
+``callchain``, the ``ip sym (dso)`` perf prints after a payload its ``sym``/``dso``
+(and not part of the payload).
+A sample's frames may continue into the next chunk, so the last sample of a chunk
+is held back until the next one shows whether they do (chunks are fed in order:
+one parse thread).  ``--show-lost-events`` lines and perf's loss warnings become
+statistics: ``events_lost`` (PERF_RECORD_LOST counts), ``chunks_lost``,
+``samples_lost_approx`` (perf's ``lost P%`` of the samples it processed).  The
+header spftrace capture writes adds ``# exit status : N`` (``exit_status``) and
+``# samples lost : EVENT=N ...`` (perf report --stats: ``samples_lost``, per event
+``samples_lost:EVENT``).
 
 Speed: whole chunks are cut by ``_native.scan_perf_script`` (compiled C), which
 mirrors ``_RECORD_RE`` and ``_prefix_re`` on printable-ASCII lines and leaves
 every other line to ``parse_line``; tests/test_traces.py holds the two equal.
+Chunks with stacks (a tab, or a line ending in ``)``) take the per-line path.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ..inputs import Chunk
-from .tracetext import Fast, Record, TraceTextParser, scanner, time_to_ns
+from . import callchain
+from .base import Output
+from .tracetext import TABLE, Fast, Record, TraceTextParser, rows_table, scanner, time_to_ns
 
 FORMAT = "perf-script"
-TABLE = "events"
 
 #: one tracepoint sample: [comm] [pid/tid | id] [[cpu]] time: system:event: payload
 _RECORD_RE = re.compile(
@@ -36,6 +49,7 @@ _ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
 _CPU_RE = re.compile(r"^\[\d+\]$")
 _SNIFF_RE = re.compile(r"\d+\.\d{6,9}: +[\w.-]+:[\w.-]+: ", re.MULTILINE)
 _LOST_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
+_LOST_PCT_RE = re.compile(r"Processed (\d+) samples and lost (\d+(?:\.\d+)?)%!")
 _IGNORABLE = (
     "'trace' not valid for",
     "Warning:",
@@ -100,12 +114,20 @@ def _prefix_re(layout: Layout) -> re.Pattern[str]:
 
 class PerfScriptParser(TraceTextParser):
     FORMAT = FORMAT
+    PARSE_THREADS = 1  # in order: a sample's frames may continue into the next chunk
 
     def __init__(self) -> None:
         super().__init__()
         self.layout: Layout | None = None
         self.in_header = False  # between the "# ========" lines of --header
         self._last_key = ""
+        self.stacks = False  # frames or sample symbols seen: the per-line path from then on
+        self._carry: tuple[int, Record] | None = None  # held back, frames maybe unfinished
+        self._carry_rows: Any = None  # the same, as the fast path's 1-row table
+        self._frame_end = 0  # line of the last frame taken
+        self._next_line: int | None = None
+        self._first = 1  # first line number of the chunk on the per-line path
+        self._pending: list[tuple[str, int | None, int]] = []  # header statistics
 
     def layout_known(self) -> bool:
         return self.layout is not None
@@ -131,10 +153,104 @@ class PerfScriptParser(TraceTextParser):
         cpu = p.group("cpu")
         if self.layout is None:
             self.layout = layout
-        return Record(
+        rec = Record(
             time_to_ns(m.group("time")), int(cpu) if cpu else None, pid, tid,
             p.group("comm") or None, m.group("event"), m.group("payload"),
         )  # fmt: skip
+        tail = callchain.sample_tail(rec.payload)
+        if tail is not None:
+            rec.payload, rec.sym, rec.dso = tail
+        return rec
+
+    def continues(self, line: str, records: list[tuple[int, Record]], out: Output) -> bool:
+        """A frame line right after its sample (or that sample's frames) joins it."""
+        if not callchain.is_frame(line):
+            return False
+        f = callchain.frame(line)
+        target = records[-1] if records else self._carry
+        if f is None or target is None:
+            return False
+        line_no = self._line_no(out)
+        if max(target[0], self._frame_end) != line_no - 1:
+            return False  # a blank or other line came between: not this sample's
+        rec = target[1]
+        if rec.frames is None:
+            rec.frames = []
+        rec.frames.append(f)
+        self._frame_end = line_no
+        out.record_lines += 1
+        return True
+
+    def _line_no(self, out: Output) -> int:
+        return self._first + out.lines - 1
+
+    def records_table(self, records: list[tuple[int, Record]]) -> Any:
+        import pyarrow as pa
+
+        from ..schema import to_arrow
+
+        t = rows_table(self._rows(records))
+        recs = [r for _, r in records]
+        if any(r.frames is not None or r.sym is not None for r in recs):
+            t = t.append_column("sym", to_arrow([r.sym for r in recs], pa.string()))
+            t = t.append_column("dso", to_arrow([r.dso for r in recs], pa.string()))
+            t = t.append_column("callchain", callchain.frames_array([r.frames for r in recs]))
+        return t
+
+    # -- chunks in order, the last sample held back -----------------------------------
+    def feed_chunk(self, chunk: Chunk) -> Output:
+        if self._next_line is not None and chunk.first_line_no != self._next_line:
+            raise AssertionError("perf script chunks must be fed in input order")
+        self._next_line = chunk.first_line_no + chunk.n_lines
+        if not self.stacks and _has_stacks(chunk):
+            self.stacks = True
+        fast = None
+        if not self.stacks and chunk.n_lines >= self._VECTOR_MIN_LINES:
+            fast = self.fast_columns(chunk)
+        if fast is None:
+            return self.feed(chunk.lines(), chunk.first_line_no)
+        out = self._feed_fast(fast, chunk)
+        pieces = [] if self._carry is None else [self.records_table([self._carry])]
+        if self._carry_rows is not None:
+            pieces.append(self._carry_rows)
+        self._carry = self._carry_rows = None
+        t = out.rows
+        n = t.num_rows
+        if n and t.column("line_no")[n - 1].as_py() == self._next_line - 1:
+            self._carry_rows, t = t.slice(n - 1), t.slice(0, n - 1)
+        out.rows = _concat([*pieces, t])
+        return out
+
+    def feed(self, lines: list[str], first_line_no: int) -> Output:  # type: ignore[override]
+        self._first = first_line_no
+        if self._carry_rows is not None:  # its frames may start here
+            row = self._carry_rows.to_pylist()[0]
+            self._carry = (row["line_no"], Record(
+                row["ts"], row["cpu"], row["pid"], row["tid"], row["comm"], row["event"],
+                row["payload"],
+            ))  # fmt: skip
+            self._carry_rows = None
+        out = Output(TABLE, {})
+        records = self._records(enumerate(lines, first_line_no), out)
+        if self._carry is not None:
+            records.insert(0, self._carry)
+            self._carry = None
+        last = first_line_no + len(lines) - 1
+        if records and max(records[-1][0], self._frame_end) == last:
+            self._carry = records.pop()  # its frames may go on in the next chunk
+        out.rows = self.records_table(records)
+        self._finish(out)
+        return out
+
+    def close(self) -> Output:
+        out = super().close()
+        pieces = [] if self._carry is None else [self.records_table([self._carry])]
+        if self._carry_rows is not None:
+            pieces.append(self._carry_rows)
+        self._carry = self._carry_rows = None
+        if pieces:
+            out.rows = _concat(pieces)
+        return out
 
     def classify(self, line: str) -> str | tuple[str, int | None, int] | None:
         s = line.strip()
@@ -150,11 +266,17 @@ class PerfScriptParser(TraceTextParser):
             if self._last_key == "cmdline" and "command" in self.meta:
                 self.meta["command"] += "\n" + line
             return "ignore"
-        if line[0] in "\t " and re.match(r"^\s+[0-9a-f]+ ", line):
-            return ("callchain_lines", None, 1)
+        if callchain.is_frame(line) and callchain.frame(line) is not None:
+            return ("callchain_orphan_lines", None, 1)  # no sample before it (a cut file)
+        n = callchain.lost(line)
+        if n is not None:
+            return ("events_lost", None, n)
         m = _LOST_RE.search(line)
         if m is not None:
             return ("chunks_lost", None, int(m.group(2)))
+        m = _LOST_PCT_RE.search(line)
+        if m is not None:
+            return ("samples_lost_approx", None, round(int(m.group(1)) * float(m.group(2)) / 100))
         if s.startswith(_IGNORABLE):
             return ("perf_messages", None, 1)
         return None
@@ -172,6 +294,19 @@ class PerfScriptParser(TraceTextParser):
             self.meta["command"] = value.strip()
         elif key == "hostname":
             self.meta["host"] = value.strip()
+        elif key == "exit status" and value.strip().lstrip("-").isdigit():  # spftrace capture
+            self._pending.append(("exit_status", None, int(value)))
+        elif key == "samples lost":  # spftrace capture: perf report --stats, per event
+            for item in value.split():
+                event, eq, n = item.rpartition("=")
+                if eq and n.isdigit():
+                    self._pending.append((f"samples_lost:{event}", None, int(n)))
+                    self._pending.append(("samples_lost", None, int(n)))
+
+    def _finish(self, out: Output) -> None:
+        super()._finish(out)
+        out.stats.extend(self._pending)
+        self._pending.clear()
 
     # -- fast path ------------------------------------------------------------------
     def fast_columns(self, chunk: Chunk) -> Fast | None:
@@ -185,3 +320,18 @@ class PerfScriptParser(TraceTextParser):
         assert lay is not None
         ids = {"": 0, "id": 1, "pid/tid": 2}[lay.ids]
         return self.scanned(chunk, native.perf_script(chunk, comm=lay.comm, ids=ids, cpu=lay.cpu))
+
+
+def _has_stacks(chunk: Chunk) -> bool:
+    """Frames (tab-indented) or a sample's ``ip sym (dso)`` tail in the chunk."""
+    data = chunk.data
+    return b"\t" in data or b")\n" in data or data.endswith(b")")
+
+
+def _concat(tables: list[Any]) -> Any:
+    import pyarrow as pa
+
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
+        return rows_table([])
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")

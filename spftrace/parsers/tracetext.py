@@ -225,6 +225,10 @@ class Record:
     comm: str | None
     event: str
     payload: str
+    #: perf script: the sample's callchain (parsers/callchain.py Frames) and symbol
+    frames: list[Any] | None = None
+    sym: str | None = None
+    dso: str | None = None
 
 
 _I32 = (-(2**31), 2**31 - 1)
@@ -254,7 +258,9 @@ class TraceTextParser:
       ``fast_columns(chunk) -> Fast | None``: a compiled scanner's cut of the whole
       chunk (see ``scanned``); ``parse_line(line) -> Record | None``: the exact
       per-line path; ``classify(line)``: for lines that are not records: 'ignore',
-      a stat to count, or None for a reject.
+      a stat to count, or None for a reject; ``continues(line, records, out)``: a
+      line that belongs to the record before it (perf script's callchain frames);
+      ``records_table(records)``: the rows of the per-line path's records.
     """
 
     FORMAT = ""
@@ -280,6 +286,13 @@ class TraceTextParser:
 
     def reject_reason(self, line: str) -> str:
         return f"not a {self.FORMAT} record"
+
+    def continues(self, line: str, records: list[tuple[int, Record]], out: Output) -> bool:
+        """Whether ``line`` continues the last record (and was taken into it)."""
+        return False
+
+    def records_table(self, records: list[tuple[int, Record]]) -> Any:
+        return rows_table(self._rows(records))
 
     def layout_known(self) -> bool:
         """Whether the per-input layout (fields, columns) has been learnt."""
@@ -316,7 +329,7 @@ class TraceTextParser:
     def feed(self, lines: Sequence[str], first_line_no: int) -> Output:
         out = Output(TABLE, {})
         records = self._records(enumerate(lines, first_line_no), out)
-        out.rows = rows_table(self._rows(records))
+        out.rows = self.records_table(records)
         self._finish(out)
         return out
 
@@ -337,6 +350,8 @@ class TraceTextParser:
         for line_no, raw in numbered:
             out.lines += 1
             line = raw.rstrip("\r\n")
+            if self.continues(line, records, out):
+                continue
             rec = self.parse_line(line)
             if rec is not None and not fits_columns(rec):
                 rec = None  # an id or time too large for its column: not a record
@@ -398,7 +413,7 @@ class TraceTextParser:
             out.lines += n
             out.record_lines += n
         if records:
-            tables.append(rows_table(self._rows(records)))
+            tables.append(self.records_table(records))
         out.rows = merge_by_line(tables)
         self._finish(out)
         return out

@@ -11,6 +11,8 @@ from ..errors import SpftraceError
 from ..store import Dataset
 
 JSON_SCHEMA = "spftrace.report/1"
+#: findings that are not fallbacks: they never tried the fast path, or are not traced
+NOT_FALLBACKS = ("not_attempted", "kernel_fault", "untraced")
 
 
 @dataclass
@@ -51,7 +53,7 @@ def across_runs(runs: Sequence[RunSummary]) -> list[str]:
         if program is None:
             continue
         for f in s.findings:
-            if f.reason != "not_attempted":
+            if f.reason not in NOT_FALLBACKS:
                 key = (s.kernel_model, program, f.reason)
                 by_reason.setdefault(key, []).append((f.share_pct, s.run, s.command or ""))
     for (_model, program, reason), shares in sorted(by_reason.items()):

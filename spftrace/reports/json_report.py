@@ -1,7 +1,8 @@
 """``report json``: the DESIGN.md contract, plus named extensions.
 
 Contract keys per run are exactly those of ``RunSummary.contract()``.  Extra
-keys (documented in the README): ``not_attempted_pct``, ``command``,
+keys (documented in the README): ``not_attempted_pct``, ``fell_back_min`` and
+``fell_back_max`` (per-VMA-lock runs: the range of fallbacks, equal when exact), ``command``,
 ``reconciliation`` (each source's own totals) and ``disagreements``; and at the
 top level ``ingest`` (per-input line accounting and the first rejects).
 """
@@ -19,6 +20,10 @@ def as_dict(model: ReportModel) -> dict[str, Any]:
     for s in model.runs:
         d = s.contract()
         d["not_attempted_pct"] = s.not_attempted_pct
+        lo, hi = s.fell_back_range or (None, None)
+        if s.kernel_model == "per-vma-lock" and s.fell_back_range is None:
+            lo = hi = s.fallback_total
+        d["fell_back_min"], d["fell_back_max"] = lo, hi
         d["command"] = s.command
         d["reconciliation"] = [
             {

@@ -7,14 +7,16 @@ emitted when the caller says the output is a terminal.
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from ..analysis.model import RunSummary
+from ..analysis.vmalock_names import FALLBACK_CLASSES as FALLBACKS
 from ..text import visible
-from . import ReportModel
+from . import NOT_FALLBACKS, ReportModel
 
 
 def _v(value: object) -> str:
@@ -38,12 +40,14 @@ def headline(s: RunSummary) -> list[str]:
     if s.fallback_total is not None and s.faults:
         fb_pct = round(100.0 * s.fallback_total / s.faults, 2)
     path = "speculative" if s.kernel_model != "per-vma-lock" else "under VMA lock"
+    fell = f"{_n(s.fallback_total)}{_p(fb_pct)}"
+    if s.fell_back_range is not None:
+        fell = f"{s.fell_back_range[0]:,} to {s.fell_back_range[1]:,} (no callchains: a range)"
     lines = [
         f"run {s.run}{label} - kernel model: {s.kernel_model} - sources: "
         f"{', '.join(s.sources) or 'none'}",
         f"faults {_n(s.faults)} | {path} {_n(s.speculative)}{_p(s.speculative_pct)} | "
-        f"fell back {_n(s.fallback_total)}{_p(fb_pct)} | not attempted "
-        f"{_n(s.not_attempted)}{_p(s.not_attempted_pct)}",
+        f"fell back {fell} | not attempted {_n(s.not_attempted)}{_p(s.not_attempted_pct)}",
         f"verdict: {s.verdict}",
     ]
     return [visible(line) for line in lines]
@@ -85,7 +89,10 @@ def render(model: ReportModel, *, color: bool = False, width: int = 110) -> str:
 def _reasons_table(console: Console, s: RunSummary) -> None:
     if not s.findings and not s.fallbacks:
         return
-    t = Table(title="Why faults left the speculative path", title_justify="left", show_lines=False)
+    title = "Why faults left the " + (
+        "per-VMA lock" if s.kernel_model == "per-vma-lock" else "speculative path"
+    )
+    t = Table(title=title, title_justify="left", show_lines=False)
     t.add_column("reason")
     t.add_column("count", justify="right")
     t.add_column("% of faults", justify="right")
@@ -117,20 +124,7 @@ def _trace(console: Console, s: RunSummary) -> None:
         return
     pv = tr.get("per_vma_lock")
     if pv:
-        console.print(
-            f"[bold]Per-VMA lock:[/bold] {pv['fell_back']:,} of {pv['faults']:,} user faults fell "
-            f"back to mmap_lock ({pv['fell_back_pct']}%); mmap_lock wait p50/p99 "
-            f"{pv['wait_us'].get('p50')}/{pv['wait_us'].get('p99')} us, hold p50/p99 "
-            f"{pv['hold_us'].get('p50')}/{pv['hold_us'].get('p99')} us",
-            overflow="fold",
-        )
-        _table(
-            console,
-            "Top mmap_lock write holders",
-            ("comm", "tid", "holds", "held us", "longest us"),
-            [(str(h["comm"]), str(h["tid"]), str(h["holds"]), f"{h['held_us']}",
-              f"{h['longest_us']}") for h in pv["top_write_holders"][:5]],
-        )  # fmt: skip
+        _per_vma_lock(console, pv)
     _table(
         console, "Fallbacks by thread", ("reason", "comm", "tid", "count"),
         [(r["reason"], str(r["comm"]), str(r["tid"]), f"{r['count']:,}")
@@ -148,8 +142,42 @@ def _trace(console: Console, s: RunSummary) -> None:
         [(str(r["comm"]), str(r["tid"]), r["op"], f"{r['fallbacks']:,}")
          for r in tr.get("culprits", [])[:5]],
     )  # fmt: skip
-    if tr.get("lost_events"):
-        console.print(f"note: the trace lost {tr['lost_events']:,} events")
+
+
+def _per_vma_lock(console: Console, pv: dict[str, Any]) -> None:
+    if pv["exact"]:
+        classes = ", ".join(f"{k} {v:,}" for k, v in pv["classes"].items() if k in FALLBACKS)
+        fell = (f"{pv['fell_back']:,} of {pv['faults']:,} user faults fell back to mmap_lock "
+                f"({pv['fell_back_pct']}%){': ' + classes if classes else ''}")  # fmt: skip
+    else:
+        fell = (f"{pv['fell_back_min']:,} to {pv['fell_back_max']:,} of {pv['faults']:,} user "
+                "faults fell back to mmap_lock (certain to possible)")  # fmt: skip
+    console.print(
+        f"[bold]Per-VMA lock:[/bold] {fell}; {pv['kernel_faults']:,} kernel-mode faults (never "
+        f"try the VMA lock); mmap_lock wait p50/p99 {pv['wait_us'].get('p50')}/"
+        f"{pv['wait_us'].get('p99')} us, hold p50/p99 {pv['hold_us'].get('p50')}/"
+        f"{pv['hold_us'].get('p99')} us",
+        overflow="fold",
+    )
+    console.print(f"  {_v(pv['caveat'])}", overflow="fold")
+    _table(
+        console, "Per-VMA-lock fallbacks by thread", ("comm", "tid", "count", "top reason"),
+        [(str(r["comm"]), str(r["tid"]), f"{r['count']:,}", r["top_reason"])
+         for r in pv["by_thread"][:8]],
+    )  # fmt: skip
+    _table(
+        console, "Writers holding or waiting for mmap_lock during the fallbacks",
+        ("comm", "tid", "op", "fallbacks"),
+        [(str(r["comm"]), str(r["tid"]), r["op"], f"{r['fallbacks']:,}")
+         for r in pv["culprits"][:5]],
+    )  # fmt: skip
+    _table(
+        console, "Top mmap_lock write holders",
+        ("comm", "tid", "holds", "held us", "longest us", "ops"),
+        [(str(h["comm"]), str(h["tid"]), str(h["holds"]), f"{h['held_us']}",
+          f"{h['longest_us']}", ", ".join(f"{k} {v}" for k, v in h.get("ops", {}).items()))
+         for h in pv["top_write_holders"][:5]],
+    )  # fmt: skip
 
 
 _NUMERIC = frozenset({"tid", "holds", "held us", "longest us", "count", "KiB", "fallbacks"})
@@ -163,7 +191,8 @@ def _table(
         return
     t = Table(title=title, title_justify="left")
     for col in cols:
-        t.add_column(col, justify="right" if col in _NUMERIC else "left")
+        # fold, never cut: a long comm is shown whole, over several lines of its cell
+        t.add_column(col, justify="right" if col in _NUMERIC else "left", overflow="fold")
     for row in rows:
         t.add_row(*(_v(cell) for cell in row))
     console.print(t)
@@ -200,7 +229,7 @@ def _side_by_side(console: Console, model: ReportModel) -> None:
     t.add_column("% of faults", justify="right")
     t.add_column("not attempted %", justify="right")
     for s in model.runs:
-        top = next((f for f in s.findings if f.reason != "not_attempted"), None)
+        top = next((f for f in s.findings if f.reason not in NOT_FALLBACKS), None)
         t.add_row(
             _v(s.run),
             _v(s.label or ""),

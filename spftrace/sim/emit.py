@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from . import vmalock_trace
 from .model import SPF_REASONS, Result
 from .workloads import Workload
 
@@ -123,6 +124,18 @@ def records(
     """(time_us, thread, bare event name, payload) for every traced event, in time order.
     With ``syscalls``, the mmap/munmap entries of an SPF run are traced too (as one
     would record them with -e 'syscalls:sys_enter_m*map' to find who changed the VMA)."""
+    for t, th, name, payload, _frames in stacked_records(r, w, syscalls):
+        yield t, th, name, payload
+
+
+def stacked_records(
+    r: Result, w: Workload, syscalls: bool = False
+) -> list[tuple[float, int, str, str, list[str] | None]]:
+    """``records`` with each event's kernel callchain (per-VMA-lock mmap_lock events)."""
+    if r.kernel == "per-vma-lock":  # the 6.18 shapes, with callchains (vmalock_trace.py)
+        recs = vmalock_trace.records(r, w, MM_PTR)
+        order = sorted(range(len(recs)), key=lambda i: (recs[i][0], recs[i][1], i))
+        return [recs[i] for i in order]  # a thread's events keep their order at equal times
     out: list[tuple[float, int, str, str]] = []
     if r.kernel == "spf":
         for s in r.samples:
@@ -142,50 +155,13 @@ def records(
                 else:
                     payload = f"addr: 0x{wr.vm_start:08x}, len: 0x{size:08x}"
                 out.append((wr.t_request, wr.thread, name, payload))
-    elif r.kernel == "per-vma-lock":
-        ip = 0x55D0C0DE1234
-        for thread, t0, period, k, group, chunk in r.runs:
-            mm = r.mm_of_thread[thread]
-            base = 0x7F0000000000 - mm * 0x1000000000 - group * 0x40000000
-            times = t0 + np.arange(k) * period
-            span = 0x40000000 // (w.chunk_pages * 4096)
-            start = base + (chunk % max(1, span)) * w.chunk_pages * 4096
-            for i, t in enumerate(times.tolist()):
-                payload = (
-                    f"address=0x{start + i * 4096:x} ip=0x{ip + (i % 7) * 16:x} error_code=0x6"
-                )
-                out.append((t, thread, "page_fault_user", payload))
-        # faults that fell back to mmap_lock (abort) take it for read; writers for write
-        fallbacks = r.samples  # already in time order
-        for s in fallbacks:
-            out += _lock_events(s.t_us, s.thread, False, 1.0)
-        retries = r.vma_lock["retry"]
-        if retries:
-            rng = np.random.default_rng(r.seed + 7)
-            picks: Any = rng.choice(len(r.runs), size=retries, replace=True) if r.runs else []
-            for j in picks:
-                thread, t0, period, k, _g, _c = r.runs[int(j)]
-                out += _lock_events(t0 + period * (k // 2), thread, False, 2.0)
-        for wr in r.write_log:
-            out += _lock_events(wr.t_request, wr.thread, True, wr.t_release - wr.t_request)
     out.sort(key=lambda e: (e[0], e[1], e[2]))
-    return iter(out)
-
-
-def _lock_events(
-    t: float, thread: int, write: bool, hold: float
-) -> list[tuple[float, int, str, str]]:
-    wtxt = "true" if write else "false"
-    mm = f"mm=0x{MM_PTR:x} memcg_path=/user.slice write={wtxt}"
-    return [
-        (t, thread, "mmap_lock_start_locking", mm),
-        (t + 0.2, thread, "mmap_lock_acquire_returned", mm + " success=true"),
-        (t + hold, thread, "mmap_lock_released", mm),
-    ]
+    return [(*e, None) for e in out]
 
 
 SYSTEMS = {
     "page_fault_user": "exceptions",
+    "page_fault_kernel": "exceptions",
     "sys_enter_mmap": "syscalls",
     "sys_enter_munmap": "syscalls",
     **dict.fromkeys(SPF_REASONS, "pagefault"),
@@ -197,16 +173,28 @@ def _qualified(name: str) -> str:
 
 
 def perf_script(r: Result, w: Workload) -> str:
-    recs = list(records(r, w, syscalls=True))
-    width = max((len(_qualified(n)) for _t, _th, n, _p in recs), default=0)
+    recs = stacked_records(r, w, syscalls=True)
+    width = max((len(_qualified(n)) for _t, _th, n, _p, _f in recs), default=0)
     lines = []
-    for t, th, name, payload in recs:
+    for t, th, name, payload, frames in recs:
         comm = w.comm[:15]
         lines.append(
             f"{comm:>16} {TID0 + th:7d} [{r.cpu_of_thread[th]:03d}] {_stamp(t):>12}: "
             f"{_qualified(name):>{width}}: {payload}"
         )
+        if frames is not None:  # perf script: a kernel callchain, then a blank line
+            lines += [f"\t{_frame_ip(f):16x} {f}+0x{_frame_off(f):x} ([kernel.kallsyms])"
+                      for f in frames] + [""]  # fmt: skip
     return "\n".join(lines) + ("\n" if lines else "")
+
+
+def _frame_ip(sym: str) -> int:
+    """A stable kernel address per symbol (the same in every run)."""
+    return 0xFFFFFFFF81000000 + int(sum(ord(ch) * 131**i for i, ch in enumerate(sym)) % 0x1000000)
+
+
+def _frame_off(sym: str) -> int:
+    return len(sym) * 4
 
 
 def ftrace(r: Result, w: Workload) -> str:

@@ -1,0 +1,162 @@
+"""Per-VMA-lock classification of user faults and mmap_lock pairing, in one pass.
+
+The rules are docs/per-vma-lock.md's: with kernel callchains every user fault is
+classified exactly (sections 3); without them the fallback count is a range
+(section 4); holds are paired per (thread, mm) with downgrades (section 5).
+
+Why a stream: DuckDB scans the fault and mmap_lock events in file order, which is
+each thread's time order (perf script, ftrace and trace-cmd print in time order),
+and hands them over in Arrow batches; each batch is sorted by thread with numpy and
+classified, and only each thread's open tail (its last fault window, and holds still
+open) is carried into the next.  Memory is a batch and the tails, whatever the run's
+size; no sort or window over the whole run (which spilled).  A run whose threads come
+out of time order across batches is re-read sorted by DuckDB instead.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from . import vmalock_names as N
+from .vmalock_pass import Acc, Unordered, process
+
+if TYPE_CHECKING:
+    import duckdb
+
+BATCH_ROWS = 1 << 20
+
+
+def _frame_test(name: str, ips: list[int]) -> str:
+    """SQL: the callchain has a frame named ``name`` (or at one of ``ips``)."""
+    test = f"coalesce(list_contains(list_transform(callchain, lambda f: f.sym), '{name}'), false)"
+    if ips:
+        lits = ", ".join(f"{ip}::UBIGINT" for ip in ips)
+        ips_of = "list_transform(callchain, lambda f: f.ip)"
+        test += f" OR coalesce(list_has_any({ips_of}, [{lits}]), false)"
+    return f"({test})"
+
+
+def resolved_ips(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any) -> dict[str, list[int]]:
+    """Frames without a symbol, named from a /proc/kallsyms copy (``--kallsyms``)."""
+    out: dict[str, list[int]] = {N.LOCK_MM_AND_FIND_VMA: [], N.ANON_PREPARE: []}
+    if kallsyms is None:
+        return out
+    rows = con.execute(
+        """SELECT DISTINCT f.ip FROM (SELECT unnest(callchain) AS f FROM events
+           WHERE run = ? AND event LIKE 'mmap_lock:%' AND callchain IS NOT NULL)
+           WHERE f.sym IS NULL AND f.ip IS NOT NULL""",
+        [run],
+    ).fetchall()
+    for (ip,) in rows:
+        name = (kallsyms.name(int(ip)) or "").split("+0x")[0]
+        if name in out:
+            out[name].append(int(ip))
+    return out
+
+
+def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> dict[str, Any]:
+    """The per-VMA-lock section of a run (see README ``per_vma_lock``)."""
+    ips = resolved_ips(con, run, kallsyms)
+    named = kallsyms is not None or _named(con, run)
+    wrappers = ", ".join(f"'{w}'" for w in N.TRACE_WRAPPERS)
+    syms = "list_transform(callchain, lambda f: f.sym)"
+    sql = f"""
+        SELECT tid, coalesce(ts, 0) AS ts, (input::BIGINT << 40) + line_no AS seq,
+               CASE event WHEN '{N.FAULT_USER}' THEN 0 WHEN '{N.FAULT_KERNEL}' THEN 1
+                          WHEN '{N.START}' THEN 2 WHEN '{N.ACQ}' THEN 3 ELSE 4 END::TINYINT AS k,
+               coalesce(write, false) AS w, coalesce(success, true) AS ok,
+               coalesce(mm, 0::UBIGINT) AS mm, callchain IS NOT NULL AS st,
+               {_frame_test(N.LOCK_MM_AND_FIND_VMA, ips[N.LOCK_MM_AND_FIND_VMA])} AS lmfv,
+               {_frame_test(N.ANON_PREPARE, ips[N.ANON_PREPARE])} AS anon,
+               CASE WHEN event = '{N.ACQ}' AND write THEN
+                    list_filter({syms}, lambda s: s IS NOT NULL AND s NOT IN ({wrappers}))[1]
+               END AS site
+        FROM events
+        WHERE run = ? AND tid IS NOT NULL
+          AND event IN ('{N.FAULT_USER}', '{N.FAULT_KERNEL}', '{N.START}', '{N.ACQ}', '{N.REL}')
+    """
+    cur = con.cursor()  # a stream of its own: the connection may hold a finished result
+    try:
+        # the connection keeps insertion order (duck.py): in file order each thread's
+        # events are in time order, so one streamed scan needs no sort
+        try:
+            acc = _stream(cur, sql, run)
+        except Unordered:  # several inputs, or a source not sorted by time: sort
+            acc = _stream(cur, sql + " ORDER BY tid, ts NULLS FIRST, seq", run)
+    finally:
+        cur.close()
+    comms = dict(
+        con.execute(
+            "SELECT tid, any_value(comm) FROM events WHERE run = ? AND tid IS NOT NULL "
+            "GROUP BY tid",
+            [run],
+        ).fetchall()
+    )
+    return _section(acc, comms, named)
+
+
+def _stream(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
+    acc = Acc()
+    reader = cur.sql(sql, params=[run]).to_arrow_reader(BATCH_ROWS)
+    try:
+        process(reader, acc)
+    finally:
+        reader.close()
+    return acc
+
+
+def _named(con: duckdb.DuckDBPyConnection, run: str) -> bool:
+    """Whether the callchains name their frames (perf script -F ip alone does not)."""
+    rows = con.execute(
+        f"""SELECT 1 FROM events WHERE run = ? AND event IN ('{N.START}', '{N.ACQ}')
+            AND callchain IS NOT NULL
+            AND len(list_filter(callchain, lambda f: f.sym IS NOT NULL)) > 0 LIMIT 1""",
+        [run],
+    ).fetchall()
+    return bool(rows)
+
+
+def _section(acc: Acc, comms: dict[int, str], named: bool) -> dict[str, Any]:
+    exact = acc.exact and named
+    kernel_traced = acc.kernel_faults > 0
+    classes = {k: int(v) for k, v in acc.classes.items()} if exact else {}
+    fell = sum(classes.get(k, 0) for k in N.FALLBACK_CLASSES) if exact else None
+    faults = acc.user_faults
+    lo, hi = (
+        (fell, fell) if exact else (acc.fell_back_min if kernel_traced else 0, acc.fell_back_max)
+    )
+    culprits = acc.culprit_rows(comms) if exact else []
+    churn = {k: int(v) for k, v in acc.attributed.items()}
+    caveat = (
+        "classified from the kernel callchains of the mmap_lock events (exact)"
+        if exact
+        else "without kernel callchains the fallbacks are a range: "
+        + ("some mmap_lock events carry callchains and some do not; "
+           if acc.stacked and named else "")
+        + ("" if named or not acc.stacked else "the callchains have addresses but no "
+           "symbols: pass --kallsyms FILE (a copy of /proc/kallsyms); ")
+        + ("" if kernel_traced else "the trace has no exceptions:page_fault_kernel "
+           "events, so kernel-mode faults cannot be told apart and nothing is certain; ")
+        + N.HOW_TO_EXACT
+    )  # fmt: skip
+    return {
+        "faults": faults,
+        "kernel_faults": acc.kernel_faults,
+        "exact": exact,
+        "fell_back": fell,
+        "fell_back_min": lo,
+        "fell_back_max": hi,
+        "under_vma_lock": None if fell is None else faults - fell,
+        "fell_back_pct": round(100.0 * fell / faults, 2) if faults and fell is not None else None,
+        "classes": classes,
+        "anon_prepare_trylocks": acc.anon_trylocks if exact else None,
+        "by_thread": acc.thread_rows(comms) if exact else [],
+        "culprits": culprits,
+        "overlapped_writer": churn,
+        "wait_us": acc.waits.summary(),
+        "hold_us": acc.holds.summary(),
+        "top_write_holders": acc.holder_rows(comms),
+        "unpaired": acc.unpaired,
+        "caveat": caveat,
+        "how_to_exact": None if exact else N.HOW_TO_EXACT,
+    }

@@ -1,0 +1,103 @@
+"""perf script callchain frames, sample symbols and loss records -> values.
+
+Produced by: perf record -g ... (per event: -e 'mmap_lock:mmap_lock_released/call-graph=fp/')
+             perf script [-F ...,ip,sym,symoff,dso] [--show-lost-events]
+Sample:      \tffffffff815f7e84 lock_mm_and_find_vma+0x144 ([kernel.kallsyms])
+             \t    7fc8f2af2ad7 [unknown] ([unknown])
+Variants:    tests/data/vmalock/*.txt, tests/data/traces/perf-script-callchain.txt
+
+The frame grammar is perf's ``sample__fprintf_callchain`` (tools/perf/util/
+evsel_fprintf.c): left-alignment spaces, a tab, the ip as ``%16lx``; then, as the
+``-F`` fields ask, `` SYM`` (``+0xOFF`` with symoff; ``[unknown]`` without a
+symbol), `` (DSO)`` and `` (inlined)``.  A sample without a callchain prints the
+same ip/sym/dso after its payload on its own line (``sample__fprintf_sym``):
+``sample_tail`` finds it.  Symbols may hold spaces (C++), so the DSO is the last
+parenthesised group; without a dso field a symbol ending in ``(...)`` is taken for
+one (perf's output is ambiguous there).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+#: (ip, sym, off, dso), innermost frame first; sym/off/dso None where perf printed none
+Frame = tuple[int, str | None, int | None, str | None]
+
+_FRAME_RE = re.compile(r"^ *\t *([0-9a-fA-F]{1,16})(?: (.*))?$")
+_DSO_RE = re.compile(r"^(.*?) \(([^()]*)\)$")
+_OFF_RE = re.compile(r"^(.*)\+0x([0-9a-fA-F]+)$")
+_TAIL_RE = re.compile(r"\s([0-9a-fA-F]{1,16}) (\S.*?) \(([^()]+)\)$")
+_LOST_RE = re.compile(r"\bPERF_RECORD_LOST lost (\d+)\s*$")
+_UNKNOWN = ("[unknown]", "")
+
+
+def is_frame(line: str) -> bool:
+    """Cheap test: a line that looks like a frame (tab after optional spaces)."""
+    return line[:1] == "\t" or (line[:1] == " " and line.lstrip(" ")[:1] == "\t")
+
+
+def frame(line: str) -> Frame | None:
+    """One callchain line, or None when it is not one."""
+    m = _FRAME_RE.match(line)
+    if m is None:
+        return None
+    ip, rest = int(m.group(1), 16), m.group(2)
+    if rest is None:
+        return (ip, None, None, None)
+    rest = rest.removesuffix(" (inlined)")
+    dso = None
+    d = _DSO_RE.match(rest)
+    if d is not None:
+        rest, dso = d.group(1), d.group(2)
+    sym, off = _sym_off(rest)
+    return (ip, sym, off, None if dso in _UNKNOWN else dso)
+
+
+def _sym_off(text: str) -> tuple[str | None, int | None]:
+    o = _OFF_RE.match(text)
+    if o is not None:
+        return o.group(1), int(o.group(2), 16)
+    if text in _UNKNOWN or (text.startswith("[0x") and text.endswith("]")):
+        return None, None
+    return text, None
+
+
+def sample_tail(payload: str) -> tuple[str, str, str | None] | None:
+    """(the payload without it, sym as printed, dso) of a sample line that ends in
+    perf's ``ip sym (dso)``: those are perf's fields, not the tracepoint's."""
+    if not payload.endswith(")"):
+        return None
+    m = _TAIL_RE.search(payload)
+    if m is None:
+        return None
+    dso = m.group(3)
+    return payload[: m.start()], m.group(2), None if dso in _UNKNOWN else dso
+
+
+def lost(line: str) -> int | None:
+    """The count of a ``--show-lost-events`` ``PERF_RECORD_LOST lost N`` line."""
+    m = _LOST_RE.search(line)
+    return int(m.group(1)) if m else None
+
+
+def frames_array(chains: Sequence[list[Frame] | None]) -> Any:
+    """The ``callchain`` column (schema.frames_type) of per-record frame lists."""
+    import pyarrow as pa
+
+    from ..schema import frames_type, to_arrow
+
+    typ = frames_type()
+    flat = [f for c in chains if c for f in c]
+    cols = list(zip(*flat, strict=True)) if flat else [(), (), (), ()]
+    kinds = (pa.uint64(), pa.string(), pa.uint64(), pa.string())
+    struct = pa.StructArray.from_arrays(
+        [to_arrow(list(c), k) for c, k in zip(cols, kinds, strict=True)],
+        fields=list(typ.value_type),
+    )
+    offsets = [0]
+    for c in chains:
+        offsets.append(offsets[-1] + (len(c) if c else 0))
+    mask = to_arrow([c is None for c in chains], pa.bool_())
+    return pa.ListArray.from_arrays(to_arrow(offsets, pa.int32()), struct, type=typ, mask=mask)
