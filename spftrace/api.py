@@ -159,7 +159,7 @@ def demo(out: PathLike) -> Path:
     """Ingest the bundled samples into OUT/data and write OUT/report.html."""
     import shutil
 
-    from .ingestion import ingest
+    from .ingest import ingest
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -248,7 +248,7 @@ def simulate(
         summary["files"] = [str(p) for p in paths]
         paths = [p for p in paths if p.stat().st_size > 0]  # base kernels have no tracepoints
         if ingest:
-            from .ingestion import ingest as do_ingest
+            from .ingest import ingest as do_ingest
 
             run_name = f"sim-{workload}-{kernel}-t{w.threads}-c{w.cpus}-s{seed}"
             do_ingest(paths, data=data, run=run_name, label=label or kernel, force=True)
@@ -289,7 +289,7 @@ def capture_events() -> tuple[list[str], list[str]]:
     import subprocess
 
     from .errors import SpftraceError
-    from .parsers.perf_data import perf_binary
+    from .formats.perf_data_render import perf_binary
 
     perf = perf_binary()
     if perf is None:
@@ -313,6 +313,7 @@ def capture(
     label: str | None = None,
     trace: bool = True,
     keep: PathLike | None = None,
+    append: bool = False,
 ) -> list[Any]:
     """Run COMMAND under perf stat (and perf record of the fault tracepoints), with
     /proc/vmstat snapshots around it, and ingest everything as one run."""
@@ -320,8 +321,8 @@ def capture(
     import subprocess
     import tempfile
 
-    from .ingestion import ingest
-    from .parsers.perf_data import perf_binary
+    from .formats.perf_data_render import perf_binary
+    from .ingest import ingest
 
     if not command:
         raise SpftraceError("capture needs a command: spftrace capture -- ./app ARGS")
@@ -344,19 +345,7 @@ def capture(
     if not stat.exists() or stat.stat().st_size == 0:
         raise SpftraceError(f"perf stat wrote nothing (exit {done.returncode}): {shlex.join(full)}")
     inputs = [stat, vm0, vm1] + ([rec] if rec.exists() and rec.stat().st_size else [])
-    name = run or "capture-" + Path(command[0]).name
-    return ingest(inputs, data=data, run=_free_run_name(data, name), label=label)
-
-
-def _free_run_name(data: PathLike | None, name: str) -> str:
-    from .store import sanitize_run_name
-
-    base = sanitize_run_name(name)
-    try:
-        taken = set(open_dataset(data).run_names())
-    except SpftraceError:
-        taken = set()
-    cand, k = base, 2
-    while cand in taken:
-        cand, k = f"{base}-{k}", k + 1
-    return cand
+    # without --run the name is made unique under the dataset lock: parallel captures
+    # of one command get capture-CMD, capture-CMD-2, ...
+    default = None if run else "capture-" + Path(command[0]).name
+    return ingest(inputs, data=data, run=run, append=append, default_name=default, label=label)

@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..inputs import Chunk
 from ..schema import parser_schema, to_arrow
-from .base import Output, Reject, seconds_to_ns
+from .lines import Chunk
+from .numbers import seconds_to_ns
+from .spec import Batch, Reject, Stat
 
 TABLE = "events"
 
@@ -223,13 +224,8 @@ class TraceTextParser:
     """
 
     FORMAT = ""
+    #: chunks of fewer lines take the per-line path (tests set it to 1 or to infinity)
     _VECTOR_MIN_LINES = 64
-    #: chunks may be parsed on other threads once the first one has fixed the layout;
-    #: the compiled scanners outrun the Parquet writer on one thread (a second one
-    #: gained ~5% for ~15 MB more peak memory: bench/RESULTS.md has the budget)
-    PARALLEL = True
-    PARSE_THREADS = 1
-    CHUNK_BYTES = 2 << 20
 
     def __init__(self) -> None:
         self.v4 = False
@@ -240,7 +236,7 @@ class TraceTextParser:
     def parse_line(self, line: str) -> Record | None:
         raise NotImplementedError
 
-    def classify(self, line: str) -> str | tuple[str, int | None, int] | None:
+    def classify(self, line: str) -> str | Stat | None:
         """'ignore', a (stat, cpu, value) to count and ignore, or None for a reject."""
         raise NotImplementedError
 
@@ -291,30 +287,28 @@ class TraceTextParser:
         return Fast(line[:r], cols, rows, o, lambda k: chunk.line(int(o_s[k]), int(o_e[k])))
 
     # -- driving -------------------------------------------------------------------
-    def feed_chunk(self, chunk: Chunk) -> Output:
+    def feed(self, chunk: Chunk) -> Batch:
         fast = self.fast_columns(chunk) if chunk.n_lines >= self._VECTOR_MIN_LINES else None
         if fast is None:
-            return self.feed(chunk.lines(), chunk.first_line_no)
+            return self.feed_lines(chunk.lines(), chunk.first_line_no)
         return self._feed_fast(fast, chunk)
 
-    def feed(self, lines: Sequence[str], first_line_no: int) -> Output:
-        out = Output(TABLE, {})
+    def feed_lines(self, lines: Sequence[str], first_line_no: int) -> Batch:
+        out = Batch(TABLE, rows_table([]))
         records = self._records(enumerate(lines, first_line_no), out)
         out.rows = rows_table(self._rows(records))
         self._finish(out)
         return out
 
-    def close(self) -> Output:
-        out = Output(TABLE, rows_table([]))
+    def close(self) -> Batch:
+        out = Batch(TABLE, rows_table([]))
         self._finish(out)
         return out
 
-    def _finish(self, out: Output) -> None:
+    def _finish(self, out: Batch) -> None:
         out.meta.update(self.meta)
 
-    def _records(
-        self, numbered: Iterable[tuple[int, str]], out: Output
-    ) -> list[tuple[int, Record]]:
+    def _records(self, numbered: Iterable[tuple[int, str]], out: Batch) -> list[tuple[int, Record]]:
         """The per-line path, first half: the records among (line_no, line) pairs;
         every other line is counted as ignored (or a statistic) or rejected."""
         records: list[tuple[int, Record]] = []
@@ -331,7 +325,7 @@ class TraceTextParser:
             verdict = self.classify(line)
             if verdict == "ignore":
                 out.ignored += 1
-            elif isinstance(verdict, tuple):
+            elif isinstance(verdict, Stat):
                 out.ignored += 1
                 out.stats.append(verdict)
             else:
@@ -362,10 +356,10 @@ class TraceTextParser:
         if m and looks_decimal_vma(m.group(1)):
             self.v4 = True
 
-    def _feed_fast(self, fast: Fast, chunk: Chunk) -> Output:
+    def _feed_fast(self, fast: Fast, chunk: Chunk) -> Batch:
         import pyarrow as pa
 
-        out = Output(TABLE, {})
+        out = Batch(TABLE, rows_table([]))
         first = chunk.first_line_no
         records: list[tuple[int, Record]] = []
         if len(fast.other):  # first: their records may show a v4 kernel too

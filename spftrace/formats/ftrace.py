@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import re
 
-from ..inputs import Chunk
+from .lines import Chunk
+from .spec import FormatSpec, Head, Stat
 from .tracetext import Fast, Record, TraceTextParser, full_event_name, scanner, time_to_ns
 
 FORMAT = "ftrace"
@@ -34,10 +35,10 @@ _SNIFF_RE = re.compile(
 )
 
 
-def sniff(head: str) -> bool:
-    if head.startswith("# tracer:"):
+def sniff(head: Head) -> bool:
+    if head.raw.startswith(b"# tracer:"):
         return True
-    lines = [ln for ln in head.splitlines()[:200] if ln.strip() and not ln.startswith("#")]
+    lines = [ln for ln in head.lines[:200] if ln.strip() and not ln.startswith("#")]
     hits = sum(1 for ln in lines if _SNIFF_RE.search(ln))
     return bool(lines) and hits >= max(1, len(lines) // 3)
 
@@ -56,15 +57,15 @@ class FtraceParser(TraceTextParser):
             m.group("comm").strip(), full_event_name(m.group("event")), m.group("payload"),
         )  # fmt: skip
 
-    def classify(self, line: str) -> str | tuple[str, int | None, int] | None:
+    def classify(self, line: str) -> str | Stat | None:
         if not line.strip() or line.startswith("#"):
             m = _STARTED_RE.match(line)
             if m is not None:
-                return ("cpu_buffer_started", int(m.group(1)), 1)
+                return Stat("cpu_buffer_started", int(m.group(1)), 1)
             return "ignore"
         m = _LOST_RE.match(line.strip())
         if m is not None:
-            return ("events_lost", int(m.group(1)), int(m.group(2)))
+            return Stat("events_lost", int(m.group(1)), int(m.group(2)))
         return None
 
     def reject_reason(self, line: str) -> str:
@@ -75,3 +76,14 @@ class FtraceParser(TraceTextParser):
         scan = scanner()
         res = scan.scan_ftrace(chunk.buffer(), chunk.n_lines, False)
         return self.scanned(chunk, res, qualify=True)
+
+
+SPEC = FormatSpec(
+    FORMAT,
+    TABLE,
+    "ftrace text (tracefs trace or trace_pipe of an instance)",
+    sniff,
+    parser=FtraceParser,
+    threads=1,  # as perf-script: see its SPEC
+    chunk_bytes=2 << 20,
+)

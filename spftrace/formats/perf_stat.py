@@ -24,15 +24,10 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..inputs import Chunk
 from ..schema import parser_schema
-from .base import (
-    Output,
-    Reject,
-    parse_locale_number,
-    parse_plain_number,
-    seconds_to_ns,
-)
+from .lines import Chunk
+from .numbers import parse_locale_number, parse_plain_number, seconds_to_ns
+from .spec import Batch, FormatSpec, Head, Reject, Stat, rows_table
 
 FORMAT = "perf-stat"
 TABLE = "counters"
@@ -45,12 +40,10 @@ _STATUS = {NOT_COUNTED: "not-counted", NOT_SUPPORTED: "not-supported"}
 # --- sniffing ----------------------------------------------------------------
 
 
-def sniff(head: str) -> bool:
+def sniff(head: Head) -> bool:
     """Parse the first lines with the real parser: perf stat if some are counters
     (or perf's own error output) and few are anything else.  Never raises."""
-    lines = head.splitlines()[:60]
-    if len(lines) == 60:
-        lines = lines[:-1]  # the head may end inside a line
+    lines = head.lines[:59]
     text = "\n".join(lines)
     if "Performance counter stats for" in text or "seconds time elapsed" in text:
         return True
@@ -58,7 +51,7 @@ def sniff(head: str) -> bool:
         return True
     try:
         p = PerfStatParser()
-        out = p.feed(lines, 1)
+        out = p.feed_lines(lines, 1)
     except Exception:
         return False
     if any(r.reason.startswith("decimal comma") for r in out.rejects):
@@ -218,28 +211,26 @@ class PerfStatParser:
         self.last_has_row = False
         self._rows: list[tuple[Any, ...]] = []
         self._segments: list[Any] = []  # pyarrow Tables, in line order
-        self.out = Output(TABLE, {})
+        self.out = Batch.empty(TABLE)
 
     # -- output plumbing ------------------------------------------------------
-    def _take(self) -> Output:
+    def _take(self) -> Batch:
         out = self.out
-        rows = self._rows
         if self._segments:
             import pyarrow as pa
 
             self._flush_rows()
             out.rows = pa.concat_tables(self._segments)
             self._segments = []
-        elif rows:
-            out.rows = dict(zip(COLUMNS, map(list, zip(*rows, strict=True)), strict=True))
-        else:
-            out.rows = {c: [] for c in COLUMNS}
+        elif self._rows:
+            self._flush_rows()
+            out.rows = self._segments.pop()
         if self.command is not None:
             out.meta["command"] = self.command
         if self.target is not None:
             out.meta["target"] = self.target
         self._rows = []
-        self.out = Output(TABLE, {})
+        self.out = Batch.empty(TABLE)
         # a wrapped "( +- x% )" line may follow in the next chunk: it is then ignored
         self.last_has_row = False
         return out
@@ -247,10 +238,8 @@ class PerfStatParser:
     def _flush_rows(self) -> None:
         """Turn the tuple rows gathered so far into a table segment (keeps line order)."""
         if self._rows:
-            import pyarrow as pa
-
             cols = dict(zip(COLUMNS, map(list, zip(*self._rows, strict=True)), strict=True))
-            self._segments.append(pa.table(cols, schema=parser_schema(TABLE)))
+            self._segments.append(rows_table(TABLE, cols))
             self._rows = []
 
     def _ts_ns(self, text: str) -> int:
@@ -310,11 +299,14 @@ class PerfStatParser:
         self.last_ts = None
 
     # -- entry points ---------------------------------------------------------
-    def feed(self, lines: Sequence[str], first_line_no: int) -> Output:
+    def feed(self, chunk: Chunk) -> Batch:
+        return self.feed_lines(chunk.lines(), chunk.first_line_no)
+
+    def feed_lines(self, lines: Sequence[str], first_line_no: int) -> Batch:
         if len(lines) >= _VECTOR_MIN_LINES:
             self._feed_vectorised(lines, first_line_no)
         else:
-            self._feed_lines(lines, first_line_no)
+            self._line_path(lines, first_line_no)
         return self._take()
 
     def _feed_vectorised(self, lines: Sequence[str], first_line_no: int) -> None:
@@ -331,7 +323,7 @@ class PerfStatParser:
         edges = (np.flatnonzero(np.diff(ok.astype(np.int8))) + 1).tolist()
         for a, b in zip([0, *edges], [*edges, len(lines)], strict=True):
             if not ok[a]:
-                self._feed_lines(lines[a:b], first_line_no + a)
+                self._line_path(lines[a:b], first_line_no + a)
                 continue
             self._flush_rows()
             seg_rec = rec.slice(a, b - a)
@@ -419,7 +411,7 @@ class PerfStatParser:
         }
         return pa.table(cols, schema=parser_schema(TABLE))
 
-    def _feed_lines(self, lines: Sequence[str], first_line_no: int) -> None:
+    def _line_path(self, lines: Sequence[str], first_line_no: int) -> None:
         fast = _FAST_RE.match
         out = self.out
         append = self._rows.append
@@ -456,10 +448,7 @@ class PerfStatParser:
             self.last_has_row = True
             self.perf_error = None
 
-    def feed_chunk(self, chunk: Chunk) -> Output:
-        return self.feed(chunk.lines(), chunk.first_line_no)
-
-    def close(self) -> Output:
+    def close(self) -> Batch:
         return self._take()
 
     # -- the general path -----------------------------------------------------
@@ -479,6 +468,8 @@ class PerfStatParser:
         if stripped.startswith("{"):
             self._json(line_no, stripped, raw)
             return
+        if stripped.startswith("#") and self._comment_csv(line_no, line):
+            return  # a per-thread CSV row whose comm starts with "# "
         if stripped == "#" or stripped.startswith(("# ", "#\t")):  # perf's comments
             if stripped.startswith("# started on") and self.block_has_total:
                 self._next_block()
@@ -538,7 +529,9 @@ class PerfStatParser:
             self._reject(line_no, raw, reason)
             return
         self.foreign += 1
-        self.out.stats.append(("foreign_lines", None, 1))
+        self.out.stats.append(Stat("foreign_lines", None, 1))
+        if self.out.first_foreign is None:
+            self.out.first_foreign = line_no
         self._ignore()
 
     def _footer(self, line_no: int, line: str) -> bool:
@@ -664,6 +657,13 @@ class PerfStatParser:
             if _csv_fields(line, sep) is not None:
                 return sep
         return None
+
+    def _comment_csv(self, line_no: int, line: str) -> bool:
+        sep = self.sep if self.sep is not None and self.sep in line else self._detect_sep(line)
+        if sep is None or not self._csv(line_no, line, sep):
+            return False
+        self.sep = sep
+        return True
 
     def _csv(self, line_no: int, line: str, sep: str) -> bool:
         f = _csv_fields(line, sep)
@@ -971,3 +971,12 @@ def _json_row(o: dict[str, Any]) -> dict[str, Any]:
         "mv": _json_number(o.get("metric-value")) if mu is not None else None,
         "mu": mu,
     }
+
+
+SPEC = FormatSpec(
+    FORMAT,
+    TABLE,
+    "perf stat output: human, CSV (-x SEP) or JSON (-j), with -I, -r, -A, --per-*",
+    sniff,
+    parser=PerfStatParser,
+)

@@ -22,7 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..inputs import Chunk
+from .lines import Chunk
+from .spec import FormatSpec, Head, Stat
 from .tracetext import Fast, Record, TraceTextParser, scanner, time_to_ns
 
 FORMAT = "perf-script"
@@ -46,8 +47,8 @@ _IGNORABLE = (
 )
 
 
-def sniff(head: str) -> bool:
-    lines = head.splitlines()[:200]
+def sniff(head: Head) -> bool:
+    lines = head.lines[:200]
     hits = sum(1 for ln in lines if _SNIFF_RE.search(ln))
     return hits >= 1 and hits >= 0.3 * sum(1 for ln in lines if ln.strip() and ln[0] not in "#\t ")
 
@@ -136,7 +137,7 @@ class PerfScriptParser(TraceTextParser):
             p.group("comm") or None, m.group("event"), m.group("payload"),
         )  # fmt: skip
 
-    def classify(self, line: str) -> str | tuple[str, int | None, int] | None:
+    def classify(self, line: str) -> str | Stat | None:
         s = line.strip()
         if not s:
             return "ignore"
@@ -151,12 +152,12 @@ class PerfScriptParser(TraceTextParser):
                 self.meta["command"] += "\n" + line
             return "ignore"
         if line[0] in "\t " and re.match(r"^\s+[0-9a-f]+ ", line):
-            return ("callchain_lines", None, 1)
+            return Stat("callchain_lines", None, 1)
         m = _LOST_RE.search(line)
         if m is not None:
-            return ("chunks_lost", None, int(m.group(2)))
+            return Stat("chunks_lost", None, int(m.group(2)))
         if s.startswith(_IGNORABLE):
-            return ("perf_messages", None, 1)
+            return Stat("perf_messages", None, 1)
         return None
 
     def reject_reason(self, line: str) -> str:
@@ -189,3 +190,17 @@ class PerfScriptParser(TraceTextParser):
         res[6] = res[6] if ids else None
         res[7] = res[7] if lay.comm else None
         return self.scanned(chunk, tuple(res), qualify=False)
+
+
+#: chunks are parsed on another thread once the first one has fixed the layout: the
+#: compiled scanners outrun the Parquet writer on one thread (a second one gained ~5%
+#: for ~15 MB more peak memory: bench/RESULTS.md has the budget)
+SPEC = FormatSpec(
+    FORMAT,
+    TABLE,
+    "perf script text of tracepoint samples (perf record -e ...; perf script)",
+    sniff,
+    parser=PerfScriptParser,
+    threads=1,
+    chunk_bytes=2 << 20,
+)
