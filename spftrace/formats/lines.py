@@ -14,7 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 CHUNK_BYTES = 1 << 20
 MAX_LINE = 1 << 20
@@ -53,7 +57,7 @@ class Chunk:
             out = [ln[:-1] if ln.endswith("\r") else ln for ln in out]
         return out
 
-    def buffer(self) -> Any:
+    def buffer(self) -> npt.NDArray[np.uint8]:
         """The bytes as a numpy uint8 array that always ends in a newline."""
         import numpy as np
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 import types
-from typing import Any
 
 from .pipeline import ERROR_MODES, IngestSummary
 from .runs import ingest
@@ -22,8 +21,7 @@ __all__ = ["ERROR_MODES", "IngestSummary", "ingest"]
 
 
 class _CallablePackage(types.ModuleType):
-    def __call__(self, *args: Any, **kwargs: Any) -> list[IngestSummary]:
-        return ingest(*args, **kwargs)
+    __call__ = staticmethod(ingest)
 
 
 sys.modules[__name__].__class__ = _CallablePackage

@@ -22,7 +22,10 @@ import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 from ..errors import SpftraceError
 from ..formats.lines import CHUNK_BYTES, LineReader, error_text
@@ -49,7 +52,7 @@ class _HashingReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: Any) -> int:
+    def readinto(self, b: WriteableBuffer) -> int:
         n = self.raw.readinto(b) or 0  # type: ignore[attr-defined]
         self.sha.update(memoryview(b)[:n])
         self.nbytes += n
@@ -76,7 +79,7 @@ class _ZstdReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: Any) -> int:
+    def readinto(self, b: WriteableBuffer) -> int:
         while not self._out:
             data = self.raw.read(CHUNK_BYTES)
             if not data:
@@ -91,8 +94,9 @@ class _ZstdReader(io.RawIOBase):
                     data = self._dobj.unused_data
                     self._dobj = self._zstd.decompressobj()
                     self._fed = False
-        n = min(len(b), len(self._out))
-        b[:n] = self._out[:n]
+        view = memoryview(b).cast("B")
+        n = min(len(view), len(self._out))
+        view[:n] = self._out[:n]
         self._out = self._out[n:]
         return n
 
@@ -107,10 +111,11 @@ class _HeadThenRest(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b: Any) -> int:
+    def readinto(self, b: WriteableBuffer) -> int:
         if self._head:
-            n = min(len(b), len(self._head))
-            b[:n] = self._head[:n]
+            view = memoryview(b).cast("B")
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
         return self._rest.readinto(b) or 0  # type: ignore[attr-defined]
@@ -125,7 +130,7 @@ class Input:
         stream: IO[bytes],
         hasher: _HashingReader,
         compression: str | None,
-        closers: list[IO[Any]],
+        closers: list[IO[bytes]],
         path: Path | None = None,
     ) -> None:
         self.name = name  # path as given, or <stdin>
@@ -191,7 +196,7 @@ def stdin_is_terminal() -> bool:
 
 def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) -> Input:
     """Open a path, or ``-`` for stdin, detecting compression by magic bytes."""
-    closers: list[IO[Any]] = []
+    closers: list[IO[bytes]] = []
     path: Path | None = None
     if str(spec) == "-":
         if stdin is None and stdin_closed():
@@ -227,7 +232,7 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
             c.close()
         raise SpftraceError(f"{name}: cannot read: {exc.strerror or exc}") from None
     compression = next((kind for m, kind in _MAGIC if magic.startswith(m)), None)
-    stream: Any = buffered
+    stream: io.BufferedIOBase = buffered
     if compression == "gzip":
         stream = gzip.GzipFile(fileobj=buffered)
     elif compression == "xz":
@@ -236,10 +241,11 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
         stream = bz2.BZ2File(buffered)
     elif compression == "zstd":
         stream = io.BufferedReader(_ZstdReader(buffered), CHUNK_BYTES)
-    closers.append(stream)
-    inp = Input(name, stream, hasher, compression, closers, path)
+    decoded = cast(IO[bytes], stream)  # the decompressors are binary file objects
+    closers.append(decoded)
+    inp = Input(name, decoded, hasher, compression, closers, path)
     try:
-        inp.head, inp.head_error = _read_head(stream, HEAD_BYTES, read_errors(inp))
+        inp.head, inp.head_error = _read_head(decoded, HEAD_BYTES, read_errors(inp))
     except BaseException:
         inp.close()
         raise
