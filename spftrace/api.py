@@ -288,6 +288,7 @@ def capture_events() -> tuple[list[str], list[str]]:
     """(perf stat events, tracepoints) that this kernel offers for fault analysis."""
     import subprocess
 
+    from . import kernel
     from .errors import SpftraceError
     from .formats.perf_data_render import perf_binary
 
@@ -297,12 +298,12 @@ def capture_events() -> tuple[list[str], list[str]]:
     listing = subprocess.run(
         [perf, "list", "--no-desc"], capture_output=True, text=True, check=False
     ).stdout
-    if "pagefault:spf_" in listing:  # an SPF kernel
-        return ["faults", "spf", "pagefault:*"], ["pagefault:*"]
-    points = [
-        p for p in ("exceptions:page_fault_user", "mmap_lock:*") if p.split(":*")[0] in listing
-    ]
-    return ["faults", *points], points
+    if kernel.SPF_EVENT_PREFIX in listing:  # an SPF kernel
+        spf = f"{kernel.SPF_SYSTEM}:*"
+        return [kernel.FAULT_EVENTS[0], kernel.SPF_EVENTS[0], spf], [spf]
+    everything = f"{kernel.MMAP_LOCK_SYSTEM}:*"
+    points = [p for p in (kernel.FAULT_USER, everything) if p.split(":*")[0] in listing]
+    return [kernel.FAULT_EVENTS[0], *points], points
 
 
 def capture(

@@ -147,9 +147,6 @@ class Dataset:
     def files(self, table: str) -> list[Path]:
         return sorted((self.path / table).glob(f"{PARTITION}=*/*.parquet"))
 
-    def runs_table(self) -> pd.DataFrame:
-        return self.read("runs")
-
     def read(self, table: str, runs: Sequence[str] | None = None) -> pd.DataFrame:
         """One table as pandas, limited to committed (run, input) pairs."""
         con = self.connect()

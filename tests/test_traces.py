@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from spftrace.formats import FORMATS as REGISTRY
 from spftrace.formats.lines import Chunk
-from spftrace.formats.tracetext import TraceTextParser, decode_payload, full_event_name
+from spftrace.formats.tracetext import TraceTextParser, decode_payload
+from spftrace.kernel import full_event_name
 
 from .helpers import DATA, Parsed, parse_path
 

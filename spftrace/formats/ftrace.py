@@ -8,7 +8,7 @@ Line = ``%16s-%-7d`` comm-pid, optional ``(%7d)`` tgid (record-tgid), ``[%03d]``
 cpu, optional irq-info flags (4 or 5 characters), time (``sec.usec`` for
 nanosecond clocks, a bare counter for ``counter``/``x86-tsc``), then
 ``event: payload`` where the event has no system prefix: known names are
-mapped to ``system:name`` (``KNOWN_SYSTEMS``), unknown ones kept as written.
+mapped to ``system:name`` (``kernel.SYSTEMS``), unknown ones kept as written.
 ``CPU:N [LOST M EVENTS]`` and ``##### CPU N buffer started ####`` are stats.
 """
 
@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 
+from ..kernel import full_event_name
 from .lines import Chunk
 from .spec import FormatSpec, Head, Stat
-from .tracetext import Fast, Record, TraceTextParser, full_event_name, scanner, time_to_ns
+from .tracetext import Fast, Record, TraceTextParser, scanner, time_to_ns
 
 FORMAT = "ftrace"
 TABLE = "events"

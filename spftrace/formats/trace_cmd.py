@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import re
 
+from ..kernel import full_event_name
 from .lines import Chunk
 from .spec import FormatSpec, Head, Stat
-from .tracetext import Fast, Record, TraceTextParser, full_event_name, scanner, time_to_ns
+from .tracetext import Fast, Record, TraceTextParser, scanner, time_to_ns
 
 FORMAT = "trace-cmd"
 TABLE = "events"

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..kernel import SPF_EVENT_PREFIX, SPF_VMA_DEAD, full_event_name
 from ..schema import parser_schema, to_arrow
 from .lines import Chunk
 from .numbers import seconds_to_ns
@@ -26,38 +27,14 @@ from .spec import Batch, Reject, Stat
 
 TABLE = "events"
 
-#: bare ftrace / trace-cmd event names -> system:name (unknown names are kept as written)
-KNOWN_SYSTEMS = {
-    "page_fault_user": "exceptions",
-    "page_fault_kernel": "exceptions",
-    "mmap_lock_start_locking": "mmap_lock",
-    "mmap_lock_acquire_returned": "mmap_lock",
-    "mmap_lock_released": "mmap_lock",
-    "spf_vma_changed": "pagefault",
-    "spf_vma_noanon": "pagefault",
-    "spf_vma_notsup": "pagefault",
-    "spf_vma_access": "pagefault",
-    "spf_pmd_changed": "pagefault",
-    "spf_pte_lock": "pagefault",
-    "spf_vma_dead": "pagefault",
-}
-
 #: payload keys that fill typed columns (everything else goes to ``fields``)
 HEX_KEYS = ("address", "ip", "error_code", "mm")
 BOOL_KEYS = ("write", "success")
-TYPED_KEYS = frozenset((*HEX_KEYS, *BOOL_KEYS, "vma"))
 
 COLUMNS = (
     "line_no", "ts", "cpu", "pid", "tid", "comm", "event", "ip", "vm_start", "vm_end",
     "address", "error_code", "mm", "write", "success", "fields", "payload",
 )  # fmt: skip
-
-
-def full_event_name(name: str) -> str:
-    if ":" in name:
-        return name
-    system = KNOWN_SYSTEMS.get(name)
-    return f"{system}:{name}" if system else name
 
 
 # --- the exact, per-line payload decoder ------------------------------------------
@@ -331,7 +308,7 @@ class TraceTextParser:
             else:
                 out.rejects.append(Reject(line_no, raw, self.reject_reason(line)))
         for _, rec in records:  # v4 is decided per chunk, as the scanners decide it
-            if not self.v4 and rec.event.startswith("pagefault:spf_"):
+            if not self.v4 and rec.event.startswith(SPF_EVENT_PREFIX):
                 self._note_v4(rec)
         return records
 
@@ -349,7 +326,7 @@ class TraceTextParser:
         return rows
 
     def _note_v4(self, rec: Record) -> None:
-        if rec.event == "pagefault:spf_vma_dead":
+        if rec.event == SPF_VMA_DEAD:
             self.v4 = True
             return
         m = re.search(r"vma:(\d+)-", rec.payload)
