@@ -12,9 +12,8 @@ from pathlib import Path
 import spftrace
 
 ROOT = Path(spftrace.__file__).parent
-#: numba's scanners, which the compiled C core replaces (issue 11); perf stat, which
-#: becomes a package
-TOO_LONG_UNTIL_REPLACED = {"formats/scan.py", "formats/perf_stat.py"}
+#: numba's scanners, which the compiled C core replaces (issue 11)
+TOO_LONG_UNTIL_REPLACED = {"formats/scan.py"}
 
 
 def _modules() -> dict[str, Path]:
@@ -31,7 +30,7 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
     name is taken from it, not when a submodule is)."""
     pkg = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _runtime_nodes(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
             base = pkg
             for _ in range(node.level - 1):
@@ -44,6 +43,20 @@ def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
     return {m for m in found if m in modules and m != name}
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node but those under ``if TYPE_CHECKING:`` (annotations only)."""
+    out: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return out
 
 
 def test_no_module_over_500_lines() -> None:

@@ -30,12 +30,14 @@ FORMAT = "perf-script"
 TABLE = "events"
 
 #: one tracepoint sample: [comm] [pid/tid | id] [[cpu]] time: system:event: payload
+#: the time starts where a run of digits does ((?<!\d): the leftmost match is the same,
+#: and a line of digits costs linear time, not quadratic)
 _RECORD_RE = re.compile(
-    r"^(?P<prefix>.*?)(?P<time>\d+\.\d+): +(?P<event>[\w.-]+:[\w.-]+): ?(?P<payload>.*)$"
+    r"^(?P<prefix>.*?)(?<!\d)(?P<time>\d+\.\d+): +(?P<event>[\w.-]+:[\w.-]+): ?(?P<payload>.*)$"
 )
 _ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
 _CPU_RE = re.compile(r"^\[\d+\]$")
-_SNIFF_RE = re.compile(r"\d+\.\d{6,9}: +[\w.-]+:[\w.-]+: ", re.MULTILINE)
+_SNIFF_RE = re.compile(r"(?<!\d)\d+\.\d{6,9}: +[\w.-]+:[\w.-]+: ")
 _LOST_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
 _IGNORABLE = (
     "'trace' not valid for",
