@@ -95,6 +95,7 @@ _PREFIX = np.full(256, 3, np.uint8)
 _PREFIX[32:127] = 0
 _PREFIX[ord(":")] = 1
 _PREFIX[ord("\n")] = 2
+_PREFIX[ord("\\")] = _PAYLOAD[ord("\\")] = 3  # the per-line path escapes backslashes
 #: hex digit values; 16 marks a byte that is not a hex digit
 _HEX = np.full(256, 16, np.uint8)
 for _i, _c in enumerate(b"0123456789abcdef"):
