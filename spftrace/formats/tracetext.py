@@ -21,6 +21,7 @@ from typing import Any
 
 from ..kernel import SPF_EVENT_PREFIX, SPF_VMA_DEAD, full_event_name
 from ..schema import parser_schema, to_arrow
+from ..text import escape
 from .lines import Chunk
 from .numbers import seconds_to_ns
 from .spec import Batch, Reject, Stat
@@ -313,15 +314,19 @@ class TraceTextParser:
         return records
 
     def _rows(self, records: list[tuple[int, Record]]) -> list[tuple[Any, ...]]:
-        """The per-line path, second half: records decoded into event rows."""
+        """The per-line path, second half: records decoded into event rows.  Text
+        from the input (comm, payload, field keys and values) is stored escaped
+        (spftrace.text): bytes that are not UTF-8 and backslashes survive."""
         rows = []
         for line_no, rec in records:
             d = decode_payload(rec.payload, v4=self.v4)
+            fields = [(escape(k), escape(v)) for k, v in d["fields"]]
+            comm = None if rec.comm is None else escape(rec.comm)
             rows.append(
-                (line_no, rec.ts, rec.cpu, rec.pid, rec.tid, rec.comm, rec.event,
+                (line_no, rec.ts, rec.cpu, rec.pid, rec.tid, comm, rec.event,
                  d.get("ip"), d.get("vm_start"), d.get("vm_end"), d.get("address"),
                  d.get("error_code"), d.get("mm"), d.get("write"), d.get("success"),
-                 d["fields"], rec.payload)
+                 fields, escape(rec.payload))
             )  # fmt: skip
         return rows
 
