@@ -156,10 +156,21 @@ def vmstat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | No
     s = SourceTotals("vmstat")
     s.snapshots = max(r[3] for r in rows)
     s.since_boot = s.snapshots < 2
+    went_down = []
     for event, first, last, _n in rows:
         if event.startswith(VMSTAT_GAUGE_PREFIX):
             continue  # gauges: levels, not events
+        if not s.since_boot and float(last) < float(first):
+            went_down.append(event)  # not a count of anything: left out
+            continue
         s.values[event] = float(last) if s.since_boot else float(last) - float(first)
+    if went_down:
+        shown = ", ".join(sorted(went_down)[:5]) + (", ..." if len(went_down) > 5 else "")
+        s.notes.append(
+            f"{len(went_down)} cumulative vmstat counters went down from the first snapshot "
+            f"to the last ({shown}): the snapshots are from different boots or out of "
+            "order, so those counters are not used."
+        )
     s.faults = s.values.get(VMSTAT_FAULTS)
     spec = [s.values[k] for k in VMSTAT_SPECULATIVE if k in s.values]
     if spec:

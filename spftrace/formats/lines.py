@@ -129,11 +129,32 @@ class LineReader:
 
     def _read(self, carry: bytes, chunk_bytes: int) -> bytearray:
         """``carry`` followed by up to ``chunk_bytes`` new bytes, read in place
-        (no concatenation copy); only ``carry`` when the stream is at its end."""
+        (no concatenation copy); only ``carry`` when the stream is at its end.
+
+        Read in steps of one underlying read each (``readinto1``): a buffered
+        reader asked for 2 MiB at once loses everything it decoded in that call
+        when the decompressor fails at the end.  Bytes read before a failure are
+        returned, and the failure is raised by the next read."""
         buf = bytearray(len(carry) + chunk_bytes)
         buf[: len(carry)] = carry
-        got = self.stream.readinto(memoryview(buf)[len(carry) :])  # type: ignore[attr-defined]
-        del buf[len(carry) + (got or 0) :]
+        pos = len(carry)
+        read = getattr(self.stream, "readinto1", None) or self.stream.readinto  # type: ignore[attr-defined]
+        view = memoryview(buf)
+        try:
+            while pos < len(buf):
+                try:
+                    got = read(view[pos:])
+                except self.read_errors as exc:
+                    if pos == len(carry):
+                        raise
+                    self.failed = error_text(exc)
+                    break
+                if not got:
+                    break
+                pos += got
+        finally:
+            view.release()
+        del buf[pos:]
         return buf
 
     def chunks(self, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Chunk]:

@@ -290,9 +290,10 @@ def _read_head(
     parts = []
     got = 0
     failed = None
+    read = getattr(stream, "read1", None) or stream.read  # see LineReader._read
     while got < n:
         try:
-            b = stream.read(n - got)
+            b = read(n - got)
         except errors as exc:
             failed = error_text(exc)
             break

@@ -17,6 +17,7 @@ is not split, because which lines belong to which part is a guess.
 from __future__ import annotations
 
 import errno
+import os
 import queue
 import threading
 import time
@@ -36,8 +37,10 @@ from .inputs import Input
 ERROR_MODES = ("strict", "skip")
 WRITE_QUEUE = 2
 READ_AHEAD = 2
-#: the text from a suspect line on that is sniffed for another format
-FORMAT_WINDOW = 64 * 1024
+#: the lines from a suspect line on that are sniffed for another format (few: the
+#: part that follows in another format may be short)
+FORMAT_WINDOW = 16 * 1024
+FORMAT_LINES = 64
 
 Progress = Callable[[str, int, int], None]  # (source, lines so far, bytes so far)
 
@@ -123,6 +126,9 @@ def ingest_input(
         out.check()
         if chunk is not None and not chunk.damage:
             _check_format(inp, spec, chunk, out)
+        cut = inp.reader.cut if inp.reader is not None else None
+        if chunk is not None and chunk.damage and cut is not None and errors == "strict":
+            raise _ended_early(inp, s.lines, cut)
         if out.rejects:
             if errors == "strict":
                 r = out.rejects[0]
@@ -164,12 +170,7 @@ def ingest_input(
     lines = inp.reader
     if lines is not None and lines.cut is not None:
         if errors == "strict":
-            what = f"{inp.compression} stream" if inp.compression else "input"
-            raise SpftraceError(
-                f"{inp.name}: the {what} ends early, after {s.lines:,} decoded lines "
-                f"({lines.cut}); truncated file? (--errors skip keeps the decoded lines "
-                "and rejects the cut last one)"
-            )
+            raise _ended_early(inp, s.lines, lines.cut)
         stats[("truncated_input", None)] = 1
     s.seconds = time.perf_counter() - started
     s.bytes = inp.nbytes
@@ -208,10 +209,21 @@ def ingest_input(
     )
 
 
+def _ended_early(inp: Input, decoded: int, cut: str) -> SpftraceError:
+    what = f"{inp.compression} stream" if inp.compression else "input"
+    return SpftraceError(
+        f"{inp.name}: the {what} ends early, after {decoded:,} decoded lines ({cut}); "
+        "truncated file? (--errors skip keeps those lines and rejects the cut last one)"
+    )
+
+
 def write_error(path: Path, exc: OSError) -> SpftraceError:
     """The message for an OSError on the writing side: the dataset's path and the
     system's words for the error, never a complaint about the input."""
-    what = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    if exc.errno:  # pyarrow's OSErrors carry the errno but a message of their own
+        what = os.strerror(exc.errno)
+    else:
+        what = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
     code = errno.errorcode.get(exc.errno or 0)
     return SpftraceError(
         f"{path}: cannot write to the dataset: {what}"
@@ -230,7 +242,8 @@ def _check_format(inp: Input, spec: FormatSpec, chunk: Chunk, out: Batch) -> Non
         return
     from ..formats.detect import sniff
 
-    head = Head(chunk.lines_from(suspect, FORMAT_WINDOW).encode("utf-8", "surrogateescape"))
+    window = chunk.lines_from(suspect, FORMAT_WINDOW).split("\n")[:FORMAT_LINES]
+    head = Head("\n".join(window).encode("utf-8", "surrogateescape") + b"\n")
     if spec.sniff(head):
         return
     other = sniff(head, exclude=spec.name)
