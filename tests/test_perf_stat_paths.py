@@ -142,3 +142,29 @@ def test_vectorised_paths_equal_the_per_line_path_on_damaged_lines(text: str) ->
     assert [(r.line_no, r.reason) for r in quick.rejects] == [
         (r.line_no, r.reason) for r in slow.rejects
     ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "99999999999999999999,,faults,123,100.00,,",  # a count: a float, fine
+        "8255,,faults,99999999999999999999,100.00,,",  # run time: not an int64
+        "     99999999999.100160151,8255,,faults,123,100.00,,",  # ns: not an int64
+        "CPU99999999999,8255,,faults,123,100.00,,",  # not an int32
+        '{"counter-value" : "1.0", "event" : "faults", "event-runtime" : 1e999}',
+        '{"counter-value" : "1.0", "event" : "faults", "event-runtime" : 1234e56}',
+        '{"counter-value" : "1.0", "event" : "faults", "cpu" : "99999999999"}',
+        "     99999999999.100160151 CPU0 8255 faults",
+        "     0.100160151 CPU99999999999 8255 faults",
+    ],
+)
+def test_numbers_too_large_for_their_columns_are_rejects(line: str) -> None:
+    """Found by the damaged-lines test: they raised instead (OverflowError)."""
+    text = "\n".join([line] * 3) + "\n"
+    for threshold in (1, 10**12):
+        p, _ = _parse_text(text, threshold)
+        assert p.lines == 3
+        if line.startswith("9999"):
+            assert len(p.rows) == 3 and not p.rejects
+        else:
+            assert not p.rows and [r.line_no for r in p.rejects] == [1, 2, 3]

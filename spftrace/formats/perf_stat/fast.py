@@ -89,8 +89,7 @@ def feed_vectorised(p: PerfStatParser, lines: list[str], first_line_no: int) -> 
         done = False
         if kind == _HUMAN:
             assert human is not None
-            human_interval(p, arr.slice(a, b - a), human.slice(a, b - a), first)
-            done = True
+            done = _try(p, human_interval, arr.slice(a, b - a), human.slice(a, b - a), first)
         elif kind == _CSV and shape is not None:
             done = _try(p, csv_rows, arr.slice(a, b - a), first, shape)
         elif kind == _JSON:
@@ -215,67 +214,80 @@ def _human_rows(p: PerfStatParser, sel: Any, line_no: Any) -> Any:
 
 # --- CSV ---------------------------------------------------------------------------
 
-_EVENT = r"^[!-~](?:[ -~]*[!-~])?$"  # nothing to strip (the line is ASCII)
-_NOT_THREAD = rf"^(?:CPU\d+|{AGGR_ID}|<not counted>|<not supported>|\s*summary\s*)$|{_PLAIN}"
+_EVENT = r"^(?:[!-~](?:[ -~]*[!-~])?)$"  # nothing to strip (the line is ASCII)
+_NOT_THREAD = (
+    rf"^(?:CPU\d+|{AGGR_ID}|<not counted>|<not supported>|\s*summary\s*"
+    r"|\s*[+-]?\d+(?:[.,]\d+)?\s*)$"
+)
+#: fields are checked in the line with the separator replaced by this character,
+#: which a line the CSV path takes cannot hold (it is printable ASCII)
+_US = "\x1f"
+_ANY = "[^\x1f]*"
 
 
 def _csv_checks(shape: CsvShape) -> list[tuple[int, str, bool]]:
-    """(field, pattern, must match) for a row of ``shape``: the rules ``csv_fields``
-    applies, written out for one layout (see csv_lines.py)."""
+    """(field, ``^(?:pattern)$``, must match) for a row of ``shape``: the rules
+    ``csv_fields`` applies, written out for one layout (see csv_lines.py)."""
     c: list[tuple[int, str, bool]] = [(0, _TIME, shape.ts)]
     k = int(shape.ts)
     if shape.ident == "cpu":
-        c.append((k, r"^CPU\d+$", True))
+        c.append((k, r"^(?:CPU\d+)$", True))
     elif shape.ident == "aggr":
-        c += [(k, rf"^{AGGR_ID}$", True), (k + 1, r"^\d+$", True)]
+        c += [(k, rf"^(?:{AGGR_ID})$", True), (k + 1, r"^(?:\d+)$", True)]
     elif shape.ident == "thread":
-        c += [(k, r"-\d+$", True), (k, _NOT_THREAD, False)]
+        c += [(k, rf"^(?:{_ANY}-\d+)$", True), (k, _NOT_THREAD, False)]
     k += {"": 0, "cpu": 1, "aggr": 2, "thread": 1}[shape.ident]
-    c += [(k, _VALUE, True), (k + 1, r"^\d+$", False), (k + 2, _EVENT, True)]
+    c += [(k, _VALUE, True), (k + 1, r"^(?:\d+)$", False), (k + 2, _EVENT, True)]
     k += 2
     if not shape.cgroup and not shape.variance:
-        c.append((k, r"%$", False))  # it would be read as a variance
+        c.append((k, rf"^(?:{_ANY}%)$", False))  # it would be read as a variance
     if shape.cgroup:
         k += 1
-        c.append((k, r"^/", True))
+        c.append((k, rf"^(?:/{_ANY})$", True))
         if not shape.variance:
-            c.append((k, r"%$", False))
+            c.append((k, rf"^(?:{_ANY}%)$", False))
     if shape.variance:
         k += 1
-        c.append((k, r"^\d+(?:[.,]\d+)?%$", True))
-    c += [(k + 1, r"^\d+$", True), (k + 2, r"^\d+[.,]\d+$", True)]
+        c.append((k, r"^(?:\d+(?:[.,]\d+)?%)$", True))
+    c += [(k + 1, r"^(?:\d+)$", True), (k + 2, r"^(?:\d+[.,]\d+)$", True)]
     if shape.tail:
-        c.append((k + 3, r"^(?:-?\d+(?:[.,]\d+)?)?$", True))
+        c.append((k + 3, r"^(?:(?:-?\d+(?:[.,]\d+)?)?)$", True))
     return c
+
+
+def _csv_regexes(shape: CsvShape) -> tuple[str, str]:
+    """The checks as two RE2 patterns over the line with ``_US`` for the separator:
+    every positive check, field by field (exactly n_fields of them), and any
+    negative one."""
+    fields = [_ANY] * shape.n_fields
+    negative = []
+    for field, pattern, want in _csv_checks(shape):
+        inner = pattern[1:-1]  # "(?:...)" without its anchors
+        if want:
+            assert fields[field] == _ANY, "one positive check per field"
+            fields[field] = inner
+        else:
+            negative.append(f"^(?:{_ANY}{_US}){{{field}}}{inner}(?:{_US}|$)")
+    return "^" + _US.join(fields) + "$", "|".join(negative)
 
 
 def _csv_mask(arr: Any, shape: CsvShape) -> Any:
     """Lines that ``csv_fields`` would read as a row of ``shape``, field by field."""
-    import numpy as np
     import pyarrow.compute as pc
 
-    parts = pc.split_pattern(pc.ascii_rtrim_whitespace(arr), shape.sep)  # as line.rstrip()
+    positive, negative = _csv_regexes(shape)
+    fields = pc.replace_substring(pc.ascii_rtrim_whitespace(arr), shape.sep, _US)  # as split
     ok = pc.and_(
-        pc.match_substring_regex(arr, _PRINTABLE),
-        pc.equal(pc.list_value_length(parts), shape.n_fields),
+        pc.match_substring_regex(arr, _PRINTABLE), pc.match_substring_regex(fields, positive)
     )
+    ok = pc.and_not(ok, pc.match_substring_regex(fields, negative))
     # the per-line path would read these as human or footer lines first (FAST_RE
     # needs whitespace after the value: most CSV lines have none to look at)
     spaced = pc.match_substring_regex(arr, r"^\s*\S+\s")
     if pc.any(spaced).as_py():
         ok = pc.and_not(ok, pc.and_(spaced, pc.match_substring_regex(arr, FAST_RE.pattern)))
-    ok = pc.and_not(ok, pc.match_substring(arr, "seconds "))
-    ok = pc.and_not(ok, pc.match_substring(arr, "Wall-clock"))
-    mask = pc.fill_null(ok, False).to_numpy(zero_copy_only=False).copy()
-    cand = parts.filter(mask)  # every one has exactly n_fields fields
-    if not len(cand):
-        return mask
-    good = np.ones(len(cand), bool)
-    for field, pattern, want in _csv_checks(shape):
-        hit = pc.match_substring_regex(pc.list_element(cand, field), pattern)
-        good &= hit.to_numpy(zero_copy_only=False) == want
-    mask[np.flatnonzero(mask)[~good]] = False
-    return mask
+    ok = pc.and_not(ok, pc.match_substring_regex(arr, "seconds |Wall-clock"))
+    return pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
 
 
 def csv_rows(p: PerfStatParser, arr: Any, first_line_no: int, shape: CsvShape) -> Any:

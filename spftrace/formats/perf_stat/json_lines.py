@@ -76,16 +76,31 @@ def json_fields(o: dict[str, object]) -> Fields:
         event,
         status,
         value,
-        ts=ts,
-        cpu=int(cpu) if cpu is not None else None,  # type: ignore[call-overload]
+        ts=_fits(ts, 63, "interval"),
+        cpu=_fits(int(cpu), 31, "cpu") if cpu is not None else None,  # type: ignore[call-overload]
         aggr=aggr,
-        aggr_cpus=int(nr) if nr is not None else None,  # type: ignore[call-overload]
+        aggr_cpus=_fits(int(nr), 31, "aggregate-number") if nr is not None else None,  # type: ignore[call-overload]
         thread=o.get("thread"),
         cgroup=o.get("cgroup"),
         unit=unit,
         variance=json_number(o.get("variance")),
         enabled=json_number(o.get("pcnt-running")),
-        run_ns=int(float(run)) if run is not None else None,  # type: ignore[arg-type]
+        run_ns=_fits(_int(run), 63, "event-runtime") if run is not None else None,
         mv=json_number(o.get("metric-value")) if mu is not None else None,
         mu=mu,
     )
+
+
+def _int(v: object) -> int:
+    """``int(float(v))``, as perf's own numbers are read; ValueError when infinite."""
+    f = float(v)  # type: ignore[arg-type]
+    if f != f or f in (float("inf"), float("-inf")):
+        raise ValueError(f"not a finite number: {v!r}")
+    return int(f)
+
+
+def _fits(v: int | None, bits: int, key: str) -> int | None:
+    """``v`` if it fits a signed column of ``bits`` + 1 bits, else ValueError."""
+    if v is not None and not -(2**bits) <= v < 2**bits:
+        raise ValueError(f"{key} {v} is out of range")
+    return v

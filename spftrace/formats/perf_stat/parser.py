@@ -47,6 +47,17 @@ COLUMNS = (
 _VARIANCE = COLUMNS.index("variance_pct")
 
 
+_I32 = 2**31
+_I64 = 2**63
+
+
+def _fits(f: Fields) -> bool:
+    """Whether a row's integers fit their columns (int32 ids, int64 ns)."""
+    return all(v is None or -_I32 <= v < _I32 for v in (f["cpu"], f["aggr_cpus"])) and all(
+        v is None or -_I64 <= v < _I64 for v in (f["ts"], f["run_ns"])
+    )
+
+
 class PerfStatParser:
     """Stateful over one input: blocks, CSV separator and layout, pending error."""
 
@@ -152,7 +163,10 @@ class PerfStatParser:
             self._last_tns = seconds_to_ns(text)
         return self._last_tns
 
-    def _row(self, line_no: int, f: Fields) -> None:
+    def _row(self, line_no: int, f: Fields, raw: str) -> None:
+        if not _fits(f):
+            self._reject(line_no, raw, "a number on this line is too large for its column")
+            return
         key: Key = (f["ts"], f["cpu"], f["aggr"], f["thread"], f["cgroup"], f["event"])
         block = self.blocks.assign(key)
         self._rows.append(
@@ -178,8 +192,8 @@ class PerfStatParser:
             line_no += 1
             out.lines += 1
             m = fast_match(raw)
-            if m is None:
-                self._slow(line_no, raw.rstrip(), raw)
+            if m is None or len(m.group(2) or m.group(4) or "") > 9 or len(m.group(1) or "") > 19:
+                self._slow(line_no, raw.rstrip(), raw)  # (numbers that may not fit: checked)
                 continue
             t, c, aggr, nr, v, unit, event, mv, mu, mpx = m.groups()
             ts = self._ts_ns(t) if t is not None else None
@@ -232,7 +246,7 @@ class PerfStatParser:
             return
         f = footer_fields(line)
         if f is not None:
-            self._row(line_no, f)
+            self._row(line_no, f, raw)
             return
         n = NOISE_ONLY_RE.match(line)
         if n is not None and self.last_has_row:
@@ -247,7 +261,7 @@ class PerfStatParser:
             return
         f = human_fields(line)
         if f is not None:
-            self._row(line_no, f)
+            self._row(line_no, f, raw)
             return
         if METRIC_ONLY_RE.match(line) or TABLE_ROW_RE.match(line) or VERBOSE_RE.match(line):
             self._ignore()
@@ -288,7 +302,7 @@ class PerfStatParser:
         if self.sep != sep or self.csv_shape is None:
             self.sep = sep
             self.csv_shape = shape_of(line, sep, f)
-        self._row(line_no, f)
+        self._row(line_no, f, line)
         return True
 
     def _json(self, line_no: int, text: str, raw: str) -> None:
@@ -305,4 +319,4 @@ class PerfStatParser:
         except (ValueError, TypeError) as exc:
             self._reject(line_no, raw, f"unexpected perf stat JSON: {exc}")
             return
-        self._row(line_no, f)
+        self._row(line_no, f, raw)
