@@ -80,7 +80,9 @@ def feed_vectorised(p: PerfStatParser, lines: list[str], first_line_no: int) -> 
         header = pc.match_substring_regex(arr, INTERVAL_HEADER_RE2)
         code[pc.or_(human, header).to_numpy(zero_copy_only=False)] = _HUMAN
     # a wrapped "( +- x% )" line amends the row before it: both take the per-line path
-    noise = pc.match_substring(arr, "+-").to_numpy(zero_copy_only=False)
+    # (any line starting with "(", or with a non-ASCII space before it, may be one)
+    noise = pc.or_(pc.equal(lead, "("), pc.invert(pc.string_is_ascii(arr)))
+    noise = pc.fill_null(noise, False).to_numpy(zero_copy_only=False)
     code[:-1][noise[1:]] = 0
     edges = (np.flatnonzero(np.diff(code)) + 1).tolist()
     for a, b in zip([0, *edges], [*edges, n], strict=True):
@@ -378,16 +380,19 @@ _JSON_TYPES: dict[str, tuple[str, ...]] = {
 }
 #: an explicit null would be a value to the per-line path but a missing key to Arrow;
 #: a backslash escape or a non-ASCII byte is left to Python's decoder
-_JSON_LINE = r'^\s*\{[ -\[\]-~]*"counter-value"[ -\[\]-~]*\}$'
 _JSON_NULL = r":\s*null\b"
 
 
 def _json_mask(arr: Any) -> Any:
+    """Lines ``{... "counter-value" ...}`` of printable ASCII without backslashes or
+    explicit nulls (simple kernels: a regex over the whole line cost twice as much)."""
     import pyarrow.compute as pc
 
-    ok = pc.and_not(
-        pc.match_substring_regex(arr, _JSON_LINE), pc.match_substring_regex(arr, _JSON_NULL)
-    )
+    ok = pc.and_(pc.ascii_is_printable(arr), pc.match_substring(arr, '"counter-value"'))
+    ok = pc.and_(ok, pc.starts_with(pc.ascii_ltrim_whitespace(arr), "{"))
+    ok = pc.and_(ok, pc.ends_with(arr, "}"))
+    ok = pc.and_not(ok, pc.match_substring(arr, "\\"))
+    ok = pc.and_not(ok, pc.match_substring_regex(arr, _JSON_NULL))
     return pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
 
 
