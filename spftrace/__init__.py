@@ -21,10 +21,10 @@ __all__ = ["SpftraceError", "__version__", "check", "ingest", "load", "query", "
 
 
 def __getattr__(name: str) -> Any:
-    if name == "ingest":
-        from .ingestion import ingest
+    if name == "ingest":  # the package, callable as the ingest function
+        import importlib
 
-        return ingest
+        return importlib.import_module(".ingest", __name__)
     if name in ("load", "report", "query", "check", "list_runs", "open_dataset"):
         from . import api
 

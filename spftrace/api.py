@@ -218,7 +218,7 @@ def demo(out: PathLike) -> Path:
     """Ingest the bundled samples into OUT/data and write OUT/report.html.  Only
     what spftrace made is replaced: OUT/data must be new, empty or a dataset (whose
     runs are removed, nothing else), and OUT/report.html new or from such a demo."""
-    from .ingestion import ingest
+    from .ingest import ingest
     from .store import MARKER
 
     out = Path(out)
@@ -320,7 +320,7 @@ def simulate(
         summary["files"] = [str(p) for p in paths]
         paths = [p for p in paths if p.stat().st_size > 0]  # base kernels have no tracepoints
         if ingest:
-            from .ingestion import ingest as do_ingest
+            from .ingest import ingest as do_ingest
 
             run_name = f"sim-{workload}-{kernel}-t{w.threads}-c{w.cpus}-s{seed}"
             do_ingest(paths, data=data, run=run_name, label=label or kernel, force=True)
@@ -360,9 +360,12 @@ def capture(
     label: str | None = None,
     trace: bool = True,
     keep: PathLike | None = None,
+    append: bool = False,
 ) -> Any:
     """Record COMMAND on this kernel and ingest it as one run (spftrace/capture.py);
     returns a CaptureResult: the ingest summaries and the command's exit status."""
     from .capture import capture as do_capture
 
-    return do_capture(command, data=data, run=run, label=label, trace=trace, keep=keep)
+    return do_capture(
+        command, data=data, run=run, label=label, trace=trace, keep=keep, append=append
+    )

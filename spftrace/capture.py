@@ -91,8 +91,9 @@ def capture(
     label: str | None = None,
     trace: bool = True,
     keep: str | os.PathLike[str] | None = None,
+    append: bool = False,
 ) -> CaptureResult:
-    from .ingestion import ingest
+    from .ingest import ingest
 
     if not command:
         raise SpftraceError("capture needs a command: spftrace capture -- ./app ARGS")
@@ -120,8 +121,12 @@ def capture(
         if rec.exists() and rec.stat().st_size:
             render(perf_bin, rec, text, command, status)
             inputs.append(text)
-        name = run or "capture-" + Path(command[0]).name
-        summaries = ingest(inputs, data=data, run=_free_run_name(data, name), label=label)
+        # without --run the name is made unique under the dataset lock: parallel captures
+        # of one command get capture-CMD, capture-CMD-2, ...
+        default = None if run else "capture-" + Path(command[0]).name
+        summaries = ingest(
+            inputs, data=data, run=run, append=append, default_name=default, label=label
+        )
         return CaptureResult(summaries, status, [p for p in inputs if keep is not None])
     finally:
         if keep is None:
@@ -243,18 +248,3 @@ def lost_samples(perf_bin: str, rec: Path) -> dict[str, int] | None:
         if m and event is not None:
             lost[event] += int(m.group(1))
     return lost or None
-
-
-def _free_run_name(data: str | os.PathLike[str] | None, name: str) -> str:
-    from .api import open_dataset
-    from .store import sanitize_run_name
-
-    base = sanitize_run_name(name)
-    try:
-        taken = set(open_dataset(data).run_names())
-    except SpftraceError:
-        taken = set()
-    cand, k = base, 2
-    while cand in taken:
-        cand, k = f"{base}-{k}", k + 1
-    return cand

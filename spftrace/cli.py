@@ -122,6 +122,9 @@ def ingest(
     inputs: Annotated[list[str] | None, typer.Argument(help="files; '-' reads stdin")] = None,
     data: DataOpt = None,
     run: Annotated[str | None, typer.Option("--run", help="put every input into this run")] = None,
+    append: Annotated[
+        bool, typer.Option("--append", help="add the inputs to the existing run --run NAME")
+    ] = False,
     label: Annotated[str | None, typer.Option("--label", help="label, e.g. base or head")] = None,
     fmt: Annotated[
         str | None, typer.Option("--format", help="skip detection: perf-stat, vmstat, ...")
@@ -137,11 +140,12 @@ def ingest(
     ] = False,
 ) -> None:
     """Read perf stat / vmstat / trace text into the dataset."""
-    from .ingestion import ingest as do_ingest
+    from .ingest import ingest as do_ingest
+    from .ingest.inputs import stdin_is_terminal
 
     specs = list(inputs or [])
     if not specs:
-        if sys.stdin.isatty():
+        if stdin_is_terminal():
             raise SpftraceError("no input: give FILE ..., or pipe data in (spftrace ingest -)")
         specs = ["-"]
     with _progress_bar(sys.stderr.isatty()) as progress:
@@ -149,6 +153,7 @@ def ingest(
             specs,
             data=data,
             run=run,
+            append=append,
             label=label,
             fmt=fmt,
             errors=errors.value,
@@ -340,6 +345,9 @@ def capture(
     run: Annotated[
         str | None, typer.Option("--run", help="run name (default capture-COMMAND)")
     ] = None,
+    append: Annotated[
+        bool, typer.Option("--append", help="add the capture to the existing run --run NAME")
+    ] = False,
     label: Annotated[str | None, typer.Option("--label", help="label, e.g. base or head")] = None,
     no_trace: Annotated[bool, typer.Option("--no-trace", help="counters and vmstat only")] = False,
     keep: Annotated[
@@ -351,7 +359,13 @@ def capture(
     from .api import capture as do_capture
 
     result = do_capture(
-        list(ctx.args), data=data, run=run, label=label, trace=not no_trace, keep=keep
+        list(ctx.args),
+        data=data,
+        run=run,
+        label=label,
+        trace=not no_trace,
+        keep=keep,
+        append=append,
     )
     for s in result.summaries:
         for line in s.lines_text():

@@ -27,8 +27,21 @@ PathLike = str | os.PathLike[str]
 def os_reason(exc: OSError) -> str:
     """``No space left on device (ENOSPC)``: the words and the name a search finds."""
     name = errno.errorcode.get(exc.errno or 0)
-    words = exc.strerror or str(exc)
+    if exc.errno:  # pyarrow's OSErrors carry the errno but a message of their own
+        words = os.strerror(exc.errno)
+    else:
+        words = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
     return f"{words} ({name})" if name else words
+
+
+def dataset_write_error(dataset: PathLike, exc: OSError) -> str:
+    """The one message for an OSError on the writing side (a full disk, a read-only
+    file system, a file-size limit): the dataset and the system's words, never a
+    complaint about the input."""
+    return (
+        f"{dataset}: cannot write to the dataset: {os_reason(exc)}; "
+        "nothing was changed (free space or fix permissions, then ingest again)"
+    )
 
 
 def atomic_write(path: PathLike, data: bytes, *, durable: bool = False) -> None:

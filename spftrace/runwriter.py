@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 from .errors import SpftraceError
 from .integrity import MANIFESTS, manifest_for, unpublish
-from .outfile import atomic_write, os_reason
+from .outfile import atomic_write, dataset_write_error
 from .schema import PARTITION, arrow_schema, to_arrow
 
 if TYPE_CHECKING:
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
     from .store import Dataset
 
-DATA_TABLES = ("counters", "events", "rejects", "stats")
 ROW_GROUP = 128 * 1024
 DATA_TABLES = ("counters", "events", "rejects", "stats")
 _DELTA = frozenset(["line_no", "ts"])
@@ -56,6 +56,17 @@ _DICT_COLUMNS = frozenset(
 )
 
 
+_NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def sanitize_run_name(name: str) -> str:
+    """A run name that is safe as one directory level: ``[A-Za-z0-9._-]``, no
+    leading dot or dash, at most 100 characters.  ``../x`` becomes ``x``."""
+    cleaned = _NAME_BAD.sub("-", name).strip("-.")
+    cleaned = re.sub(r"-{2,}", "-", cleaned)[:100].strip("-.")
+    return cleaned or "run"
+
+
 @dataclass
 class _Open:
     writer: pq.ParquetWriter
@@ -67,8 +78,6 @@ class RunWriter:
     """Writes one run's new files into staging; ``commit()`` publishes them."""
 
     def __init__(self, ds: Dataset, run: str, first_input: int) -> None:
-        from .store import sanitize_run_name
-
         if run != sanitize_run_name(run):
             raise SpftraceError(f"invalid run name {run!r}")
         self.ds = ds
@@ -88,10 +97,7 @@ class RunWriter:
         try:
             yield
         except OSError as exc:
-            raise SpftraceError(
-                f"{self.ds.path}: cannot write to the dataset: {os_reason(exc)}; "
-                "nothing was changed (free space or fix permissions, then ingest again)"
-            ) from None
+            raise SpftraceError(dataset_write_error(self.ds.path, exc)) from None
 
     def _file(self, table: str) -> _Open:
         o = self._open.get(table)

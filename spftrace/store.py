@@ -22,7 +22,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -42,6 +41,7 @@ from .integrity import (
 )
 from .outfile import atomic_write, os_reason
 from .runwriter import RunWriter as RunWriter
+from .runwriter import sanitize_run_name as sanitize_run_name
 from .schema import PARTITION, SCHEMA_VERSION
 from .text import visible
 
@@ -62,15 +62,30 @@ def data_dir(data: str | os.PathLike[str] | None) -> Path:
     return Path(os.environ.get("SPFTRACE_DATA") or DEFAULT_DATA)
 
 
-_NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
+def _transient(name: str) -> bool:
+    return name in (".lock", ".lock-holder") or (
+        name.startswith((f".{MARKER}.", ".lock-holder.")) and name.endswith(".tmp")
+    )
 
 
-def sanitize_run_name(name: str) -> str:
-    """A run name that is safe as one directory level: ``[A-Za-z0-9._-]``, no
-    leading dot or dash, at most 100 characters.  ``../x`` becomes ``x``."""
-    cleaned = _NAME_BAD.sub("-", name).strip("-.")
-    cleaned = re.sub(r"-{2,}", "-", cleaned)[:100].strip("-.")
-    return cleaned or "run"
+def check_dataset_dir(path: Path) -> None:
+    """A directory spftrace may write a dataset into: new, empty, or a dataset (the
+    one rule of every command: ``runs --data /`` and ``ingest --data /`` agree)."""
+    if (path / MARKER).exists():
+        return
+    if path.exists() and not path.is_dir():
+        raise SpftraceError(f"{path}: not a directory; --data names a dataset directory")
+    try:
+        # a dataset another spftrace is creating this moment holds only its lock and
+        # the marker's temporary file: not somebody else's directory
+        used = path.is_dir() and any(not _transient(p.name) for p in path.iterdir())
+    except OSError as exc:
+        raise SpftraceError(f"{path}: cannot read it: {os_reason(exc)}") from None
+    if used:
+        raise SpftraceError(
+            f"{path}: not an spftrace dataset (no {MARKER}) and not empty; "
+            "spftrace writes only into a new or empty directory: choose another --data"
+        )
 
 
 class Dataset:
@@ -94,15 +109,7 @@ class Dataset:
     def _open(self, create: bool) -> None:
         marker = self.path / MARKER
         if not marker.exists():
-            if self.path.exists() and not self.path.is_dir():
-                raise SpftraceError(
-                    f"{self.path}: not a directory; --data names a dataset directory"
-                )
-            if self.path.exists() and any(self.path.iterdir()):
-                raise SpftraceError(
-                    f"{self.path}: not an spftrace dataset (no {MARKER}) and not empty; "
-                    "spftrace writes only into a new or empty directory: choose another --data"
-                )
+            check_dataset_dir(self.path)
             if not create:
                 raise SpftraceError(
                     f"no dataset at {self.path}: ingest something first "
@@ -250,9 +257,6 @@ class Dataset:
         """The table's files in every commit whose run is not damaged."""
         cs = self.commits()
         return sorted(c.files[table] for c in cs if c.run not in self.damage and table in c.files)
-
-    def runs_table(self) -> pd.DataFrame:
-        return self.read("runs")
 
     def read(self, table: str, runs: Sequence[str] | None = None) -> pd.DataFrame:
         """One table as pandas, limited to committed (run, input) pairs."""

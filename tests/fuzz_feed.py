@@ -23,22 +23,24 @@ import atheris
 
 with atheris.instrument_imports(
     include=[
-        "spftrace.inputs",
+        "spftrace.ingest.inputs",
         "spftrace.text",
-        "spftrace.parsers.base",
-        "spftrace.parsers.tracetext",
-        "spftrace.parsers.perf_script",
-        "spftrace.parsers.ftrace",
-        "spftrace.parsers.trace_cmd",
+        "spftrace.formats.lines",
+        "spftrace.formats.spec",
+        "spftrace.formats.callchain",
+        "spftrace.formats.tracetext",
+        "spftrace.formats.perf_script",
+        "spftrace.formats.ftrace",
+        "spftrace.formats.trace_cmd",
     ]
 ):
-    # imported here, not when make_parser first asks for them, to be instrumented
-    import spftrace.parsers.ftrace
-    import spftrace.parsers.perf_script
-    import spftrace.parsers.trace_cmd  # noqa: F401
+    # imported here, not when the registry first asks for them, to be instrumented
+    import spftrace.formats.ftrace
+    import spftrace.formats.perf_script
+    import spftrace.formats.trace_cmd  # noqa: F401
     from spftrace.errors import SpftraceError
-    from spftrace.inputs import open_input
-    from spftrace.parsers import make_parser
+    from spftrace.formats import FORMATS as REGISTRY
+    from spftrace.ingest.inputs import open_input
 
 FORMATS = ("perf-script", "ftrace", "trace-cmd")
 MAX_BYTES = 256 * 1024
@@ -54,11 +56,13 @@ def one_input(data: bytes) -> None:
             1, 70 // max(1, body.count(b"\n"))
         )
         body = body[:MAX_BYTES]
-    parser = make_parser(fmt)
+    factory = REGISTRY[fmt].parser
+    assert factory is not None
+    parser = factory()
     try:
         inp = open_input("-", stdin=io.BytesIO(body))
-        for chunk in inp.chunks():
-            parser.feed_chunk(chunk).check()
+        for chunk in inp.lines().chunks():
+            parser.feed(chunk).check()
         parser.close().check()
     except SpftraceError as exc:
         if "\n" in str(exc):

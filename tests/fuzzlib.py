@@ -140,8 +140,9 @@ def case_timeout(seconds: float, what: str) -> Iterator[None]:
 def parse_bytes(fmt: str, data: bytes) -> tuple[int, int, list[int]] | str:
     """Feed ``data`` through the input layer and ``fmt``'s parser: (lines, records,
     reject line numbers), or the SpftraceError's message."""
-    from spftrace.inputs import open_input
-    from spftrace.parsers import make_parser
+    from spftrace.ingest.inputs import open_input
+
+    from .helpers import make_parser
 
     try:
         inp = open_input("-", stdin=io.BytesIO(data))
@@ -149,7 +150,7 @@ def parse_bytes(fmt: str, data: bytes) -> tuple[int, int, list[int]] | str:
             parser = make_parser(fmt)
             lines = records = 0
             rejects: list[int] = []
-            outs = [parser.feed_chunk(c) for c in inp.chunks()]
+            outs = [parser.feed(c) for c in inp.lines().chunks()]
             outs.append(parser.close())
             for out in outs:
                 out.check()  # every line a record, an ignored line or a reject

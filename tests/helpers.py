@@ -8,16 +8,23 @@ import os
 from pathlib import Path
 from typing import Any
 
-from spftrace.inputs import open_input
-from spftrace.parsers import make_parser
-from spftrace.parsers.base import Output, Reject
+from spftrace.formats import FORMATS
+from spftrace.formats.lines import Chunk
+from spftrace.formats.spec import Batch, Parser, Reject, parse_chunks
+from spftrace.ingest.inputs import open_input
 
 DATA = Path(__file__).with_name("data")
 UPDATE = os.environ.get("SPFTRACE_UPDATE_GOLDEN") == "1"
 
 
+def make_parser(fmt: str) -> Parser:
+    factory = FORMATS[fmt].parser
+    assert factory is not None, f"{fmt} is read by a reader, not a parser"
+    return factory()
+
+
 class Parsed:
-    def __init__(self, outputs: list[Output], parser: Any) -> None:
+    def __init__(self, outputs: list[Batch], parser: Any) -> None:
         self.parser = parser
         self.table = outputs[0].table
         self.rows: list[dict[str, Any]] = []
@@ -27,7 +34,7 @@ class Parsed:
         self.stats: dict[str, int] = {}
         for out in outputs:
             out.check()
-            cols = out.columns()
+            cols = out.rows.to_pydict()
             keys = list(cols)
             self.rows += [dict(zip(keys, v, strict=True)) for v in zip(*cols.values(), strict=True)]
             self.rejects += out.rejects
@@ -39,23 +46,19 @@ class Parsed:
                 self.stats[name] = self.stats.get(name, 0) + value
 
 
-def parse_path(fmt: str, path: Path, **kwargs: Any) -> Parsed:
+def parse_path(fmt: str, path: Path) -> Parsed:
     inp = open_input(path)
     try:
-        parser = make_parser(fmt, **kwargs)
-        outs = [parser.feed_chunk(chunk) for chunk in inp.chunks()]
-        outs.append(parser.close())
+        parser = make_parser(fmt)
+        outs = list(parse_chunks(parser, inp.lines().chunks(), FORMATS[fmt].table))
     finally:
         inp.close()
     return Parsed(outs, parser)
 
 
-def parse_text(fmt: str, text: str, **kwargs: Any) -> Parsed:
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    parser = make_parser(fmt, **kwargs)
-    return Parsed([parser.feed(lines, 1), parser.close()], parser)
+def parse_text(fmt: str, text: str) -> Parsed:
+    parser = make_parser(fmt)
+    return Parsed([parser.feed(Chunk.of_text(text)), parser.close()], parser)
 
 
 def _cell(v: Any) -> str:

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from spftrace.inputs import open_input
-from spftrace.parsers import callchain, make_parser
+from spftrace.formats import callchain
+from spftrace.ingest.inputs import open_input
 
 from . import vmalock_truth
-from .helpers import DATA, Parsed, parse_path
+from .helpers import DATA, Parsed, make_parser, parse_path
 
 VMALOCK = DATA / "vmalock"
 STACKED = sorted(
@@ -92,8 +92,9 @@ def parse_text_lines(lines: list[str], chunk_bytes: int | None = None) -> Parsed
     inp = open_input("-", stdin=io.BytesIO("".join(lines).encode()))
     try:
         parser = make_parser("perf-script")
-        chunks = inp.chunks(chunk_bytes) if chunk_bytes else inp.chunks()
-        outs = [parser.feed_chunk(c) for c in chunks]
+        lines = inp.lines()
+        chunks = lines.chunks(chunk_bytes) if chunk_bytes else lines.chunks()
+        outs = [parser.feed(c) for c in chunks]
         outs.append(parser.close())
     finally:
         inp.close()

@@ -196,6 +196,7 @@ def test_ten_mb_line_and_garbage_in_bounded_memory(tmp_path: Path) -> None:
             err = proc.stderr.read().decode()
             _pid, status, usage = os.wait4(proc.pid, 0)
     finally:
+        proc.stderr.close()
         if proc.returncode is None and proc.poll() is None:
             proc.kill()
             proc.wait()

@@ -60,8 +60,8 @@ SNIFF_CASES = (
     ("path", "fmt"), SNIFF_CASES, ids=[f"{p.parent.name}/{p.name}" for p, _ in SNIFF_CASES]
 )
 def test_sniff_picks_the_format(path: Path, fmt: str) -> None:
-    from spftrace.inputs import open_input
-    from spftrace.sniff import sniff
+    from spftrace.formats.detect import sniff
+    from spftrace.ingest.inputs import open_input
 
     inp = open_input(path)
     try:

@@ -19,8 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spftrace import _native
-from spftrace.inputs import Chunk
-from spftrace.parsers.tracetext import Scanners, record_columns
+from spftrace.formats.lines import Chunk
+from spftrace.formats.tracetext import Scanners, record_columns
 
 pytestmark = pytest.mark.skipif(_native.disabled(), reason="SPFTRACE_NO_NATIVE: the core is off")
 

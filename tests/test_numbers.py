@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spftrace.parsers.base import parse_locale_number, seconds_to_ns
+from spftrace.formats.numbers import parse_locale_number, seconds_to_ns
 
 
 @given(st.integers(0, 10**12), st.integers(1, 12), st.data())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spftrace.parsers.perf_stat import PerfStatParser
+from spftrace.formats.perf_stat import PerfStatParser
 
 from .helpers import parse_text
 
@@ -188,7 +188,7 @@ def test_json_roundtrip(cs: list[Counter]) -> None:
 @given(st.text(max_size=300))
 def test_arbitrary_text_never_raises(text: str) -> None:
     p = PerfStatParser()
-    out = p.feed(text.split("\n"), 1)
+    out = p.feed_lines(text.split("\n"), 1)
     out.check()
     p.close().check()
 
@@ -196,6 +196,6 @@ def test_arbitrary_text_never_raises(text: str) -> None:
 @given(st.lists(st.text(string.printable, max_size=80), max_size=30))
 def test_arbitrary_lines_accounted(lines: list[str]) -> None:
     p = PerfStatParser()
-    out = p.feed(lines, 1)
+    out = p.feed_lines(lines, 1)
     out.check()
     assert out.lines == len(lines)

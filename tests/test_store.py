@@ -91,13 +91,14 @@ def test_explicit_bad_run_name_is_an_error(data: Path) -> None:
 
 
 def test_run_groups_several_inputs(data: Path) -> None:
+    """snap-N.txt have no time lines: they stay in the order given, never by name."""
     vm = sorted((DATA / "vmstat").glob("snap-*.txt"))
     summaries = spftrace.ingest([HUMAN, *reversed(vm)], data=data, run="exp1", label="head")
     assert [s.input for s in summaries] == [0, 1, 2, 3]
     assert [Path(s.source).name for s in summaries[1:]] == [
-        "snap-0.txt",
-        "snap-1.txt",
         "snap-2.txt",
+        "snap-1.txt",
+        "snap-0.txt",
     ]
     t = spftrace.load(data)
     assert set(t.runs.run) == {"exp1"}

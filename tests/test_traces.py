@@ -19,9 +19,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spftrace import _native
-from spftrace.inputs import Chunk
-from spftrace.parsers import make_parser
-from spftrace.parsers.tracetext import decode_payload, full_event_name
+from spftrace.formats import FORMATS as REGISTRY
+from spftrace.formats.lines import Chunk
+from spftrace.formats.tracetext import TraceTextParser, decode_payload
+from spftrace.kernel import full_event_name
 
 from .helpers import DATA, Parsed, parse_path
 
@@ -51,7 +52,15 @@ def via(fmt: str, data: bytes, columnar: bool) -> Parsed:
     chunk = Chunk(
         1, data, data.count(b"\n") + (0 if data.endswith(b"\n") else 1), data.endswith(b"\n")
     )
-    return Parsed([parser.feed_chunk(chunk), parser.close()], parser)
+    return Parsed([parser.feed(chunk), parser.close()], parser)
+
+
+def make_parser(fmt: str) -> TraceTextParser:
+    factory = REGISTRY[fmt].parser
+    assert factory is not None
+    parser = factory()
+    assert isinstance(parser, TraceTextParser)
+    return parser
 
 
 def norm(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -288,7 +288,7 @@ def test_kallsyms_names_frames_perf_left_as_addresses(tmp_path: Path) -> None:
     be classified exactly, with a /proc/kallsyms copy (--kallsyms) everything can."""
     import re
 
-    from spftrace.parsers import callchain
+    from spftrace.formats import callchain
 
     src = VMALOCK / "writerblock.txt"
     bare, syms = [], {}

@@ -15,57 +15,34 @@ vmstat); every source's own numbers are kept for reconciliation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .reasons import reason
+from ..kernel import (
+    FAULT_EVENTS,
+    HANDLED,
+    PER_VMA_LOCK,
+    SPF,
+    SPF_EVENT_PREFIX,
+    SPF_EVENTS,
+    SPF_REASONS_REPORTED,
+    SPF_SYSTEM,
+    VMA_LOCK_FALLBACKS,
+    VMA_LOCK_SUCCESS,
+    VMSTAT_FAULTS,
+    VMSTAT_GAUGE_PREFIX,
+    VMSTAT_SPECULATIVE,
+    VMSTAT_SPF_ABORT,
+    VMSTAT_SPF_ATTEMPT,
+    reason,
+)
+from .sources import Finding as Finding
+from .sources import SourceTotals as SourceTotals
+from .sources import pct as pct
+from .sources import share_text as share_text
 
 if TYPE_CHECKING:
     import duckdb
-
-FAULT_EVENTS = ("faults", "page-faults", "faults:u", "page-faults:u", "minor-faults")
-SPF_EVENTS = ("spf", "speculative-faults", "spf:u", "speculative-faults:u")
-SPF_REASON_PREFIX = "pagefault:spf_"
-SPF_REASONS = (
-    "spf_vma_changed",
-    "spf_vma_noanon",
-    "spf_vma_notsup",
-    "spf_vma_access",
-    "spf_pmd_changed",
-    "spf_pte_lock",
-    "spf_vma_dead",
-)
-VMSTAT_SPECULATIVE = ("speculative_pgfault", "speculative_pgfault_anon", "speculative_pgfault_file")
-VMA_LOCK_FALLBACKS = ("vma_lock_abort", "vma_lock_retry")
-
-
-@dataclass
-class SourceTotals:
-    """One source's view of the run: what it counted, and how."""
-
-    origin: str  # perf-stat | vmstat | trace
-    faults: float | None = None
-    speculative: float | None = None
-    fallbacks: dict[str, float] = field(default_factory=dict)
-    values: dict[str, float] = field(default_factory=dict)
-    status: dict[str, str] = field(default_factory=dict)  # event -> non-counted status
-    snapshots: int = 0
-    since_boot: bool = False
-    duration_s: float | None = None
-    notes: list[str] = field(default_factory=list)
-    kernel_model: str = "unknown"
-    #: analysis results computed on the way (the trace's per-VMA-lock classification)
-    detail: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Finding:
-    reason: str
-    count: int
-    share_pct: float
-    meaning: str
-    likely_cause: str
-    advice: str
 
 
 @dataclass
@@ -110,12 +87,6 @@ class RunSummary:
         }
 
 
-def pct(part: float | None, whole: float | None) -> float | None:
-    if part is None or not whole:
-        return None
-    return round(100.0 * part / whole, 2)
-
-
 def perf_stat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | None:
     rows = con.execute(
         """
@@ -148,12 +119,12 @@ def perf_stat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals |
     s.faults = _first(s.values, FAULT_EVENTS)
     s.speculative = _first(s.values, SPF_EVENTS)
     for event, value in s.values.items():
-        if event.startswith(SPF_REASON_PREFIX):
-            s.fallbacks[event[len("pagefault:") :]] = value
+        if event.startswith(SPF_EVENT_PREFIX):
+            s.fallbacks[event[len(SPF_SYSTEM) + 1 :]] = value
     if s.speculative is not None or s.fallbacks:
-        s.kernel_model = "spf"
+        s.kernel_model = SPF
     for event, status in s.status.items():
-        if event in SPF_EVENTS or event.startswith(SPF_REASON_PREFIX):
+        if event in SPF_EVENTS or event.startswith(SPF_EVENT_PREFIX):
             s.notes.append(
                 f"perf stat reports {event} as {status}: this kernel does not have the "
                 "speculative page fault series (or the event is not enabled)."
@@ -174,24 +145,36 @@ def vmstat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | No
     s = SourceTotals("vmstat")
     s.snapshots = max(r[3] for r in rows)
     s.since_boot = s.snapshots < 2
+    went_down = []
     for event, first, last, _n in rows:
-        if event.startswith("nr_"):
+        if event.startswith(VMSTAT_GAUGE_PREFIX):
             continue  # gauges: levels, not events
+        if not s.since_boot and float(last) < float(first):
+            went_down.append(event)  # not a count of anything: left out
+            continue
         s.values[event] = float(last) if s.since_boot else float(last) - float(first)
-    s.faults = s.values.get("pgfault")
+    if went_down:
+        shown = ", ".join(sorted(went_down)[:5]) + (", ..." if len(went_down) > 5 else "")
+        s.notes.append(
+            f"{len(went_down)} cumulative vmstat counters went down from the first snapshot "
+            f"to the last ({shown}): the snapshots are from different boots or out of "
+            "order, so those counters are not used."
+        )
+    s.faults = s.values.get(VMSTAT_FAULTS)
     spec = [s.values[k] for k in VMSTAT_SPECULATIVE if k in s.values]
     if spec:
         s.speculative = sum(spec)
-        s.kernel_model = "spf"
-    elif "spf_attempt" in s.values:
-        s.speculative = s.values["spf_attempt"] - s.values.get("spf_abort", 0.0)
-        s.fallbacks["spf_abort"] = s.values.get("spf_abort", 0.0)
-        s.kernel_model = "spf"
-    elif "vma_lock_success" in s.values:
-        s.speculative = s.values["vma_lock_success"]
+        s.kernel_model = SPF
+    elif VMSTAT_SPF_ATTEMPT in s.values:
+        abort = s.values.get(VMSTAT_SPF_ABORT, 0.0)
+        s.speculative = s.values[VMSTAT_SPF_ATTEMPT] - abort
+        s.fallbacks[VMSTAT_SPF_ABORT] = abort
+        s.kernel_model = SPF
+    elif VMA_LOCK_SUCCESS in s.values:
+        s.speculative = s.values[VMA_LOCK_SUCCESS]
         for k in VMA_LOCK_FALLBACKS:
             s.fallbacks[k] = s.values.get(k, 0.0)
-        s.kernel_model = "per-vma-lock"
+        s.kernel_model = PER_VMA_LOCK
     if s.since_boot:
         s.notes.append(
             "only one /proc/vmstat snapshot: its counters are totals since boot, not for "
@@ -271,8 +254,8 @@ def build_summary(
     if model == "unknown":
         model = next((s.kernel_model for s in per_source if s.kernel_model != "unknown"), model)
     fb = {k: int(v) for k, v in fallbacks.items()}
-    if model == "spf":
-        for k in SPF_REASONS[:5]:
+    if model == SPF:
+        for k in SPF_REASONS_REPORTED:
             fb.setdefault(k, 0)
     fallback_total = sum(fb.values()) if (fb or speculative is not None) else None
     not_attempted = None
@@ -405,18 +388,6 @@ def _reconcile(per_source: list[SourceTotals]) -> list[str]:
     return notes
 
 
-def share_text(part: int | None, whole: int | None) -> str:
-    """A share for prose: never rounds a non-zero part to 0.00% or a partial one to 100%."""
-    if part is None or not whole:
-        return "n/a"
-    p = 100.0 * part / whole
-    if 0 < p < 0.01:
-        return "<0.01%"
-    if 99.99 < p < 100:
-        return ">99.99%"
-    return f"{p:.2f}%"
-
-
 def verdict(s: RunSummary) -> str:
     """One or two sentences that answer the question."""
     if s.faults is None:
@@ -439,7 +410,7 @@ def verdict(s: RunSummary) -> str:
     na_pct = s.not_attempted_pct or 0.0
     spec_txt = share_text(s.speculative, s.faults)
     top = next((f for f in s.findings if f.reason != "not_attempted"), None)
-    path = "speculatively" if s.kernel_model == "spf" else "under the per-VMA lock"
+    path = HANDLED[SPF] if s.kernel_model == SPF else HANDLED[PER_VMA_LOCK]
     if na_pct >= 90.0:
         return (
             f"Nearly all faults ({share_text(s.not_attempted, s.faults)}) never tried the "
@@ -456,22 +427,5 @@ def verdict(s: RunSummary) -> str:
     )
     return (
         f"{head}; the dominant fallback is {top.reason} ({top.share_pct:.2f}% of faults, "
-        f"{top.count:,}): {_short_cause(top.reason)}"
+        f"{top.count:,}): {reason(top.reason).short}"
     )
-
-
-def _short_cause(name: str) -> str:
-    short = {
-        "spf_vma_changed": "other threads changed the VMA (mmap/munmap/mprotect) during the fault.",
-        "spf_vma_noanon": "first touches of new anonymous VMAs without an anon_vma yet.",
-        "spf_vma_notsup": "faults on VMAs the speculative handler does not support "
-        "(file-backed, stack, userfaultfd, interleaved).",
-        "spf_vma_access": "accesses that violate the VMA's protection.",
-        "spf_pmd_changed": "concurrent THP collapse or page-table changes.",
-        "spf_pte_lock": "contention on the page-table lock.",
-        "vma_lock_abort": "the VMA lock could not be taken (concurrent VMA changes).",
-        "vma_lock_retry": "faults that had to be retried under mmap_lock (I/O, userfaultfd).",
-        "mmap_lock_fallback": "faults completed under mmap_lock instead of the VMA lock.",
-        "spf_abort": "aborted speculative attempts.",
-    }
-    return short.get(name, reason(name).meaning)

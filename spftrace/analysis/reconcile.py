@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import vmalock_names as N
-from .model import SourceTotals
+from .sources import SourceTotals
 
 
 def _n(v: float | None) -> int:
@@ -116,7 +116,7 @@ def findings(
     """Fallback classes with advice only where the trace supports the cause, then the
     faults that never tried the VMA lock: kernel-mode ones (counted in the trace) and
     any counted but not in the trace."""
-    from .model import Finding, pct
+    from .sources import Finding, pct
 
     pv = tr.detail["per_vma_lock"]
     overlapped: dict[str, int] = pv.get("overlapped_writer", {})
@@ -154,7 +154,7 @@ def vma_verdict(s: Any) -> str | None:
     tr = next((p for p in s.per_source if "per_vma_lock" in p.detail), None)
     if tr is None:
         return None
-    from .model import share_text
+    from .sources import share_text
 
     pv = tr.detail["per_vma_lock"]
     u, kern = int(pv["faults"]), int(pv["kernel_faults"])

@@ -16,26 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..kernel import FAULT_USER
+from ..kernel import MMAP_LOCK_ACQUIRED as ACQ
+from ..kernel import MMAP_LOCK_START as START
+from ..kernel import SPF_EVENT_LIKE as SPF
+from ..kernel import VMA_CHANGERS as CHANGERS
 from . import vmalock
 from . import vmalock_names as N
-from .model import SourceTotals
+from .sources import SourceTotals
 
 if TYPE_CHECKING:
     import duckdb
-
-SPF = "pagefault:spf_%"
-FAULT_USER = "exceptions:page_fault_user"
-START = "mmap_lock:mmap_lock_start_locking"
-ACQ = "mmap_lock:mmap_lock_acquire_returned"
-REL = "mmap_lock:mmap_lock_released"
-CHANGERS = (
-    "syscalls:sys_enter_mmap",
-    "syscalls:sys_enter_munmap",
-    "syscalls:sys_enter_mprotect",
-    "syscalls:sys_enter_mremap",
-    "syscalls:sys_enter_brk",
-    "syscalls:sys_enter_madvise",
-)
 
 
 @dataclass

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..analysis.model import SPF_REASONS as ALL_SPF_REASONS
+from ..kernel import SPF_REASONS as ALL_SPF_REASONS
 from .workloads import Workload
 
 KERNELS = ("base", "spf", "per-vma-lock")

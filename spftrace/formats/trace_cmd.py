@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import re
 
-from ..inputs import Chunk
-from .tracetext import Fast, Record, TraceTextParser, full_event_name, scanner, time_to_ns
+from ..kernel import full_event_name
+from .lines import Chunk
+from .spec import FormatSpec, Head, Stat
+from .tracetext import Fast, Record, TraceTextParser, scanner, time_to_ns
 
 FORMAT = "trace-cmd"
 TABLE = "events"
@@ -32,8 +34,8 @@ _DROPPED_RE = re.compile(r"CPU:(\d+) \[(\d+) EVENTS DROPPED\]")
 _CPUS_RE = re.compile(r"^cpus=(\d+)\s*$")
 
 
-def sniff(head: str) -> bool:
-    lines = [ln for ln in head.splitlines()[:50] if ln.strip()]
+def sniff(head: Head) -> bool:
+    lines = [ln for ln in head.lines[:50] if ln.strip()]
     if not lines:
         return False
     if _CPUS_RE.match(lines[0]) or (len(lines) > 1 and lines[0].startswith("version = ")):
@@ -61,13 +63,13 @@ class TraceCmdParser(TraceTextParser):
             m.group("comm").strip(), full_event_name(m.group("event")), m.group("payload"),
         )  # fmt: skip
 
-    def classify(self, line: str) -> str | tuple[str, int | None, int] | None:
+    def classify(self, line: str) -> str | Stat | None:
         s = line.strip()
         if not s:
             return "ignore"
         m = _DROPPED_RE.search(s)
         if m is not None:
-            return ("events_dropped", int(m.group(1)), int(m.group(2)))
+            return Stat("events_dropped", int(m.group(1)), int(m.group(2)))
         m = _CPUS_RE.match(s)
         if m is not None:
             self.meta["cpus"] = m.group(1)
@@ -85,3 +87,14 @@ class TraceCmdParser(TraceTextParser):
         if native is None:
             return None
         return self.scanned(chunk, native.ftrace(chunk, tracecmd=True))
+
+
+SPEC = FormatSpec(
+    FORMAT,
+    TABLE,
+    "trace-cmd report text (trace-cmd record/extract, then report [-l])",
+    sniff,
+    parser=TraceCmdParser,
+    threads=1,  # as perf-script: see its SPEC
+    chunk_bytes=2 << 20,
+)

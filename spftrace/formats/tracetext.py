@@ -18,50 +18,26 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..inputs import Chunk
+from ..kernel import SPF_EVENT_PREFIX, SPF_VMA_DEAD, SYSTEMS
 from ..schema import parser_schema, to_arrow
-from .base import Output, Reject, seconds_to_ns
+from ..text import escape
+from .lines import Chunk
+from .numbers import seconds_to_ns
+from .spec import Batch, Reject, Stat
 
 if TYPE_CHECKING:
     from .._native import Column, Scan, Strings
 
 TABLE = "events"
 
-#: bare ftrace / trace-cmd event names -> system:name (unknown names are kept as written)
-KNOWN_SYSTEMS = {
-    "page_fault_user": "exceptions",
-    "page_fault_kernel": "exceptions",
-    "mmap_lock_start_locking": "mmap_lock",
-    "mmap_lock_acquire_returned": "mmap_lock",
-    "mmap_lock_released": "mmap_lock",
-    "spf_vma_changed": "pagefault",
-    "spf_vma_noanon": "pagefault",
-    "spf_vma_notsup": "pagefault",
-    "spf_vma_access": "pagefault",
-    "spf_pmd_changed": "pagefault",
-    "spf_pte_lock": "pagefault",
-    "spf_vma_dead": "pagefault",
-}
-
 #: payload keys that fill typed columns (everything else goes to ``fields``)
 HEX_KEYS = ("address", "ip", "error_code", "mm")
 BOOL_KEYS = ("write", "success")
-TYPED_KEYS = frozenset((*HEX_KEYS, *BOOL_KEYS, "vma"))
-#: SPF events (full names) and the one only v4 kernels have (see _note_v4)
-SPF_EVENT_PREFIX = "pagefault:spf_"
-V4_ONLY_EVENT = "pagefault:spf_vma_dead"
 
 COLUMNS = (
     "line_no", "ts", "cpu", "pid", "tid", "comm", "event", "ip", "vm_start", "vm_end",
     "address", "error_code", "mm", "write", "success", "fields", "payload",
 )  # fmt: skip
-
-
-def full_event_name(name: str) -> str:
-    if ":" in name:
-        return name
-    system = KNOWN_SYSTEMS.get(name)
-    return f"{system}:{name}" if system else name
 
 
 # --- the exact, per-line payload decoder ------------------------------------------
@@ -118,13 +94,13 @@ def decode_payload(payload: str, *, v4: bool = False) -> dict[str, Any]:
 
 class Scanners:
     """The compiled scanners (spftrace._native) told this module's vocabulary:
-    KNOWN_SYSTEMS (``full_event_name`` in C) and ``_note_v4``'s rule."""
+    kernel.SYSTEMS (``full_event_name`` in C) and ``_note_v4``'s rule."""
 
     def __init__(self) -> None:
         from .._native import V4Rule
 
-        self.v4 = V4Rule(SPF_EVENT_PREFIX.encode(), V4_ONLY_EVENT.encode())
-        self.systems = {k.encode(): v.encode() for k, v in KNOWN_SYSTEMS.items()}
+        self.v4 = V4Rule(SPF_EVENT_PREFIX.encode(), SPF_VMA_DEAD.encode())
+        self.systems = {k.encode(): v.encode() for k, v in SYSTEMS.items()}
 
     def perf_script(self, chunk: Chunk, *, comm: bool, ids: int, cpu: bool) -> Scan:
         """perf script lines of one layout (ids: 0 none, 1 one id, 2 pid/tid)."""
@@ -264,13 +240,8 @@ class TraceTextParser:
     """
 
     FORMAT = ""
+    #: chunks of fewer lines take the per-line path (tests set it to 1 or to infinity)
     _VECTOR_MIN_LINES = 64
-    #: chunks may be parsed on other threads once the first one has fixed the layout;
-    #: the compiled scanners outrun the Parquet writer on one thread (a second one
-    #: gained ~5% for ~15 MB more peak memory: bench/RESULTS.md has the budget)
-    PARALLEL = True
-    PARSE_THREADS = 1
-    CHUNK_BYTES = 2 << 20
 
     def __init__(self) -> None:
         self.v4 = False
@@ -280,14 +251,14 @@ class TraceTextParser:
     def parse_line(self, line: str) -> Record | None:
         raise NotImplementedError
 
-    def classify(self, line: str) -> str | tuple[str, int | None, int] | None:
+    def classify(self, line: str) -> str | Stat | None:
         """'ignore', a (stat, cpu, value) to count and ignore, or None for a reject."""
         raise NotImplementedError
 
     def reject_reason(self, line: str) -> str:
         return f"not a {self.FORMAT} record"
 
-    def continues(self, line: str, records: list[tuple[int, Record]], out: Output) -> bool:
+    def continues(self, line: str, records: list[tuple[int, Record]], out: Batch) -> bool:
         """Whether ``line`` continues the last record (and was taken into it)."""
         return False
 
@@ -320,30 +291,28 @@ class TraceTextParser:
         return Fast(scan, other, lambda k: chunk.line(start[k], end[k]))
 
     # -- driving -------------------------------------------------------------------
-    def feed_chunk(self, chunk: Chunk) -> Output:
+    def feed(self, chunk: Chunk) -> Batch:
         fast = self.fast_columns(chunk) if chunk.n_lines >= self._VECTOR_MIN_LINES else None
         if fast is None:
-            return self.feed(chunk.lines(), chunk.first_line_no)
+            return self.feed_lines(chunk.lines(), chunk.first_line_no)
         return self._feed_fast(fast, chunk)
 
-    def feed(self, lines: Sequence[str], first_line_no: int) -> Output:
-        out = Output(TABLE, {})
+    def feed_lines(self, lines: Sequence[str], first_line_no: int) -> Batch:
+        out = Batch(TABLE, rows_table([]))
         records = self._records(enumerate(lines, first_line_no), out)
         out.rows = self.records_table(records)
         self._finish(out)
         return out
 
-    def close(self) -> Output:
-        out = Output(TABLE, rows_table([]))
+    def close(self) -> Batch:
+        out = Batch(TABLE, rows_table([]))
         self._finish(out)
         return out
 
-    def _finish(self, out: Output) -> None:
+    def _finish(self, out: Batch) -> None:
         out.meta.update(self.meta)
 
-    def _records(
-        self, numbered: Iterable[tuple[int, str]], out: Output
-    ) -> list[tuple[int, Record]]:
+    def _records(self, numbered: Iterable[tuple[int, str]], out: Batch) -> list[tuple[int, Record]]:
         """The per-line path, first half: the records among (line_no, line) pairs;
         every other line is counted as ignored (or a statistic) or rejected."""
         records: list[tuple[int, Record]] = []
@@ -362,7 +331,7 @@ class TraceTextParser:
             verdict = self.classify(line)
             if verdict == "ignore":
                 out.ignored += 1
-            elif isinstance(verdict, tuple):
+            elif isinstance(verdict, Stat):
                 out.ignored += 1
                 out.stats.append(verdict)
             else:
@@ -373,30 +342,34 @@ class TraceTextParser:
         return records
 
     def _rows(self, records: list[tuple[int, Record]]) -> list[tuple[Any, ...]]:
-        """The per-line path, second half: records decoded into event rows."""
+        """The per-line path, second half: records decoded into event rows.  Text
+        from the input (comm, payload, field keys and values) is stored escaped
+        (spftrace.text): bytes that are not UTF-8 and backslashes survive."""
         rows = []
         for line_no, rec in records:
             d = decode_payload(rec.payload, v4=self.v4)
+            fields = [(escape(k), escape(v)) for k, v in d["fields"]]
+            comm = None if rec.comm is None else escape(rec.comm)
             rows.append(
-                (line_no, rec.ts, rec.cpu, rec.pid, rec.tid, rec.comm, rec.event,
+                (line_no, rec.ts, rec.cpu, rec.pid, rec.tid, comm, rec.event,
                  d.get("ip"), d.get("vm_start"), d.get("vm_end"), d.get("address"),
                  d.get("error_code"), d.get("mm"), d.get("write"), d.get("success"),
-                 d["fields"], rec.payload)
+                 fields, escape(rec.payload))
             )  # fmt: skip
         return rows
 
     def _note_v4(self, rec: Record) -> None:
-        if rec.event == V4_ONLY_EVENT:
+        if rec.event == SPF_VMA_DEAD:
             self.v4 = True
             return
         m = re.search(r"vma:(\d+)-", rec.payload)
         if m and looks_decimal_vma(m.group(1)):
             self.v4 = True
 
-    def _feed_fast(self, fast: Fast, chunk: Chunk) -> Output:
+    def _feed_fast(self, fast: Fast, chunk: Chunk) -> Batch:
         import pyarrow as pa
 
-        out = Output(TABLE, {})
+        out = Batch(TABLE, rows_table([]))
         first = chunk.first_line_no
         records: list[tuple[int, Record]] = []
         if fast.other:  # first: their records may show a v4 kernel too

@@ -19,10 +19,10 @@ final ``average:``; its samples after ``measurement`` become ``.min``, ``.max``,
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from ..inputs import Chunk
-from .base import Output, Reject, empty_columns
+from .lines import Chunk
+from .spec import Batch, FormatSpec, Head, Reject, rows_table
 
 FORMAT = "will-it-scale"
 TABLE = "counters"
@@ -36,8 +36,8 @@ _AVERAGE_RE = re.compile(r"^average:(\d+)$")
 _TESTCASE_RE = re.compile(r"^testcase:(.*)$")
 
 
-def sniff(head: str) -> bool:
-    lines = [ln.strip() for ln in head.splitlines()[:20] if ln.strip()]
+def sniff(head: Head) -> bool:
+    lines = [ln.strip() for ln in head.lines[:20] if ln.strip()]
     return bool(lines) and (
         lines[0] == HEADER or lines[0].startswith("testcase:") or HEADER in lines[:3]
     )
@@ -50,13 +50,12 @@ class WillItScaleParser:
         self.measuring = False
         self.average: tuple[int, int] | None = None
         self.testcase: str | None = None
-        self.out = Output(TABLE, empty_columns(TABLE))
 
-    def feed_chunk(self, chunk: Chunk) -> Output:
-        return self.feed(chunk.lines(), chunk.first_line_no)
+    def feed(self, chunk: Chunk) -> Batch:
+        return self.feed_lines(chunk.lines(), chunk.first_line_no)
 
-    def feed(self, lines: Sequence[str], first_line_no: int) -> Output:
-        out = Output(TABLE, empty_columns(TABLE))
+    def feed_lines(self, lines: Sequence[str], first_line_no: int) -> Batch:
+        out = Batch.empty(TABLE)
         for i, raw in enumerate(lines):
             line_no = first_line_no + i
             out.lines += 1
@@ -99,9 +98,11 @@ class WillItScaleParser:
             )
         return out
 
-    def close(self) -> Output:
-        out = self.out
-        add = _adder(out)
+    def close(self) -> Batch:
+        cols: dict[str, list[object]] = {
+            c: [] for c in ("line_no", "block", "origin", "event", "value", "status")
+        }
+        add = _adder(cols)
         real = [r for r in self.rows if r[0] > 0]
         for t, p, pi, th, ti, lin, line_no in self.rows:
             if t == 0:
@@ -123,25 +124,29 @@ class WillItScaleParser:
                 add(line_no, name, sum(s[j] for s in self.samples) / n)
         if self.average is not None:
             add(self.average[1], "average", float(self.average[0]))
+        out = Batch(TABLE, rows_table(TABLE, cols))
         if self.testcase is not None:
             out.meta["testcase"] = self.testcase
             out.meta.setdefault("command", f"will-it-scale: {self.testcase}")
-        self.out = Output(TABLE, empty_columns(TABLE))
         return out
 
 
-def _adder(out: Output):  # type: ignore[no-untyped-def]
-    rows = out.rows
-
+def _adder(cols: dict[str, list[object]]) -> Callable[[int, str, float], None]:
     def add(line_no: int, name: str, value: float) -> None:
-        rows["line_no"].append(line_no)
-        rows["block"].append(0)
-        rows["origin"].append(ORIGIN)
-        rows["event"].append(PREFIX + name)
-        rows["value"].append(value)
-        rows["status"].append("counted")
-        for col in ("ts", "cpu", "aggr", "aggr_cpus", "thread", "cgroup", "unit", "variance_pct",
-                    "enabled_pct", "run_ns", "metric_value", "metric_unit"):  # fmt: skip
-            rows[col].append(None)
+        cols["line_no"].append(line_no)
+        cols["block"].append(0)
+        cols["origin"].append(ORIGIN)
+        cols["event"].append(PREFIX + name)
+        cols["value"].append(value)
+        cols["status"].append("counted")
 
     return add
+
+
+SPEC = FormatSpec(
+    FORMAT,
+    TABLE,
+    "will-it-scale output (runtest.py CSV, or a *_threads harness's lines)",
+    sniff,
+    parser=WillItScaleParser,
+)

@@ -1,71 +1,8 @@
-"""What every parser returns, and the exact number helpers they share.
-
-A parser is a class with ``feed(lines, first_line_no) -> Output`` and
-``close() -> Output``.  It never does I/O.  Outputs are *columnar* (one list
-per column) because the hot loops append a handful of values per line; building
-an object per line would halve ingest throughput.
-
-Line accounting: every line fed is exactly one of a record line
-(``record_lines``), an ignorable line (``ignored``: headers, blanks, comments,
-workload output) or a reject.  ``Output.check()`` enforces that.
-"""
+"""Exact numbers from kernel and perf text: times without floats, locale-grouped counts."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
-
-from ..schema import TABLES
-
-
-@dataclass
-class Reject:
-    line_no: int
-    line: str
-    reason: str
-
-
-@dataclass
-class Output:
-    """What a parser produced from one chunk of lines."""
-
-    table: str
-    #: columns as lists, or a pyarrow Table (vectorised parsers)
-    rows: Any
-    lines: int = 0
-    record_lines: int = 0
-    ignored: int = 0
-    rejects: list[Reject] = field(default_factory=list)
-    meta: dict[str, str] = field(default_factory=dict)
-    #: (name, cpu or None, value) statistics such as events_dropped
-    stats: list[tuple[str, int | None, int]] = field(default_factory=list)
-
-    @property
-    def n_rows(self) -> int:
-        if not isinstance(self.rows, dict):
-            return int(self.rows.num_rows)
-        first: list[Any] = next(iter(self.rows.values()), [])
-        return len(first)
-
-    def columns(self) -> dict[str, list[Any]]:
-        """The rows as plain column lists (converting a pyarrow Table)."""
-        if isinstance(self.rows, dict):
-            return self.rows
-        return dict(self.rows.to_pydict())
-
-    def check(self) -> None:
-        accounted = self.record_lines + self.ignored + len(self.rejects)
-        if accounted != self.lines:
-            raise AssertionError(
-                f"line accounting broken: {self.record_lines} record + {self.ignored} "
-                f"ignored + {len(self.rejects)} rejected != {self.lines} read"
-            )
-
-
-def empty_columns(table: str, skip: tuple[str, ...] = ("input",)) -> dict[str, list[Any]]:
-    return {c.name: [] for c in TABLES[table].columns if c.name not in skip}
-
 
 # --- exact numbers -----------------------------------------------------------
 
@@ -95,7 +32,6 @@ def seconds_to_ns(text: str) -> int:
 #: Characters perf's ``%'`` grouping may produce, depending on the locale:
 #: en_US ``,`` de_DE ``.`` de_CH ``’`` (U+2019) or ``'``, fr_FR U+202F, and
 #: U+00A0 / plain space in pasted or reformatted text.
-GROUP_CHARS = ",.'\u2019\u202f\u00a0 "
 _NUMBER_RE = re.compile(r"[0-9][0-9,.'\u2019\u202f\u00a0 ]*")
 _SPLIT_RE = re.compile(r"[,.'\u2019\u202f\u00a0 ]")
 

@@ -8,8 +8,9 @@ Variants:    tests/data/vmstat/*.txt
 
 A snapshot starts at a time line (``time: <epoch>``, a bare epoch, an ISO-8601
 stamp or ``date`` output) or, with no time lines, when a key repeats.  Several
-files given together continue the snapshot numbering (``first_block``), which
-the ingest layer uses to make one series out of ``snap-0.txt snap-1.txt ...``.
+files given together are one series (``SPEC.series``): ordered by the time of
+their first snapshot when every file has time lines, else in the order given
+(never by name), each continuing the snapshot numbering of the one before.
 Values are stored as printed; deciding which keys are cumulative (delta) and
 which are gauges (level) is the analysis' job, not the parser's.
 """
@@ -20,8 +21,9 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from ..inputs import Chunk
-from .base import Output, Reject, empty_columns, seconds_to_ns
+from .lines import Chunk
+from .numbers import seconds_to_ns
+from .spec import Batch, FormatSpec, Head, Parser, Reject, Series, rows_table
 
 FORMAT = "vmstat"
 TABLE = "counters"
@@ -42,8 +44,8 @@ _DATE_RE = re.compile(
 _MARKERS = ("nr_free_pages", "pgfault", "pgpgin", "nr_dirty", "pgmajfault", "nr_inactive_anon")
 
 
-def sniff(head: str) -> bool:
-    lines = [ln.strip() for ln in head.splitlines()[:400] if ln.strip()]
+def sniff(head: Head) -> bool:
+    lines = [ln.strip() for ln in head.lines if ln.strip()]
     if not lines:
         return False
     kv = sum(1 for ln in lines if _KV_RE.match(ln))
@@ -92,18 +94,22 @@ class VmstatParser:
         self.ts: int | None = None
         self.keys: set[str] = set()
         self.started = False  # any key seen in the current snapshot
-        self.out = Output(TABLE, empty_columns(TABLE))
 
     @property
     def next_block(self) -> int:
         """The block a following file's first snapshot should take."""
         return self.block + 1 if self.started else self.block
 
-    def feed(self, lines: Sequence[str], first_line_no: int) -> Output:
-        out = self.out
-        rows = out.rows
-        a_line, a_block, a_ts = rows["line_no"].append, rows["block"].append, rows["ts"].append
-        a_event, a_value = rows["event"].append, rows["value"].append
+    def feed(self, chunk: Chunk) -> Batch:
+        return self.feed_lines(chunk.lines(), chunk.first_line_no)
+
+    def feed_lines(self, lines: Sequence[str], first_line_no: int) -> Batch:
+        out = Batch.empty(TABLE)
+        l_line: list[int] = []
+        l_block: list[int] = []
+        l_ts: list[int | None] = []
+        l_event: list[str] = []
+        l_value: list[float] = []
         kv = _KV_RE.match
         for i, raw in enumerate(lines):
             line_no = first_line_no + i
@@ -116,11 +122,11 @@ class VmstatParser:
                     self._next(None)
                 self.keys.add(key)
                 self.started = True
-                a_line(line_no)
-                a_block(self.block)
-                a_ts(self.ts)
-                a_event(key)
-                a_value(float(m.group(2)))
+                l_line.append(line_no)
+                l_block.append(self.block)
+                l_ts.append(self.ts)
+                l_event.append(key)
+                l_value.append(float(m.group(2)))
                 out.record_lines += 1
                 continue
             if not line or line.startswith("#"):
@@ -137,7 +143,20 @@ class VmstatParser:
             out.rejects.append(
                 Reject(line_no, raw.rstrip("\r\n"), "not a 'name value' vmstat line")
             )
-        return self._take()
+        n = len(l_line)
+        out.rows = rows_table(
+            TABLE,
+            {
+                "line_no": l_line,
+                "block": l_block,
+                "origin": [ORIGIN] * n,
+                "ts": l_ts,
+                "event": l_event,
+                "value": l_value,
+                "status": ["counted"] * n,
+            },
+        )
+        return out
 
     def _next(self, ts: int | None) -> None:
         if self.started:
@@ -146,31 +165,35 @@ class VmstatParser:
         self.started = False
         self.ts = ts
 
-    def _take(self) -> Output:
-        out = self.out
-        n = out.n_rows
-        for col in ("origin",):
-            out.rows[col] = [ORIGIN] * n
-        out.rows["status"] = ["counted"] * n
-        for col in (
-            "cpu",
-            "aggr",
-            "aggr_cpus",
-            "thread",
-            "cgroup",
-            "unit",
-            "variance_pct",
-            "enabled_pct",
-            "run_ns",
-            "metric_value",
-            "metric_unit",
-        ):
-            out.rows[col] = [None] * n
-        self.out = Output(TABLE, empty_columns(TABLE))
-        return out
+    def close(self) -> Batch:
+        return Batch.empty(TABLE)
 
-    def feed_chunk(self, chunk: Chunk) -> Output:
-        return self.feed(chunk.lines(), chunk.first_line_no)
 
-    def close(self) -> Output:
-        return self._take()
+def stamp(head: Head) -> int | None:
+    """The time of the input's first snapshot: its first time line, if the head has one."""
+    for line in head.lines:
+        s = line.strip()
+        if s and not _KV_RE.match(s):
+            ts = parse_time_line(s)
+            if ts is not None:
+                return ts
+    return None
+
+
+def follow(previous: Parser) -> Parser:
+    """A parser for the next file of a series: its snapshots number on."""
+    return VmstatParser(previous.next_block if isinstance(previous, VmstatParser) else 0)
+
+
+SPEC = FormatSpec(
+    FORMAT,
+    TABLE,
+    "/proc/vmstat snapshots (cat /proc/vmstat, or LKP's time:-stamped monitor)",
+    sniff,
+    parser=VmstatParser,
+    series=Series(
+        "vmstat files given together are one series of snapshots, in their own time order",
+        stamp,
+        follow,
+    ),
+)

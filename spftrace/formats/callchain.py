@@ -87,10 +87,14 @@ def frames_array(chains: Sequence[list[Frame] | None]) -> Any:
     import pyarrow as pa
 
     from ..schema import frames_type, to_arrow
+    from ..text import escape
 
     typ = frames_type()
     flat = [f for c in chains if c for f in c]
     cols = list(zip(*flat, strict=True)) if flat else [(), (), (), ()]
+    # symbols and DSOs are the input's bytes: stored escaped, as comms and payloads
+    cols[1] = tuple(None if v is None else escape(v) for v in cols[1])
+    cols[3] = tuple(None if v is None else escape(v) for v in cols[3])
     kinds = (pa.uint64(), pa.string(), pa.uint64(), pa.string())
     struct = pa.StructArray.from_arrays(
         [to_arrow(list(c), k) for c, k in zip(cols, kinds, strict=True)],

@@ -1,14 +1,126 @@
-"""What each fallback reason means, what usually causes it, and what to do.
+"""The kernel's vocabulary, in one place: events, fallback reasons and what they mean.
 
-Written from the sources quoted in reference/kernel-formats.md: the v8/v10/v11
-``mm/memory.c`` call sites of the ``pagefault:spf_*`` tracepoints (§1.1), the
-v11 cover letter, and mainline's ``lock_vma_under_rcu()`` / x86
-``do_user_addr_fault()`` for the per-VMA-lock counters (§2.1, §2.2).
+Parsers (bare ftrace names -> ``system:name``), the analysis (which events and
+counters count what), the simulator (what it emits) and the reports (words and
+colours) all import this module; none spells a kernel name of its own.
+
+Sources (reference/kernel-formats.md): the SPF series' ``pagefault:spf_*``
+tracepoints and their v8/v10/v11 ``mm/memory.c`` call sites (§1.1), the v11
+cover letter, mainline's ``lock_vma_under_rcu()`` and x86
+``do_user_addr_fault()`` with the ``vma_lock_*`` vmstat items of
+CONFIG_PER_VMA_LOCK_STATS (``include/linux/vm_event_item.h``, §2.1, §2.2).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# --- tracepoints ----------------------------------------------------------------------
+
+FAULT_USER = "exceptions:page_fault_user"
+FAULT_KERNEL = "exceptions:page_fault_kernel"
+MMAP_LOCK_START = "mmap_lock:mmap_lock_start_locking"
+MMAP_LOCK_ACQUIRED = "mmap_lock:mmap_lock_acquire_returned"
+MMAP_LOCK_RELEASED = "mmap_lock:mmap_lock_released"
+MMAP_LOCK_SYSTEM = "mmap_lock"
+SPF_SYSTEM = "pagefault"
+#: every SPF fallback tracepoint is ``pagefault:spf_<why>``
+SPF_EVENT_PREFIX = f"{SPF_SYSTEM}:spf_"
+#: a LIKE pattern for them (SQL)
+SPF_EVENT_LIKE = f"{SPF_SYSTEM}:spf_%"
+
+#: the SPF series' fallback tracepoints (v8-v11; spf_pte_lock v8-v10, spf_vma_dead v4)
+SPF_REASONS = (
+    "spf_vma_changed",
+    "spf_vma_noanon",
+    "spf_vma_notsup",
+    "spf_vma_access",
+    "spf_pmd_changed",
+    "spf_pte_lock",
+    "spf_vma_dead",
+)
+#: v4's: its kernels also print vm_start in decimal
+SPF_VMA_DEAD = f"{SPF_SYSTEM}:spf_vma_dead"
+#: the reasons every SPF run reports, zero or not (v11's set)
+SPF_REASONS_REPORTED = SPF_REASONS[:5]
+
+#: syscalls that change a VMA (who changed it before an spf_vma_changed)
+VMA_CHANGERS = (
+    "syscalls:sys_enter_mmap",
+    "syscalls:sys_enter_munmap",
+    "syscalls:sys_enter_mprotect",
+    "syscalls:sys_enter_mremap",
+    "syscalls:sys_enter_brk",
+    "syscalls:sys_enter_madvise",
+)
+
+#: bare ftrace / trace-cmd event names -> their system (unknown names are kept as written)
+SYSTEMS: dict[str, str] = {
+    "page_fault_user": "exceptions",
+    "page_fault_kernel": "exceptions",
+    "mmap_lock_start_locking": MMAP_LOCK_SYSTEM,
+    "mmap_lock_acquire_returned": MMAP_LOCK_SYSTEM,
+    "mmap_lock_released": MMAP_LOCK_SYSTEM,
+    **dict.fromkeys(SPF_REASONS, SPF_SYSTEM),
+}
+
+
+def full_event_name(name: str) -> str:
+    """``spf_vma_changed`` -> ``pagefault:spf_vma_changed``; qualified or unknown names
+    are returned as they are."""
+    if ":" in name:
+        return name
+    system = SYSTEMS.get(name)
+    return f"{system}:{name}" if system else name
+
+
+# --- counters -------------------------------------------------------------------------
+
+#: perf stat's fault counters (the workload's own), most direct first
+FAULT_EVENTS = ("faults", "page-faults", "faults:u", "page-faults:u", "minor-faults")
+#: perf stat's SPF software event, under both names it had
+SPF_EVENTS = ("spf", "speculative-faults", "spf:u", "speculative-faults:u")
+#: vmstat: all faults, system-wide
+VMSTAT_FAULTS = "pgfault"
+#: vmstat: the SPF series' speculative faults
+VMSTAT_SPECULATIVE = ("speculative_pgfault", "speculative_pgfault_anon", "speculative_pgfault_file")
+#: vmstat: Lespinasse's series counts attempts and aborts
+VMSTAT_SPF_ATTEMPT = "spf_attempt"
+VMSTAT_SPF_ABORT = "spf_abort"
+#: vmstat gauges are levels, not events: they never enter the fault model
+VMSTAT_GAUGE_PREFIX = "nr_"
+
+# per-VMA locks (mainline 6.4+, CONFIG_PER_VMA_LOCK_STATS), named as the kernel's vmstat
+#: the fault was completed under the VMA lock
+VMA_LOCK_SUCCESS = "vma_lock_success"
+#: lock_vma_under_rcu() found no usable VMA: the fault took mmap_lock (a fallback)
+VMA_LOCK_ABORT = "vma_lock_abort"
+#: the fault returned VM_FAULT_RETRY under the VMA lock and was redone (a fallback)
+VMA_LOCK_RETRY = "vma_lock_retry"
+#: the VMA changed during the lookup, which was retried: not a fallback
+VMA_LOCK_MISS = "vma_lock_miss"
+VMA_LOCK_FALLBACKS = (VMA_LOCK_ABORT, VMA_LOCK_RETRY)
+
+# --- kernel models and their words ------------------------------------------------------
+
+SPF = "spf"
+PER_VMA_LOCK = "per-vma-lock"
+UNKNOWN = "unknown"
+KERNEL_MODELS = (SPF, PER_VMA_LOCK, UNKNOWN)
+
+#: the fast path of each model, as a column or table heading
+FAST_PATH = {SPF: "speculative", PER_VMA_LOCK: "under the VMA lock", UNKNOWN: "speculative"}
+#: how a fault on the fast path was handled, in a sentence
+HANDLED = {
+    SPF: "speculatively",
+    PER_VMA_LOCK: "under the per-VMA lock",
+    UNKNOWN: "speculatively",
+}
+#: where a fault that fell back went
+FALLBACK_PATH = "classic path under mmap_lock"
+
+
+# --- what each reason means -------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -17,6 +129,10 @@ class Reason:
     meaning: str
     likely_cause: str
     advice: str
+    #: the likely cause in a few words, for a verdict sentence
+    short: str
+    #: a fixed colour for charts (the same reason looks the same in every report)
+    colour: str
 
 
 _CHURN_ADVICE = (
@@ -26,6 +142,10 @@ _CHURN_ADVICE = (
     "of munmap, and avoid mprotect on hot regions. To see who changes the VMA, record "
     "mmap_lock:* (write acquisitions) and the mmap/munmap/mprotect syscalls."
 )
+
+#: chart colours of the two ends of every breakdown
+SPECULATIVE_COLOUR = "#2e7d32"
+NOT_ATTEMPTED_COLOUR = "#9e9e9e"
 
 REASONS: dict[str, Reason] = {
     r.name: r
@@ -39,6 +159,8 @@ REASONS: dict[str, Reason] = {
             "(mmap, munmap, mprotect, mremap, brk, madvise) - typically an allocator that "
             "returns memory with munmap and maps it again. It grows with threads and CPUs.",
             _CHURN_ADVICE,
+            "other threads changed the VMA (mmap/munmap/mprotect) during the fault.",
+            "#c62828",
         ),
         Reason(
             "spf_vma_noanon",
@@ -50,6 +172,8 @@ REASONS: dict[str, Reason] = {
             "immediately (fresh malloc arenas, thread stacks, mmap-then-fill buffers).",
             "Expected once per new VMA. If frequent, reuse mappings instead of mapping new "
             "ones, or pre-fault them (MAP_POPULATE, or touch them once at start-up).",
+            "first touches of new anonymous VMAs without an anon_vma yet.",
+            "#ef6c00",
         ),
         Reason(
             "spf_vma_notsup",
@@ -62,6 +186,9 @@ REASONS: dict[str, Reason] = {
             "Largely inherent to the SPF series (file-backed faults are not speculative). "
             "For hot regions prefer private anonymous memory, avoid MPOL_INTERLEAVE there, "
             "and pre-fault stacks and file mappings (MAP_POPULATE, mlock).",
+            "faults on VMAs the speculative handler does not support "
+            "(file-backed, stack, userfaultfd, interleaved).",
+            "#6a1b9a",
         ),
         Reason(
             "spf_vma_access",
@@ -72,6 +199,8 @@ REASONS: dict[str, Reason] = {
             "barriers built on mprotect - or a thread racing with an mprotect.",
             "Expected for programs that fault on purpose. Otherwise look for mprotect calls "
             "racing with accesses to the same region.",
+            "accesses that violate the VMA's protection.",
+            "#1565c0",
         ),
         Reason(
             "spf_pmd_changed",
@@ -82,6 +211,8 @@ REASONS: dict[str, Reason] = {
             "Occasional with THP on. If frequent, khugepaged is collapsing the range being "
             "faulted in: use MADV_NOHUGEPAGE for it or tune "
             "/sys/kernel/mm/transparent_hugepage/khugepaged.",
+            "concurrent THP collapse or page-table changes.",
+            "#00838f",
         ),
         Reason(
             "spf_pte_lock",
@@ -91,32 +222,40 @@ REASONS: dict[str, Reason] = {
             "the same page table (the same 2 MiB region).",
             "Spread the threads' working sets across page tables, or use a v11+ series "
             "that retries the lock instead of aborting.",
+            "contention on the page-table lock.",
+            "#ad1457",
         ),
         Reason(
             "spf_vma_dead",
             "The VMA was being torn down when the speculative fault looked it up (v4 series).",
             "munmap of the region racing with the fault.",
             _CHURN_ADVICE,
+            "munmap racing with the fault.",
+            "#4e342e",
         ),
         Reason(
-            "spf_abort",
+            VMSTAT_SPF_ABORT,
             "The speculative attempt was aborted and redone under mmap_lock "
             "(Lespinasse's series counts attempts and aborts in vmstat).",
             "Any of the abort cases: concurrent VMA changes, unsupported VMAs, missing page "
             "tables or anon_vma (SPF_ABORT_* counters break it down when enabled).",
             _CHURN_ADVICE,
+            "aborted speculative attempts.",
+            "#d84315",
         ),
         Reason(
-            "vma_lock_abort",
+            VMA_LOCK_ABORT,
             "lock_vma_under_rcu() returned no VMA: nothing mapped at the address, the VMA "
             "was write-locked by a concurrent change, or it changed during the lookup. "
             "The fault took mmap_lock instead.",
             "Concurrent mmap/munmap/mprotect/mremap on the VMA being faulted (the writer "
             "holds the VMA write lock), stack growth, or faults outside any VMA.",
             _CHURN_ADVICE,
+            "the VMA lock could not be taken (concurrent VMA changes).",
+            "#b71c1c",
         ),
         Reason(
-            "vma_lock_retry",
+            VMA_LOCK_RETRY,
             "The fault ran under the per-VMA lock but returned VM_FAULT_RETRY and was "
             "redone under mmap_lock.",
             "The handler had to drop the lock: waiting for I/O or a page lock (file-backed "
@@ -125,6 +264,8 @@ REASONS: dict[str, Reason] = {
             "Mostly I/O-bound faults: pre-read or pre-fault file mappings "
             "(madvise(MADV_WILLNEED), MAP_POPULATE), reduce swapping; newer kernels handle "
             "more fault types under the VMA lock.",
+            "faults that had to be retried under mmap_lock (I/O, userfaultfd).",
+            "#f9a825",
         ),
         Reason(
             "mmap_lock_fallback",
@@ -133,6 +274,8 @@ REASONS: dict[str, Reason] = {
             "The VMA lock could not be taken (concurrent VMA change: abort) or the fault "
             "needed a retry under mmap_lock (I/O, userfaultfd).",
             _CHURN_ADVICE,
+            "faults completed under mmap_lock instead of the VMA lock.",
+            "#e53935",
         ),
         Reason(
             "not_attempted",
@@ -143,9 +286,14 @@ REASONS: dict[str, Reason] = {
             "try the VMA lock for kernel-mode faults.",
             "Nothing to fix: a single-threaded process cannot contend with itself on the "
             "mmap lock. Multi-threaded workloads are where speculative handling pays off.",
+            "faults that never tried the fast path.",
+            NOT_ATTEMPTED_COLOUR,
         ),
     )
 }
+
+#: colours for reasons this version does not know, in order of appearance
+OTHER_COLOURS = ("#5d4037", "#455a64", "#827717", "#4527a0")
 
 
 def reason(name: str) -> Reason:
@@ -158,4 +306,6 @@ def reason(name: str) -> Reason:
         f"A fallback reported as {name!r}, which this version of spftrace does not describe.",
         "Unknown; see the kernel's tracepoint or vmstat definition.",
         "Check the kernel source that emits it.",
+        f"a fallback reported as {name!r}, which this version of spftrace does not describe.",
+        OTHER_COLOURS[sum(map(ord, name)) % len(OTHER_COLOURS)],
     )

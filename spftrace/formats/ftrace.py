@@ -8,7 +8,7 @@ Line = ``%16s-%-7d`` comm-pid, optional ``(%7d)`` tgid (record-tgid), ``[%03d]``
 cpu, optional irq-info flags (4 or 5 characters), time (``sec.usec`` for
 nanosecond clocks, a bare counter for ``counter``/``x86-tsc``), then
 ``event: payload`` where the event has no system prefix: known names are
-mapped to ``system:name`` (``KNOWN_SYSTEMS``), unknown ones kept as written.
+mapped to ``system:name`` (``kernel.SYSTEMS``), unknown ones kept as written.
 ``CPU:N [LOST M EVENTS]`` and ``##### CPU N buffer started ####`` are stats.
 """
 
@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import re
 
-from ..inputs import Chunk
-from .tracetext import Fast, Record, TraceTextParser, full_event_name, scanner, time_to_ns
+from ..kernel import full_event_name
+from .lines import Chunk
+from .spec import FormatSpec, Head, Stat
+from .tracetext import Fast, Record, TraceTextParser, scanner, time_to_ns
 
 FORMAT = "ftrace"
 TABLE = "events"
@@ -34,10 +36,10 @@ _SNIFF_RE = re.compile(
 )
 
 
-def sniff(head: str) -> bool:
-    if head.startswith("# tracer:"):
+def sniff(head: Head) -> bool:
+    if head.raw.startswith(b"# tracer:"):
         return True
-    lines = [ln for ln in head.splitlines()[:200] if ln.strip() and not ln.startswith("#")]
+    lines = [ln for ln in head.lines[:200] if ln.strip() and not ln.startswith("#")]
     hits = sum(1 for ln in lines if _SNIFF_RE.search(ln))
     return bool(lines) and hits >= max(1, len(lines) // 3)
 
@@ -56,15 +58,15 @@ class FtraceParser(TraceTextParser):
             m.group("comm").strip(), full_event_name(m.group("event")), m.group("payload"),
         )  # fmt: skip
 
-    def classify(self, line: str) -> str | tuple[str, int | None, int] | None:
+    def classify(self, line: str) -> str | Stat | None:
         if not line.strip() or line.startswith("#"):
             m = _STARTED_RE.match(line)
             if m is not None:
-                return ("cpu_buffer_started", int(m.group(1)), 1)
+                return Stat("cpu_buffer_started", int(m.group(1)), 1)
             return "ignore"
         m = _LOST_RE.match(line.strip())
         if m is not None:
-            return ("events_lost", int(m.group(1)), int(m.group(2)))
+            return Stat("events_lost", int(m.group(1)), int(m.group(2)))
         return None
 
     def reject_reason(self, line: str) -> str:
@@ -76,3 +78,14 @@ class FtraceParser(TraceTextParser):
         if native is None:
             return None
         return self.scanned(chunk, native.ftrace(chunk, tracecmd=False))
+
+
+SPEC = FormatSpec(
+    FORMAT,
+    TABLE,
+    "ftrace text (tracefs trace or trace_pipe of an instance)",
+    sniff,
+    parser=FtraceParser,
+    threads=1,  # as perf-script: see its SPEC
+    chunk_bytes=2 << 20,
+)

@@ -31,23 +31,26 @@ Chunks with stacks (a tab, or a line ending in ``)``) take the per-line path.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..inputs import Chunk
 from . import callchain
-from .base import Output
+from .lines import Chunk
+from .spec import Batch, FormatSpec, Head, Stat
 from .tracetext import TABLE, Fast, Record, TraceTextParser, rows_table, scanner, time_to_ns
 
 FORMAT = "perf-script"
 
 #: one tracepoint sample: [comm] [pid/tid | id] [[cpu]] time: system:event: payload
+#: the time starts where a run of digits does ((?<!\d): the leftmost match is the same,
+#: and a line of digits costs linear time, not quadratic)
 _RECORD_RE = re.compile(
-    r"^(?P<prefix>.*?)(?P<time>\d+\.\d+): +(?P<event>[\w.-]+:[\w.-]+): ?(?P<payload>.*)$"
+    r"^(?P<prefix>.*?)(?<!\d)(?P<time>\d+\.\d+): +(?P<event>[\w.-]+:[\w.-]+): ?(?P<payload>.*)$"
 )
 _ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
 _CPU_RE = re.compile(r"^\[\d+\]$")
-_SNIFF_RE = re.compile(r"\d+\.\d{6,9}: +[\w.-]+:[\w.-]+: ", re.MULTILINE)
+_SNIFF_RE = re.compile(r"(?<!\d)\d+\.\d{6,9}: +[\w.-]+:[\w.-]+: ")
 _LOST_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
 _LOST_PCT_RE = re.compile(r"Processed (\d+) samples and lost (\d+(?:\.\d+)?)%!")
 _IGNORABLE = (
@@ -60,8 +63,8 @@ _IGNORABLE = (
 )
 
 
-def sniff(head: str) -> bool:
-    lines = head.splitlines()[:200]
+def sniff(head: Head) -> bool:
+    lines = head.lines[:200]
     hits = sum(1 for ln in lines if _SNIFF_RE.search(ln))
     return hits >= 1 and hits >= 0.3 * sum(1 for ln in lines if ln.strip() and ln[0] not in "#\t ")
 
@@ -127,7 +130,7 @@ class PerfScriptParser(TraceTextParser):
         self._frame_end = 0  # line of the last frame taken
         self._next_line: int | None = None
         self._first = 1  # first line number of the chunk on the per-line path
-        self._pending: list[tuple[str, int | None, int]] = []  # header statistics
+        self._pending: list[Stat] = []  # header statistics
 
     def layout_known(self) -> bool:
         return self.layout is not None
@@ -162,7 +165,7 @@ class PerfScriptParser(TraceTextParser):
             rec.payload, rec.sym, rec.dso = tail
         return rec
 
-    def continues(self, line: str, records: list[tuple[int, Record]], out: Output) -> bool:
+    def continues(self, line: str, records: list[tuple[int, Record]], out: Batch) -> bool:
         """A frame line right after its sample (or that sample's frames) joins it."""
         if not callchain.is_frame(line):
             return False
@@ -181,25 +184,30 @@ class PerfScriptParser(TraceTextParser):
         out.record_lines += 1
         return True
 
-    def _line_no(self, out: Output) -> int:
+    def _line_no(self, out: Batch) -> int:
         return self._first + out.lines - 1
 
     def records_table(self, records: list[tuple[int, Record]]) -> Any:
         import pyarrow as pa
 
         from ..schema import to_arrow
+        from ..text import escape
 
         t = rows_table(self._rows(records))
         recs = [r for _, r in records]
         if any(r.frames is not None or r.sym is not None for r in recs):
-            t = t.append_column("sym", to_arrow([r.sym for r in recs], pa.string()))
-            t = t.append_column("dso", to_arrow([r.dso for r in recs], pa.string()))
+            sym = [None if r.sym is None else escape(r.sym) for r in recs]
+            dso = [None if r.dso is None else escape(r.dso) for r in recs]
+            t = t.append_column("sym", to_arrow(sym, pa.string()))
+            t = t.append_column("dso", to_arrow(dso, pa.string()))
             t = t.append_column("callchain", callchain.frames_array([r.frames for r in recs]))
         return t
 
     # -- chunks in order, the last sample held back -----------------------------------
-    def feed_chunk(self, chunk: Chunk) -> Output:
-        if self._next_line is not None and chunk.first_line_no != self._next_line:
+    def feed(self, chunk: Chunk) -> Batch:
+        # in order; a gap is a damaged chunk the pipeline made a reject of (frames never
+        # join a sample across it: continues() asks for adjacent lines)
+        if self._next_line is not None and chunk.first_line_no < self._next_line:
             raise AssertionError("perf script chunks must be fed in input order")
         self._next_line = chunk.first_line_no + chunk.n_lines
         if not self.stacks and _has_stacks(chunk):
@@ -208,20 +216,20 @@ class PerfScriptParser(TraceTextParser):
         if not self.stacks and chunk.n_lines >= self._VECTOR_MIN_LINES:
             fast = self.fast_columns(chunk)
         if fast is None:
-            return self.feed(chunk.lines(), chunk.first_line_no)
+            return self.feed_lines(chunk.lines(), chunk.first_line_no)
         out = self._feed_fast(fast, chunk)
         pieces = [] if self._carry is None else [self.records_table([self._carry])]
         if self._carry_rows is not None:
             pieces.append(self._carry_rows)
         self._carry = self._carry_rows = None
-        t = out.rows
+        t: Any = out.rows  # a pyarrow Table (the seam types it as ArrowTable)
         n = t.num_rows
         if n and t.column("line_no")[n - 1].as_py() == self._next_line - 1:
             self._carry_rows, t = t.slice(n - 1), t.slice(0, n - 1)
         out.rows = _concat([*pieces, t])
         return out
 
-    def feed(self, lines: list[str], first_line_no: int) -> Output:  # type: ignore[override]
+    def feed_lines(self, lines: Sequence[str], first_line_no: int) -> Batch:
         self._first = first_line_no
         if self._carry_rows is not None:  # its frames may start here
             row = self._carry_rows.to_pylist()[0]
@@ -230,7 +238,7 @@ class PerfScriptParser(TraceTextParser):
                 row["payload"],
             ))  # fmt: skip
             self._carry_rows = None
-        out = Output(TABLE, {})
+        out = Batch(TABLE, rows_table([]))
         records = self._records(enumerate(lines, first_line_no), out)
         if self._carry is not None:
             records.insert(0, self._carry)
@@ -242,7 +250,7 @@ class PerfScriptParser(TraceTextParser):
         self._finish(out)
         return out
 
-    def close(self) -> Output:
+    def close(self) -> Batch:
         out = super().close()
         pieces = [] if self._carry is None else [self.records_table([self._carry])]
         if self._carry_rows is not None:
@@ -252,7 +260,7 @@ class PerfScriptParser(TraceTextParser):
             out.rows = _concat(pieces)
         return out
 
-    def classify(self, line: str) -> str | tuple[str, int | None, int] | None:
+    def classify(self, line: str) -> str | Stat | None:
         s = line.strip()
         if not s:
             return "ignore"
@@ -267,18 +275,20 @@ class PerfScriptParser(TraceTextParser):
                 self.meta["command"] += "\n" + line
             return "ignore"
         if callchain.is_frame(line) and callchain.frame(line) is not None:
-            return ("callchain_orphan_lines", None, 1)  # no sample before it (a cut file)
+            return Stat("callchain_orphan_lines", None, 1)  # no sample before it (a cut file)
         n = callchain.lost(line)
         if n is not None:
-            return ("events_lost", None, n)
+            return Stat("events_lost", None, n)
         m = _LOST_RE.search(line)
         if m is not None:
-            return ("chunks_lost", None, int(m.group(2)))
+            return Stat("chunks_lost", None, int(m.group(2)))
         m = _LOST_PCT_RE.search(line)
         if m is not None:
-            return ("samples_lost_approx", None, round(int(m.group(1)) * float(m.group(2)) / 100))
+            return Stat(
+                "samples_lost_approx", None, round(int(m.group(1)) * float(m.group(2)) / 100)
+            )
         if s.startswith(_IGNORABLE):
-            return ("perf_messages", None, 1)
+            return Stat("perf_messages", None, 1)
         return None
 
     def reject_reason(self, line: str) -> str:
@@ -295,15 +305,15 @@ class PerfScriptParser(TraceTextParser):
         elif key == "hostname":
             self.meta["host"] = value.strip()
         elif key == "exit status" and value.strip().lstrip("-").isdigit():  # spftrace capture
-            self._pending.append(("exit_status", None, int(value)))
+            self._pending.append(Stat("exit_status", None, int(value)))
         elif key == "samples lost":  # spftrace capture: perf report --stats, per event
             for item in value.split():
                 event, eq, n = item.rpartition("=")
                 if eq and n.isdigit():
-                    self._pending.append((f"samples_lost:{event}", None, int(n)))
-                    self._pending.append(("samples_lost", None, int(n)))
+                    self._pending.append(Stat(f"samples_lost:{event}", None, int(n)))
+                    self._pending.append(Stat("samples_lost", None, int(n)))
 
-    def _finish(self, out: Output) -> None:
+    def _finish(self, out: Batch) -> None:
         super()._finish(out)
         out.stats.extend(self._pending)
         self._pending.clear()
@@ -335,3 +345,17 @@ def _concat(tables: list[Any]) -> Any:
     if not tables:
         return rows_table([])
     return tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="default")
+
+
+#: chunks are parsed on another thread once the first one has fixed the layout: the
+#: compiled scanners outrun the Parquet writer on one thread (a second one gained ~5%
+#: for ~15 MB more peak memory: bench/RESULTS.md has the budget)
+SPEC = FormatSpec(
+    FORMAT,
+    TABLE,
+    "perf script text of tracepoint samples (perf record -e ...; perf script)",
+    sniff,
+    parser=PerfScriptParser,
+    threads=1,
+    chunk_bytes=2 << 20,
+)

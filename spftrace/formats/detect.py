@@ -1,28 +1,33 @@
-"""Format detection in a fixed order; an unknown input is an error, never a guess."""
+"""Format detection in ``FORMATS`` order; an unknown input is an error, never a guess."""
 
 from __future__ import annotations
 
-from .errors import SpftraceError, quote_line
-from .parsers import FORMATS, module
+from ..errors import SpftraceError, quote_line
+from . import FORMATS
+from .spec import Head
 
 
 def first_line(head: bytes) -> str:
-    for raw in head.split(b"\n"):
+    for raw in head.split(b"\n", 64)[:64]:
         if raw.strip():
-            return raw.decode("utf-8", "replace")
+            return raw[:200].decode("utf-8", "replace")
     return ""
 
 
-def sniff(head: bytes) -> str | None:
+def is_binary(head: Head) -> bool:
+    """Text formats never hold a NUL byte."""
+    return b"\x00" in head.raw[:4096]
+
+
+def sniff(head: bytes | Head, *, exclude: str | None = None) -> str | None:
     """The first format (in registry order) whose ``sniff`` accepts ``head``."""
-    if head.startswith(b"PERFILE2"):
-        return "perf-data"  # the one binary format: perf script renders it
-    if b"\x00" in head[:4096]:
-        return None  # binary: no other format accepts NUL bytes
-    text = head.decode("utf-8", "replace")
-    for fmt in FORMATS:
-        if module(fmt).sniff(text):
-            return fmt
+    h = head if isinstance(head, Head) else Head(head)
+    binary = is_binary(h)
+    for name, spec in FORMATS.items():
+        if name == exclude or (binary and not spec.binary):
+            continue
+        if spec.sniff(h):
+            return name
     return None
 
 

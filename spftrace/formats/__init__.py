@@ -1,0 +1,45 @@
+"""The format registry: name -> FormatSpec, in detection order.
+
+The order is the sniffing order, most specific first (as Perfetto's
+trace_type.cc): a format whose signature cannot be mistaken for another's goes
+before looser ones.  It is written here and nowhere else.  A new format is one
+module with a ``SPEC`` and one line below.
+"""
+
+from __future__ import annotations
+
+from . import (
+    ftrace,
+    perf_data_render,
+    perf_script,
+    perf_stat,
+    trace_cmd,
+    vmstat,
+    will_it_scale,
+)
+from .spec import Batch, FormatSpec, Parser
+
+#: format name -> spec, in detection order
+FORMATS: dict[str, FormatSpec] = {
+    # perf.data: the binary magic PERFILE2 (rendered through perf script)
+    "perf-data": perf_data_render.SPEC,
+    # will-it-scale: runtest.py's CSV header, or the harness's "testcase:" first line
+    "will-it-scale": will_it_scale.SPEC,
+    # trace-cmd report: "cpus=N" first line, or "INSTANCE: comm-pid [cpu] ..." records
+    "trace-cmd": trace_cmd.SPEC,
+    # ftrace text: "# tracer:" header, or "comm-pid [cpu] flags time: event:" lines
+    "ftrace": ftrace.SPEC,
+    # perf script tracepoint samples: "time: system:event: fields" on most lines
+    "perf-script": perf_script.SPEC,
+    # a /proc/vmstat dump is all "name value" lines with well-known keys
+    "vmstat": vmstat.SPEC,
+    # perf stat: headers, footers, or counter lines (human/CSV/JSON)
+    "perf-stat": perf_stat.SPEC,
+}
+
+
+def spec(name: str) -> FormatSpec:
+    return FORMATS[name]
+
+
+__all__ = ["FORMATS", "Batch", "FormatSpec", "Parser", "spec"]

@@ -1,0 +1,37 @@
+"""perf stat output -> counter rows.
+
+Produced by: perf stat [-x SEP | -j] [-I MS] [-r N] [-a -A | --per-core | --per-thread ...]
+             -e EVENTS -- CMD        (perf writes the counts on stderr)
+Sample:                1706379      faults
+Variants:    tests/data/perf_stat/*.txt, one file per quirk (PROVENANCE.tsv has the commands)
+
+Human, CSV (any separator, detected and cached per input) and JSON lines are
+accepted in any mix, because ``--append`` files and shell loops mix them.  Lines
+are classified by token shape, never by column position: the layout moved
+between perf 3.x and 6.x.  A line that starts like a counter but does not parse
+is a reject; a line that does not look like perf at all (workload output) is
+ignored and counted as ``foreign_lines``.
+
+Modules: ``tokens`` (the Fields of a line, shared line classes), ``human``,
+``csv_lines``, ``json_lines`` (one tokeniser per output mode), ``blocks``
+(which perf run a row belongs to), ``parser`` (rows, state), ``fast`` (the
+vectorised paths and their thresholds), ``sniff``.
+"""
+
+from __future__ import annotations
+
+from ..spec import FormatSpec
+from .parser import ORIGIN, TABLE, PerfStatParser
+from .sniff import sniff
+
+FORMAT = "perf-stat"
+
+SPEC = FormatSpec(
+    FORMAT,
+    TABLE,
+    "perf stat output: human, CSV (-x SEP) or JSON (-j), with -I, -r, -A, --per-*",
+    sniff,
+    parser=PerfStatParser,
+)
+
+__all__ = ["FORMAT", "ORIGIN", "SPEC", "TABLE", "PerfStatParser", "sniff"]

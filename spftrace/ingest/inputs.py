@@ -1,0 +1,329 @@
+"""Opening inputs: files or stdin, compressed or not.
+
+The SHA-256 is taken over the bytes as read (before decompression) while
+streaming, so stdin needs no second pass.  Compression is recognised by magic
+bytes (gzip, xz, bzip2, zstd); a stream that ends early or holds damaged data
+ends the input's lines there (``formats.lines.LineReader.cut``), so the ingest
+can say how many lines were decoded and what the decompressor reported.  zstd
+is read frame by frame through ``decompressobj`` because its stream reader
+returns a truncated frame's bytes as if the input had ended normally.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import hashlib
+import io
+import lzma
+import os
+import stat
+import sys
+import threading
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+from ..errors import SpftraceError
+from ..formats.lines import CHUNK_BYTES, LineReader, error_text
+from ..formats.spec import Head
+
+HEAD_BYTES = 64 * 1024
+
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"BZh", "bzip2"),
+)
+
+
+class _HashingReader(io.RawIOBase):
+    """Counts and hashes every byte read from ``raw``."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self.raw = raw
+        self.sha = hashlib.sha256()
+        self.nbytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: WriteableBuffer) -> int:
+        n = self.raw.readinto(b) or 0  # type: ignore[attr-defined]
+        self.sha.update(memoryview(b)[:n])
+        self.nbytes += n
+        return n
+
+
+class TruncatedStream(EOFError):
+    """The compressed stream ended inside a frame."""
+
+
+class _ZstdReader(io.RawIOBase):
+    """zstd frames one after another; a stream that ends inside a frame raises
+    ``TruncatedStream`` instead of ending quietly."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        import zstandard
+
+        self.raw = raw
+        self._zstd = zstandard.ZstdDecompressor()
+        self._dobj = self._zstd.decompressobj()
+        self._fed = False  # bytes given to the current frame's decompressor
+        self._out = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: WriteableBuffer) -> int:
+        while not self._out:
+            data = self.raw.read(CHUNK_BYTES)
+            if not data:
+                if self._fed and not self._dobj.eof:
+                    raise TruncatedStream("zstd stream ends inside a frame (truncated file?)")
+                return 0
+            while data:
+                self._fed = True
+                self._out += self._dobj.decompress(data)
+                data = b""
+                if self._dobj.eof:  # the next frame starts in the unused bytes
+                    data = self._dobj.unused_data
+                    self._dobj = self._zstd.decompressobj()
+                    self._fed = False
+        view = memoryview(b).cast("B")
+        n = min(len(view), len(self._out))
+        view[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+
+class _HeadThenRest(io.RawIOBase):
+    """The head already read, then the rest of the stream: the whole input."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self._head = head
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: WriteableBuffer) -> int:
+        if self._head:
+            view = memoryview(b).cast("B")
+            n = min(len(view), len(self._head))
+            view[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        return self._rest.readinto(b) or 0  # type: ignore[attr-defined]
+
+
+class Input:
+    """One opened input: its head for sniffing, then its lines or its bytes."""
+
+    def __init__(
+        self,
+        name: str,
+        stream: IO[bytes],
+        hasher: _HashingReader,
+        compression: str | None,
+        closers: list[IO[bytes]],
+        path: Path | None = None,
+    ) -> None:
+        self.name = name  # path as given, or <stdin>
+        self._stream = stream  # decompressed bytes
+        self.hasher = hasher
+        self.compression = compression
+        self.closers = closers
+        self._path = path
+        self.head = b""  # the first HEAD_BYTES of the decompressed stream (already consumed)
+        self.head_error: str | None = None  # the stream failed within the head
+        self.reader: LineReader | None = None
+        #: the read-ahead threads reading this input, each with the event that tells it
+        #: its consumer has gone (pipeline._read_ahead)
+        self.reader_threads: list[tuple[threading.Thread, threading.Event]] = []
+        #: ways to unblock such a read (stop the process that writes the stream)
+        self.interrupters: list[Callable[[], object]] = []
+
+    @property
+    def sha256(self) -> str:
+        return self.hasher.sha.hexdigest()
+
+    @property
+    def nbytes(self) -> int:
+        return self.hasher.nbytes
+
+    def sniff_head(self) -> Head:
+        return Head(self.head)
+
+    # -- text formats -----------------------------------------------------------
+    def lines(self) -> LineReader:
+        """The input's lines (once): head first, then the rest of the stream."""
+        if self.reader is None:
+            self.reader = LineReader(
+                self._stream, self.head, read_errors=read_errors(self), failed=self.head_error
+            )
+        return self.reader
+
+    # -- the ByteSource protocol (binary formats) -------------------------------
+    @property
+    def path(self) -> Path | None:
+        return self._path if self.compression is None else None
+
+    def stream(self) -> IO[bytes]:
+        return io.BufferedReader(_HeadThenRest(self.head, self._stream), CHUNK_BYTES)
+
+    def interrupt_with(self, stop: Callable[[], object]) -> None:
+        self.interrupters.append(stop)
+
+    def close(self) -> None:
+        """Close the streams, unless a read-ahead thread still blocks in a read of one (a
+        silent pipe): closing would wait for that read forever.  Asked of the threads
+        themselves, not of a flag their generator sets: an exception (Ctrl-C, SIGTERM)
+        may close the input before that generator is finalised."""
+        for _, stop in self.reader_threads:
+            stop.set()
+        for t, _ in self.reader_threads:
+            t.join(timeout=1.0)
+        if any(t.is_alive() for t, _ in self.reader_threads):
+            for interrupt in self.interrupters:
+                interrupt()
+            for t, _ in self.reader_threads:
+                t.join(timeout=1.0)
+            if any(t.is_alive() for t, _ in self.reader_threads):
+                return  # the daemon thread is left behind with its stream
+        for c in reversed(self.closers):
+            c.close()
+
+
+def stdin_closed() -> bool:
+    """Whether the process has no standard input at all (``exec 0<&-``)."""
+    return sys.stdin is None
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) -> Input:
+    """Open a path, or ``-`` for stdin, detecting compression by magic bytes."""
+    closers: list[IO[bytes]] = []
+    path: Path | None = None
+    if str(spec) == "-":
+        if stdin is None and stdin_closed():
+            raise SpftraceError("<stdin>: standard input is closed; give FILE ..., or pipe data in")
+        raw: IO[bytes] = stdin if stdin is not None else _stdin_raw()
+        name = "<stdin>"
+        _widen_pipe(raw)
+    else:
+        p = Path(spec)
+        if p.is_dir():
+            raise SpftraceError(f"{p}: is a directory; give the files inside it")
+        try:
+            raw = p.open("rb")
+        except FileNotFoundError:
+            raise SpftraceError(f"{p}: no such file") from None
+        except PermissionError:
+            raise SpftraceError(f"{p}: permission denied") from None
+        except OSError as exc:
+            raise SpftraceError(f"{p}: cannot open: {exc.strerror}") from None
+        closers.append(raw)
+        name = str(spec)
+        try:
+            if stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
+                path = p
+        except OSError:
+            pass
+    hasher = _HashingReader(raw)
+    buffered = io.BufferedReader(hasher, buffer_size=CHUNK_BYTES)
+    try:
+        magic = buffered.peek(8)[:8]
+    except OSError as exc:
+        for c in closers:
+            c.close()
+        raise SpftraceError(f"{name}: cannot read: {exc.strerror or exc}") from None
+    compression = next((kind for m, kind in _MAGIC if magic.startswith(m)), None)
+    stream: io.BufferedIOBase = buffered
+    if compression == "gzip":
+        stream = gzip.GzipFile(fileobj=buffered)
+    elif compression == "xz":
+        stream = lzma.LZMAFile(buffered)  # noqa: SIM115 - closed via closers
+    elif compression == "bzip2":
+        stream = bz2.BZ2File(buffered)
+    elif compression == "zstd":
+        stream = io.BufferedReader(_ZstdReader(buffered), CHUNK_BYTES)
+    decoded = cast(IO[bytes], stream)  # the decompressors are binary file objects
+    closers.append(decoded)
+    inp = Input(name, decoded, hasher, compression, closers, path)
+    try:
+        inp.head, inp.head_error = _read_head(decoded, HEAD_BYTES, read_errors(inp))
+    except BaseException:
+        inp.close()
+        raise
+    if inp.head_error is not None and not inp.head:
+        inp.close()
+        raise SpftraceError(
+            f"{name}: cannot read {compression or 'the input'}: {inp.head_error}; nothing to ingest"
+        )
+    return inp
+
+
+PIPE_BYTES = 1 << 20
+
+
+def _stdin_raw() -> IO[bytes]:
+    """File descriptor 0 unbuffered, not ``sys.stdin.buffer``: a read-ahead thread
+    left blocked on a silent pipe must not hold the interpreter's stdin lock, or
+    Python aborts at exit instead of reporting the error that stopped the ingest."""
+    try:
+        return io.FileIO(sys.stdin.fileno(), "rb", closefd=False)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return sys.stdin.buffer
+
+
+def _widen_pipe(stream: IO[bytes]) -> None:
+    """Give a pipe on stdin 1 MiB (Linux's default ceiling) instead of 64 KiB, so the
+    producer (``perf script``) can run ahead while we parse.  Best effort."""
+    import fcntl
+
+    try:
+        fd = stream.fileno()
+        if stat.S_ISFIFO(os.fstat(fd).st_mode):
+            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+def _read_head(
+    stream: IO[bytes], n: int, errors: tuple[type[BaseException], ...]
+) -> tuple[bytes, str | None]:
+    """Up to ``n`` bytes, and what stopped the stream early, if it failed."""
+    parts = []
+    got = 0
+    failed = None
+    read = getattr(stream, "read1", None) or stream.read  # see LineReader._read
+    while got < n:
+        try:
+            b = read(n - got)
+        except errors as exc:
+            failed = error_text(exc)
+            break
+        if not b:
+            break
+        parts.append(b)
+        got += len(b)
+    return b"".join(parts), failed
+
+
+def read_errors(inp: Input) -> tuple[type[BaseException], ...]:
+    """Exceptions that mean 'the input's stream is damaged' (or could not be read)."""
+    errors: tuple[type[BaseException], ...] = (OSError, EOFError, lzma.LZMAError, zlib.error)
+    if inp.compression == "zstd":
+        import zstandard
+
+        errors += (zstandard.ZstdError,)
+    return errors

@@ -1,0 +1,165 @@
+"""The format seam: a new format is one module and one registry line.
+
+Each test registers a toy format (its parser or reader written here, against
+``formats.spec`` only) and ingests it through the real ingest; nothing else in
+the package learns about it.  And ingestion's code names no format.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import spftrace
+from spftrace.formats import FORMATS
+from spftrace.formats.detect import sniff
+from spftrace.formats.lines import Chunk
+from spftrace.formats.spec import Batch, ByteSource, FormatSpec, Head, Reject, rows_table
+
+# --- a text format: "TOY <event> <value>" lines ---------------------------------------
+
+_TOY = re.compile(r"^TOY (\w+) (\d+)$")
+
+
+def toy_sniff(head: Head) -> bool:
+    return bool(head.lines) and head.lines[0] == "# toy counters"
+
+
+class ToyParser:
+    def feed(self, chunk: Chunk) -> Batch:
+        out = Batch.empty("counters")
+        cols: dict[str, list[object]] = {"line_no": [], "event": [], "value": []}
+        for k, line in enumerate(chunk.lines()):
+            line_no = chunk.first_line_no + k
+            out.lines += 1
+            m = _TOY.match(line)
+            if m is None:
+                if line.startswith("#"):
+                    out.ignored += 1
+                else:
+                    out.rejects.append(Reject(line_no, line, "not a TOY line"))
+                continue
+            cols["line_no"].append(line_no)
+            cols["event"].append(m.group(1))
+            cols["value"].append(float(m.group(2)))
+            out.record_lines += 1
+        n = len(cols["line_no"])
+        cols.update(block=[0] * n, origin=["toy"] * n, status=["counted"] * n)
+        out.rows = rows_table("counters", cols)
+        return out
+
+    def close(self) -> Batch:
+        return Batch.empty("counters")
+
+
+TOY = FormatSpec("toy", "counters", "toy counters (a test)", toy_sniff, parser=ToyParser)
+
+
+def test_a_text_format_is_one_spec_and_one_registry_line(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(FORMATS, "toy", TOY)
+    f = tmp_path / "t.txt"
+    f.write_text("# toy counters\nTOY faults 12\nTOY spf 10\n")
+    (s,) = spftrace.ingest([f], data=data)
+    assert (s.format, s.lines, s.record_lines, s.ignored, s.rows) == (
+        "toy", 3, 2, 1, {"counters": 2},
+    )  # fmt: skip
+    t = spftrace.load(data)
+    assert t.runs.source_format.tolist() == ["toy"]
+    got = sorted(zip(t.counters.event, t.counters.value, t.counters.line_no, strict=True))
+    assert got == [("faults", 12.0, 2), ("spf", 10.0, 3)]
+    # a bad line is a reject with its line number, like any format's
+    g = tmp_path / "u.txt"
+    g.write_text("# toy counters\nTOY faults 1\nnonsense\n")
+    with pytest.raises(spftrace.SpftraceError, match=r"u\.txt:3: not a TOY line"):
+        spftrace.ingest([g], data=data)
+
+
+def test_the_registry_order_is_the_sniffing_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A format registered first wins over a later one that accepts the same head."""
+    head = b"# toy counters\nTOY faults 12\n"
+    greedy = FormatSpec("greedy", "counters", "accepts anything", lambda h: True, ToyParser)
+    monkeypatch.setitem(FORMATS, "toy", TOY)
+    monkeypatch.setitem(FORMATS, "greedy", greedy)
+    assert sniff(head) == "toy"
+    reordered = {"greedy": greedy, **{k: v for k, v in FORMATS.items() if k != "greedy"}}
+    monkeypatch.setattr("spftrace.formats.detect.FORMATS", reordered)
+    assert sniff(head) == "greedy"
+
+
+# --- a binary format: the whole stream to a reader -------------------------------------
+
+MAGIC = b"TOYBIN\x00\x01"
+
+
+def read_toybin(source: ByteSource) -> Iterator[Batch]:
+    """Records of (u32 line, u64 value) after the magic, 1000 per batch."""
+    stream = source.stream()
+    assert stream.read(len(MAGIC)) == MAGIC
+    while True:
+        blob = stream.read(12 * 1000)
+        if not blob:
+            return
+        recs = [struct.unpack_from("<IQ", blob, k) for k in range(0, len(blob), 12)]
+        n = len(recs)
+        rows = rows_table(
+            "counters",
+            {
+                "line_no": [r[0] for r in recs],
+                "block": [0] * n,
+                "origin": ["toybin"] * n,
+                "event": ["faults"] * n,
+                "value": [float(r[1]) for r in recs],
+                "status": ["counted"] * n,
+            },
+        )
+        yield Batch("counters", rows, lines=n, record_lines=n, meta={"command": "toy"})
+
+
+TOYBIN = FormatSpec(
+    "toybin",
+    "counters",
+    "toy binary records (a test)",
+    lambda h: h.raw.startswith(MAGIC),
+    reader=read_toybin,
+    binary=True,
+)
+
+
+@pytest.mark.parametrize("via", ["file", "pipe"])
+def test_a_binary_format_reads_the_whole_stream(
+    tmp_path: Path, data: Path, monkeypatch: pytest.MonkeyPatch, via: str
+) -> None:
+    monkeypatch.setitem(FORMATS, "toybin", TOYBIN)
+    blob = MAGIC + b"".join(struct.pack("<IQ", k + 1, 2**40 + k) for k in range(2500))
+    if via == "file":
+        f = tmp_path / "t.bin"
+        f.write_bytes(blob)
+        (s,) = spftrace.ingest([f], data=data)
+    else:
+        (s,) = spftrace.ingest(["-"], data=data, stdin=io.BytesIO(blob))
+    assert (s.format, s.rows, s.command) == ("toybin", {"counters": 2500}, "toy")
+    t = spftrace.load(data)
+    assert sorted(t.counters.value.tolist()) == [float(2**40 + k) for k in range(2500)]
+    import hashlib
+
+    assert t.runs.sha256.tolist() == [hashlib.sha256(blob).hexdigest()]
+
+
+def test_ingestion_names_no_format() -> None:
+    """Ingestion knows formats only through FormatSpec: no format name in its code."""
+    names = [*FORMATS, "perf.data", "perf_data", "PERFILE2"]
+    for path in sorted(Path(spftrace.__file__).with_name("ingest").glob("*.py")):
+        code = "\n".join(
+            ln for ln in path.read_text().splitlines() if not ln.lstrip().startswith("#")
+        )
+        code = re.sub(r'"""(.|\n)*?"""', "", code)  # docstrings may give examples
+        for name in names:
+            hit = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", code)
+            assert hit is None, f"{path.name} names the format {name!r}"
