@@ -184,12 +184,13 @@ def contains_any(col: StrCol, chars: bytes) -> np.ndarray[Any, np.dtype[np.bool_
         return np.zeros(n, bool)
     csum = np.zeros(len(hit) + 1, np.int64)
     np.cumsum(hit, out=csum[1:])
-    return (csum[col.offsets[1:]] - csum[col.offsets[:-1]]) > 0
+    out: np.ndarray[Any, np.dtype[np.bool_]] = (csum[col.offsets[1:]] - csum[col.offsets[:-1]]) > 0
+    return out
 
 
 def equals(col: StrCol, value: bytes) -> np.ndarray[Any, np.dtype[np.bool_]]:
     """Per row: is it exactly ``value``?"""
-    ok = col.lengths == len(value)
+    ok: np.ndarray[Any, np.dtype[np.bool_]] = col.lengths == len(value)
     if not ok.any() or not value:
         return ok
     rows = np.flatnonzero(ok)
@@ -230,4 +231,5 @@ def _non_ascii(col: StrCol) -> np.ndarray[Any, np.dtype[np.bool_]]:
     hit = col.data >= 0x80
     csum = np.zeros(len(hit) + 1, np.int64)
     np.cumsum(hit, out=csum[1:])
-    return (csum[col.offsets[1:]] - csum[col.offsets[:-1]]) > 0
+    out: np.ndarray[Any, np.dtype[np.bool_]] = (csum[col.offsets[1:]] - csum[col.offsets[:-1]]) > 0
+    return out

@@ -43,6 +43,11 @@ U64 = np.uint64
 Value = np.ndarray[Any, Any] | StrCol
 
 
+def _u(x: Any) -> np.ndarray[Any, Any]:
+    out: np.ndarray[Any, Any] = np.asarray(x)
+    return out
+
+
 def _mask(v: np.ndarray[Any, Any], size: int, signed: bool) -> np.ndarray[Any, Any]:
     """``v`` cast to a C integer of ``size`` bytes (sign-extended back to 64 bits)."""
     if size >= 8:
@@ -111,11 +116,11 @@ class Evaluator:
         if isinstance(e, Unary):
             v = self.num(e.expr)
             if e.op == "-":
-                return (~v) + U64(1)
+                return _u((~v) + U64(1))
             if e.op == "!":
-                return (v == 0).astype(U64)
+                return _u((v == 0).astype(U64))
             if e.op == "~":
-                return ~v
+                return _u(~v)
             return v
         if isinstance(e, Binary):
             return self._binary(e)
@@ -126,7 +131,7 @@ class Evaluator:
                 return _where_str(test, yes, no)
             if isinstance(yes, StrCol) or isinstance(no, StrCol):
                 raise Unsupported("ternary of a string and a number")
-            return np.where(test, yes, no)
+            return _u(np.where(test, yes, no))
         if isinstance(e, Call):
             return self._call(e)
         raise Unsupported(type(e).__name__)
@@ -136,26 +141,26 @@ class Evaluator:
         op = e.op
         with np.errstate(all="ignore"):
             if op == "+":
-                return a + b
+                return _u(a + b)
             if op == "-":
-                return a - b
+                return _u(a - b)
             if op == "*":
-                return a * b
+                return _u(a * b)
             if op in ("/", "%"):
                 safe = np.where(b == 0, U64(1), b)
                 r = a // safe if op == "/" else a % safe
-                return np.where(b == 0, U64(0), r)
+                return _u(np.where(b == 0, U64(0), r))
             if op in ("<<", ">>"):
                 big = b >= 64
                 sh = np.where(big, U64(0), b)
                 r = a << sh if op == "<<" else a >> sh
-                return np.where(big, U64(0), r)
+                return _u(np.where(big, U64(0), r))
         if op == "&":
-            return a & b
+            return _u(a & b)
         if op == "|":
-            return a | b
+            return _u(a | b)
         if op == "^":
-            return a ^ b
+            return _u(a ^ b)
         cmp = {
             "==": a == b,
             "!=": a != b,
@@ -168,7 +173,7 @@ class Evaluator:
         }
         if op not in cmp:
             raise Unsupported(f"operator {op}")
-        return cmp[op].astype(U64)
+        return _u(cmp[op].astype(U64))
 
     def _call(self, e: Call) -> Value:
         name = e.name

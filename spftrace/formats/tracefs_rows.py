@@ -84,7 +84,8 @@ def _tokens(prog: Program) -> tuple[list[_Token], bool]:
             static = False
             continue
         if key:
-            out.append(_Token(key, ([rest] if rest else []) + parts[1:]))
+            value: list[bytes | int] = [rest] if rest else []
+            out.append(_Token(key, value + parts[1:]))
     return out, static
 
 

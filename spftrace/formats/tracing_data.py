@@ -50,23 +50,23 @@ class Cursor:
         if n < 0 or self.pos + n > len(self.buf):
             raise TracingDataError(f"cut short at offset {self.pos} (needs {n} more bytes)")
 
-    def bytes(self, n: int) -> bytes:
+    def take(self, n: int) -> bytes:
         self.need(n)
         out = bytes(self.buf[self.pos : self.pos + n])
         self.pos += n
         return out
 
     def u8(self) -> int:
-        return self.bytes(1)[0]
+        return self.take(1)[0]
 
     def u16(self) -> int:
-        return int(struct.unpack(self.e + "H", self.bytes(2))[0])
+        return int(struct.unpack(self.e + "H", self.take(2))[0])
 
     def u32(self) -> int:
-        return int(struct.unpack(self.e + "I", self.bytes(4))[0])
+        return int(struct.unpack(self.e + "I", self.take(4))[0])
 
     def u64(self) -> int:
-        return int(struct.unpack(self.e + "Q", self.bytes(8))[0])
+        return int(struct.unpack(self.e + "Q", self.take(8))[0])
 
     def cstr(self, limit: int = 1 << 16) -> bytes:
         end = bytes(self.buf[self.pos : self.pos + limit]).find(b"\0")
@@ -79,7 +79,7 @@ class Cursor:
 
 def read_head(c: Cursor) -> tuple[str, bool, int, int]:
     """Magic, version, byte order, long size, page size; leaves ``c`` in file order."""
-    if c.bytes(10) != MAGIC:
+    if c.take(10) != MAGIC:
         raise TracingDataError("no tracing data magic")
     version = c.cstr(64).decode("ascii", "replace")
     big = c.u8() != 0
@@ -92,24 +92,24 @@ def read_head(c: Cursor) -> tuple[str, bool, int, int]:
 
 
 def read_headers(c: Cursor, td: TracingData) -> None:
-    if c.bytes(12) != b"header_page\0":
+    if c.take(12) != b"header_page\0":
         raise TracingDataError("no header_page")
-    td.header_page = c.bytes(c.u64())
-    if c.bytes(13) != b"header_event\0":
+    td.header_page = c.take(c.u64())
+    if c.take(13) != b"header_event\0":
         raise TracingDataError("no header_event")
-    td.header_event = c.bytes(c.u64())
+    td.header_event = c.take(c.u64())
 
 
 def read_ftrace_formats(c: Cursor, td: TracingData) -> None:
     for _ in range(c.u32()):
-        td.formats.append(("ftrace", c.bytes(c.u64())))
+        td.formats.append(("ftrace", c.take(c.u64())))
 
 
 def read_event_formats(c: Cursor, td: TracingData) -> None:
     for _ in range(c.u32()):
         system = c.cstr().decode("utf-8", "replace")
         for _ in range(c.u32()):
-            td.formats.append((system, c.bytes(c.u64())))
+            td.formats.append((system, c.take(c.u64())))
 
 
 def parse_tracing_data(
@@ -122,13 +122,13 @@ def parse_tracing_data(
     read_headers(c, td)
     read_ftrace_formats(c, td)
     read_event_formats(c, td)
-    td.kallsyms = c.bytes(c.u32())
-    td.printk = c.bytes(c.u32())
+    td.kallsyms = c.take(c.u32())
+    td.printk = c.take(c.u32())
     try:
         newer = trace_dat or float(version) >= 0.6
     except ValueError:
         newer = True
     if newer:
-        td.cmdlines = c.bytes(c.u64())
+        td.cmdlines = c.take(c.u64())
     td.size = c.pos - pos
     return td

@@ -52,8 +52,8 @@ def sniff_pipe(head: bytes) -> bool:
     """Pipe mode (``perf record -o -``): the magic and a header size of 16."""
     if not sniff(head) or len(head) < 16:
         return False
-    order = "big" if head[:8] == MAGIC_BE else "little"
-    return int.from_bytes(head[8:16], order) == PIPE_HEADER
+    big = head[:8] == MAGIC_BE
+    return int.from_bytes(head[8:16], "big" if big else "little") == PIPE_HEADER
 
 
 def sniff_v1(head: bytes) -> bool:

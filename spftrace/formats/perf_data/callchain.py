@@ -65,15 +65,15 @@ def frames(
     ips = read_u64s(buf, np.asarray(cc_off, np.int64)[owner] + 8 * k, big)
     marker = ips >= U64(MARKER_MIN)
     code = np.zeros(len(ips), np.int64)
-    for value, mode in CTX.items():
-        code[ips == U64(value)] = mode
+    for value, cpumode in CTX.items():
+        code[ips == U64(value)] = cpumode
     bad = marker & (code == 0)
     # the cpumode in force at each entry: the last marker before it in its chain
     chain_start = np.zeros(len(ips), bool)
     chain_start[start[:-1][nr > 0]] = True
     anchors = np.where(marker | chain_start, np.arange(len(ips)), -1)
-    last = np.maximum.accumulate(anchors) if len(ips) else anchors
-    mode = np.where(marker[last], code[last], 0) if len(ips) else code
+    last: np.ndarray[Any, Any] = np.maximum.accumulate(anchors) if len(ips) else anchors
+    mode: np.ndarray[Any, Any] = np.where(marker[last], code[last], 0) if len(ips) else code
     # an unknown marker empties its whole chain
     if bad.any():
         dead = np.zeros(n, bool)

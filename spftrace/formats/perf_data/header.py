@@ -134,7 +134,7 @@ class Features:
 
 def _string(c: Cursor) -> str:
     n = c.u32()
-    return c.bytes(n).split(b"\0", 1)[0].decode("utf-8", "replace")
+    return c.take(n).split(b"\0", 1)[0].decode("utf-8", "replace")
 
 
 def parse_feature(feat: int, raw: bytes, big: bool, out: Features) -> None:
@@ -179,7 +179,7 @@ def _event_desc(c: Cursor, big: bool, out: Features) -> None:
     if sz < 64 or nre > 1 << 16:
         raise HeaderError("bad event_desc")
     for _ in range(nre):
-        attr = parse_attr(c.bytes(sz), big)
+        attr = parse_attr(c.take(sz), big)
         nr = c.u32()
         name = _string(c)
         ids = [c.u64() for _ in range(nr)]

@@ -139,12 +139,12 @@ class Reader:
         elif typ == 66:  # HEADER_TRACING_DATA: the data follows the 16-byte record
             s.set_tracing(data[off + 16 : off + size].tobytes())
         elif typ == 80 and size >= 16:  # HEADER_FEATURE
-            (feat,) = struct.unpack_from(e + "Q", data, off + 8)
+            (feat,) = struct.unpack_from(e + "Q", data[off + 8 : off + 16].tobytes())
             f = Features()
             parse_feature(int(feat), data[off + 16 : off + size].tobytes(), s.big, f)
             self._merge_features(f)
         elif typ == 78 and size >= 24:  # EVENT_UPDATE
-            kind, ident = struct.unpack_from(e + "QQ", data, off + 8)
+            kind, ident = struct.unpack_from(e + "QQ", data[off + 8 : off + 24].tobytes())
             if kind == 2:  # PERF_EVENT_UPDATE__NAME
                 name = data[off + 24 : off + size].tobytes().split(b"\0", 1)[0].decode()
                 for i, a in s.ids:

@@ -103,7 +103,11 @@ class RowBuilder:
             if n
             else np.zeros(0, U64)
         )
-        has = lambda bit: (st & U64(bit)) != 0  # noqa: E731
+
+        def has(bit: int) -> np.ndarray[Any, Any]:
+            out: np.ndarray[Any, Any] = (st & U64(bit)) != 0
+            return out
+
         time = t[:, C["time"]]
         cols["ts"] = (time.view(np.int64), has(A.TIME) & (time != U64(NO_TIME)))
         cols["cpu"] = (t[:, C["cpu"]].astype(np.int64).astype(np.int32), has(A.CPU))

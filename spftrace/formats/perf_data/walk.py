@@ -281,7 +281,7 @@ def _trailer(buf, pos, size, e, q, cfg, multi, ids, id_attr, attrs, row) -> None
 def native() -> Any:
     """The compiled walker (spftrace._native._perf_walk), or None."""
     try:
-        from ..._native import _perf_walk  # type: ignore[attr-defined]
+        from ..._native import _perf_walk  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
         return None
     return _perf_walk
