@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from ..native import perf_walk
 from . import attr as A
 from .attr import Attr
 
@@ -278,15 +279,6 @@ def _trailer(buf, pos, size, e, q, cfg, multi, ids, id_attr, attrs, row) -> None
         row[6], row[7] = struct.unpack_from(e + "ii", buf, p)
 
 
-def native() -> Any:
-    """The compiled walker (spftrace._native._perf_walk), or None."""
-    try:
-        from ..._native import _perf_walk  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return _perf_walk
-
-
 def walk(
     buf: bytes | memoryview,
     pos: int,
@@ -296,7 +288,7 @@ def walk(
     *,
     use_native: bool = True,
 ) -> tuple[int, int, int]:
-    mod = native() if use_native else None
+    mod = perf_walk() if use_native else None
     if mod is None:
         return walk_py(buf, pos, end, cfg, out)
     n, nxt, why = mod.walk(
