@@ -35,83 +35,82 @@ def _masked(values: np.ndarray[Any, Any], valid: np.ndarray[Any, Any] | None, ty
     )
 
 
-def _opt_strings(values: list[bytes | None] | list[str | None]) -> Any:
-    """Strings with nulls, few distinct (symbols, objects): built from a small table."""
-    table: dict[bytes, int] = {}
-    idx = np.zeros(len(values), np.int64)
-    valid = np.ones(len(values), bool)
-    for i, v in enumerate(values):
-        if v is None:
-            valid[i] = False
-            continue
-        b = v if isinstance(v, bytes) else v.encode("utf-8", "surrogateescape")
-        j = table.get(b)
-        if j is None:
-            j = table[b] = len(table)
-        idx[i] = j
-    col = sc.choose(list(table) or [b""], idx)
+def _coded(spec: tuple[np.ndarray[Any, Any], list[bytes]]) -> Any:
+    """Strings given as indices into a table (-1: null): symbols, objects."""
+    idx, table = spec
+    valid = idx >= 0
+    col = sc.choose(table or [b""], np.where(valid, idx, 0))
     return sc.to_arrow(col, valid)
 
 
 def _fields(groups: list[tuple[np.ndarray[Any, Any], EventRows]], n: int) -> Any:
-    """The fields map column: each group's static pairs, or its per-row pairs."""
+    """The fields map column: each group's static pairs, or its per-row pairs.
+    Items are placed at their final positions (keys by a small table, values as
+    rows of matrices), so the map is built without per-item Python work."""
     import pyarrow as pa
 
     counts = np.zeros(n, np.int64)
     for rows, er in groups:
-        k = len(er.keys)
-        counts[rows] = k
+        counts[rows] = len(er.keys)
         for i, pairs in er.row_fields.items():
             counts[rows[i]] = len(pairs)
     off = np.zeros(n + 1, np.int64)
     np.cumsum(counts, out=off[1:])
     total = int(off[-1])
-    src = np.zeros(total, np.int64)
-    key_cols: list[StrCol] = []
-    val_cols: list[StrCol] = []
-    base = 0
+    key_table: dict[bytes, int] = {}
+    key_idx = np.zeros(total, np.int64)
+    parts: list[tuple[np.ndarray[Any, Any], StrCol]] = []
     for rows, er in groups:
         k = len(er.keys)
         m = len(rows)
         special = np.zeros(m, bool)
         if er.row_fields:
             special[list(er.row_fields)] = True
-        if k:
-            normal = np.flatnonzero(~special)
-            dest = off[rows[normal]][:, None] + np.arange(k)
-            srcs = base + np.arange(k)[None, :] * m + normal[:, None]
-            src[dest.reshape(-1)] = srcs.reshape(-1)
-            for j in range(k):
-                key_cols.append(sc.const(er.keys[j], m))
-                val_cols.append(er.values[j])
-            base += k * m
-        extra_k: list[bytes] = []
+        normal = np.flatnonzero(~special)
+        if k and len(normal):
+            dest = (off[rows[normal]][:, None] + np.arange(k)).reshape(-1)
+            ids = np.array([key_table.setdefault(x, len(key_table)) for x in er.keys], np.int64)
+            key_idx[dest] = np.tile(ids, len(normal))
+            parts.append((dest, _interleave([v.take(normal) for v in er.values])))
+        extra_dest: list[int] = []
         extra_v: list[bytes] = []
         for i, pairs in sorted(er.row_fields.items()):
             for t, (kk, vv) in enumerate(pairs):
-                src[off[rows[i]] + t] = base + len(extra_k)
-                extra_k.append(kk)
+                at = int(off[rows[i]]) + t
+                key_idx[at] = key_table.setdefault(kk, len(key_table))
+                extra_dest.append(at)
                 extra_v.append(vv)
-        if extra_k:
-            key_cols.append(sc.from_list(extra_k))
-            val_cols.append(sc.from_list(extra_v))
-            base += len(extra_k)
-    keys = _stack(key_cols).take(src) if total else sc.const(b"", 0)
-    vals = _stack(val_cols).take(src) if total else sc.const(b"", 0)
+        if extra_dest:
+            parts.append((np.array(extra_dest, np.int64), sc.from_list(extra_v)))
+    keys = sc.choose(list(key_table) or [b""], key_idx)
+    vals = sc.scatter(total, parts)
     offsets = _masked(off.astype(np.int32), None, pa.int32())
     return pa.MapArray.from_arrays(offsets, sc.to_arrow(keys), sc.to_arrow(vals))
 
 
-def _stack(cols: list[StrCol]) -> StrCol:
-    if not cols:
-        return sc.const(b"", 0)
-    data = np.concatenate([c.data for c in cols])
-    offs = [np.zeros(1, np.int64)]
-    total = 0
-    for c in cols:
-        offs.append(c.offsets[1:] + total)
-        total += int(c.offsets[-1])
-    return StrCol(data, np.concatenate(offs))
+def _interleave(cols: list[StrCol]) -> StrCol:
+    """Rows of k columns in row-major order: c0[0], c1[0], ..., c0[1], c1[1] ..."""
+    if len(cols) == 1:
+        return cols[0]
+    mats = [c.matrix() for c in cols]
+    if all(m is not None for m in mats):
+        w = max(m[0].shape[1] for m in mats if m is not None)
+        mat = np.stack([_pad_to(m[0], w, 0) for m in mats if m is not None], axis=1)
+        mask = np.stack([_pad_to(m[1], w, False) for m in mats if m is not None], axis=1)
+        lens = np.stack([c.lengths for c in cols], axis=1).reshape(-1)
+        return StrCol(mat=mat.reshape(-1, w), mask=mask.reshape(-1, w), lens=lens)
+    m = len(cols[0])
+    k = len(cols)
+    order = (np.arange(k)[None, :] * m + np.arange(m)[:, None]).reshape(-1)
+    return sc.stack(cols).take(order)
+
+
+def _pad_to(a: np.ndarray[Any, Any], w: int, fill: Any) -> np.ndarray[Any, Any]:
+    if a.shape[1] == w:
+        return a
+    out = np.full((a.shape[0], w), fill, a.dtype)
+    out[:, : a.shape[1]] = a
+    return out
 
 
 def _callchain(spec: Any, n: int) -> Any:
@@ -126,9 +125,9 @@ def _callchain(spec: Any, n: int) -> Any:
     struct = pa.StructArray.from_arrays(
         [
             _masked(fr.ip, None, pa.uint64()),
-            _opt_strings(f_sym),
-            _masked(f_off, np.array([s is not None for s in f_sym], bool), pa.uint64()),
-            _opt_strings(f_dso),
+            _coded(f_sym),
+            _masked(f_off, f_sym[0] >= 0, pa.uint64()),
+            _coded(f_dso),
         ],
         fields=list(typ.value_type),
     )
@@ -178,7 +177,7 @@ def build_events_table(cols: dict[str, Any], n: int, first_line_no: int) -> Any:
         out["period"] = _masked(v, ok, pa.uint64())
     else:
         out["period"] = pa.nulls(n, pa.uint64())
-    out["sym"] = _opt_strings(cols["sym"]) if "sym" in cols else pa.nulls(n, pa.string())
-    out["dso"] = _opt_strings(cols["dso"]) if "dso" in cols else pa.nulls(n, pa.string())
+    out["sym"] = _coded(cols["sym"]) if "sym" in cols else pa.nulls(n, pa.string())
+    out["dso"] = _coded(cols["dso"]) if "dso" in cols else pa.nulls(n, pa.string())
     out["callchain"] = _callchain(cols.get("callchain"), n)
     return pa.table([out[f.name] for f in schema], schema=schema)

@@ -13,8 +13,9 @@ from typing import Any
 @functools.cache
 def perf_walk() -> Any:
     """spftrace._native._perf_walk, or None."""
+    import importlib
+
     try:
-        from .._native import _perf_walk  # type: ignore[import-not-found,unused-ignore]
+        return importlib.import_module("spftrace._native._perf_walk")
     except ImportError:
         return None
-    return _perf_walk

@@ -247,13 +247,7 @@ class Evaluator:
 
 
 def _where_str(test: np.ndarray[Any, Any], yes: StrCol, no: StrCol) -> StrCol:
-    n = len(test)
-    stacked = StrCol(
-        np.concatenate([yes.data, no.data]),
-        np.concatenate([yes.offsets[:-1], no.offsets + yes.offsets[-1]]),
-    )
-    idx = np.where(test, np.arange(n), np.arange(n) + n)
-    return stacked.take(idx)
+    return sc.where(test, yes, no)
 
 
 def render_conv(conv: Conv, v: Value, ev: Evaluator) -> StrCol:

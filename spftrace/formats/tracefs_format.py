@@ -248,18 +248,37 @@ class Decoded:
 _DT = {1: "u1", 2: "u2", 4: "u4", 8: "u8"}
 
 
+def fixed_part(recs: Records, size: int) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The first ``size`` bytes of every record as an (n, size) matrix, zero past a
+    short record's end.  Rows are copied through a sliding-window view of the buffer
+    (one row copy each, no per-byte index arrays)."""
+    n = len(recs)
+    buf = recs.buf
+    if size == 0 or n == 0:
+        return np.zeros((n, size), np.uint8)
+    if len(buf) < size:
+        buf = np.concatenate([buf, np.zeros(size - len(buf), np.uint8)])
+    windows = np.lib.stride_tricks.sliding_window_view(buf, size)
+    starts = np.clip(recs.starts, 0, len(buf) - size)
+    mat: np.ndarray[Any, np.dtype[np.uint8]] = windows[starts]
+    short = (recs.lengths < size) | (starts != recs.starts)
+    if short.any():
+        rows = np.flatnonzero(short)
+        col = np.arange(size)
+        keep = (col[None, :] < recs.lengths[rows, None]) & (
+            starts[rows, None] == recs.starts[rows, None]
+        )
+        mat[rows] = np.where(keep, mat[rows], 0)
+    return mat
+
+
 def decode_fields(fmt: EventFormat, recs: Records) -> Decoded:
     """Every field of ``fmt`` for every record (one gather, then column slices)."""
     n = len(recs)
     out = Decoded(n)
     size = fmt.static_size
     lengths = recs.lengths
-    # the fixed part of every record, zero-filled past a short record's end
-    col = np.arange(size, dtype=np.int64)
-    idx = recs.starts[:, None] + col[None, :]
-    inside = col[None, :] < lengths[:, None]
-    np.clip(idx, 0, max(len(recs.buf) - 1, 0), out=idx)
-    mat = np.where(inside, recs.buf[idx] if len(recs.buf) else 0, 0).astype(np.uint8)
+    mat = fixed_part(recs, size)
     order = ">" if recs.big_endian else "<"
     for f in fmt.fields:
         ok = lengths >= f.offset + f.size
@@ -280,9 +299,10 @@ def decode_fields(fmt: EventFormat, recs: Records) -> Decoded:
                 )
             out.numbers[f.name + "@off"] = np.where(good, off, 0).astype(np.uint64)
         elif f.is_string and f.array_len:
-            out.strings[f.name] = cstrings(
-                mat.reshape(-1), np.arange(n, dtype=np.int64) * size + f.offset, np.full(n, f.size)
-            )
+            zero = part == 0
+            first = np.where(zero.any(axis=1), zero.argmax(axis=1), f.size)
+            keep = np.arange(f.size)[None, :] < first[:, None]
+            out.strings[f.name] = StrCol(mat=part, mask=keep, lens=first.astype(np.int64))
         elif f.is_scalar:
             raw = part.view(order + _DT[f.size]).reshape(n)
             if f.signed:

@@ -22,8 +22,8 @@ import numpy as np
 from . import strcol as sc
 from .strcol import StrCol
 from .tracefs_eval import Evaluator, Program, Resolver, compile_program, render
-from .tracefs_format import EventFormat, Records, decode_fields
-from .tracefs_print import Conv, Expr, Str, Unsupported
+from .tracefs_format import Decoded, EventFormat, Records, decode_fields
+from .tracefs_print import Conv, Expr, FieldRef, Str, Unsupported
 
 HEX_KEYS = ("address", "ip", "error_code", "mm")
 BOOL_KEYS = ("write", "success")
@@ -131,6 +131,12 @@ class EventDecoder:
         prog = self.program(fmt)
         if prog is not None:
             try:
+                few = _distinct(dec, _field_refs(prog))
+                if few is not None:  # render each distinct set of arguments once
+                    sub, inv = few
+                    return _expand(
+                        self._rows(prog, Evaluator(sub, self.long_size, self.resolve)), inv
+                    )
                 return self._rows(prog, ev)
             except (Unsupported, ValueError, KeyError, IndexError):
                 self._programs[fmt.id] = None
@@ -248,6 +254,68 @@ class EventDecoder:
                 values.append(v)
         payload = sc.concat(pieces) if pieces else sc.const(b"", n)
         return EventRows(payload, typed, keys, values, rendered=False)
+
+
+def _field_refs(prog: Program) -> set[str]:
+    out: set[str] = set()
+
+    def walk(e: Any) -> None:
+        if isinstance(e, FieldRef):
+            out.add(e.name)
+        for v in getattr(e, "__dict__", {}).values():
+            if isinstance(v, tuple):
+                for x in v:
+                    walk(x)
+            elif not isinstance(v, (str, bytes, int)):
+                walk(v)
+
+    for p in prog.pieces:
+        if not isinstance(p, bytes):
+            walk(p[1])
+    return out
+
+
+def _distinct(dec: Decoded, refs: set[str]) -> tuple[Decoded, np.ndarray[Any, Any]] | None:
+    """The records reduced to distinct values of the fields the print fmt reads, and
+    each record's index among them; None when that would not save much."""
+    n = dec.n
+    if n < 64 or not refs or any(r in dec.strings or r not in dec.numbers for r in refs):
+        return None
+    names = sorted(refs)
+    keys = np.stack(
+        [dec.numbers[r] for r in names] + [dec.valid[r].astype(np.uint64) for r in names]
+    )
+    order = np.lexsort(keys[::-1])
+    srt = keys[:, order]
+    new = np.ones(n, bool)
+    new[1:] = (srt[:, 1:] != srt[:, :-1]).any(axis=0)
+    k = int(new.sum())
+    if k > n // 2:
+        return None
+    group = np.cumsum(new) - 1
+    inv = np.empty(n, np.int64)
+    inv[order] = group
+    first = order[new]
+    sub = Decoded(k)
+    for r in names:
+        sub.numbers[r] = dec.numbers[r][first]
+        sub.valid[r] = dec.valid[r][first]
+    return sub, inv
+
+
+def _expand(er: EventRows, inv: np.ndarray[Any, Any]) -> EventRows:
+    out = EventRows(
+        er.payload.take(inv),
+        {k: (v[inv], ok[inv]) for k, (v, ok) in er.typed.items()},
+        er.keys,
+        [c.take(inv) for c in er.values],
+        rendered=er.rendered,
+    )
+    if er.row_fields:
+        special = np.array(sorted(er.row_fields), np.int64)
+        for i in np.flatnonzero(np.isin(inv, special)).tolist():
+            out.row_fields[i] = er.row_fields[int(inv[i])]
+    return out
 
 
 def _value(tok: _Token, pieces: list[StrCol | bytes], n: int) -> StrCol:

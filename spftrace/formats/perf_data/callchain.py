@@ -91,11 +91,42 @@ def frames(
     return Frames(owner[keep], ips[keep], mode[keep].astype(np.int64), counts)
 
 
+class Names:
+    """A growing table of strings (symbols, objects): rows hold indices into it."""
+
+    def __init__(self) -> None:
+        self.items: list[bytes] = []
+        self.index: dict[bytes, int] = {}
+
+    def add(self, name: bytes) -> int:
+        i = self.index.get(name)
+        if i is None:
+            i = self.index[name] = len(self.items)
+            self.items.append(name)
+        return i
+
+
 @dataclass
 class Resolved:
-    sym: list[bytes | None]
+    sym: np.ndarray[Any, np.dtype[np.int64]]  # index into the symbol Names, -1: none
     off: np.ndarray[Any, np.dtype[np.uint64]]
-    dso: list[str | None]
+    dso: np.ndarray[Any, np.dtype[np.int64]]  # index into the object Names, -1: none
+
+
+def _unique_rows(
+    ips: np.ndarray[Any, Any], modes: np.ndarray[Any, Any], pids: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Distinct (ip, mode, pid) rows as an (k, 3) uint64 array, and each row's index."""
+    if (modes == modes[0]).all() and (pids == pids[0]).all():
+        u, inv = np.unique(ips, return_inverse=True)
+        uniq = np.empty((len(u), 3), U64)
+        uniq[:, 0] = u
+        uniq[:, 1] = U64(int(modes[0]) & 0xFFFFFFFFFFFFFFFF)
+        uniq[:, 2] = np.int64(pids[0]).astype(np.int64).view(U64) if len(u) else U64(0)
+        return uniq, inv.reshape(-1)
+    keys = np.stack([ips, modes.astype(U64), pids.astype(np.int64).view(U64)], axis=1)
+    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    return uniq, inv.reshape(-1)
 
 
 def in_kernel(threads: Threads, ip: int) -> bool:
@@ -111,40 +142,38 @@ def resolve(
     pids: np.ndarray[Any, Any],
     threads: Threads,
     ksyms: Symbols | None,
+    syms: Names,
+    dsos: Names,
 ) -> Resolved:
-    """sym, offset in it, and object of each address (as perf script names them)."""
+    """Symbol, offset in it, and object of each address (as perf script names them),
+    worked out once per distinct (address, address space, process)."""
     n = len(ips)
-    sym: list[bytes | None] = [None] * n
-    dso: list[str | None] = [None] * n
-    off = np.zeros(n, U64)
     if not n:
-        return Resolved(sym, off, dso)
-    kern = np.zeros(n, bool)
-    keys = np.stack([ips.astype(U64), modes.astype(U64), pids.astype(np.int64).view(U64)], axis=1)
-    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
-    inv = inv.reshape(-1)
-    u_dso: list[str | None] = []
+        return Resolved(np.zeros(0, np.int64), np.zeros(0, U64), np.zeros(0, np.int64))
+    # the kernel's addresses do not depend on the process: key them by address alone
+    modes = np.asarray(modes, np.int64)
+    pid_key = np.where(modes == 1, -1, np.asarray(pids, np.int64))
+    uniq, inv = _unique_rows(ips.astype(U64), modes, pid_key)
+    u_dso = np.full(len(uniq), -1, np.int64)
     u_kern = np.zeros(len(uniq), bool)
+    kernel = dsos.add(KERNEL_DSO.encode())
     for j, (ip, mode, pid) in enumerate(uniq.tolist()):
         pid = int(np.uint64(pid).view(np.int64))
-        name: str | None = None
         if mode in (0, 2):
             m = threads.find_user(pid, ip)
             if m is not None:
-                name = m.name
+                u_dso[j] = dsos.add(m.name.encode("utf-8", "surrogateescape"))
             elif mode == 0 and in_kernel(threads, ip):
-                name, u_kern[j] = KERNEL_DSO, True
+                u_dso[j], u_kern[j] = kernel, True
         elif mode == 1 and in_kernel(threads, ip):
-            name, u_kern[j] = KERNEL_DSO, True
-        u_dso.append(name)
-    kern = u_kern[inv]
-    dso = [u_dso[i] for i in inv.tolist()]
-    if ksyms is not None and kern.any():
-        rows = np.flatnonzero(kern)
-        idx = ksyms.lookup(ips[rows])
-        hit = idx >= 0
-        off[rows[hit]] = ips[rows[hit]].astype(U64) - ksyms.starts[idx[hit]]
+            u_dso[j], u_kern[j] = kernel, True
+    u_sym = np.full(len(uniq), -1, np.int64)
+    u_off = np.zeros(len(uniq), U64)
+    if ksyms is not None and u_kern.any():
+        rows = np.flatnonzero(u_kern)
+        idx = ksyms.lookup(uniq[rows, 0])
         for r, i in zip(rows.tolist(), idx.tolist(), strict=True):
             if i >= 0:
-                sym[r] = ksyms.name(i)
-    return Resolved(sym, off, dso)
+                u_sym[r] = syms.add(ksyms.name(i))
+                u_off[r] = uniq[r, 0] - ksyms.starts[i]
+    return Resolved(u_sym[inv], u_off[inv], u_dso[inv])

@@ -24,9 +24,14 @@ U64 = np.uint64
 
 @dataclass
 class Queue:
+    """The pending records as chunks in arrival order; sorted only when delivered
+    (the list perf keeps sorted holds the same records in the same (time,
+    arrival) order, so a stable sort of the delivered part gives perf's order)."""
+
     max_pending: int = 4_000_000
-    ts: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, U64))
-    ref: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, np.int64))
+    chunks: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = field(default_factory=list)
+    count: int = 0
+    pending_max: int = 0
     next_flush: int = 0
     max_timestamp: int = 0
     last_ts: int = 0  # oe->last->timestamp: the record queued last
@@ -35,7 +40,13 @@ class Queue:
     last_flush: int = 0
 
     def __len__(self) -> int:
-        return len(self.ts)
+        return self.count
+
+    @property
+    def ref(self) -> np.ndarray[Any, Any]:
+        if not self.chunks:
+            return np.zeros(0, np.int64)
+        return np.concatenate([r for _, r in self.chunks])
 
     def push(self, ts: np.ndarray[Any, Any], ref: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Queue records (in arrival order); returns refs delivered by a half flush."""
@@ -44,25 +55,31 @@ class Queue:
         ts = np.asarray(ts, U64)
         self.out_of_order += int(np.count_nonzero(ts < U64(self.last_flush)))
         hi = int(ts.max())
-        if not len(self.ts) or hi >= int(self.ts.max()):
+        if not self.count or hi >= self.pending_max:
             self.max_timestamp = hi
+            self.pending_max = hi
         self.last_ts = int(ts[-1])
-        # stable merge: the queue is sorted; new records go after equal times
-        allts = np.concatenate([self.ts, ts])
-        allref = np.concatenate([self.ref, np.asarray(ref, np.int64)])
-        order = np.argsort(allts, kind="stable")
-        self.ts, self.ref = allts[order], allref[order]
-        if len(self.ts) > self.max_pending:
+        self.chunks.append((ts, np.asarray(ref, np.int64)))
+        self.count += len(ts)
+        if self.count > self.max_pending:
             return self._half()
         return np.zeros(0, np.int64)
 
     def _deliver(self, limit: int) -> np.ndarray[Any, Any]:
-        cut = int(np.searchsorted(self.ts, U64(limit), side="right"))
-        out = self.ref[:cut]
-        if cut:
-            self.last_flush = int(self.ts[cut - 1])
-        self.ts, self.ref = self.ts[cut:], self.ref[cut:]
-        return out
+        if not self.chunks:
+            return np.zeros(0, np.int64)
+        ts = np.concatenate([t for t, _ in self.chunks])
+        ref = np.concatenate([r for _, r in self.chunks])
+        sel = ts <= U64(limit)
+        out_ts, out_ref = ts[sel], ref[sel]
+        order = np.argsort(out_ts, kind="stable")
+        if len(out_ts):
+            self.last_flush = int(out_ts.max())
+        keep = ~sel
+        self.chunks = [(ts[keep], ref[keep])] if keep.any() else []
+        self.count = int(np.count_nonzero(keep))
+        self.pending_max = int(ts[keep].max()) if self.count else 0
+        return out_ref[order]
 
     def round(self) -> np.ndarray[Any, Any]:
         """FINISHED_ROUND: refs delivered now, in order."""
@@ -72,12 +89,11 @@ class Queue:
 
     def _half(self) -> np.ndarray[Any, Any]:
         self.half_flushes += 1
-        first = int(self.ts[0])
-        limit = first + (self.last_ts - first) // 2 if self.last_ts >= first else first
+        first = int(min(int(t.min()) for t, _ in self.chunks))
+        # u64 arithmetic, as perf: first + (last - first) / 2
+        limit = (first + (((self.last_ts - first) & 0xFFFFFFFFFFFFFFFF) // 2)) & 0xFFFFFFFFFFFFFFFF
         self.next_flush = limit
         return self._deliver(limit)
 
     def final(self) -> np.ndarray[Any, Any]:
-        out = self.ref
-        self.ts, self.ref = np.zeros(0, U64), np.zeros(0, np.int64)
-        return out
+        return self._deliver((1 << 64) - 1)

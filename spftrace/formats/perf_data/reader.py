@@ -26,10 +26,10 @@ from .order import Queue
 from .rows import RowBuilder
 from .session import RECORD_NAMES, Session
 
-WINDOW = 8 << 20
-BATCH_ROWS = 65536
+WINDOW = 2 << 20
+BATCH_ROWS = 32768
 HUGE_RECORD = 64 << 20  # larger (AUX data) is skipped without being held in memory
-TABLE_ROWS = 65536  # records per walk call
+TABLE_ROWS = 32768  # records per walk call
 
 
 class _Blob:
@@ -200,28 +200,40 @@ class Reader:
         self._gc()
 
     def _build(self, refs: np.ndarray[Any, Any]) -> Any:
+        """Rows for delivered records: one buffer holding every window they are in."""
         blob_ids = refs >> 32
         rows_i = refs & 0xFFFFFFFF
         used = np.unique(blob_ids).tolist()
         if len(used) == 1:
             blob = self.blobs[used[0]]
             return self.builder.build(blob.data, blob.rows[rows_i])
-        bases: dict[int, int] = {}
+        windows: dict[int, tuple[int, np.ndarray[Any, Any]]] = {}
         total = 0
         for b in used:
-            bases[b] = total
-            total += len(self.blobs[b].data)
-        data = np.concatenate([self.blobs[b].data for b in used])
-        table = np.empty((len(refs), W.NCOL), np.uint64)
-        for b in used:
-            sel = blob_ids == b
-            part = self.blobs[b].rows[rows_i[sel]].copy()
-            for col in ("off", "raw_off", "cc_off"):
-                c = W.C[col]
-                nz = part[:, c] != 0 if col != "off" else np.ones(len(part), bool)
-                part[nz, c] += np.uint64(bases[b])
-            table[sel] = part
-        return self.builder.build(data, table)
+            d = self.blobs[b].data
+            if id(d) not in windows:
+                windows[id(d)] = (total, d)
+                total += len(d)
+        datas = [d for _, d in windows.values()]
+        data = datas[0] if len(datas) == 1 else np.concatenate(datas)
+        tables = []
+        row_base = np.zeros(len(used), np.int64)
+        nrow = 0
+        for k, b in enumerate(used):
+            blob = self.blobs[b]
+            base = windows[id(blob.data)][0]
+            rows = blob.rows
+            if base:
+                rows = rows.copy()
+                rows[:, W.C["off"]] += np.uint64(base)
+                for col in ("raw_off", "cc_off"):
+                    c = rows[:, W.C[col]]
+                    c[c != 0] += np.uint64(base)
+            tables.append(rows)
+            row_base[k] = nrow
+            nrow += len(rows)
+        where = row_base[np.searchsorted(np.array(used, np.int64), blob_ids)] + rows_i
+        return self.builder.build(data, np.concatenate(tables)[where])
 
     def _gc(self) -> None:
         live = set((self.queue.ref >> 32).tolist()) if len(self.queue) else set()

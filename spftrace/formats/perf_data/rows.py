@@ -20,7 +20,7 @@ from ..tracefs_format import Records
 from ..tracefs_rows import BOOL_KEYS, EventRows
 from . import attr as A
 from . import state
-from .callchain import frames, resolve
+from .callchain import Names, frames, resolve
 from .walk import NO_TIME, SAMPLE, C
 
 U64 = np.uint64
@@ -30,6 +30,8 @@ class RowBuilder:
     def __init__(self, session: Any) -> None:
         self.s = session
         self.line_no = 0
+        self.syms = Names()
+        self.dsos = Names()
 
     def build(self, buf: np.ndarray[Any, Any], table: np.ndarray[Any, Any]) -> Any:
         """``table``: walk rows of delivered records (offsets into ``buf``), in order."""
@@ -51,11 +53,11 @@ class RowBuilder:
         ip = t[:, C["ip"]]
         fr = frames(buf, t[:, C["cc_off"]], t[:, C["cc_nr"]], s.big)
         f_run = s_run[fr.owner] if len(fr.owner) else np.zeros(0, np.int64)
-        s_sym: list[bytes | None] = [None] * n
-        s_dso: list[str | None] = [None] * n
+        s_sym = np.full(n, -1, np.int64)
+        s_dso = np.full(n, -1, np.int64)
         s_off = np.zeros(n, U64)
-        f_sym: list[bytes | None] = [None] * len(fr.ip)
-        f_dso: list[str | None] = [None] * len(fr.ip)
+        f_sym = np.full(len(fr.ip), -1, np.int64)
+        f_dso = np.full(len(fr.ip), -1, np.int64)
         f_off = np.zeros(len(fr.ip), U64)
         state_rows = np.flatnonzero(~is_sample).tolist()
         bounds = np.searchsorted(s_run, np.arange(len(state_rows) + 2))
@@ -70,24 +72,38 @@ class RowBuilder:
                         comm_pos[name] = len(comms)
                         comms.append(name.encode("utf-8", "surrogateescape"))
                     comm_idx[a:b][inv.reshape(-1) == u] = comm_pos[name]
-                res = resolve(ip[a:b], misc[a:b] & 7, pid[a:b], s.threads, s.ksyms)
+                res = resolve(
+                    ip[a:b], misc[a:b] & 7, pid[a:b], s.threads, s.ksyms, self.syms, self.dsos
+                )
                 s_sym[a:b], s_dso[a:b], s_off[a:b] = res.sym, res.dso, res.off
             fa, fb = int(fbounds[r]), int(fbounds[r + 1])
             if fb > fa:
                 res = resolve(
-                    fr.ip[fa:fb], fr.mode[fa:fb], pid[fr.owner[fa:fb]], s.threads, s.ksyms
+                    fr.ip[fa:fb],
+                    fr.mode[fa:fb],
+                    pid[fr.owner[fa:fb]],
+                    s.threads,
+                    s.ksyms,
+                    self.syms,
+                    self.dsos,
                 )
                 f_sym[fa:fb], f_dso[fa:fb], f_off[fa:fb] = res.sym, res.dso, res.off
             if r < len(state_rows):
                 s.state_record(buf, table[state_rows[r]])
         cols = self._columns(buf, t, n, tid, pid)
         cols["comm"] = sc.choose(comms, comm_idx) if n else sc.const(b"", 0)
-        cols["sym"] = s_sym
-        cols["dso"] = s_dso
+        cols["sym"] = (s_sym, self.syms.items)
+        cols["dso"] = (s_dso, self.dsos.items)
         st = np.array([a.sample_type for a in s.attrs] or [0], U64)
         chain = (st[t[:, C["attr"]].astype(np.int64)] & U64(A.CALLCHAIN)) != 0 if n else None
         if chain is not None and chain.any():
-            cols["callchain"] = (fr, f_sym, f_off, f_dso, chain)
+            cols["callchain"] = (
+                fr,
+                (f_sym, self.syms.items),
+                f_off,
+                (f_dso, self.dsos.items),
+                chain,
+            )
         first = self.line_no + 1
         self.line_no += n
         return build_events_table(cols, n, first)
@@ -116,12 +132,9 @@ class RowBuilder:
         cols["period"] = (t[:, C["period"]], has(A.PERIOD))
         names = [s.event_name(i) for i in range(len(s.attrs))] or ["?"]
         cols["event"] = sc.choose([x.encode() for x in names], attr_idx)
-        payload = [sc.const(b"", 0)]
-        pos = np.full(n, -1, np.int64)
+        payload: list[tuple[np.ndarray[Any, Any], sc.StrCol]] = []
         typed: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
         fields: list[tuple[np.ndarray[Any, Any], EventRows]] = []
-        done = np.zeros(n, bool)
-        base = 0
         for a_i, a in enumerate(s.attrs):
             rows = np.flatnonzero(attr_idx == a_i)
             if not len(rows):
@@ -135,37 +148,17 @@ class RowBuilder:
                     s.big,
                 )
                 er = s.decoder.decode(fmt, recs)
-                payload.append(er.payload)
-                pos[rows] = base + np.arange(len(rows))
-                base += len(rows)
+                payload.append((rows, er.payload))
                 for key, (v, ok) in er.typed.items():
                     _scatter(typed, key, rows, v, ok, n)
                 fields.append((rows, er))
-                done[rows] = True
             elif a.type != A.TYPE_TRACEPOINT:
                 _scatter(typed, "ip", rows, t[rows, C["ip"]], has(A.IP)[rows], n)
                 _scatter(typed, "address", rows, t[rows, C["addr"]], has(A.ADDR)[rows], n)
-        rest = np.flatnonzero(~done)
-        if len(rest):
-            payload.append(sc.const(b"", len(rest)))
-            pos[rest] = base + np.arange(len(rest))
-        stacked = sc.StrCol(
-            np.concatenate([p.data for p in payload]),
-            _stack_offsets([p.offsets for p in payload]),
-        )
-        cols["payload"] = stacked.take(pos) if n else sc.const(b"", 0)
+        cols["payload"] = sc.scatter(n, payload)
         cols["typed"] = typed
         cols["fields"] = fields
         return cols
-
-
-def _stack_offsets(offs: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
-    out = [np.zeros(1, np.int64)]
-    total = 0
-    for o in offs:
-        out.append(o[1:] + total)
-        total += int(o[-1])
-    return np.concatenate(out)
 
 
 def _scatter(

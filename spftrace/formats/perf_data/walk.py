@@ -206,6 +206,8 @@ def _sample(buf, pos, size, e, q, cfg, multi, ids, id_attr, attrs, row) -> None:
                 p += 8 * (1 + sum(1 for b in (1, 2, 4, 16) if rf & b))
         if st & A.CALLCHAIN:
             nr = u64(p)
+            if nr > (end - p) // 8:
+                raise _Short
             row[15], row[16] = p + 8, nr
             p += 8 + 8 * nr
         if st & A.RAW:

@@ -267,11 +267,9 @@ class DatReader:
         cols["comm"] = sc.choose(table, inv.reshape(-1))
         names: list[bytes] = []
         name_idx = np.zeros(n, np.int64)
-        payload_parts: list[sc.StrCol] = []
-        pos = np.full(n, -1, np.int64)
+        payload_parts: list[tuple[np.ndarray[Any, Any], sc.StrCol]] = []
         typed: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
         fields = []
-        base_row = 0
         for eid, rows in split_by_id(np.where(short, -1, ids)):
             fmt = self.formats.get(eid)
             name = fmt.full_name if fmt is not None else f"ftrace:unknown_{eid}"
@@ -281,13 +279,13 @@ class DatReader:
                 self.counts["records_unknown_event"] = self.counts.get(
                     "records_unknown_event", 0
                 ) + len(rows)
-                payload_parts.append(sc.const(b"", len(rows)))
+                payload_parts.append((rows, sc.const(b"", len(rows))))
             else:
                 recs = Records(
                     buf, recs_all.starts[rows], recs_all.lengths[rows], self.td.big_endian
                 )
                 er = self.decoder.decode(fmt, recs)
-                payload_parts.append(_lstrip(er.payload))
+                payload_parts.append((rows, _lstrip(er.payload)))
                 for key, (v, ok) in er.typed.items():
                     if key not in typed:
                         dtype = bool if key in ("write", "success") else U64
@@ -295,16 +293,8 @@ class DatReader:
                     typed[key][0][rows] = v
                     typed[key][1][rows] = ok
                 fields.append((rows, er))
-            pos[rows] = base_row + np.arange(len(rows))
-            base_row += len(rows)
         cols["event"] = sc.choose(names or [b""], name_idx)
-        stacked = sc.StrCol(
-            np.concatenate([p.data for p in payload_parts])
-            if payload_parts
-            else np.zeros(0, np.uint8),
-            _stack_offsets([p.offsets for p in payload_parts]),
-        )
-        cols["payload"] = stacked.take(pos) if n else sc.const(b"", 0)
+        cols["payload"] = sc.scatter(n, payload_parts)
         cols["typed"] = typed
         cols["fields"] = fields
         first = self.line_no + 1
@@ -348,15 +338,6 @@ def _take(
     rest = tuple(c[k:] for c in cat)
     left = len(rest[0])
     return take, ([rest] if left else []), left
-
-
-def _stack_offsets(offs: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
-    out = [np.zeros(1, np.int64)]
-    total = 0
-    for o in offs:
-        out.append(o[1:] + total)
-        total += int(o[-1])
-    return np.concatenate(out)
 
 
 def _read_uint(
