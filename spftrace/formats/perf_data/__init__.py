@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from ...errors import SpftraceError
 from ..binary_batch import BinaryBatch
-from ..kallsyms import Symbols, perf_symbols
+from ..kallsyms import Symbols
 from .header import (
     FILE_HEADER,
     MAGIC,
@@ -61,29 +61,31 @@ def sniff_v1(head: bytes) -> bool:
     return head[:8] == MAGIC_V1
 
 
-def find_kallsyms(build_ids: list[tuple[int, int, bytes, str]]) -> bytes | None:
+def find_kallsyms(
+    build_ids: list[tuple[int, int, bytes, str]], osrelease: str | None = None
+) -> bytes | None:
     """The kernel's symbols for a file, as perf finds them: the build-id cache
-    ($PERF_BUILDID_DIR or ~/.debug) that perf record fills, else /proc/kallsyms
-    when the running kernel has the file's build-id (/sys/kernel/notes)."""
+    ($PERF_BUILDID_DIR or ~/.debug) that perf record fills, else /proc/kallsyms when
+    the running kernel has the file's build-id (/sys/kernel/notes), or - for files
+    without build-ids, as pipe mode writes them - the file's kernel release."""
     bid = next(
         (b for misc, _pid, b, name in build_ids if name == "[kernel.kallsyms]" and misc & 7 == 1),
         None,
     )
-    if bid is None:
-        return None
-    root = Path(os.environ.get("PERF_BUILDID_DIR") or Path.home() / ".debug")
-    cached = root / "[kernel.kallsyms]" / bid.hex() / "kallsyms"
     try:
-        if cached.is_file():
-            return cached.read_bytes()
-        notes = Path("/sys/kernel/notes").read_bytes()
-        if bid and bid in notes:
-            text = Path("/proc/kallsyms").read_bytes()
-            if text[:16].strip(b"0"):  # addresses are hidden (zeros) without privileges
-                return text
+        if bid is not None:
+            root = Path(os.environ.get("PERF_BUILDID_DIR") or Path.home() / ".debug")
+            cached = root / "[kernel.kallsyms]" / bid.hex() / "kallsyms"
+            if cached.is_file():
+                return cached.read_bytes()
+            if bid not in Path("/sys/kernel/notes").read_bytes():
+                return None
+        elif osrelease is None or osrelease != os.uname().release:
+            return None
+        text = Path("/proc/kallsyms").read_bytes()
     except OSError:
         return None
-    return None
+    return text if text[:16].strip(b"0") else None  # zeros: addresses hidden
 
 
 def _spooled(stream: IO[bytes], head: bytes) -> IO[bytes]:
@@ -117,7 +119,7 @@ def read_perf_data(
         hdr = parse_file_header(head)
     except HeaderError as err:
         raise SpftraceError(f"{source}: {err}") from None
-    s = Session(hdr.big_endian, source)
+    s = Session(hdr.big_endian, source, hdr.pipe)
     owned: IO[bytes] | None = None
     try:
         if hdr.pipe:
@@ -130,7 +132,7 @@ def read_perf_data(
             remaining, first = _file_header(stream, hdr, s, source)
             data_stream = stream
             stream.seek(first)
-        _symbols(s, kallsyms)
+        s.symbol_source = kallsyms
         if s.decoder is None:
             s.make_decoder()
         reader = Reader(s, batch_rows, use_native)
@@ -211,19 +213,6 @@ def _features(stream: IO[bytes], hdr: Any, f: Features, at: int, size: int) -> N
             continue
         stream.seek(off)
         parse_feature(feat, read_exactly(stream, sz), hdr.big_endian, f)
-
-
-def _symbols(s: Session, kallsyms: bytes | Symbols | str | None) -> None:
-    if isinstance(kallsyms, Symbols):
-        s.ksyms = kallsyms
-    elif isinstance(kallsyms, bytes):
-        s.ksyms = perf_symbols(kallsyms)
-    elif kallsyms == "auto" and s.ksyms is None:
-        text = find_kallsyms(s.features.build_ids)
-        if text is not None:
-            s.ksyms = perf_symbols(text)
-    if s.ksyms is None:
-        s.notes.append("no kernel symbols for this file: kernel addresses are kept as numbers")
 
 
 def _batches(reader: Reader, items: Iterator[tuple[str, Any]], s: Session) -> Iterator[BinaryBatch]:

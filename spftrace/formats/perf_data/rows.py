@@ -36,6 +36,7 @@ class RowBuilder:
     def build(self, buf: np.ndarray[Any, Any], table: np.ndarray[Any, Any]) -> Any:
         """``table``: walk rows of delivered records (offsets into ``buf``), in order."""
         s = self.s
+        s.ensure_symbols()
         typ = table[:, C["type"]].astype(np.int64)
         is_sample = typ == SAMPLE
         # apply state records in order; remember the run each sample belongs to
@@ -129,7 +130,9 @@ class RowBuilder:
         cols["cpu"] = (t[:, C["cpu"]].astype(np.int64).astype(np.int32), has(A.CPU))
         cols["tid"] = (tid, has(A.TID))
         cols["pid"] = (pid, has(A.TID))
-        cols["period"] = (t[:, C["period"]], has(A.PERIOD))
+        # evsel__parse_sample: without PERF_SAMPLE_PERIOD a sample's period is the attr's
+        fixed = np.array([a.sample_period for a in s.attrs] or [0], U64)[attr_idx]
+        cols["period"] = (np.where(has(A.PERIOD), t[:, C["period"]], fixed), None)
         names = [s.event_name(i) for i in range(len(s.attrs))] or ["?"]
         cols["event"] = sc.choose([x.encode() for x in names], attr_idx)
         payload: list[tuple[np.ndarray[Any, Any], sc.StrCol]] = []

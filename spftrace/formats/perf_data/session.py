@@ -45,6 +45,7 @@ STATE_TYPES = (state.COMM, state.FORK, state.EXIT, state.MMAP, state.MMAP2)
 class Session:
     big: bool
     source: str
+    pipe: bool = False
     attrs: list[Attr] = field(default_factory=list)
     ids: list[tuple[int, int]] = field(default_factory=list)  # (sample id, attr index)
     names: dict[int, str] = field(default_factory=dict)  # attr index -> stored name
@@ -59,6 +60,10 @@ class Session:
     notes: list[str] = field(default_factory=list)
     lost: int = 0
     cfg: WalkConfig | None = None
+    #: kallsyms text, Symbols, None, or "auto" (found by build-id when rows are built:
+    #: pipe mode brings its features as records)
+    symbol_source: Any = "auto"
+    symbols_ready: bool = False
 
     # -- header information -------------------------------------------------------
     def add_attr(self, a: Attr, ids: list[int]) -> None:
@@ -87,7 +92,10 @@ class Session:
         self.make_decoder()
 
     def make_decoder(self) -> None:
-        self.decoder = EventDecoder(self.formats, long_size=self.long_size, resolve=self._resolve)
+        # perf script sets its %ps resolver when it opens the file; in pipe mode the
+        # tracing data comes later, so pipe-mode payloads print addresses as numbers
+        resolve = None if self.pipe else self._resolve
+        self.decoder = EventDecoder(self.formats, long_size=self.long_size, resolve=resolve)
 
     def _resolve(
         self, addrs: np.ndarray[Any, Any]
@@ -105,6 +113,26 @@ class Session:
                 names[r] = g
             starts[rows] = st
         return names, starts
+
+    def ensure_symbols(self) -> None:
+        if self.symbols_ready:
+            return
+        self.symbols_ready = True
+        src = self.symbol_source
+        if isinstance(src, Symbols):
+            self.ksyms = src
+        elif isinstance(src, bytes):
+            self.ksyms = perf_symbols(src)
+        elif src == "auto" and self.ksyms is None:
+            from . import find_kallsyms
+
+            text = find_kallsyms(self.features.build_ids, self.features.meta.get("osrelease"))
+            if text is not None:
+                self.ksyms = perf_symbols(text)
+        if self.ksyms is None:
+            self.notes.append(
+                "no kernel symbols for this file: kernel addresses are kept as numbers"
+            )
 
     def event_name(self, idx: int) -> str:
         if idx in self.names:
