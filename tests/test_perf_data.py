@@ -280,10 +280,8 @@ def _script(path: Path, fields: str, header: bool = False) -> str:
 @pytest.mark.parametrize("name", sorted(CAPTURES))
 def test_fresh_capture_equals_perf_script(name: str, mtfault: Path, tmp_path: Path) -> None:
     data = tmp_path / "t.data"
-    subprocess.run(
-        ["perf", "record", "-q", "-o", str(data), *CAPTURES[name], "--", str(mtfault), "2", "1", "16"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cmd = ["perf", "record", "-q", "-o", str(data), *CAPTURES[name], "--", str(mtfault)]
+    subprocess.run([*cmd, "2", "1", "16"], check=True, capture_output=True)
     rows, _ = binary_rows(data)  # kallsyms found by build-id, as perf finds them
     software = name.startswith("page-faults")
     cpu = "" if software else "cpu,"

@@ -84,6 +84,7 @@ PERF = [
 ]
 PIPE = ("pipe", EVENTS, "./mtfault 2 1 16", "comm,tid,pid,cpu,time,event,period,ip,sym,symoff,dso")
 KERNEL_MIN = 0xFFFF800000000000
+KILLED = "./mtfault 2 40 64; sleep 3"  # perf is killed while this runs
 
 
 def sh(cmd: str, cwd: Path, out: Path | None = None) -> None:
@@ -134,7 +135,7 @@ def perf_fixtures(out: Path, work: Path, prov: list[str]) -> None:
     crash = out / "killed.data"
     p = subprocess.Popen(
         shlex.split(
-            f"perf record -q -m 8 -o {crash} {EVENTS.replace(chr(39), '')} -- sh -c './mtfault 2 40 64; sleep 3'"
+            f"perf record -q -m 8 -o {crash} {EVENTS.replace(chr(39), '')} -- sh -c '{KILLED}'"
         ),
         cwd=work,
         stdout=subprocess.DEVNULL,
@@ -147,7 +148,7 @@ def perf_fixtures(out: Path, work: Path, prov: list[str]) -> None:
     p.wait()
     time.sleep(2.5)  # the workload outlives perf; let it end
     prov.append(
-        f"killed.data\tperf record -m 8 -o killed.data {EVENTS} -- sh -c './mtfault 2 40 64; sleep 3', "
+        f"killed.data\tperf record -m 8 -o killed.data {EVENTS} -- sh -c '{KILLED}', "
         "perf killed (SIGKILL) after 1 s"
     )
     lines = needed_lines(Path("/proc/kallsyms").read_bytes(), words)
