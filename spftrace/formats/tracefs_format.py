@@ -179,18 +179,53 @@ def split_print_fmt(rest: str) -> tuple[str, str]:
     return fmt, tail
 
 
-def parse_formats(items: Iterable[tuple[str, bytes]]) -> tuple[dict[int, EventFormat], int]:
-    """(system, format text) pairs -> formats by id, and how many could not be read."""
-    out: dict[int, EventFormat] = {}
-    bad = 0
-    for system, text in items:
+_ID_RE = re.compile(rb"^ID:\s*(\d+)\s*$", re.MULTILINE)
+
+
+class Formats(dict[int, EventFormat]):
+    """Formats by event id, each parsed when first asked for: a trace.dat stores the
+    formats of every event of the kernel (thousands), a trace uses a handful."""
+
+    def __init__(self, items: Iterable[tuple[str, bytes]]) -> None:
+        super().__init__()
+        self.raw: dict[int, tuple[str, bytes]] = {}
+        self.bad = 0
+        for system, text in items:
+            m = _ID_RE.search(text)
+            if m is None:
+                self.bad += 1
+                continue
+            self.raw[int(m.group(1))] = (system, text)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, int) and self.get(key) is not None
+
+    def __missing__(self, key: int) -> EventFormat:
+        got: EventFormat | None = self.get(key)
+        if got is None:
+            raise KeyError(key)
+        return got
+
+    def get(self, key: int, default: Any = None) -> Any:
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        item = self.raw.pop(key, None)
+        if item is None:
+            return default
         try:
-            fmt = parse_format(text, system)
+            fmt = parse_format(item[1], item[0])
         except FormatError:
-            bad += 1
-            continue
-        out[fmt.id] = fmt
-    return out, bad
+            self.bad += 1
+            return default
+        self[key] = fmt
+        return fmt
+
+
+def parse_formats(items: Iterable[tuple[str, bytes]]) -> tuple[Formats, int]:
+    """(system, format text) pairs -> formats by id (parsed lazily), and how many
+    could not be read (so far)."""
+    out = Formats(items)
+    return out, out.bad
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,8 @@ class Reader:
         elif typ == 78 and size >= 24:  # EVENT_UPDATE
             kind, ident = struct.unpack_from(e + "QQ", data[off + 8 : off + 24].tobytes())
             if kind == 2:  # PERF_EVENT_UPDATE__NAME
-                name = data[off + 24 : off + size].tobytes().split(b"\0", 1)[0].decode()
+                raw = data[off + 24 : off + size].tobytes().split(b"\0", 1)[0]
+                name = raw.decode("utf-8", "surrogateescape")
                 for i, a in s.ids:
                     if i == ident:
                         s.names[a] = name

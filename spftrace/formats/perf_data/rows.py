@@ -134,7 +134,7 @@ class RowBuilder:
         fixed = np.array([a.sample_period for a in s.attrs] or [0], U64)[attr_idx]
         cols["period"] = (np.where(has(A.PERIOD), t[:, C["period"]], fixed), None)
         names = [s.event_name(i) for i in range(len(s.attrs))] or ["?"]
-        cols["event"] = sc.choose([x.encode() for x in names], attr_idx)
+        cols["event"] = sc.choose([x.encode("utf-8", "surrogateescape") for x in names], attr_idx)
         payload: list[tuple[np.ndarray[Any, Any], sc.StrCol]] = []
         typed: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
         fields: list[tuple[np.ndarray[Any, Any], EventRows]] = []

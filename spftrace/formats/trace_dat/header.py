@@ -96,24 +96,37 @@ class Source:
 
 
 def decompress(name: str, data: bytes, size: int) -> bytes:
+    """One compressed block or chunk; ``size`` is what the file says it holds (the
+    output is produced incrementally, so a damaged size cannot claim memory)."""
     if name == "zstd":
         import zstandard
 
         try:
-            return bytes(zstandard.ZstdDecompressor().decompress(data, max_output_size=size))
+            out = zstandard.ZstdDecompressor().decompressobj().decompress(data)
         except zstandard.ZstdError as err:
             raise DatError(f"zstd data cannot be decompressed ({err})") from None
-    if name == "zlib":
+    elif name == "zlib":
         import zlib
 
         try:
-            return zlib.decompress(data, bufsize=max(size, 1))
+            out = zlib.decompressobj().decompress(data)
         except zlib.error as err:
             raise DatError(f"zlib data cannot be decompressed ({err})") from None
-    raise DatError(f"unsupported compression {name!r} (spftrace reads zstd and zlib)")
+    else:
+        raise DatError(f"unsupported compression {name!r} (spftrace reads zstd and zlib)")
+    if len(out) != size:
+        raise DatError(f"compressed data holds {len(out)} bytes, the file says {size}")
+    return bytes(out)
 
 
 def read_dat_header(f: IO[bytes]) -> DatHeader:
+    try:
+        return _read_dat_header(f)
+    except (TracingDataError, struct.error) as err:
+        raise DatError(f"damaged trace.dat header ({err})") from None
+
+
+def _read_dat_header(f: IO[bytes]) -> DatHeader:
     src = Source(f)
     head = src.read(0, min(src.size, 1 << 16))
     c = Cursor(head, 0)
