@@ -113,7 +113,7 @@ static long find_attr(const cfg_t *c, uint64_t key)
 	}
 	if (lo < c->nids && c->ids[lo] == key)
 		return (long)c->id_attr[lo];
-	return -1;
+	return key == 0 ? 0 : -1; /* evlist__event2evsel: synthesized records have id 0 */
 }
 
 #define NEED(n)                                                                                    \

@@ -146,7 +146,9 @@ def _find_attr(key: int, multi: bool, ids: list[int], id_attr: list[int]) -> int
     import bisect
 
     i = bisect.bisect_left(ids, key)
-    return id_attr[i] if i < len(ids) and ids[i] == key else -1
+    if i < len(ids) and ids[i] == key:
+        return id_attr[i]
+    return 0 if key == 0 else -1  # evlist__event2evsel: synthesized records have id 0
 
 
 def _sample(buf, pos, size, e, q, cfg, multi, ids, id_attr, attrs, row) -> None:  # type: ignore[no-untyped-def]
