@@ -339,11 +339,9 @@ def decode_fields(fmt: EventFormat, recs: Records) -> Decoded:
             keep = np.arange(f.size)[None, :] < first[:, None]
             out.strings[f.name] = StrCol(mat=part, mask=keep, lens=first.astype(np.int64))
         elif f.is_scalar:
-            raw = part.view(order + _DT[f.size]).reshape(n)
-            if f.signed:
-                out.numbers[f.name] = raw.astype(f"i{f.size}").astype(np.int64).view(np.uint64)
-            else:
-                out.numbers[f.name] = raw.astype(np.uint64)
+            # unsigned at the field's size, as libtraceevent's eval_num_arg reads a field
+            # (tep_read_number); a cast or a %d conversion brings the sign back
+            out.numbers[f.name] = part.view(order + _DT[f.size]).reshape(n).astype(np.uint64)
     return out
 
 

@@ -184,6 +184,12 @@ _BINARY = [
 ]
 
 
+_FIELD_CALLS = frozenset(
+    ("__get_str", "__get_rel_str", "__get_dynamic_array", "__get_rel_dynamic_array",
+     "__get_dynamic_array_len", "__get_bitmask", "__get_cpumask")
+)  # fmt: skip
+
+
 def _tokens(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     pos = 0
@@ -293,7 +299,12 @@ class _Parser:
                 self.take()
                 args: list[Expr] = []
                 while self.peek()[1] != ")":
-                    args.append(self.expr())
+                    nk, nv = self.peek()
+                    if val in _FIELD_CALLS and nk == "id" and self.peek(1)[1] in (",", ")"):
+                        self.take()  # __get_str(memcg_path): a bare field name
+                        args.append(FieldRef(nv))
+                    else:
+                        args.append(self.expr())
                     if self.peek()[1] == ",":
                         self.take()
                     elif self.peek()[1] != ")":

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import strcol as sc
 from .strcol import StrCol
-from .tracefs_eval import Evaluator, Program, Resolver, compile_program, render
+from .tracefs_eval import Evaluator, Program, Resolver, _mask, compile_program, render
 from .tracefs_format import Decoded, EventFormat, Records, decode_fields
 from .tracefs_print import Conv, Expr, FieldRef, Str, Unsupported
 
@@ -236,7 +236,7 @@ class EventDecoder:
                 if f.is_pointer or (f.is_long and not f.signed):
                     v = sc.concat([sc.const(b"0x", n), sc.unsigned(num, 16)])
                 elif f.signed:
-                    v = sc.signed(num.view(np.int64))
+                    v = sc.signed(_mask(num, f.size, True).view(np.int64))
                 else:
                     v = sc.unsigned(num)
                 if f.name in HEX_KEYS or f.name in ("vm_start", "vm_end"):
