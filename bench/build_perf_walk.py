@@ -9,7 +9,6 @@ twins (perf_data/walk.py, trace_dat/ring.py), about 20x slower on the walk.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,4 +37,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

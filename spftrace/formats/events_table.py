@@ -181,3 +181,9 @@ def build_events_table(cols: dict[str, Any], n: int, first_line_no: int) -> Any:
     out["dso"] = _coded(cols["dso"]) if "dso" in cols else pa.nulls(n, pa.string())
     out["callchain"] = _callchain(cols.get("callchain"), n)
     return pa.table([out[f.name] for f in schema], schema=schema)
+
+
+def empty_events_table() -> Any:
+    """No rows, the events schema (``Schema.empty_table`` would import pandas)."""
+    empty = sc.from_list([])
+    return build_events_table({"event": empty, "payload": empty}, 0, 1)

@@ -227,9 +227,9 @@ def _batches(reader: Reader, items: Iterator[tuple[str, Any]], s: Session) -> It
             s.counts["records_damaged"] += 1
         for table in reader.batches(final=True):
             yield _batch(reader, s, table, sent)
-        from ...schema import parser_schema
+        from ..events_table import empty_events_table
 
-        last = _batch(reader, s, parser_schema("events").empty_table(), sent)
+        last = _batch(reader, s, empty_events_table(), sent)
         last.stats += [(k, None, v) for k, v in sorted(s.counts.items())]
         last.stats += [
             ("ordered_events_half_flushes", None, reader.queue.half_flushes),

@@ -230,6 +230,8 @@ class DatReader:
         yield self._last()
 
     def _gc(self, pend: list[tuple[np.ndarray[Any, Any], ...]]) -> None:
+        if len(self.blobs) <= 2 * len(self.streams) + 4:
+            return
         live = set()
         for s in self.streams:
             live |= set(np.unique(s.blob).tolist())
@@ -249,9 +251,12 @@ class DatReader:
         buf = (
             self.blobs[used[0]] if len(used) == 1 else np.concatenate([self.blobs[b] for b in used])
         )
-        starts = (
-            off + np.array([base[b] for b in blob.tolist()], np.int64) if len(used) > 1 else off
-        )
+        if len(used) > 1:
+            ukeys = np.array(used, np.int64)
+            bases = np.array([base[b] for b in used], np.int64)
+            starts = off + bases[np.searchsorted(ukeys, blob)]
+        else:
+            starts = off
         n = len(ts)
         recs_all = Records(buf, starts, ln, self.td.big_endian)
         ids = _read_uint(buf, starts, 2, self.td.big_endian)
@@ -318,9 +323,9 @@ class DatReader:
         return m
 
     def _last(self) -> BinaryBatch:
-        from ...schema import parser_schema
+        from ..events_table import empty_events_table
 
-        b = BinaryBatch(parser_schema("events").empty_table(), stats=self.stats, meta=self._meta())
+        b = BinaryBatch(empty_events_table(), stats=self.stats, meta=self._meta())
         b.stats += [(k, None, v) for k, v in sorted(self.counts.items())]
         b.lost = self.lost
         for name, count in sorted(self.decoder.unrendered.items()):

@@ -1,0 +1,41 @@
+"""One measured run for bench/binary_readers.py: read a perf.data or trace.dat, in this
+fresh process, optionally writing the rows to Parquet; prints {"rows": N} as JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    kind, path = sys.argv[1], sys.argv[2]
+    out = sys.argv[3] if len(sys.argv) > 3 else None
+    from spftrace.formats.perf_data import read_perf_data
+    from spftrace.formats.trace_dat import read_trace_dat
+
+    writer = None
+    n = 0
+    with open(path, "rb") as f:
+        batches = (
+            read_perf_data(f, source=path)
+            if kind == "perf.data"
+            else read_trace_dat(f, source=path)
+        )
+        for batch in batches:
+            n += batch.rows
+            if out is not None and batch.rows:
+                import pyarrow.parquet as pq
+
+                if writer is None:
+                    writer = pq.ParquetWriter(out, batch.events.schema)
+                writer.write_table(batch.events)
+    if writer is not None:
+        writer.close()
+    print(json.dumps({"rows": n}))
+
+
+if __name__ == "__main__":
+    main()
