@@ -1,5 +1,8 @@
 """One measured run for bench/binary_readers.py: read a perf.data or trace.dat, in this
-fresh process, optionally writing the rows to Parquet; prints {"rows": N} as JSON."""
+fresh process, optionally writing the rows to Parquet; prints {"rows": N} as JSON.
+
+``_binary_child.py text -`` instead feeds ``perf script`` text from stdin through
+spftrace's existing text parser (PerfScriptParser), the path the binary reader replaces."""
 
 from __future__ import annotations
 
@@ -12,6 +15,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def main() -> None:
     kind, path = sys.argv[1], sys.argv[2]
+    if kind == "text":
+        print(json.dumps({"rows": _text_rows()}))
+        return
     out = sys.argv[3] if len(sys.argv) > 3 else None
     from spftrace.formats.perf_data import read_perf_data
     from spftrace.formats.trace_dat import read_trace_dat
@@ -35,6 +41,21 @@ def main() -> None:
     if writer is not None:
         writer.close()
     print(json.dumps({"rows": n}))
+
+
+def _text_rows() -> int:
+    import itertools
+
+    from spftrace.parsers.perf_script import PerfScriptParser
+
+    parser = PerfScriptParser()
+    n, line_no = 0, 1
+    while True:
+        lines = [ln.rstrip("\n") for ln in itertools.islice(sys.stdin, 65536)]
+        if not lines:
+            return n
+        n += parser.feed(lines, line_no).rows.num_rows
+        line_no += len(lines)
 
 
 if __name__ == "__main__":

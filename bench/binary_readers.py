@@ -1,15 +1,17 @@
 """Benchmark of the binary readers against the tools' own rendering (indicative figures).
 
-    python bench/binary_readers.py [--samples-rounds N] [--skip-capture]
+    python bench/binary_readers.py [--samples-rounds N] [--runs N]
 
-Records (once, into bench/work/, not committed) a perf.data of >= 2M tracepoint
-samples (``perf record -e exceptions:page_fault_user -e 'mmap_lock:*' -- mtfault 4
-2000 1024``) and a trace.dat from a private tracefs instance, then times, each in a
-fresh process, best of 3:
+Records (once, into bench/work/, not committed; reused when present) a perf.data of
+>= 2M tracepoint samples (``perf record -e exceptions:page_fault_user -e 'mmap_lock:*'
+-- mtfault 4 2000 1024``) and a trace.dat from a private tracefs instance, then times,
+each in a fresh process, best of --runs (3):
 
 - ``perf script -i FILE > /dev/null`` and ``trace-cmd report -t -i FILE > /dev/null``;
 - the reader alone (bench/_binary_child.py: import, read every batch, count rows);
-- the reader writing Parquet with pyarrow (a stand-in for the ingest pipeline).
+- the reader writing Parquet with pyarrow (a stand-in for the ingest pipeline);
+- with --text, once: ``perf script`` piped into spftrace's existing text parser, the
+  whole path the perf.data reader replaces.
 
 Whole-process seconds (interpreter start and imports included) and peak RSS are
 printed as a Markdown table; bench/RESULTS.md is the lead's to update.
@@ -99,6 +101,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples-rounds", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--text", action="store_true", help="also time perf script | text parser")
     args = ap.parse_args()
     WORK.mkdir(exist_ok=True)
     child = str(HERE / "_binary_child.py")
@@ -130,6 +133,16 @@ def main() -> None:
             f"{tt / tr:.1f} | {tp:.2f} | {rp:.0f} | {tt / tp:.1f} |"
         )
     shutil.rmtree(WORK / "binary-out.parquet", ignore_errors=True)
+    if args.text:
+        t_txt, rss_txt, _ = timed(
+            ["sh", "-c", f"perf script -i {perf} 2>/dev/null | {PY} {child} text -"]
+        )
+        tr = rows[0][5]
+        print()
+        print(
+            f"perf script | text parser: {t_txt:.2f} s, {rss_txt:.0f} MB (parser process); "
+            f"perf.data reader {t_txt / tr:.1f}x faster"
+        )
 
 
 def _native_built() -> bool:
