@@ -1,0 +1,309 @@
+"""Reading a perf.data stream in bounded memory: windows -> walk -> perf's order -> rows.
+
+The data section is read in windows of ``WINDOW`` bytes; each is walked (walk.py)
+into a table of records, the records are queued or delivered as perf script
+would (order.py), and delivered samples become batches of at most
+``batch_rows`` rows (rows.py).  A window stays in memory only while a record of
+it waits in the queue.  Pipe-mode files carry their header as records
+(HEADER_ATTR, HEADER_TRACING_DATA, HEADER_FEATURE, EVENT_UPDATE); a new attr
+changes how samples are read, so the window is walked again after one.
+A non-seekable stream of a file-mode perf.data is spooled to a temporary file:
+its features (event names, tracepoint formats) are written after the data.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import IO, Any
+
+import numpy as np
+
+from . import walk as W
+from .attr import parse_attr
+from .header import Features, FileHeader, parse_feature
+from .order import Queue
+from .rows import RowBuilder
+from .session import RECORD_NAMES, Session
+
+WINDOW = 2 << 20
+BATCH_ROWS = 32768
+HUGE_RECORD = 64 << 20  # larger (AUX data) is skipped without being held in memory
+TABLE_ROWS = 32768  # records per walk call
+
+
+class _Blob:
+    __slots__ = ("data", "rows")
+
+    def __init__(self, data: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> None:
+        self.data = data
+        self.rows = rows
+
+
+class Reader:
+    def __init__(self, session: Session, batch_rows: int, use_native: bool) -> None:
+        self.s = session
+        self.batch_rows = batch_rows
+        self.use_native = use_native
+        self.queue = Queue()
+        self.blobs: dict[int, _Blob] = {}
+        self.next_blob = 0
+        self.delivered: list[np.ndarray[Any, Any]] = []
+        self.n_delivered = 0
+        self.builder = RowBuilder(session)
+        self.records = 0
+        self.skipped = 0
+        self._zstd: Any = None
+        self._zcarry = b""
+        self.table = W.new_table(TABLE_ROWS)
+
+    # -- one window of records -------------------------------------------------------
+    def feed(self, window: bytes, start: int, end: int) -> tuple[int, int]:
+        """Walk and process ``window[start:end]``: (next position, stop reason)."""
+        table = self.table
+        pos = start
+        while True:
+            n, nxt, why = W.walk(
+                window, pos, end, self.s.config(), table, use_native=self.use_native
+            )
+            rows = table[:n].copy()
+            data = np.frombuffer(window, np.uint8)
+            bid = self._add_blob(data, rows)
+            stop = self._process(bid, rows)
+            if stop is not None:  # a new attr: walk the rest with the new layout
+                pos = stop
+                continue
+            if why == W.STOP_FULL:
+                pos = nxt
+                continue
+            return nxt, why
+
+    def _add_blob(self, data: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> int:
+        bid = self.next_blob
+        self.next_blob += 1
+        self.blobs[bid] = _Blob(data, rows)
+        return bid
+
+    def _process(self, bid: int, rows: np.ndarray[Any, Any]) -> int | None:
+        """Queue/deliver the records; returns where to walk again after a new attr."""
+        n = len(rows)
+        self.records += n
+        typ = rows[:, W.C["type"]].astype(np.int64)
+        bad = (typ == W.SAMPLE) & (rows[:, W.C["status"]] != W.OK)
+        special = np.flatnonzero((typ >= W.USER_START) | bad).tolist()
+        a = 0
+        for k in [*special, n]:
+            if k > a:
+                self._ordinary(bid, rows, a, k)
+            if k == n:
+                break
+            if self._special(bid, rows, k):
+                self.records -= n - k - 1  # walked again
+                return int(rows[k, W.C["off"]] + rows[k, W.C["size"]])
+            a = k + 1
+        return None
+
+    def _ordinary(self, bid: int, rows: np.ndarray[Any, Any], a: int, b: int) -> None:
+        t = rows[a:b, W.C["time"]]
+        queued = (t != 0) & (t != np.uint64(W.NO_TIME))
+        refs = (np.int64(bid) << 32) + np.arange(a, b, dtype=np.int64)
+        if (~queued).any():
+            self._deliver(refs[~queued])
+        if queued.any():
+            half = self.queue.push(t[queued], refs[queued])
+            if len(half):
+                self._deliver(half)
+
+    def _special(self, bid: int, rows: np.ndarray[Any, Any], k: int) -> bool:
+        s = self.s
+        row = rows[k]
+        typ, off, size = int(row[W.C["type"]]), int(row[W.C["off"]]), int(row[W.C["size"]])
+        data = self.blobs[bid].data
+        e = ">" if s.big else "<"
+        if typ == W.SAMPLE:
+            why = "samples_malformed" if row[W.C["status"]] == W.MALFORMED else "samples_unknown_id"
+            s.counts[why] += 1
+            self.skipped += 1
+        elif typ == 68:  # FINISHED_ROUND
+            self._deliver(self.queue.round())
+        elif typ == 64:  # HEADER_ATTR: attr, then its ids
+            body = data[off + 8 : off + size].tobytes()
+            try:
+                at = parse_attr(body, s.big)
+                ids = list(struct.unpack_from(e + f"{(len(body) - at.size) // 8}Q", body, at.size))
+            except (ValueError, struct.error):
+                s.counts["records_malformed"] += 1
+                return False
+            s.add_attr(at, ids)
+            return True
+        elif typ == 66:  # HEADER_TRACING_DATA: the data follows the 16-byte record
+            s.set_tracing(data[off + 16 : off + size].tobytes())
+        elif typ == 80 and size >= 16:  # HEADER_FEATURE
+            (feat,) = struct.unpack_from(e + "Q", data[off + 8 : off + 16].tobytes())
+            f = Features()
+            parse_feature(int(feat), data[off + 16 : off + size].tobytes(), s.big, f)
+            self._merge_features(f)
+        elif typ == 78 and size >= 24:  # EVENT_UPDATE
+            kind, ident = struct.unpack_from(e + "QQ", data[off + 8 : off + 24].tobytes())
+            if kind == 2:  # PERF_EVENT_UPDATE__NAME
+                raw = data[off + 24 : off + size].tobytes().split(b"\0", 1)[0]
+                name = raw.decode("utf-8", "surrogateescape")
+                for i, a in s.ids:
+                    if i == ident:
+                        s.names[a] = name
+        elif typ == 81:  # COMPRESSED: zstd frames of more records
+            self._compressed(data[off + 8 : off + size].tobytes())
+        else:
+            s.counts["skipped_" + RECORD_NAMES.get(typ, f"type_{typ}")] += 1
+            self.skipped += 1
+        return False
+
+    def _merge_features(self, f: Features) -> None:
+        s = self.s
+        s.features.meta.update(f.meta)
+        for i, (_a, name, _ids) in enumerate(f.event_desc):
+            s.names.setdefault(i, name)
+        s.features.build_ids += f.build_ids
+        s.features.unknown += f.unknown
+        s.features.damaged += f.damaged
+        if f.compressed is not None:
+            s.features.compressed = f.compressed
+
+    def _compressed(self, payload: bytes) -> None:
+        import zstandard
+
+        if self._zstd is None:
+            self._zstd = zstandard.ZstdDecompressor()
+        try:
+            out = self._zstd.decompressobj().decompress(payload)
+        except zstandard.ZstdError:
+            self.s.counts["compressed_undecodable"] += 1
+            return
+        buf = self._zcarry + out
+        nxt, _why = self.feed(buf, 0, len(buf))
+        self._zcarry = buf[nxt:]
+
+    # -- delivery and batches ----------------------------------------------------------
+    def _deliver(self, refs: np.ndarray[Any, Any]) -> None:
+        if len(refs):
+            self.delivered.append(refs)
+            self.n_delivered += len(refs)
+
+    def batches(self, final: bool = False) -> Iterator[Any]:
+        if final:
+            self._deliver(self.queue.final())
+        while self.n_delivered >= self.batch_rows or (final and self.n_delivered):
+            refs = np.concatenate(self.delivered)
+            take, rest = refs[: self.batch_rows], refs[self.batch_rows :]
+            self.delivered = [rest] if len(rest) else []
+            self.n_delivered = len(rest)
+            yield self._build(take)
+        self._gc()
+
+    def _build(self, refs: np.ndarray[Any, Any]) -> Any:
+        """Rows for delivered records: one buffer holding every window they are in."""
+        blob_ids = refs >> 32
+        rows_i = refs & 0xFFFFFFFF
+        used = np.unique(blob_ids).tolist()
+        if len(used) == 1:
+            blob = self.blobs[used[0]]
+            return self.builder.build(blob.data, blob.rows[rows_i])
+        windows: dict[int, tuple[int, np.ndarray[Any, Any]]] = {}
+        total = 0
+        for b in used:
+            d = self.blobs[b].data
+            if id(d) not in windows:
+                windows[id(d)] = (total, d)
+                total += len(d)
+        datas = [d for _, d in windows.values()]
+        data = datas[0] if len(datas) == 1 else np.concatenate(datas)
+        tables = []
+        row_base = np.zeros(len(used), np.int64)
+        nrow = 0
+        for k, b in enumerate(used):
+            blob = self.blobs[b]
+            base = windows[id(blob.data)][0]
+            rows = blob.rows
+            if base:
+                rows = rows.copy()
+                rows[:, W.C["off"]] += np.uint64(base)
+                for col in ("raw_off", "cc_off"):
+                    c = rows[:, W.C[col]]
+                    c[c != 0] += np.uint64(base)
+            tables.append(rows)
+            row_base[k] = nrow
+            nrow += len(rows)
+        where = row_base[np.searchsorted(np.array(used, np.int64), blob_ids)] + rows_i
+        return self.builder.build(data, np.concatenate(tables)[where])
+
+    def _gc(self) -> None:
+        live = set((self.queue.ref >> 32).tolist()) if len(self.queue) else set()
+        for refs in self.delivered:
+            live |= set(np.unique(refs >> 32).tolist())
+        for b in [b for b in self.blobs if b not in live]:
+            del self.blobs[b]
+
+
+def read_exactly(stream: IO[bytes], n: int) -> bytes:
+    parts = []
+    got = 0
+    while got < n:
+        chunk = stream.read(n - got)
+        if not chunk:
+            break
+        parts.append(chunk)
+        got += len(chunk)
+    return b"".join(parts)
+
+
+def walk_stream(
+    reader: Reader, stream: IO[bytes], remaining: int | None, first_offset: int
+) -> Iterator[tuple[str, Any]]:
+    """Feed the data section (``remaining`` bytes, None: to the end) and yield
+    ("batch", table) items, then ("end", (offset, note or None))."""
+    carry = b""
+    offset = first_offset  # file offset of carry[0]
+    while True:
+        want = WINDOW if remaining is None else min(WINDOW, remaining)
+        chunk = read_exactly(stream, want) if want > 0 else b""
+        if remaining is not None:
+            remaining -= len(chunk)
+        window = carry + chunk
+        eof = not chunk
+        if not window:
+            yield "end", (offset, None)
+            return
+        nxt, why = reader.feed(window, 0, len(window))
+        for table in reader.batches():
+            yield "batch", table
+        if why == W.STOP_BAD_HEADER:
+            yield "end", (offset + nxt, f"a record header at offset {offset + nxt} is damaged")
+            return
+        carry = window[nxt:]
+        offset += nxt
+        if eof:
+            note = None
+            if carry:
+                note = f"the data ends inside a record at offset {offset} ({len(carry)} bytes left)"
+            yield "end", (offset, note)
+            return
+        if len(carry) >= 8:
+            typ, _misc, size = struct.unpack_from((">" if reader.s.big else "<") + "IHH", carry, 0)
+            total = size
+            if typ == W.AUXTRACE and len(carry) >= 16:
+                total += struct.unpack_from((">" if reader.s.big else "<") + "Q", carry, 8)[0]
+            if total > HUGE_RECORD:  # AUX area data: skip it without holding it
+                skip = total - len(carry)
+                dropped = read_exactly(stream, skip) if skip > 0 else b""
+                reader.s.counts["skipped_" + RECORD_NAMES.get(typ, f"type_{typ}")] += 1
+                if remaining is not None:
+                    remaining -= len(dropped)
+                offset += total
+                carry = b""
+                if len(dropped) < skip:
+                    yield "end", (offset, f"the data ends inside a {total}-byte record")
+                    return
+
+
+def header_info(hdr: FileHeader) -> dict[str, str]:
+    return {"byte_order": "big-endian" if hdr.big_endian else "little-endian"}

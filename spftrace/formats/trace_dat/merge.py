@@ -1,0 +1,388 @@
+"""trace.dat CPUs merged by time, in bounded memory, and turned into event rows.
+
+Each CPU of each buffer is a stream of pages, read ``PAGES`` at a time (a
+compressed CPU one chunk at a time).  trace-cmd report takes the earliest record
+of all streams, ties to the earlier buffer and lower CPU.  With each stream in
+time order, the next records of that merge are exactly those below the smallest
+"last time read" of the streams still reading, plus the ties at it of streams
+ordered before the stream that holds it; they are emitted by one stable sort,
+and the stream that set the bound reads more.  (A CPU whose times go back
+is merged by the largest time seen so far; ``cpu_time_went_back`` counts it.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import numpy as np
+
+from .. import strcol as sc
+from ..binary_batch import BinaryBatch
+from ..events_table import build_events_table
+from ..kallsyms import tep_symbols
+from ..tracefs_format import FormatError, Records, parse_formats, parse_header_page, split_by_id
+from ..tracefs_rows import EventDecoder
+from .header import Buffer, CpuData, DatError, DatHeader, Source, chunks, decompress
+from .ring import walk_pages
+
+PAGES = 256
+U64 = np.uint64
+
+
+@dataclass
+class _Stream:
+    index: int
+    buffer: Buffer
+    cpu: CpuData
+    pieces: Iterator[bytes]
+    exhausted: bool = False
+    # pending records: time, offset into blob, length, blob id
+    ts: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, U64))  # merge key
+    rts: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, U64))  # the time
+    off: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, np.int64))
+    ln: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, np.int64))
+    blob: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, np.int64))
+    last: int = 0
+
+
+class DatReader:
+    def __init__(self, f: IO[bytes], hdr: DatHeader, *, batch_rows: int, use_native: bool) -> None:
+        self.src = Source(f)
+        self.hdr = hdr
+        self.td = hdr.td
+        self.batch_rows = batch_rows
+        self.use_native = use_native
+        self.stats: list[tuple[str, int | None, int]] = []
+        self.counts: dict[str, int] = {}
+        self.notes: list[str] = []
+        self.records = 0
+        self.lost = 0
+        self.line_no = 0
+        self.blobs: dict[int, np.ndarray[Any, Any]] = {}
+        self.next_blob = 0
+        try:
+            ph = parse_header_page(self.td.header_page)
+            self.long_size = ph.commit.size
+        except FormatError:
+            self.long_size = self.td.long_size
+        self.formats, bad = parse_formats(self.td.formats)
+        if bad:
+            self.counts["formats_unreadable"] = bad
+        ksyms = tep_symbols(self.td.kallsyms) if self.td.kallsyms.strip() else None
+        if ksyms is None:
+            self.notes.append("no kallsyms in this trace.dat: %ps addresses are printed as numbers")
+        self.decoder = EventDecoder(
+            self.formats, long_size=self.long_size, resolve=ksyms.resolve if ksyms else None
+        )
+        self.comms = _cmdlines(self.td.cmdlines)
+        self.streams = [
+            _Stream(i, b, c, self._pieces(b, c))
+            for i, (b, c) in enumerate(
+                (b, c) for b in hdr.buffers if not b.latency for c in b.cpus if c.size > 0
+            )
+        ]
+        if any(b.latency for b in hdr.buffers):
+            self.notes.append("latency (text) buffers are not read")
+
+    # -- reading one CPU -----------------------------------------------------------------
+    def _pieces(self, b: Buffer, c: CpuData) -> Iterator[bytes]:
+        ps = self.td.page_size
+        if b.compressed:
+            if self.hdr.compression is None:
+                raise DatError(f"buffer {b.name!r} is compressed but no compression is named")
+            for at, zsize, size in chunks(self.src, self.hdr, c):
+                yield decompress(self.hdr.compression[0], self.src.read(at, zsize), size)
+            return
+        end = c.offset + c.size
+        at = c.offset
+        while at < end:
+            n = min(PAGES * ps, end - at)
+            if at + n > self.src.size:
+                self.notes.append(f"CPU {c.cpu} data cut short at offset {self.src.size}")
+                self.counts["records_damaged"] = self.counts.get("records_damaged", 0) + 1
+                n = (self.src.size - at) // ps * ps
+                if n <= 0:
+                    return
+                yield self.src.read(at, n)
+                return
+            yield self.src.read(at, n)
+            at += n
+
+    def _load(self, s: _Stream) -> None:
+        try:
+            piece = next(s.pieces)
+        except StopIteration:
+            s.exhausted = True
+            return
+        except DatError as err:
+            self.notes.append(f"CPU {s.cpu.cpu} of buffer {s.buffer.name!r}: {err}")
+            self.counts["records_damaged"] = self.counts.get("records_damaged", 0) + 1
+            s.exhausted = True
+            return
+        pw = walk_pages(
+            piece, self.td.page_size, self.long_size, self.td.big_endian, use_native=self.use_native
+        )
+        if pw.bad_pages:
+            self.counts["pages_damaged"] = self.counts.get("pages_damaged", 0) + pw.bad_pages
+        cpu = s.cpu.cpu
+        for lost in pw.lost[pw.lost != 0].tolist():
+            if lost > 0:
+                self.stats.append(("events_dropped", cpu, int(lost)))
+                self.lost += int(lost)
+            else:
+                self.stats.append(("events_dropped_unknown", cpu, 1))
+        ts = self._time(pw.ts)
+        if len(ts) > 1 and (np.diff(ts.astype(np.int64)) < 0).any():
+            self.counts["cpu_time_went_back"] = self.counts.get("cpu_time_went_back", 0) + 1
+            ts_key = np.maximum.accumulate(np.maximum(ts, U64(s.last)))
+        else:
+            ts_key = ts
+        bid = self.next_blob
+        self.next_blob += 1
+        self.blobs[bid] = np.frombuffer(piece, np.uint8)
+        s.ts = np.concatenate([s.ts, ts_key])
+        s.rts = np.concatenate([s.rts, ts])
+        s.off = np.concatenate([s.off, pw.off])
+        s.ln = np.concatenate([s.ln, pw.length])
+        s.blob = np.concatenate([s.blob, np.full(len(ts), bid, np.int64)])
+        if len(s.ts):
+            s.last = int(s.ts[-1])
+        self.records += len(ts)
+
+    def _time(self, ts: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """trace-input.c timestamp_calc: TSC to ns, then the file's offset."""
+        out = ts.astype(U64)
+        if self.hdr.tsc2nsec is not None and self.hdr.tsc2nsec[0]:
+            mult, shift, _off = self.hdr.tsc2nsec
+            lo = out & U64(0xFFFFFFFF)
+            hi = out >> U64(32)
+            r = (lo * U64(mult)) >> U64(shift)
+            r = r + np.where(hi != 0, (hi * U64(mult)) << U64(32 - shift), U64(0))
+            out = r
+        if self.hdr.ts_offset:
+            out = out + np.uint64(self.hdr.ts_offset & 0xFFFFFFFFFFFFFFFF)
+        return out
+
+    # -- the merge -------------------------------------------------------------------------
+    def batches(self) -> Iterator[BinaryBatch]:
+        pend: list[tuple[np.ndarray[Any, Any], ...]] = []
+        n_pend = 0
+        while True:
+            for s in self.streams:
+                if not len(s.ts) and not s.exhausted:
+                    self._load(s)
+            live = [s for s in self.streams if not s.exhausted]
+            if not live and not any(len(s.ts) for s in self.streams):
+                break
+            bound_stream = min(live, key=lambda s: (s.last, s.index)) if live else None
+            parts = []
+            for s in self.streams:
+                if not len(s.ts):
+                    continue
+                if bound_stream is None:
+                    cut = len(s.ts)
+                elif s.index <= bound_stream.index:
+                    cut = int(np.searchsorted(s.ts, U64(bound_stream.last), side="right"))
+                else:
+                    cut = int(np.searchsorted(s.ts, U64(bound_stream.last), side="left"))
+                if cut:
+                    parts.append(
+                        (
+                            s.ts[:cut],
+                            s.index,
+                            s.rts[:cut],
+                            s.off[:cut],
+                            s.ln[:cut],
+                            s.blob[:cut],
+                            s.cpu.cpu,
+                        )
+                    )
+                    s.ts, s.rts, s.off = s.ts[cut:], s.rts[cut:], s.off[cut:]
+                    s.ln, s.blob = s.ln[cut:], s.blob[cut:]
+            if (
+                bound_stream is not None
+                and len(bound_stream.ts) == 0
+                and not bound_stream.exhausted
+            ):
+                self._load(bound_stream)
+            if parts:
+                key = np.concatenate([p[0] for p in parts])
+                sidx = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
+                order = np.lexsort((sidx, key))  # by time, ties by stream (stable within)
+                merged = (
+                    np.concatenate([p[2] for p in parts])[order],
+                    np.concatenate([np.full(len(p[0]), p[6]) for p in parts])[order],
+                    np.concatenate([p[3] for p in parts])[order],
+                    np.concatenate([p[4] for p in parts])[order],
+                    np.concatenate([p[5] for p in parts])[order],
+                )
+                pend.append(merged)
+                n_pend += len(key)
+            while n_pend >= self.batch_rows:
+                take, pend, n_pend = _take(pend, self.batch_rows)
+                yield self._batch(take)
+            self._gc(pend)
+        if n_pend:
+            take, pend, n_pend = _take(pend, n_pend)
+            yield self._batch(take)
+        yield self._last()
+
+    def _gc(self, pend: list[tuple[np.ndarray[Any, Any], ...]]) -> None:
+        if len(self.blobs) <= 2 * len(self.streams) + 4:
+            return
+        live = set()
+        for s in self.streams:
+            live |= set(np.unique(s.blob).tolist())
+        for p in pend:
+            live |= set(np.unique(p[4]).tolist())
+        for b in [b for b in self.blobs if b not in live]:
+            del self.blobs[b]
+
+    def _batch(self, rec: tuple[np.ndarray[Any, Any], ...]) -> BinaryBatch:
+        ts, cpu, off, ln, blob = rec
+        used = np.unique(blob).tolist()
+        base = {}
+        total = 0
+        for b in used:
+            base[b] = total
+            total += len(self.blobs[b])
+        buf = (
+            self.blobs[used[0]] if len(used) == 1 else np.concatenate([self.blobs[b] for b in used])
+        )
+        if len(used) > 1:
+            ukeys = np.array(used, np.int64)
+            bases = np.array([base[b] for b in used], np.int64)
+            starts = off + bases[np.searchsorted(ukeys, blob)]
+        else:
+            starts = off
+        n = len(ts)
+        recs_all = Records(buf, starts, ln, self.td.big_endian)
+        ids = _read_uint(buf, starts, 2, self.td.big_endian)
+        cols: dict[str, Any] = {
+            "ts": (ts.view(np.int64), None),
+            "cpu": (cpu.astype(np.int32), None),
+        }
+        pids = _read_uint(buf, starts + 4, 4, self.td.big_endian).astype(np.uint32).view(np.int32)
+        short = ln < 8
+        cols["tid"] = (pids, ~short)
+        uniq, inv = np.unique(pids, return_inverse=True)
+        table = [self._comm(int(p)) for p in uniq.tolist()]
+        cols["comm"] = sc.choose(table, inv.reshape(-1))
+        names: list[bytes] = []
+        name_idx = np.zeros(n, np.int64)
+        payload_parts: list[tuple[np.ndarray[Any, Any], sc.StrCol]] = []
+        typed: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
+        fields = []
+        for eid, rows in split_by_id(np.where(short, -1, ids)):
+            fmt = self.formats.get(eid)
+            name = fmt.full_name if fmt is not None else f"ftrace:unknown_{eid}"
+            names.append(name.encode())
+            name_idx[rows] = len(names) - 1
+            if fmt is None:
+                self.counts["records_unknown_event"] = self.counts.get(
+                    "records_unknown_event", 0
+                ) + len(rows)
+                payload_parts.append((rows, sc.const(b"", len(rows))))
+            else:
+                recs = Records(
+                    buf, recs_all.starts[rows], recs_all.lengths[rows], self.td.big_endian
+                )
+                er = self.decoder.decode(fmt, recs)
+                payload_parts.append((rows, _lstrip(er.payload)))
+                for key, (v, ok) in er.typed.items():
+                    if key not in typed:
+                        dtype = bool if key in ("write", "success") else U64
+                        typed[key] = (np.zeros(n, dtype), np.zeros(n, bool))
+                    typed[key][0][rows] = v
+                    typed[key][1][rows] = ok
+                fields.append((rows, er))
+        cols["event"] = sc.choose(names or [b""], name_idx)
+        cols["payload"] = sc.scatter(n, payload_parts)
+        cols["typed"] = typed
+        cols["fields"] = fields
+        first = self.line_no + 1
+        self.line_no += n
+        table_ = build_events_table(cols, n, first)
+        b = BinaryBatch(table_, records=n, stats=self.stats, meta=self._meta())
+        self.stats = []
+        return b
+
+    def _comm(self, pid: int) -> bytes:
+        if pid == 0:
+            return b"<idle>"
+        return self.comms.get(pid, b"<...>")
+
+    def _meta(self) -> dict[str, str]:
+        m = {k: v for k, v in self.hdr.meta.items() if not k.startswith("section.")}
+        m["trace_dat_version"] = str(self.hdr.version)
+        m["cpus"] = str(self.hdr.cpus)
+        if self.hdr.compression:
+            m["compression"] = "/".join(self.hdr.compression)
+        return m
+
+    def _last(self) -> BinaryBatch:
+        from ..events_table import empty_events_table
+
+        b = BinaryBatch(empty_events_table(), stats=self.stats, meta=self._meta())
+        b.stats += [(k, None, v) for k, v in sorted(self.counts.items())]
+        b.lost = self.lost
+        for name, count in sorted(self.decoder.unrendered.items()):
+            b.stats.append(("payload_not_rendered", None, count))
+            b.notes.append(f"{name}: print fmt not evaluated, payload lists the fields")
+        b.notes += self.notes
+        return b
+
+
+def _take(
+    pend: list[tuple[np.ndarray[Any, Any], ...]], k: int
+) -> tuple[tuple[np.ndarray[Any, Any], ...], list[tuple[np.ndarray[Any, Any], ...]], int]:
+    cat = tuple(np.concatenate([p[i] for p in pend]) for i in range(5))
+    take = tuple(c[:k] for c in cat)
+    rest = tuple(c[k:] for c in cat)
+    left = len(rest[0])
+    return take, ([rest] if left else []), left
+
+
+def _read_uint(
+    buf: np.ndarray[Any, Any], at: np.ndarray[Any, Any], size: int, big: bool
+) -> np.ndarray[Any, Any]:
+    if not len(at):
+        return np.zeros(0, np.int64)
+    idx = np.clip(at[:, None] + np.arange(size), 0, max(len(buf) - 1, 0))
+    mat = np.ascontiguousarray(buf[idx])
+    return mat.view((">" if big else "<") + f"u{size}").reshape(-1).astype(np.int64)
+
+
+def _lstrip(col: sc.StrCol) -> sc.StrCol:
+    """The text parser strips the blanks after 'event:' (trace-cmd pads names)."""
+    if not len(col.data):
+        return col
+    lead = np.zeros(len(col), np.int64)
+    starts = col.offsets[:-1].copy()
+    lens = col.lengths
+    for _ in range(8):  # payloads rarely start with blanks; bound the scan
+        more = (lead < lens) & np.isin(
+            col.data[np.minimum(starts + lead, len(col.data) - 1)], (32, 9)
+        )
+        if not more.any():
+            break
+        lead += more
+    if not lead.any():
+        return col
+    return sc.gather(col.data, starts + lead, lens - lead)
+
+
+def _cmdlines(text: bytes) -> dict[int, bytes]:
+    """saved_cmdlines as libtraceevent reads it: '%d %m[^\\n]s' per line."""
+    out: dict[int, bytes] = {}
+    for line in text.split(b"\n"):
+        head, _, rest = line.partition(b" ")
+        try:
+            pid = int(head)
+        except ValueError:
+            continue
+        if rest and pid not in out:
+            out[pid] = rest
+    return out

@@ -1,0 +1,134 @@
+"""The tracing-data block shared by perf.data and trace.dat v6.
+
+Layout (tools/perf/util/trace-event-read.c trace_report; trace-cmd.dat.v6(5)):
+  "\\x17\\x08\\x44tracing" version\\0 big_endian:u8 long_size:u8 page_size:u32
+  "header_page\\0" size:u64 text   "header_event\\0" size:u64 text
+  ftrace formats: count:u32, (size:u64 text)*
+  event formats:  systems:u32, (name\\0 count:u32 (size:u64 text)*)*
+  kallsyms: size:u32 text    printk: size:u32 text    [version >= 0.6 / trace.dat]
+  saved cmdlines: size:u64 text
+All numbers after the endian byte are in the file's byte order.  perf.data files
+from perf older than 4.x carry /proc/kallsyms here; newer ones store size 0.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+MAGIC = b"\x17\x08\x44tracing"
+
+
+class TracingDataError(ValueError):
+    """The block is cut short or not tracing data."""
+
+
+@dataclass
+class TracingData:
+    version: str
+    big_endian: bool
+    long_size: int
+    page_size: int
+    header_page: bytes = b""
+    header_event: bytes = b""
+    formats: list[tuple[str, bytes]] = field(default_factory=list)  # (system, text)
+    kallsyms: bytes = b""
+    printk: bytes = b""
+    cmdlines: bytes = b""
+    size: int = 0  # bytes consumed
+
+
+class Cursor:
+    """Bounds-checked reads from a bytes-like object, in one byte order."""
+
+    def __init__(self, buf: bytes | memoryview, pos: int = 0, big_endian: bool = False) -> None:
+        self.buf = buf
+        self.pos = pos
+        self.e = ">" if big_endian else "<"
+
+    def need(self, n: int) -> None:
+        if n < 0 or self.pos + n > len(self.buf):
+            raise TracingDataError(f"cut short at offset {self.pos} (needs {n} more bytes)")
+
+    def take(self, n: int) -> bytes:
+        self.need(n)
+        out = bytes(self.buf[self.pos : self.pos + n])
+        self.pos += n
+        return out
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return int(struct.unpack(self.e + "H", self.take(2))[0])
+
+    def u32(self) -> int:
+        return int(struct.unpack(self.e + "I", self.take(4))[0])
+
+    def u64(self) -> int:
+        return int(struct.unpack(self.e + "Q", self.take(8))[0])
+
+    def cstr(self, limit: int = 1 << 16) -> bytes:
+        end = bytes(self.buf[self.pos : self.pos + limit]).find(b"\0")
+        if end < 0:
+            raise TracingDataError(f"unterminated string at offset {self.pos}")
+        out = bytes(self.buf[self.pos : self.pos + end])
+        self.pos += end + 1
+        return out
+
+
+def read_head(c: Cursor) -> tuple[str, bool, int, int]:
+    """Magic, version, byte order, long size, page size; leaves ``c`` in file order."""
+    if c.take(10) != MAGIC:
+        raise TracingDataError("no tracing data magic")
+    version = c.cstr(64).decode("ascii", "replace")
+    big = c.u8() != 0
+    c.e = ">" if big else "<"
+    long_size = c.u8()
+    page_size = c.u32()
+    if long_size not in (4, 8) or page_size == 0 or page_size & (page_size - 1):
+        raise TracingDataError(f"bad long size {long_size} or page size {page_size}")
+    return version, big, long_size, page_size
+
+
+def read_headers(c: Cursor, td: TracingData) -> None:
+    if c.take(12) != b"header_page\0":
+        raise TracingDataError("no header_page")
+    td.header_page = c.take(c.u64())
+    if c.take(13) != b"header_event\0":
+        raise TracingDataError("no header_event")
+    td.header_event = c.take(c.u64())
+
+
+def read_ftrace_formats(c: Cursor, td: TracingData) -> None:
+    for _ in range(c.u32()):
+        td.formats.append(("ftrace", c.take(c.u64())))
+
+
+def read_event_formats(c: Cursor, td: TracingData) -> None:
+    for _ in range(c.u32()):
+        system = c.cstr().decode("utf-8", "replace")
+        for _ in range(c.u32()):
+            td.formats.append((system, c.take(c.u64())))
+
+
+def parse_tracing_data(
+    buf: bytes | memoryview, pos: int = 0, *, trace_dat: bool = False
+) -> TracingData:
+    """The whole block (perf's layout; trace.dat v6 has the same up to the cmdlines)."""
+    c = Cursor(buf, pos)
+    version, big, long_size, page_size = read_head(c)
+    td = TracingData(version, big, long_size, page_size)
+    read_headers(c, td)
+    read_ftrace_formats(c, td)
+    read_event_formats(c, td)
+    td.kallsyms = c.take(c.u32())
+    td.printk = c.take(c.u32())
+    try:
+        newer = trace_dat or float(version) >= 0.6
+    except ValueError:
+        newer = True
+    if newer:
+        td.cmdlines = c.take(c.u64())
+    td.size = c.pos - pos
+    return td

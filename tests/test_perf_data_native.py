@@ -1,0 +1,155 @@
+"""The compiled walks (spftrace/_native/perf_walk.c) equal their pure-Python twins.
+
+The extension is built here into a temporary directory (the way bench/build_perf_walk.py
+builds it in place), so these tests run the C code whether or not it was built in
+the tree.  Inputs: every committed fixture, and the same bytes damaged at random.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import lzma
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spftrace.formats.perf_data import walk as W
+from spftrace.formats.perf_data.header import parse_attrs, parse_file_header
+from spftrace.formats.trace_dat import ring
+
+ROOT = Path(__file__).resolve().parent.parent
+PERF = ROOT / "tests" / "data" / "perf_data"
+DAT = ROOT / "tests" / "data" / "trace_dat"
+
+
+@pytest.fixture(scope="module")
+def native(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    from setuptools import Extension, setup
+
+    out = tmp_path_factory.mktemp("native")
+    ext = Extension(
+        "_perf_walk",
+        sources=[str(ROOT / "spftrace" / "_native" / "perf_walk.c")],
+        extra_compile_args=["-O2", "-std=c99", "-Wall", "-Werror"],
+    )
+    setup(
+        name="perf-walk-test",
+        ext_modules=[ext],
+        packages=[],
+        py_modules=[],
+        script_args=["-q", "build_ext", "--build-lib", str(out), "--build-temp", str(out / "t")],
+    )
+    so = next(out.glob("_perf_walk*.so"))
+    spec = importlib.util.spec_from_file_location("_perf_walk", so)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _config(data: bytes) -> tuple[W.WalkConfig, int, int]:
+    hdr = parse_file_header(data[:104])
+    attrs = parse_attrs(data[hdr.attrs[0] : hdr.attrs[0] + hdr.attrs[1]], hdr)
+    e = ">" if hdr.big_endian else "<"
+    ids = []
+    for k, (_a, (io, isz)) in enumerate(attrs):
+        ids += [(int(v), k) for v in np.frombuffer(data[io : io + isz], e + "u8")]
+    cfg = W.make_config(hdr.big_endian, [a for a, _ in attrs], ids)
+    start = hdr.data[0]
+    end = start + hdr.data[1] if hdr.data[1] else len(data)
+    return cfg, start, min(end, len(data))
+
+
+def _both(native: ModuleType, buf: bytes, start: int, end: int, cfg: W.WalkConfig) -> None:
+    pos_py = pos_c = start
+    while True:
+        a = W.new_table(512)
+        b = W.new_table(512)
+        r_py = W.walk_py(buf, pos_py, end, cfg, a)
+        r_c = native.walk(
+            buf,
+            pos_c,
+            end,
+            cfg.big_endian,
+            cfg.attrs,
+            cfg.ids,
+            cfg.id_attr,
+            cfg.id_pos,
+            cfg.is_pos,
+            b,
+        )
+        assert tuple(r_py) == tuple(r_c)
+        n = r_py[0]
+        assert np.array_equal(a[:n], b[:n])
+        if r_py[2] != W.STOP_FULL:
+            return
+        pos_py = pos_c = r_py[1]
+
+
+FILE_FIXTURES = sorted(
+    p for p in PERF.glob("*.data") if p.read_bytes()[8:16] != (16).to_bytes(8, "little")
+)
+
+
+@pytest.mark.parametrize("path", FILE_FIXTURES, ids=lambda p: p.stem)
+def test_record_walk_twins_agree_on_fixtures(native: ModuleType, path: Path) -> None:
+    data = path.read_bytes()
+    cfg, start, end = _config(data)
+    _both(native, data, start, end, cfg)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_record_walk_twins_agree_on_damaged_bytes(native: ModuleType, data: Any) -> None:
+    path = data.draw(st.sampled_from(FILE_FIXTURES[:4]))
+    raw = bytearray(path.read_bytes())
+    cfg, start, end = _config(bytes(raw))
+    for _ in range(data.draw(st.integers(1, 20))):
+        at = data.draw(st.integers(start, end - 1))
+        raw[at] ^= 1 << data.draw(st.integers(0, 7))
+    cut = data.draw(st.integers(start, end))
+    _both(native, bytes(raw[:cut]), start, cut, cfg)
+
+
+def _pages(name: str) -> tuple[bytes, int, bool]:
+    raw = lzma.decompress((DAT / f"{name}.xz").read_bytes())
+    import io
+
+    from spftrace.formats.trace_dat.header import read_dat_header
+
+    hdr = read_dat_header(io.BytesIO(raw))
+    cpu = next(c for b in hdr.buffers for c in b.cpus if c.size)
+    return raw[cpu.offset : cpu.offset + cpu.size], hdr.td.page_size, hdr.td.big_endian
+
+
+def _ring_both(native: ModuleType, buf: bytes, page: int, big: bool) -> None:
+    a = ring.walk_pages_py(buf, page, 8, big)
+    cap = max(1, len(buf) // 8)
+    outs = [np.empty(cap, np.uint64)] + [np.empty(cap, np.int64) for _ in range(3)]
+    lost = np.zeros(max(len(buf) // page, 1), np.int64)
+    n, bad = native.ring_walk(buf, page, 8, big, *outs, lost)
+    assert bad == a.bad_pages and n == len(a.ts)
+    for got, want in zip([o[:n] for o in outs], [a.ts, a.off, a.length, a.page], strict=True):
+        assert np.array_equal(got, want)
+    assert np.array_equal(lost[: len(buf) // page], a.lost)
+
+
+def test_ring_walk_twins_agree_on_a_capture(native: ModuleType) -> None:
+    buf, page, big = _pages("extract-v6.dat")
+    _ring_both(native, buf, page, big)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_ring_walk_twins_agree_on_damaged_pages(native: ModuleType, data: Any) -> None:
+    buf, page, _ = _pages("extract-v6.dat")
+    raw = bytearray(buf[: page * 8])
+    for _ in range(data.draw(st.integers(1, 40))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at] = data.draw(st.integers(0, 255))
+    _ring_both(native, bytes(raw), page, data.draw(st.booleans()))
