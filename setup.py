@@ -25,7 +25,14 @@ def extensions() -> list[Extension]:
             depends=[f"{SRC}/out.h", f"{SRC}/tracetext.h"],
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
-        )
+        ),
+        # the record walks of the binary readers (formats/perf_data, formats/trace_dat)
+        Extension(
+            "spftrace._native._perf_walk",
+            sources=[f"{SRC}/perf_walk.c"],
+            extra_compile_args=["-O2", "-std=c99", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+            optional=True,
+        ),
     ]
 
 

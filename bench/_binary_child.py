@@ -46,7 +46,7 @@ def main() -> None:
 def _text_rows() -> int:
     import itertools
 
-    from spftrace.parsers.perf_script import PerfScriptParser
+    from spftrace.formats.perf_script import PerfScriptParser
 
     parser = PerfScriptParser()
     n, line_no = 0, 1
@@ -54,7 +54,7 @@ def _text_rows() -> int:
         lines = [ln.rstrip("\n") for ln in itertools.islice(sys.stdin, 65536)]
         if not lines:
             return n
-        n += parser.feed(lines, line_no).rows.num_rows
+        n += parser.feed_lines(lines, line_no).rows.num_rows
         line_no += len(lines)
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from spftrace.formats.kallsyms import perf_symbols
 from spftrace.formats.perf_data import read_perf_data
-from spftrace.parsers.perf_script import PerfScriptParser
+from spftrace.formats.perf_script import PerfScriptParser
 
 DATA = Path(__file__).with_name("data") / "perf_data"
 KALLSYMS = (DATA / "kallsyms.txt").read_bytes()
@@ -38,9 +38,10 @@ def binary_rows(path: Path, **kw: Any) -> tuple[list[dict[str, Any]], list[Any]]
 
 def text_rows(text: str) -> list[dict[str, Any]]:
     p = PerfScriptParser()
-    out = p.feed(text.splitlines(), 1)
+    out, last = p.feed_lines(text.splitlines(), 1), p.close()  # close(): the held-back sample
     out.check()
-    return list(out.rows.to_pylist())
+    last.check()
+    return [*out.rows.to_pylist(), *last.rows.to_pylist()]
 
 
 def _token(payload: str, key: str) -> str | None:

@@ -22,7 +22,7 @@ from spftrace.formats.kallsyms import perf_symbols, tep_symbols
 from spftrace.formats.trace_dat.header import read_dat_header
 from spftrace.formats.tracefs_format import Formats, Records, parse_format
 from spftrace.formats.tracefs_rows import EventDecoder
-from spftrace.parsers.tracetext import decode_payload
+from spftrace.formats.tracetext import decode_payload
 
 COMMON = """\
 \tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;

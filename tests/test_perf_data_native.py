@@ -1,17 +1,15 @@
-"""The compiled walks (spftrace/_native/perf_walk.c) equal their pure-Python twins.
+"""The compiled walks (spftrace/_native/src/perf_walk.c) equal their pure-Python twins.
 
-The extension is built here into a temporary directory (the way bench/build_perf_walk.py
-builds it in place), so these tests run the C code whether or not it was built in
-the tree.  Inputs: every committed fixture, and the same bytes damaged at random.
+The extension is the one pip built into the package (setup.py).  Inputs: every
+committed fixture, and the same bytes damaged at random.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import lzma
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -28,28 +26,16 @@ DAT = ROOT / "tests" / "data" / "trace_dat"
 
 
 @pytest.fixture(scope="module")
-def native(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
-    from setuptools import Extension, setup
+def native() -> ModuleType:
+    """The walks pip built into the package (setup.py); a build that lost them fails here
+    rather than passing every test below through the twins alone."""
+    from spftrace import _native
+    from spftrace.formats.native import perf_walk
 
-    out = tmp_path_factory.mktemp("native")
-    ext = Extension(
-        "_perf_walk",
-        sources=[str(ROOT / "spftrace" / "_native" / "perf_walk.c")],
-        extra_compile_args=["-O2", "-std=c99", "-Wall", "-Werror"],
-    )
-    setup(
-        name="perf-walk-test",
-        ext_modules=[ext],
-        packages=[],
-        py_modules=[],
-        script_args=["-q", "build_ext", "--build-lib", str(out), "--build-temp", str(out / "t")],
-    )
-    so = next(out.glob("_perf_walk*.so"))
-    spec = importlib.util.spec_from_file_location("_perf_walk", so)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    assert not _native.disabled(), "run without SPFTRACE_NO_NATIVE: this tests the C code"
+    mod = perf_walk()
+    assert mod is not None, "spftrace._native._perf_walk was not built (see setup.py)"
+    return cast(ModuleType, mod)
 
 
 def _config(data: bytes) -> tuple[W.WalkConfig, int, int]:

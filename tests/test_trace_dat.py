@@ -18,9 +18,9 @@ import pytest
 
 from spftrace.errors import SpftraceError
 from spftrace.formats.kallsyms import tep_symbols
+from spftrace.formats.trace_cmd import TraceCmdParser
 from spftrace.formats.trace_dat import read_trace_dat
 from spftrace.formats.trace_dat.header import read_dat_header
-from spftrace.parsers.trace_cmd import TraceCmdParser
 
 from .test_perf_data import HEXES, _token
 
@@ -46,7 +46,7 @@ def dat_rows(path: Path, **kw: Any) -> tuple[list[dict[str, Any]], list[Any]]:
 
 def report_rows(text: str) -> tuple[list[dict[str, Any]], dict[tuple[str, int | None], int]]:
     p = TraceCmdParser()
-    out = p.feed(text.splitlines(), 1)
+    out = p.feed_lines(text.splitlines(), 1)
     out.check()
     assert not out.rejects, out.rejects[:3]
     stats: dict[tuple[str, int | None], int] = {}

@@ -9,8 +9,8 @@ module with a ``SPEC`` and one line below.
 from __future__ import annotations
 
 from . import (
+    binary,
     ftrace,
-    perf_data_render,
     perf_script,
     perf_stat,
     trace_cmd,
@@ -21,8 +21,10 @@ from .spec import Batch, FormatSpec, Parser
 
 #: format name -> spec, in detection order
 FORMATS: dict[str, FormatSpec] = {
-    # perf.data: the binary magic PERFILE2 (rendered through perf script)
-    "perf-data": perf_data_render.SPEC,
+    # perf.data: the binary magic PERFILE2 / 2ELIFREP (or v1's PERFFILE, to name it)
+    "perf-data": binary.PERF_DATA,
+    # trace.dat: the binary magic "\x17\x08\x44tracing"
+    "trace-dat": binary.TRACE_DAT,
     # will-it-scale: runtest.py's CSV header, or the harness's "testcase:" first line
     "will-it-scale": will_it_scale.SPEC,
     # trace-cmd report: "cpus=N" first line, or "INSTANCE: comm-pid [cpu] ..." records
@@ -35,6 +37,8 @@ FORMATS: dict[str, FormatSpec] = {
     "vmstat": vmstat.SPEC,
     # perf stat: headers, footers, or counter lines (human/CSV/JSON)
     "perf-stat": perf_stat.SPEC,
+    # never sniffed: perf.data through the installed perf script, on request
+    "perf-data-render": binary.PERF_DATA_RENDER,
 }
 
 

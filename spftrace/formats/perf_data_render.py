@@ -8,8 +8,8 @@ files, which perf stores in the file and libtraceevent interprets; perf itself
 is the well-kept reader, so it renders the file (``perf script --header --ns
 -F comm,tid,pid,cpu,time,event,trace``) and the perf-script parser reads that
 text.  The dataset records ``perf-data`` as the source format and the SHA-256
-of the binary file.  This module is the whole of that path: a native reader
-replaces it by taking over the ``perf-data`` line of ``formats.FORMATS``.
+of the binary file.  Since spftrace reads perf.data itself (perf_data/), this
+path runs only on request: ``--format perf-data-render`` (formats/binary.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..errors import SpftraceError
 from .lines import LineReader
 from .perf_script import SPEC as PERF_SCRIPT
 from .perf_script import PerfScriptParser
-from .spec import Batch, ByteSource, FormatSpec, Head, parse_chunks
+from .spec import Batch, ByteSource, parse_chunks
 
 FORMAT = "perf-data"
 TABLE = "events"
@@ -36,10 +36,6 @@ SCRIPT_ARGS = (
     "script", "--header", "--ns", "--show-lost-events",
     "-F", "comm,tid,pid,cpu,time,event,trace,ip,sym,symoff,dso", "-i",
 )  # fmt: skip
-
-
-def sniff(head: Head) -> bool:
-    return head.raw.startswith(MAGIC)
 
 
 def perf_binary() -> str | None:
@@ -93,13 +89,3 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.stdout is not None:
         proc.stdout.close()
     proc.wait()
-
-
-SPEC = FormatSpec(
-    FORMAT,
-    TABLE,
-    "perf.data of tracepoint samples, rendered by perf script (needs perf)",
-    sniff,
-    reader=read,
-    binary=True,
-)

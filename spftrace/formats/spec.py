@@ -91,6 +91,8 @@ class Batch:
     #: the first line the parser ignored as not being its format at all (workload
     #: output in perf stat), for ingestion's check that the format did not change
     first_foreign: int | None = None
+    #: one-line remarks for the user (a binary reader's "the file is cut short ...")
+    notes: list[str] = field(default_factory=list)
 
     @classmethod
     def empty(cls, table: str) -> Batch:

@@ -170,7 +170,7 @@ class EventDecoder:
         rows = EventRows(payload, typed, keys, values)
         redo = np.flatnonzero(spaced) if static else np.arange(n)
         if len(redo):
-            from ..parsers.tracetext import decode_payload
+            from .tracetext import decode_payload
 
             for i in redo.tolist():
                 text = payload.row(i).decode("utf-8", "surrogateescape")

@@ -63,6 +63,8 @@ class IngestSummary:
     command: str | None = None
     kernel: str | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    #: the readers' remarks (damage named, a file perf record never finished)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def lines_per_second(self) -> float:
@@ -85,6 +87,7 @@ class IngestSummary:
         extra = {k: v for k, v in self.stats.items() if k in _NOTEWORTHY and v}
         if extra:
             lines.append("  " + ", ".join(f"{k}: {v}" for k, v in extra.items()))
+        lines += [f"  note: {n}" for n in self.notes]
         return lines
 
 
@@ -152,6 +155,7 @@ def ingest_input(
         s.rejected += len(out.rejects)
         s.command = out.meta.get("command", s.command)
         s.kernel = out.meta.get("kernel", s.kernel)
+        s.notes += [n for n in out.notes if n not in s.notes]
         for st in out.stats:
             stats[(st.name, st.cpu)] = stats.get((st.name, st.cpu), 0) + st.value
 

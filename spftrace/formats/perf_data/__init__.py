@@ -18,12 +18,12 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any
 
 from ...errors import SpftraceError
 from ..binary_batch import BinaryBatch
 from ..kallsyms import Symbols
+from .buildid import find_kallsyms
 from .header import (
     FILE_HEADER,
     MAGIC,
@@ -59,33 +59,6 @@ def sniff_pipe(head: bytes) -> bool:
 def sniff_v1(head: bytes) -> bool:
     """perf.data version 1 (``PERFFILE``), which spftrace names and refuses."""
     return head[:8] == MAGIC_V1
-
-
-def find_kallsyms(
-    build_ids: list[tuple[int, int, bytes, str]], osrelease: str | None = None
-) -> bytes | None:
-    """The kernel's symbols for a file, as perf finds them: the build-id cache
-    ($PERF_BUILDID_DIR or ~/.debug) that perf record fills, else /proc/kallsyms when
-    the running kernel has the file's build-id (/sys/kernel/notes), or - for files
-    without build-ids, as pipe mode writes them - the file's kernel release."""
-    bid = next(
-        (b for misc, _pid, b, name in build_ids if name == "[kernel.kallsyms]" and misc & 7 == 1),
-        None,
-    )
-    try:
-        if bid is not None:
-            root = Path(os.environ.get("PERF_BUILDID_DIR") or Path.home() / ".debug")
-            cached = root / "[kernel.kallsyms]" / bid.hex() / "kallsyms"
-            if cached.is_file():
-                return cached.read_bytes()
-            if bid not in Path("/sys/kernel/notes").read_bytes():
-                return None
-        elif osrelease is None or osrelease != os.uname().release:
-            return None
-        text = Path("/proc/kallsyms").read_bytes()
-    except OSError:
-        return None
-    return text if text[:16].strip(b"0") else None  # zeros: addresses hidden
 
 
 def _spooled(stream: IO[bytes], head: bytes) -> IO[bytes]:
@@ -153,6 +126,11 @@ def _file_header(stream: IO[bytes], hdr: Any, s: Session, source: str) -> tuple[
     size = stream.seek(0, os.SEEK_END)
     ao, asz = hdr.attrs
     do, dsz = hdr.data
+    if do > size:  # a damaged header (a flipped bit): no records to keep
+        raise SpftraceError(
+            f"{source}: damaged perf.data header (the data section starts at {do}, "
+            f"past the end of the file at {size})"
+        )
     if ao + asz > size:
         raise SpftraceError(f"{source}: truncated perf.data header (the attrs end past the file)")
     stream.seek(ao)

@@ -124,7 +124,7 @@ class Session:
         elif isinstance(src, bytes):
             self.ksyms = perf_symbols(src)
         elif src == "auto" and self.ksyms is None:
-            from . import find_kallsyms
+            from .buildid import find_kallsyms
 
             text = find_kallsyms(self.features.build_ids, self.features.meta.get("osrelease"))
             if text is not None:

@@ -8,7 +8,7 @@ where the sample id sits when attrs differ).
 One walk turns a window of the data section into a table with one row per record
 (``COLUMNS``): where it is, its type and size, and every sample field spftrace
 uses (or the trailer's pid/tid/time/cpu for other records).  The compiled twin
-(spftrace/_native/perf_walk.c) fills the same table and tests hold them equal;
+(spftrace/_native/src/perf_walk.c) fills the same table and tests hold them equal;
 without it the walk runs here, slower.
 """
 

@@ -72,6 +72,10 @@ def feed_vectorised(p: PerfStatParser, lines: list[str], first_line_no: int) -> 
     shape = p.csv_shape
     if shape is not None and n >= THRESHOLDS["csv"]:
         code[_csv_mask(arr, shape)] = _CSV
+        # a line that starts with "{" is JSON to the per-line path, even when its
+        # commas make it look like CSV (found by the damaged-lines property test)
+        brace = pc.fill_null(pc.equal(lead, "{"), False).to_numpy(zero_copy_only=False)
+        code[brace & (code == _CSV)] = 0
     if (
         n >= THRESHOLDS["human_interval"]
         and pc.any(pc.match_substring_regex(arr, r"^\s*\d+\.\d{9}\s")).as_py()

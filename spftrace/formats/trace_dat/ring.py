@@ -8,7 +8,7 @@ and time_delta:27 (the other way round in big-endian files); type_len 29 is
 padding, 30 a time extend (delta += array[0] << 27), 31 an absolute time stamp
 (keeping the top 5 bits of the page's time), 0 a record whose length is in
 array[0], 1..28 a record of type_len * 4 bytes.
-The compiled twin (spftrace/_native/perf_walk.c, ring_walk) returns the same arrays.
+The compiled twin (spftrace/_native/src/perf_walk.c, ring_walk) returns the same arrays.
 """
 
 from __future__ import annotations
