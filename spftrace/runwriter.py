@@ -14,7 +14,7 @@ import re
 import shutil
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from .store import Dataset
 
 ROW_GROUP = 128 * 1024
+#: rows gathered before a write (each write ends a row group): fewer, larger groups
+#: for less writer time, and a bound on what waits in memory
+WRITE_ROWS = 64 * 1024
 DATA_TABLES = ("counters", "events", "rejects", "stats")
 _DELTA = frozenset(["line_no", "ts"])
 _STATS = frozenset(["line_no", "ts", "block", "input"])
@@ -72,6 +75,9 @@ class _Open:
     writer: pq.ParquetWriter
     path: Path
     rows: int = 0
+    #: tables not yet written, fewer than WRITE_ROWS rows together (``_flush``)
+    pending: list[Any] = field(default_factory=list)
+    pending_rows: int = 0
 
 
 class RunWriter:
@@ -170,10 +176,25 @@ class RunWriter:
             else:
                 col = columns.column(f.name)
                 arrays.append(col if col.type == f.type else col.cast(f.type))
-        batch = pa.Table.from_arrays(arrays, schema=schema)
-        with self._io():
-            o.writer.write_table(batch, row_group_size=ROW_GROUP)
+        o.pending.append(pa.Table.from_arrays(arrays, schema=schema))
+        o.pending_rows += n
         o.rows += n
+        if o.pending_rows >= WRITE_ROWS:
+            self._flush(o)
+
+    def _flush(self, o: _Open) -> None:
+        """Write the pending tables as whole row groups.  A parser's batch is one
+        chunk's rows (~7k perf script lines); written one by one they made 70 row
+        groups of 15k rows for 1M lines, and the writer spent a third more time on
+        them (0.35 s of CPU instead of 0.25 s, measured in bench/whole.py's input)."""
+        import pyarrow as pa
+
+        if not o.pending:
+            return
+        table = o.pending[0] if len(o.pending) == 1 else pa.concat_tables(o.pending)
+        o.pending, o.pending_rows = [], 0
+        with self._io():
+            o.writer.write_table(table, row_group_size=ROW_GROUP)
 
     def commit(self) -> None:
         """Publish: data files and the manifest first, the runs file last (the commit
@@ -184,6 +205,7 @@ class RunWriter:
         staged = [self._open[t].path for t in order]
         with self._io():
             for o in self._open.values():
+                self._flush(o)
                 o.writer.close()
             part = f"{PARTITION}={self.run}"
             manifest = self.staging / MANIFESTS / part / f"part-{self.first_input:05d}.json"

@@ -163,3 +163,37 @@ def test_ingestion_names_no_format() -> None:
         for name in names:
             hit = re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", code)
             assert hit is None, f"{path.name} names the format {name!r}"
+
+
+def test_binary_sniffers_take_every_reader_magic_without_importing_readers() -> None:
+    """binary.py tells text from perf.data/trace.dat by the magics' first bytes before
+    it imports a reader; every magic the readers know still reaches their sniffer."""
+    from spftrace.formats import binary
+    from spftrace.formats.perf_data import header
+    from spftrace.formats.trace_dat import MAGIC
+
+    for magic in (header.MAGIC, header.MAGIC_BE, header.MAGIC_V1):
+        assert binary.PERF_DATA.sniff(Head(magic + bytes(200))), magic
+    assert binary.TRACE_DAT.sniff(Head(MAGIC + bytes(200)))
+    for text in (b"PERF is not a magic", b"\x17\x08Dtracinx", b"mtfault 1 [000] 1.0: a:b"):
+        assert not binary.PERF_DATA.sniff(Head(text)) and not binary.TRACE_DAT.sniff(Head(text))
+
+
+def test_a_text_ingest_imports_no_binary_reader(tmp_path: Path) -> None:
+    """A 10-line perf script ingest loads neither binary reader (numpy tables, kallsyms:
+    0.3 s of start-up) nor pandas or pyarrow.compute."""
+    import subprocess
+    import sys
+
+    src = Path(__file__).parent / "data" / "traces" / "perf-script-default.txt"
+    ten = tmp_path / "ten.txt"
+    ten.write_bytes(b"".join(src.read_bytes().splitlines(keepends=True)[:10]))
+    code = (
+        "import sys, spftrace\n"
+        f"spftrace.ingest([{str(ten)!r}], data={str(tmp_path / 'ds')!r})\n"
+        "heavy = ('spftrace.formats.perf_data', 'spftrace.formats.trace_dat', 'pandas',"
+        " 'pyarrow.compute')\n"
+        "print([m for m in heavy if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

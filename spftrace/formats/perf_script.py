@@ -335,7 +335,10 @@ class PerfScriptParser(TraceTextParser):
 def _has_stacks(chunk: Chunk) -> bool:
     """Frames (tab-indented) or a sample's ``ip sym (dso)`` tail in the chunk."""
     data = chunk.data
-    return b"\t" in data or b")\n" in data or data.endswith(b")")
+    if b"\t" in data:
+        return True
+    # ")" alone first: one memchr pass, where ")\n" is a slow two-byte search (3 ms a MiB)
+    return b")" in data and (b")\n" in data or data.endswith(b")"))
 
 
 def _concat(tables: list[Any]) -> Any:
