@@ -4,7 +4,8 @@ start and imports included, each against a baseline measured in the same run.
 Run by ``make bench`` (bench/run.py adds this section to bench/RESULTS.md) or
 alone: ``python bench/whole.py`` prints it.  Every command runs in a fresh
 process; its time is wall-clock from spawn to exit, best of N (the machine may
-be shared).  Peak RSS comes from GNU time (``/usr/bin/time -f %M``): a child
+be shared).  Peak RSS and CPU time (user + system, which a shared machine inflates
+far less than wall time) come from GNU time (``/usr/bin/time -f "%M %U %S"``): a child
 spawned straight from this process would count this process's own memory in
 its ru_maxrss, because the kernel carries the high-water mark across exec.
 
@@ -25,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import IO
+from typing import IO, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -46,22 +47,36 @@ GRAMMARS = {
 
 
 def timed(cmd: Sequence[str], rss_file: str) -> list[str]:
-    """cmd under GNU time, which writes the peak RSS (KB) of cmd alone to rss_file."""
+    """cmd under GNU time, which writes the peak RSS (KB) and the user and system
+    CPU seconds of cmd alone to rss_file."""
     if not Path("/usr/bin/time").exists():
         raise SystemExit("bench/whole.py needs GNU time: apt-get install time")
-    return ["/usr/bin/time", "-f", "%M", "-o", rss_file, *cmd]
+    return ["/usr/bin/time", "-f", "%M %U %S", "-o", rss_file, *cmd]
 
 
 def rss_mb(rss_file: str) -> float:
-    return int(Path(rss_file).read_text().split()[-1]) / 1024
+    return int(Path(rss_file).read_text().split()[-3]) / 1024
+
+
+def cpu_s(rss_file: str) -> float:
+    user, system = Path(rss_file).read_text().split()[-2:]
+    return float(user) + float(system)
+
+
+class Timing(NamedTuple):
+    """One command: wall seconds from spawn to exit, peak RSS MB, CPU seconds."""
+
+    wall: float
+    rss: float
+    cpu: float
 
 
 def run(
     cmd: Sequence[str],
     stdout: int | IO[bytes] = subprocess.DEVNULL,
     env: dict[str, str] | None = None,
-) -> tuple[float, float]:
-    """(wall seconds, peak RSS MB) of one fresh process."""
+) -> Timing:
+    """Wall seconds, peak RSS MB and CPU seconds of one fresh process."""
     with tempfile.NamedTemporaryFile() as rss:
         t0 = time.perf_counter()
         # cwd: not the checkout, whose spftrace/ would shadow a PYTHONPATH install
@@ -72,11 +87,11 @@ def run(
         wall = time.perf_counter() - t0
         if r.returncode:
             raise SystemExit(f"failed ({r.returncode}): {' '.join(cmd)}")
-        return wall, rss_mb(rss.name)
+        return Timing(wall, rss_mb(rss.name), cpu_s(rss.name))
 
 
-def pipe(producer: Sequence[str], consumer: Sequence[str]) -> tuple[float, float]:
-    """(wall seconds, consumer's peak RSS MB) of ``producer | consumer``."""
+def pipe(producer: Sequence[str], consumer: Sequence[str]) -> Timing:
+    """Wall seconds of ``producer | consumer``, the consumer's peak RSS MB and CPU s."""
     with tempfile.NamedTemporaryFile() as rss:
         t0 = time.perf_counter()
         a = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
@@ -88,17 +103,13 @@ def pipe(producer: Sequence[str], consumer: Sequence[str]) -> tuple[float, float
         a.stdout.close()  # the consumer holds the read end
         if a.wait() or b.wait():
             raise SystemExit(f"pipe failed: {' '.join(producer)} | {' '.join(consumer)}")
-        return time.perf_counter() - t0, rss_mb(rss.name)
+        return Timing(time.perf_counter() - t0, rss_mb(rss.name), cpu_s(rss.name))
 
 
-def best(n: int, fn: Callable[[], tuple[float, float]]) -> tuple[float, float]:
-    """Fastest of n runs, and the largest peak RSS seen."""
-    times, rss = [], 0.0
-    for _ in range(n):
-        t, r = fn()
-        times.append(t)
-        rss = max(rss, r)
-    return min(times), rss
+def best(n: int, fn: Callable[[], Timing]) -> Timing:
+    """Fastest of n runs, the largest peak RSS seen, the least CPU time."""
+    runs = [fn() for _ in range(n)]
+    return Timing(min(r.wall for r in runs), max(r.rss for r in runs), min(r.cpu for r in runs))
 
 
 def ingest(path: Path | str, spftrace: Sequence[str] = (SPFTRACE,)) -> list[str]:
@@ -119,7 +130,7 @@ def recording() -> tuple[Path, Path]:
     return data, text
 
 
-def perf_to(data: Path, out: Path) -> tuple[float, float]:
+def perf_to(data: Path, out: Path) -> Timing:
     with out.open("wb") as fh:
         return run(["perf", "script", "-i", str(data)], stdout=fh)
 
@@ -170,6 +181,7 @@ def repeat(src: Path, times: int, out: Path) -> Path:
 
 
 def bench_whole(results: list[str], runs: int = 3) -> None:
+    load_before = f"{os.getloadavg()[0]:.1f}"
     data, text = recording()
     script = ["perf", "script", "-i", str(data)]
     perf_file = best(runs, lambda: perf_to(data, text))
@@ -203,30 +215,58 @@ def bench_whole(results: list[str], runs: int = 3) -> None:
     def ok(good: bool) -> str:
         return "met" if good else "**not met**"
 
-    r_file, r_pipe = perf_file[0] / file_ingest[0], piped[0] / perf_null[0]
-    peak = max(file_ingest[1], piped[1], big_ingest[1], small[1])
+    r_file, r_pipe = perf_file.wall / file_ingest.wall, piped.wall / perf_null.wall
+    c_file = perf_file.cpu / file_ingest.cpu
+    peak = max(file_ingest.rss, piped.rss, big_ingest.rss, small.rss)
+
+    def row(cmd: str, t: Timing, *rest: str) -> str:
+        return f"| {cmd} | {t.wall:.2f} | {t.cpu:.2f} | {t.rss:.0f} | " + " | ".join(rest) + " |"
+
     results += [
-        "## Whole process, as users run it (issue 11)",
+        "## Text ingest: the whole process, as users run it (issue 11)",
         "",
         f"Recording: `{RECORD.format(data='trace.data', mtfault='./mtfault')}`: "
         f"{lines:,} lines of perf script ({text.stat().st_size / 1e6:.0f} MB). Each command "
         f"in a fresh process, best of {runs}; seconds from spawn to exit (interpreter start "
-        "and imports included), peak RSS of that process (wait4).",
+        "and imports included), CPU seconds (user + system) and peak RSS of that process "
+        f"(GNU time). Load average when this section started: {load_before}, when it ended: "
+        f"{os.getloadavg()[0]:.1f} (other jobs share the 2 CPUs: wall times and their ratios "
+        "are then indicative; CPU times are inflated far less).",
         "",
-        "| command | seconds | peak RSS MB | against | ratio | target |",
-        "|---|---:|---:|---|---:|---|",
-        f"| `perf script -i trace.data > ps.txt` | {perf_file[0]:.2f} | {perf_file[1]:.0f} | | | |",
-        f"| `spftrace ingest ps.txt` | {file_ingest[0]:.2f} | {file_ingest[1]:.0f} | perf script "
-        f"printing it | **{r_file:.2f}x** faster | >= 3x (aim 5x): {ok(r_file >= 3)} |",
-        f"| `perf script -i trace.data > /dev/null` | {perf_null[0]:.2f} | {perf_null[1]:.0f} "
-        "| | | |",
-        f"| `perf script -i trace.data \\| spftrace ingest -` | {piped[0]:.2f} | {piped[1]:.0f} "
-        f"| perf script > /dev/null | **{r_pipe:.2f}x** as long | <= 1.15x: {ok(r_pipe <= 1.15)} |",
-        f"| `spftrace ingest` of 10 lines | {small[0]:.2f} | {small[1]:.0f} | `python -c pass`: "
-        f"{bare[0]:.2f} s, {bare[1]:.0f} MB | | < 0.3 s: {ok(small[0] < 0.3)}; < 100 MB: "
-        f"{ok(small[1] < 100)} |",
-        f"| `spftrace ingest` of {10 * lines:,} lines | {big_ingest[0]:.2f} | {big_ingest[1]:.0f} "
-        f"| | | < 250 MB at any size: {ok(peak < 250)} (peak {peak:.0f}) |",
+        "| command | seconds | CPU s | peak RSS MB | against | ratio | target |",
+        "|---|---:|---:|---:|---|---:|---|",
+        row("`perf script -i trace.data > ps.txt`", perf_file, "", "", ""),
+        row(
+            "`spftrace ingest ps.txt`",
+            file_ingest,
+            "perf script printing it",
+            f"**{r_file:.2f}x** faster (CPU: {c_file:.2f}x)",
+            f">= 3x (aim 5x): {ok(r_file >= 3)}",
+        ),
+        row("`perf script -i trace.data > /dev/null`", perf_null, "", "", ""),
+        row(
+            "`perf script -i trace.data \\| spftrace ingest -`",
+            piped,
+            "perf script > /dev/null",
+            f"**{r_pipe:.2f}x** as long",
+            f"<= 1.15x: {ok(r_pipe <= 1.15)}",
+        ),
+        row(
+            "`spftrace ingest` of 10 lines",
+            small,
+            f"`python -c pass`: {bare.wall:.2f} s, {bare.cpu:.2f} CPU s, {bare.rss:.0f} MB",
+            "",
+            f"< 0.3 s: {ok(small.wall < 0.3)}; < 100 MB: {ok(small.rss < 100)}",
+        ),
+        row(
+            f"`spftrace ingest` of {10 * lines:,} lines",
+            big_ingest,
+            "",
+            "",
+            f"< 250 MB at any size: {ok(peak < 250)} (peak {peak:.0f})",
+        ),
+        "",
+        "CPU seconds of the pipe row are the ingest's alone (perf script's are the row above).",
         "",
         "Where a 10-line ingest spends its start-up (`python -X importtime`, self time summed "
         "per top-level package, ms): "
