@@ -112,3 +112,140 @@ def test_lkp_will_it_scale_result_with_command_log() -> None:
         "per_thread_ops": 0.0,
         "workload": 1200363.0,
     }
+
+
+# --- class 4 and 6: ftrace text -------------------------------------------------------
+
+
+def _via(data: bytes, columnar: bool) -> Parsed:
+    """ftrace text through the compiled scanner's path or the per-line path."""
+    from spftrace.formats.lines import Chunk
+
+    from .helpers import make_parser
+
+    parser = make_parser("ftrace")
+    parser._VECTOR_MIN_LINES = 1 if columnar else 10**12  # type: ignore[attr-defined]
+    n = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    return Parsed([parser.feed(Chunk(1, data, n, data.endswith(b"\n"))), parser.close()], parser)
+
+
+def _both(name: str) -> Parsed:
+    data = (REAL / name).read_bytes()
+    assert sniff(data) == "ftrace"
+    fast, slow = _via(data, True), _via(data, False)
+    assert fast.rows == slow.rows
+    assert (fast.lines, fast.record_lines, fast.ignored) == (
+        slow.lines,
+        slow.record_lines,
+        slow.ignored,
+    )
+    assert fast.rejects == slow.rejects and fast.stats == slow.stats
+    return slow
+
+
+def test_function_tracer_lines_after_prose_kernel_doc() -> None:
+    p = _both("ftrace-function-kernel-doc.txt")
+    assert (p.lines, p.record_lines, p.ignored) == (24, 10, 13)
+    assert p.stats == {"foreign_lines": 1}  # "Here is an example of the output format ..."
+    assert [(r.line_no, r.line.strip()) for r in p.rejects] == [(24, "....")]
+    assert {r["event"] for r in p.rows} == {"ftrace:function"}
+    first = p.rows[0]
+    assert (first["comm"], first["tid"], first["cpu"], first["ts"]) == (
+        "bash",
+        1977,
+        0,
+        17284_993652_000,
+    )
+    assert first["fields"] == [("function", "sys_close"), ("caller", "system_call_fastpath")]
+    assert first["payload"] == "sys_close <-system_call_fastpath"
+    assert [r["cpu"] for r in p.rows].count(3) == 2  # the two sshd-1974 lines
+    assert p.rows[-1]["fields"] == [("function", "sys_select"), ("caller", "system_call_fastpath")]
+
+
+def test_function_tracer_mixed_with_events_in_a_mail() -> None:
+    p = _both("ftrace-function-mixed-mail.txt")
+    assert p.rejects == []
+    assert (p.lines, p.record_lines, p.ignored) == (24, 12, 12)
+    assert p.stats == {"foreign_lines": 4}  # three lines of prose and "[..]"
+    events = [r["event"] for r in p.rows]
+    assert (
+        events
+        == [
+            "ftrace:function",
+            "mmap_lock:mmap_lock_start_locking",
+            "ftrace:function",
+            "mmap_lock:mmap_lock_acquire_returned",
+            "ftrace:function",
+            "mmap_lock:mmap_lock_released",
+        ]
+        * 2
+    )
+    callers = {dict(r["fields"])["caller"] for r in p.rows if r["event"] == "ftrace:function"}
+    assert callers == {"do_user_addr_fault"}
+    assert dict(p.rows[0]["fields"])["function"] == "__mmap_lock_do_trace_start_locking"
+    acquired = p.rows[3]
+    assert (acquired["mm"], acquired["write"], acquired["success"]) == (0x6515CB1F, False, True)
+    assert acquired["ts"] == 194_576807_000
+
+
+def test_multiline_print_continuations() -> None:
+    p = _both("ftrace-print-multiline.txt")
+    assert p.rejects == []
+    # the header: "entries-in-buffer/entries-written: 910/910"; lines 445-446 go on line 444
+    assert len(p.rows) == 910
+    assert (p.lines, p.record_lines) == (924, 912)
+    mark = next(r for r in p.rows if r["line_no"] == 444)
+    assert mark["event"] == "tracing_mark_write"
+    assert mark["payload"] == "phase start\nsecond line of the same marker\nthird: x=1 y=2"
+    assert mark["fields"] == [("x", "1"), ("y", "2")]  # "third:" has no value: not a pair
+    single = next(r for r in p.rows if r["line_no"] == 726)
+    assert single["payload"] == "single line marker k=v"
+    assert single["fields"] == [("k", "v")]
+
+
+def test_bare_tokens_are_not_fields() -> None:
+    p = _both("ftrace-bare-tokens.txt")
+    assert p.rejects == []
+    assert len(p.rows) == 56  # "entries-in-buffer/entries-written: 56/56"
+    assert {r["event"] for r in p.rows} == {"workqueue_execute_start"}
+    # line 13: "work struct 000000005ec41daa: function virtio_transport_rx_work"
+    assert p.rows[0]["payload"] == "work struct 000000005ec41daa: function virtio_transport_rx_work"
+    assert all(r["fields"] == [] for r in p.rows)
+
+
+@pytest.mark.parametrize(
+    ("payload", "fields"),
+    [
+        ("0xffff0000080feeb8s: equals_event: pid=7", [("pid", "7")]),
+        ("ip:ffff0000080feeb8 comm= x:1", [("comm", ""), ("x", "1")]),
+        ("a:b: c::d", [("a", "b:"), ("c", ":d")]),
+    ],
+)
+def test_bare_token_rule_in_both_paths(payload: str, fields: list[tuple[str, str]]) -> None:
+    line = f"            bash-8111    [000] d....  1110.146307: some_event: {payload}\n"
+    for columnar in (True, False):
+        p = _via(line.encode() * 2, columnar)
+        assert [r["fields"] for r in p.rows] == [fields, fields]
+
+
+@pytest.mark.parametrize("columnar", [True, False])
+def test_print_continuation_across_chunks(columnar: bool) -> None:
+    """A chunk that ends on the print record: its continuation lines in the next
+    chunk are taken as its lines (not rejects); the payload keeps its first line."""
+    from spftrace.formats.lines import Chunk
+
+    from .helpers import make_parser
+
+    lines = (REAL / "ftrace-print-multiline.txt").read_bytes().splitlines(keepends=True)
+    head, tail = b"".join(lines[:444]), b"".join(lines[444:])
+    parser = make_parser("ftrace")
+    parser._VECTOR_MIN_LINES = 1 if columnar else 10**12  # type: ignore[attr-defined]
+    outs = [
+        parser.feed(Chunk(1, head, 444, True)),
+        parser.feed(Chunk(445, tail, len(lines) - 444, True)),
+        parser.close(),
+    ]
+    p = Parsed(outs, parser)
+    assert p.rejects == []
+    assert (len(p.rows), p.record_lines) == (910, 912)
+    assert next(r for r in p.rows if r["line_no"] == 444)["payload"] == "phase start"
