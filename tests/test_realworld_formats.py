@@ -249,3 +249,151 @@ def test_print_continuation_across_chunks(columnar: bool) -> None:
     assert p.rejects == []
     assert (len(p.rows), p.record_lines) == (910, 912)
     assert next(r for r in p.rows if r["line_no"] == 444)["payload"] == "phase start"
+
+
+# --- class 7: Android simpleperf stat ------------------------------------------------
+
+
+def _sp(name: str) -> Parsed:
+    path = REAL / name
+    assert sniff(path.read_bytes()) == "simpleperf-stat"
+    return parse_path("simpleperf-stat", path)
+
+
+def _values(p: Parsed) -> dict[str, float]:
+    return {r["event"]: r["value"] for r in p.rows}
+
+
+def test_simpleperf_default_events_with_shares() -> None:
+    p = _sp("simpleperf-stat-doc-default.txt")
+    assert p.rejects == []
+    assert p.meta["command"] == "simpleperf stat -p 7394 --duration 10"
+    assert _values(p) == {
+        "cpu-cycles": 1320496145.0,
+        "instructions": 510426028.0,
+        "branch-misses": 4692338.0,
+        "task-clock": 886.008130,
+        "context-switches": 753.0,
+        "page-faults": 870.0,
+        "seconds-time-elapsed": 10.023829,
+    }
+    tc = next(r for r in p.rows if r["event"] == "task-clock")
+    assert (tc["unit"], tc["metric_value"], tc["metric_unit"]) == ("msec", 0.088390, "cpus used")
+    assert {r["enabled_pct"] for r in p.rows if r["event"] != "seconds-time-elapsed"} == {100.0}
+    assert {r["origin"] for r in p.rows} == {"perf-stat"}
+
+
+def test_simpleperf_multiplexed_shares() -> None:
+    p = _sp("simpleperf-stat-doc-multiplexed.txt")
+    assert p.rejects == []
+    shares = {r["event"]: r["enabled_pct"] for r in p.rows if r["event"] != "seconds-time-elapsed"}
+    assert shares == {
+        "cache-references": 87.0,
+        "cache-references:u": 87.0,
+        "cache-references:k": 87.0,
+        "cache-misses": 87.0,
+        "cache-misses:u": 87.0,
+        "cache-misses:k": 87.0,
+        "instructions": 89.0,
+    }
+    assert _values(p)["cache-misses:k"] == 38447.0
+    assert p.stats == {"foreign_lines": 1}  # the command's continuation line
+
+
+def test_simpleperf_per_core() -> None:
+    p = _sp("simpleperf-stat-doc-per-core.txt")
+    assert p.rejects == []
+    rows = [(r["cpu"], r["value"], r["enabled_pct"]) for r in p.rows if r["event"] == "cpu-cycles"]
+    assert rows == [
+        (7, 56552838.0, 60.0),
+        (3, 25958605.0, 20.0),
+        (0, 22822698.0, 15.0),
+        (1, 6661495.0, 5.0),
+        (4, 1519093.0, 0.0),
+    ]
+
+
+def test_simpleperf_column_line_after_workload_output() -> None:
+    p = _sp("simpleperf-stat-columns-after-workload.txt")
+    assert p.rejects == []
+    assert p.stats == {"foreign_lines": 3}  # "...", and the two JMH lines
+    assert (p.lines, p.record_lines) == (17, 9)
+    v = _values(p)
+    assert (v["page-faults"], v["instructions"], v["task-clock"]) == (
+        45690.0,
+        305289176670.0,
+        42865.714903,
+    )
+    assert v["seconds-time-elapsed"] == 41.888528
+    assert {r["metric_unit"] for r in p.rows if r["event"] == "stalled-cycles-backend"} == {"M/sec"}
+
+
+def test_simpleperf_csv() -> None:
+    p = _sp("simpleperf-stat-csv.txt")
+    assert p.rejects == []
+    assert [(r["event"], r["value"], r["metric_value"], r["metric_unit"], r["enabled_pct"])
+            for r in p.rows] == [
+        ("cpu-cycles", 6595722690.0, 4.511040, "GHz", 100.0),
+        ("major-faults", 0.0, 0.0, "/sec", 100.0),
+        ("seconds-time-elapsed", 1.462129, None, None, None),
+    ]  # fmt: skip
+
+
+# Shapes without a published example: written by hand after the format strings of
+# simpleperf's cmd_stat.cpp (ShowText: "  %*s  %-*s   # %-*s", the thread columns
+# "  %-*s  %-*d  %-*d", ShowCSV and "Total test time"), not golden files.
+_INTERVAL = """Performance counter statistics:
+
+#  count  event_name    # count / runtime
+   1,000  page-faults   # 1.000 K/sec
+
+Total test time: 1.000100 seconds.
+Performance counter statistics:
+
+#  count  event_name    # count / runtime
+   1,500  page-faults   # 750.000 /sec
+
+Total test time: 2.000200 seconds.
+"""
+
+
+def test_simpleperf_interval_totals_are_not_summed() -> None:
+    from .helpers import parse_text
+
+    p = parse_text("simpleperf-stat", _INTERVAL)
+    faults = [(r["ts"], r["value"], r["block"]) for r in p.rows if r["event"] == "page-faults"]
+    # counts only grow: totals since the start; the last print is the total (ts null)
+    assert faults == [(1_000_100_000, 1000.0, 0), (None, 1500.0, 0)]
+    deltas = _INTERVAL.replace("1,500", "  700")
+    p = parse_text("simpleperf-stat", deltas)
+    faults = [(r["ts"], r["value"]) for r in p.rows if r["event"] == "page-faults"]
+    assert faults == [(1_000_100_000, 1000.0), (2_000_200_000, 700.0)]
+
+
+def test_simpleperf_per_thread_text_and_csv() -> None:
+    from .helpers import parse_text
+
+    text = """Performance counter statistics:
+
+# thread_name      pid    tid    count  event_name    # count / runtime
+  RenderThread     1234   1250   2,048  page-faults   # 1.024 K/sec
+  Jit thread pool  1234   1241      17  page-faults   # 8.500 /sec
+
+Total test time: 2.000000 seconds.
+"""
+    p = parse_text("simpleperf-stat", text)
+    assert p.rejects == []
+    assert [(r["thread"], r["value"]) for r in p.rows if r["event"] == "page-faults"] == [
+        ("RenderThread-1250", 2048.0),
+        ("Jit thread pool-1241", 17.0),
+    ]
+    csv = "Performance counter statistics,\nRenderThread,1234,1250,2048,page-faults,1.024,K/sec,\n"
+    p = parse_text("simpleperf-stat", csv)
+    assert [(r["thread"], r["value"], r["metric_unit"]) for r in p.rows] == [
+        ("RenderThread-1250", 2048.0, "K/sec")
+    ]
+
+
+def test_perf_stat_is_not_simpleperf() -> None:
+    for path in sorted((DATA / "perf_stat").glob("*.txt"))[:20]:
+        assert sniff(path.read_bytes()) != "simpleperf-stat", path.name
