@@ -7,6 +7,9 @@ values are read off the files by hand, never taken from the parsers.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from spftrace.formats.detect import sniff
@@ -397,3 +400,49 @@ Total test time: 2.000000 seconds.
 def test_perf_stat_is_not_simpleperf() -> None:
     for path in sorted((DATA / "perf_stat").glob("*.txt"))[:20]:
         assert sniff(path.read_bytes()) != "simpleperf-stat", path.name
+
+
+# --- class 8: perf stat blocks of different workloads --------------------------------
+
+
+def _report(data: Path, path: Path) -> dict[str, Any]:
+    import json
+
+    import spftrace
+
+    spftrace.ingest([path], data=data)  # type: ignore[attr-defined]
+    report = json.loads(spftrace.report("json", data=data))  # type: ignore[attr-defined]
+    return report["runs"][0]  # type: ignore[no-any-return]
+
+
+def test_headerless_blocks_of_different_event_sets(data: Path) -> None:
+    path = REAL / "perf-stat-csv-two-workloads.txt"
+    p = parse_path("perf-stat", path)
+    assert [(r["line_no"], r["block"], r["event"], r["value"]) for r in p.rows] == [
+        (1, 0, "page-faults", 49.0),
+        (2, 1, "page-faults", 101.0),
+        (3, 1, "minor-faults", 101.0),
+        (4, 1, "major-faults", 0.0),
+    ]
+    assert p.stats == {"perf_stat_workloads": 2, "perf_stat_first_workload_blocks": 1}
+    run = _report(data, path)
+    assert run["faults"] == 49  # the first workload's count, not 49 + 101
+
+
+def test_blocks_of_different_commands(data: Path) -> None:
+    path = REAL / "perf-stat-two-commands.txt"
+    p = parse_path("perf-stat", path)
+    faults = [(r["block"], r["value"]) for r in p.rows if r["event"] == "page-faults"]
+    assert faults == [(0, 49.0), (1, 100.0)]
+    assert p.stats["perf_stat_workloads"] == 2
+    run = _report(data, path)
+    assert run["faults"] == 49
+    assert any("2 different workloads" in n for n in run["disagreements"])
+
+
+def test_repetitions_of_one_workload_are_still_summed(data: Path) -> None:
+    path = REAL / "perf-stat-csv-same-workload-twice.txt"
+    p = parse_path("perf-stat", path)
+    assert "perf_stat_workloads" not in p.stats
+    assert {r["block"] for r in p.rows} == {0, 1}
+    assert _report(data, path)["faults"] == 49 + 50
