@@ -446,3 +446,13 @@ def test_repetitions_of_one_workload_are_still_summed(data: Path) -> None:
     assert "perf_stat_workloads" not in p.stats
     assert {r["block"] for r in p.rows} == {0, 1}
     assert _report(data, path)["faults"] == 49 + 50
+
+
+_KINDS = {"perf-stat": "perf-stat", "lkp": "will-it-scale", "ftrace": "ftrace"}
+_KINDS["simpleperf"] = "simpleperf-stat"
+
+
+@pytest.mark.parametrize("path", sorted(REAL.glob("*.txt")), ids=lambda p: p.name)
+def test_every_file_is_detected_as_its_format(path: Path) -> None:
+    kind = next(v for k, v in _KINDS.items() if path.name.startswith(k))
+    assert sniff(path.read_bytes()) == kind
