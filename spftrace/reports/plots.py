@@ -24,6 +24,7 @@ from ..vocabulary import FAST_PATH_COLOUR, NOT_ATTEMPTED_COLOUR, colour, column,
 
 #: a chart's reason marks: matplotlib writes an artist's gid as the id of its <g>
 _GID = re.compile(r'id="spftrace-reason-(\d+)-\d+"')
+_AXES = re.compile(r'id="spftrace-axes-\d+"')
 #: short bin labels for the mmap_lock histograms (analysis/vmalock_pass.py's names)
 _BINS = {"<1": "<1", "1-10": "1–10", "10-100": "10–100", "100-1000": "100–1k", ">=1000": "≥1k"}
 
@@ -48,14 +49,19 @@ class _Marks:
         self.serial += 1
         return f"spftrace-reason-{self.names.index(name)}-{self.serial}"
 
+    def axes(self, ax: object) -> None:
+        """Mark the data area (the axes background) of ``ax`` as ``class="axes"``."""
+        self.serial += 1
+        ax.patch.set_gid(f"spftrace-axes-{self.serial}")  # type: ignore[attr-defined]
+
     def apply(self, svg: str) -> str:
         def attrs(m: re.Match[str]) -> str:
             return f'class="reason" data-reason="{escape(self.names[int(m.group(1))])}"'
 
-        return _GID.sub(attrs, svg)
+        return _AXES.sub('class="axes"', _GID.sub(attrs, svg))
 
 
-def _svg(fig: object, marks: _Marks | None = None) -> str:
+def _svg(fig: object, marks: _Marks) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
@@ -63,7 +69,7 @@ def _svg(fig: object, marks: _Marks | None = None) -> str:
     plt.close(fig)  # type: ignore[arg-type]
     text = buf.getvalue()
     text = text[text.index("<svg") :]
-    return marks.apply(text) if marks else text
+    return marks.apply(text)
 
 
 def _setup() -> None:
@@ -114,6 +120,7 @@ def breakdown_svg(runs: Sequence[RunSummary]) -> str | None:
                 reasons.append(name)
     marks = _Marks()
     fig, ax = plt.subplots(figsize=(7.2, 0.55 + 0.34 * len(rows)))
+    marks.axes(ax)
     labels = [_label(s.run + (f" ({s.label})" if s.label else "")) for s in rows]
     ys = list(range(len(rows)))
     left = [0.0] * len(rows)
@@ -157,6 +164,7 @@ def timeline_svg(runs: Sequence[RunSummary]) -> str | None:
     )
     shown: dict[str, str] = {}
     for ax, (s, tl) in zip(axes[:, 0], series, strict=True):
+        marks.axes(ax)
         width_ms = tl["interval_ns"] / 1e6
         for name, counts in sorted(tl["series"].items()):
             key = name.removeprefix("exceptions:")
@@ -184,14 +192,16 @@ def histogram_svg(title: str, hist: dict[str, int], color: str = "#546e7a") -> s
     _setup()
     import matplotlib.pyplot as plt
 
+    marks = _Marks()
     fig, ax = plt.subplots(figsize=(3.6, 2.2))
+    marks.axes(ax)
     ticks = [_BINS.get(k, _label(k)) for k in hist]
     ax.bar(range(len(hist)), list(hist.values()), color=color, width=0.7)
     ax.set_xticks(range(len(hist)), ticks)
     ax.set_title(_label(title), loc="left", fontsize=9)
     ax.set_xlabel("microseconds")
     ax.set_ylabel("count")
-    return _svg(fig)
+    return _svg(fig, marks)
 
 
 def compare_svg(rows: Sequence[object]) -> str | None:
@@ -202,7 +212,9 @@ def compare_svg(rows: Sequence[object]) -> str | None:
     _setup()
     import matplotlib.pyplot as plt
 
+    marks = _Marks()
     fig, ax = plt.subplots(figsize=(7.2, 0.5 + 0.3 * len(pts)))
+    marks.axes(ax)
     names = [_label(r.metric) for r in pts]  # type: ignore[attr-defined]
     changes = [r.change_pct for r in pts]  # type: ignore[attr-defined]
     lo = [c - (r.ci_pct[0] if r.ci_pct else c) for c, r in zip(changes, pts, strict=True)]  # type: ignore[attr-defined]
@@ -212,4 +224,4 @@ def compare_svg(rows: Sequence[object]) -> str | None:
     ax.axvline(0, color="#555", linewidth=0.8)
     ax.invert_yaxis()
     ax.set_xlabel("% change, head vs base (bars: 95% confidence interval)")
-    return _svg(fig)
+    return _svg(fig, marks)
