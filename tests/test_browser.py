@@ -62,6 +62,21 @@ JS_EMPTY_HEADINGS = """() => Array.from(document.querySelectorAll('h2, h3')).fil
 }).map(h => h.innerText)"""
 
 
+#: boxes (tables, figures, cards, paragraphs) that stick out of their container, or a page
+#: wider than the window
+JS_OVERFLOW = """() => {
+  const out = [];
+  if (document.documentElement.scrollWidth > window.innerWidth)
+    out.push('page: ' + document.documentElement.scrollWidth + 'px wide');
+  for (const e of document.querySelectorAll('table, figure, .card, p, pre, dl')) {
+    const r = e.getBoundingClientRect(), p = e.parentElement.getBoundingClientRect();
+    if (r.right > p.right + 1) out.push(e.tagName + ' ' + e.className + ': ' +
+      (e.innerText || '').slice(0, 40));
+  }
+  return out;
+}"""
+
+
 def overlap(a: list[float], b: list[float], tol: float = 0.5) -> bool:
     """Two boxes (left, top, right, bottom) share more than a sliver."""
     return min(a[2], b[2]) - max(a[0], b[0]) > tol and min(a[3], b[3]) - max(a[1], b[1]) > tol
@@ -186,6 +201,11 @@ def test_no_text_overlaps_in_any_chart(demo_page: Page) -> None:
 
 
 @pytest.mark.browser
+def test_nothing_sticks_out(demo_page: Page) -> None:
+    assert demo_page.page.evaluate(JS_OVERFLOW) == []
+
+
+@pytest.mark.browser
 def test_every_heading_has_content(demo_page: Page) -> None:
     assert demo_page.page.locator("h2").count() >= len(SECTIONS)
     assert demo_page.page.evaluate(JS_EMPTY_HEADINGS) == []
@@ -212,6 +232,7 @@ def test_one_run_legend_stays_off_the_axis_label(browser: Any, one_run_report: P
     assert page.locator("table.summary tr[data-run]").count() == 1
     assert _text_problems(page) == []
     assert page.evaluate(JS_EMPTY_HEADINGS) == []
+    assert page.evaluate(JS_OVERFLOW) == []
 
 
 @pytest.mark.browser
@@ -225,9 +246,13 @@ def test_screenshot_is_kept(demo_page: Page, tmp_path: Path) -> None:
     if os.environ.get("SPFTRACE_KEEP_ARTIFACTS"):
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy(shot, ARTIFACTS / "report.png")
+        # the top of the report (the summary and its chart), for the README
+        top = demo_page.page.evaluate(
+            "document.querySelector('#verdict').getBoundingClientRect().top + window.scrollY"
+        )
         demo_page.page.screenshot(
             path=str(ARTIFACTS / "report-top.png"),
-            clip={"x": 0, "y": 0, "width": 1280, "height": 2150},
+            clip={"x": 0, "y": 0, "width": 1280, "height": top},
             full_page=True,
         )
 
