@@ -1,8 +1,9 @@
 """The kernel's vocabulary, in one place: events, fallback reasons and what they mean.
 
 Parsers (bare ftrace names -> ``system:name``), the analysis (which events and
-counters count what), the simulator (what it emits) and the reports (words and
-colours) all import this module; none spells a kernel name of its own.
+counters count what), the simulator (what it emits) and the reports all import
+this module; none spells a kernel name of its own.  The words of each kernel model
+and the colour of each reason live in spftrace/vocabulary.py, re-exported here.
 
 Sources (reference/kernel-formats.md): the SPF series' ``pagefault:spf_*``
 tracepoints and their v8/v10/v11 ``mm/memory.c`` call sites (§1.1), the v11
