@@ -218,3 +218,15 @@ def test_extra_sections_drop_in_before_the_sources(data: Path) -> None:
     assert '<a href="#extra-x">' in page
     template = Path(html.__file__).parent / "templates" / "report.html.j2"
     assert "{% block extra_sections %}" in template.read_text()
+
+
+def test_timeline_panels_are_capped_and_the_rest_named(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from spftrace.reports import plots
+
+    monkeypatch.setattr(plots, "TIMELINE_PANELS", 1)
+    page = spftrace.report("html", data=data)
+    timeline = page.split('<section id="timeline">')[1].split("</section>")[0]
+    assert timeline.count('class="axes"') == 1
+    assert f"Not drawn (1 more traced run): {VMA_RUN}" in timeline

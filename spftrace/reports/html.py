@@ -174,6 +174,7 @@ def render(model: ReportModel, *, extra_sections: list[dict[str, Any]] | None = 
         uncharted=[s.run for s in model.runs if s.run not in charted],
         breakdown_svg=Markup(breakdown) if breakdown else None,
         timeline_svg=Markup(timeline) if timeline else None,
+        timeline_left=[s.run for s, _ in plots.timeline_runs(model.runs)[plots.TIMELINE_PANELS :]],
         who_where=[s for s in model.runs if _has_tables(s)],
         contention=contention,
         version=__version__,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from markupsafe import escape
 
@@ -149,9 +150,18 @@ def breakdown_svg(runs: Sequence[RunSummary]) -> str | None:
     return _svg(fig, marks)
 
 
+#: at most this many timeline panels (the first traced runs); the report says so
+TIMELINE_PANELS = 12
+
+
+def timeline_runs(runs: Sequence[RunSummary]) -> list[tuple[RunSummary, dict[str, Any]]]:
+    """The runs with a timeline, and their timelines."""
+    return [(s, s.trace["timeline"]) for s in runs if s.trace and s.trace["timeline"]["series"]]
+
+
 def timeline_svg(runs: Sequence[RunSummary]) -> str | None:
     """Fallbacks (and user faults) per interval: one panel per run, each with its own y scale."""
-    series = [(s, s.trace["timeline"]) for s in runs if s.trace and s.trace["timeline"]["series"]]
+    series = timeline_runs(runs)[:TIMELINE_PANELS]
     if not series:
         return None
     _setup()
