@@ -51,8 +51,9 @@ def comparison_section(cmp: Any) -> dict[str, Any]:
 
     chart = plots.compare_svg(cmp.rows)
     tpl = environment().from_string(
-        "<p>{{ cmp.base_label }} ({{ cmp.base_runs|length }} runs) vs {{ cmp.head_label }} "
-        "({{ cmp.head_runs|length }} runs)</p>"
+        "{% macro n(runs) %}{{ runs|length }} run{{ 's' if runs|length != 1 }}{% endmacro %}"
+        "<p>{{ cmp.base_label }} ({{ n(cmp.base_runs) }}) vs {{ cmp.head_label }} "
+        "({{ n(cmp.head_runs) }})</p>"
         "{% for w in cmp.warnings %}<p class='note'>{{ w }}</p>{% endfor %}"
         "{% if chart %}<figure class='chart'>{{ chart }}</figure>{% endif %}"
         "<pre class='mono lkp'>{{ lkp }}</pre><pre class='mono'>{{ stats }}</pre>"
