@@ -76,6 +76,22 @@ def sample_tail(payload: str) -> tuple[str, str, str | None] | None:
     return payload[: m.start()], m.group(2), None if dso in _UNKNOWN else dso
 
 
+def tail(text: str) -> tuple[str, int, str, str | None] | None:
+    """(text before it, ip, sym as printed, dso) of a trailing ``ip sym (dso)``."""
+    if not text.endswith(")"):
+        return None
+    m = _TAIL_RE.search(" " + text)
+    if m is None:
+        return None
+    dso = m.group(3)
+    return (
+        (" " + text)[: m.start()].strip(),
+        int(m.group(1), 16),
+        m.group(2),
+        (None if dso in _UNKNOWN else dso),
+    )
+
+
 def lost(line: str) -> int | None:
     """The count of a ``--show-lost-events`` ``PERF_RECORD_LOST lost N`` line."""
     m = _LOST_RE.search(line)
