@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from .._version import __version__
 from ..text import visible
-from . import ReportModel, plots
+from . import ReportModel, fault_sites, plots
 from .json_report import as_dict
 from .text import headline
 
@@ -83,4 +83,5 @@ def render(model: ReportModel, *, extra_sections: list[dict[str, Any]] | None = 
         contention=contention,
         version=__version__,
         extra_sections=extra_sections or [],
+        fault_sites=fault_sites.html_context(model),  # fault_sites.html.j2
     )

@@ -3,7 +3,9 @@
 Contract keys per run are exactly those of ``RunSummary.contract()``.  Extra
 keys (documented in the README): ``not_attempted_pct``, ``fell_back_min`` and
 ``fell_back_max`` (per-VMA-lock runs: the range of fallbacks, equal when exact), ``command``,
-``reconciliation`` (each source's own totals) and ``disagreements``; and at the
+``reconciliation`` (each source's own totals), ``disagreements`` and ``fault_sites``
+(analysis/fault_sites.py: faults by process, DSO, user symbol, call path; null
+without fault samples); and at the
 top level ``ingest`` (per-input line accounting and the first rejects).
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..analysis import fault_sites
 from . import JSON_SCHEMA, ReportModel
 
 
@@ -39,6 +42,8 @@ def as_dict(model: ReportModel) -> dict[str, Any]:
         ]
         d["disagreements"] = list(s.disagreements)
         d["trace"] = s.trace
+        fs = model.fault_sites.get(s.run)
+        d["fault_sites"] = None if fs is None else fault_sites.public(fs)
         runs.append(d)
     return {
         "schema": JSON_SCHEMA,
