@@ -284,3 +284,43 @@ def test_sample_only_perf_script_round_trips(samples: list[Drawn]) -> None:
         assert (row.get("callchain") or []) == want
         if frames:
             assert row["ip"] == frames[0][0]
+
+
+@pytest.mark.browser
+def test_flamegraph_draws_in_chromium(tmp_path: Path) -> None:
+    """The section and its flame graph in a real browser: drawn, no script ran, offline."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = "/usr/bin/chromium"
+    assert Path(chromium).exists(), "Debian's chromium is required (.ci/run installs it)"
+    raw = (SAMPLES / "page-faults-node-jit.txt").read_bytes()
+    hostile = "\t          401000 <img src=x onerror=alert(1)>+0x0 (/tmp/x)\n"
+    raw = raw.replace(b"\n\n", b"\n" + hostile.encode() + b"\n", 1)
+    _spftrace("ingest", "-", stdin=raw, cwd=tmp_path)
+    _spftrace("report", "html", "-o", "r.html", cwd=tmp_path)
+    want_frames = len(_flamegraph((tmp_path / "r.html").read_text()).findall(f".//{SVG_NS}rect"))
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((tmp_path / "r.html").as_uri())
+        page.wait_for_load_state("load")
+        assert page.locator("section#fault-sites").is_visible()
+        svg = page.locator("section#fault-sites svg.flamegraph")
+        assert svg.count() == 1
+        assert page.evaluate("document.querySelector('svg.flamegraph').getBBox().width") > 1000
+        assert page.locator("svg.flamegraph rect").count() == want_frames > 10
+        assert page.locator("img").count() == 0  # the hostile frame name stayed text
+        titles = page.evaluate(
+            "Array.from(document.querySelectorAll('svg.flamegraph title')).map(t => t.textContent)"
+        )
+        assert any(t.startswith("<img src=x onerror=alert(1)> (") for t in titles)
+        browser.close()
+    assert errors == []
+    assert all(u.startswith(("file:", "data:")) for u in requests)
