@@ -307,7 +307,12 @@ def test_flamegraph_draws_in_chromium(tmp_path: Path) -> None:
         )
         page = browser.new_page()
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.on("dialog", lambda d: (errors.append(f"dialog: {d.message}"), d.dismiss()))
+
+        def dialog(d: Any) -> None:
+            errors.append(f"dialog: {d.message}")
+            d.dismiss()
+
+        page.on("dialog", dialog)
         page.on("request", lambda r: requests.append(r.url))
         page.goto((tmp_path / "r.html").as_uri())
         page.wait_for_load_state("load")
