@@ -76,12 +76,14 @@ _HEX_RE = re.compile(r"^([0-9a-fA-F]{1,16})(?:\s|$)")
 _ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
 _CPU_RE = re.compile(r"^\[\d+\]$")
 #: sniffing keys on the sample header shape: a tracepoint after the time (any prefix:
-#: -F may drop the ids), or a sample event after ids, [cpu], time and the period
+#: -F may drop the ids), or a sample event after the time and period whose prefix ends
+#: in ids [and a cpu] (_sniff_ids).  Anchored on the time: a hostile head costs what
+#: the tracepoint rule alone cost (tests/test_sniff_bounds.py)
 _SNIFF_RE = re.compile(
-    r"(?<!\d)\d+\.\d{6,9}: +[\w.-]+:[\w.-]+: "
-    r"|\s-?\d+(?:/-?\d+)?(?: +\[\d+\])? +\d+\.\d{6,9}: +(?:\d+ +)?"
-    rf"{_SAMPLE_EVENT}:(?: |$)"
+    r"(?<!\d)\d+\.\d{6,9}: +(?:[\w.-]+:[\w.-]+: |(?P<sample>(?:\d+ +)?"
+    rf"{_SAMPLE_EVENT}:(?: |$)))"
 )
+_SNIFF_ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
 _SIDE_BAND_RE = re.compile(r"\d+\.\d+: +PERF_RECORD_[A-Z_0-9]+")
 _LOST_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
 _LOST_PCT_RE = re.compile(r"Processed (\d+) samples and lost (\d+(?:\.\d+)?)%!")
@@ -95,9 +97,19 @@ _IGNORABLE = (
 )
 
 
+def _sniff_hit(line: str) -> bool:
+    m = _SNIFF_RE.search(line)
+    if m is None or m.group("sample") is None:
+        return m is not None
+    toks = line[: m.start()].rsplit(None, 3)[-2:]  # [... ids] [cpu]
+    if toks and _CPU_RE.match(toks[-1]):
+        toks = toks[:-1]
+    return bool(toks) and _SNIFF_ID_RE.match(toks[-1]) is not None and line[m.start() - 1] == " "
+
+
 def sniff(head: Head) -> bool:
     lines = head.lines[:200]
-    hits = sum(1 for ln in lines if _SNIFF_RE.search(ln))
+    hits = sum(1 for ln in lines if _sniff_hit(ln))
     return hits >= 1 and hits >= 0.3 * sum(1 for ln in lines if ln.strip() and ln[0] not in "#\t ")
 
 
