@@ -246,7 +246,7 @@ _FRAME = st.tuples(st.integers(1, 2**64 - 1), _SYM, st.integers(0, 2**20), _DSO)
 _EVENT = st.sampled_from(["page-faults", "minor-faults", "cpu-clock", "task-clock", "cycles"])
 _MODS = st.sampled_from(["", ":u", ":k", ":uhH", ":ppp", ":P"])
 _SAMPLE = st.tuples(
-    _COMM_BYTES, st.integers(0, 2**31 - 1), st.integers(0, 10**6), st.integers(0, 999999),
+    _COMM_BYTES, st.integers(0, 2**31 - 2), st.integers(0, 10**6), st.integers(0, 999999),
     st.integers(1, 10**9), _EVENT, _MODS, st.lists(_FRAME, max_size=6),
 )  # fmt: skip
 
@@ -254,11 +254,16 @@ _SAMPLE = st.tuples(
 Drawn = tuple[bytes, int, int, int, int, str, str, list[tuple[int, str, int, str]]]
 
 
-def _render(samples: list[Drawn]) -> bytes:
-    """As perf script 6.1 prints them (tools/perf/builtin-script.c, evsel_fprintf.c)."""
+def _render(samples: list[Drawn], layout: str) -> bytes:
+    """As perf script 6.1 prints them (tools/perf/builtin-script.c, evsel_fprintf.c):
+    ``-F comm,tid`` or ``comm,pid,tid`` (pid = tid + 1 here), with or without ``cpu``
+    (cpu = tid % 64)."""
     out = bytearray()
     for comm, tid, sec, usec, period, event, mods, frames in samples:
-        out += comm + f" {tid:5d} {sec:5d}.{usec:06d}: {period:10d} {event}{mods}: \n".encode()
+        ids = f"{tid + 1}/{tid}" if "pid" in layout else f"{tid:5d}"
+        cpu = f" [{tid % 64:03d}]" if "cpu" in layout else ""
+        head = f" {ids}{cpu} {sec:5d}.{usec:06d}: {period:10d} {event}{mods}: \n"
+        out += comm + head.encode()
         for ip, sym, off, dso in frames:
             out += f"\t{ip:16x} {sym}+0x{off:x} ({dso})\n".encode()
         out += b"\n"
@@ -266,17 +271,21 @@ def _render(samples: list[Drawn]) -> bytes:
 
 
 @settings(max_examples=150, deadline=None)
-@given(samples=st.lists(_SAMPLE, min_size=1, max_size=8))
-def test_sample_only_perf_script_round_trips(samples: list[Drawn]) -> None:
-    raw = _render(samples)
+@given(
+    samples=st.lists(_SAMPLE, min_size=1, max_size=8),
+    layout=st.sampled_from(["id", "pid/tid", "id+cpu", "pid/tid+cpu"]),
+)
+def test_sample_only_perf_script_round_trips(samples: list[Drawn], layout: str) -> None:
+    raw = _render(samples, layout)
     p = parse_text("perf-script", raw.decode("utf-8", "surrogateescape"))
     assert not p.rejects
     assert len(p.rows) == len(samples)
-    for row, (comm, tid, sec, usec, period, event, mods, frames) in zip(
-        p.rows, samples, strict=True
-    ):
+    for row, drawn in zip(p.rows, samples, strict=True):
+        comm, tid, sec, usec, period, event, mods, frames = drawn
         assert row["comm"] == _stored(comm)
         assert row["tid"] == tid
+        assert row.get("pid") == (tid + 1 if "pid" in layout else None)
+        assert row.get("cpu") == (tid % 64 if "cpu" in layout else None)
         assert row["ts"] == sec * 10**9 + usec * 1000
         assert row["period"] == period
         assert row["event"] == f"{event}{mods}"
@@ -284,6 +293,14 @@ def test_sample_only_perf_script_round_trips(samples: list[Drawn]) -> None:
         assert (row.get("callchain") or []) == want
         if frames:
             assert row["ip"] == frames[0][0]
+
+
+def test_runs_without_fault_samples_have_no_section(tmp_path: Path) -> None:
+    """cpu-clock samples with stacks are stored, but they are not faults."""
+    _spftrace("ingest", str(SAMPLES / "cpu-clock-uhH.txt"), cwd=tmp_path)
+    js = json.loads(_spftrace("report", "json", cwd=tmp_path))
+    assert js["runs"][0]["fault_sites"] is None
+    assert "Where faults come from" not in _spftrace("report", "text", cwd=tmp_path)
 
 
 @pytest.mark.browser
