@@ -45,10 +45,19 @@ def count_text(raw: bytes) -> dict[str, Counter[str]]:
         if not lines or lines[0].startswith((b"\t", b"#")):
             continue
         head = lines[0].split()
-        event, period = head[-1].decode(), int(head[-2])
-        if event.rstrip(":").split(":")[0] not in FAULT_EVENTS:
+        # comm tid [cpu] time: [period] event: [payload]
+        at = next(
+            i
+            for i, t in enumerate(head)
+            if t.endswith(b":") and t[:-1].replace(b".", b"").isdigit() and b"." in t
+        )
+        period = int(head[at + 1]) if head[at + 1].isdigit() else 1
+        event = head[at + 2 if head[at + 1].isdigit() else at + 1].decode().rstrip(":")
+        fault = event.split(":")[0] in FAULT_EVENTS or event.startswith("exceptions:page_fault_")
+        if not fault:
             continue
-        comm = b" ".join(head[:-4])  # comm tid time: period event:
+        ids = at - 2 if head[at - 1].startswith(b"[") else at - 1
+        comm = b" ".join(head[:ids])
         out["comm"][_stored(comm)] += period
         dso = sym = "[kernel]"
         for ln in lines[1:]:
@@ -114,7 +123,8 @@ def _flamegraph(html: str) -> ET.Element:
 # -- the Done-when: perf record -e page-faults -g; perf script | spftrace ingest - ----
 @pytest.mark.parametrize(
     "name", ["page-faults-u-rust.txt", "page-faults-odd-comm.txt", "minor-major-faults.txt",
-             "page-faults-default.txt", "page-faults-java-jit.txt"],
+             "page-faults-default.txt", "page-faults-java-jit.txt",
+             "exceptions-page-fault-user.txt", "page-faults-pid-tid-cpu.txt"],
 )  # fmt: skip
 def test_capture_through_stdin_counts_like_the_text(name: str, tmp_path: Path) -> None:
     raw = (SAMPLES / name).read_bytes()
