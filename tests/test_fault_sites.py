@@ -356,3 +356,17 @@ def test_flamegraph_draws_in_chromium(tmp_path: Path) -> None:
         browser.close()
     assert errors == []
     assert all(u.startswith(("file:", "data:")) for u in requests)
+
+
+def test_perf_data_and_its_perf_script_agree(tmp_path: Path) -> None:
+    """The same perf.data through spftrace's own reader and through perf script's text:
+    the same faults by process and by DSO (the reader names no user symbols yet)."""
+    _spftrace("ingest", "--run", "bin", str(SAMPLES / "page-faults-u-rust.data"), cwd=tmp_path)
+    _spftrace("ingest", "--run", "txt", str(SAMPLES / "page-faults-u-rust.txt"), cwd=tmp_path)
+    runs = {
+        r["run"]: r["fault_sites"]
+        for r in json.loads(_spftrace("report", "json", cwd=tmp_path))["runs"]
+    }
+    binary, text = runs["bin"], runs["txt"]
+    for key in ("events", "samples", "faults", "with_callchain", "by_process", "by_dso"):
+        assert binary[key] == text[key], key
