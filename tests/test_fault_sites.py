@@ -246,9 +246,11 @@ def _plain_comm(b: bytes) -> bool:
 
 
 _COMM_BYTES = st.binary(min_size=1, max_size=15).filter(_plain_comm)
+#: C++, Rust, Go and JIT names: `v8::X<Y>::f`, `<T as Tr>::f`, `main.(*T).f`, `JS:*f a.js:1`;
+#: never " (" (perf's dso separator) nor a leading "[" ([unknown], [0x...])
 _SYM = st.text(
-    alphabet=st.sampled_from("abcxyz_:<>&*[] (),~0123456789"), min_size=1, max_size=24
-).filter(lambda s: s.strip() == s and "  " not in s and not s.startswith("[") and "(" not in s)
+    alphabet=st.sampled_from("abcxyz_:<>&*[] (),.~/0123456789"), min_size=1, max_size=24
+).filter(lambda s: s.strip() == s and "  " not in s and not s.startswith("[") and " (" not in s)
 _DSO = st.text(alphabet=st.sampled_from("abc/._-[]0123456789"), min_size=1, max_size=20).filter(
     lambda s: s != "[unknown]"
 )
