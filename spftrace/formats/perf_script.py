@@ -219,7 +219,7 @@ class PerfScriptParser(TraceTextParser):
         """A frame line right after its sample (or that sample's frames) joins it, and
         so does a ``-F +srcline`` line (two spaces, no tab) right after a frame."""
         if not callchain.is_frame(line):
-            return self._srcline(line, out)
+            return self._srcline(line, records, out)
         f = callchain.frame(line)
         target = records[-1] if records else self._carry
         if f is None or target is None:
@@ -235,11 +235,23 @@ class PerfScriptParser(TraceTextParser):
         out.record_lines += 1
         return True
 
-    def _srcline(self, line: str, out: Batch) -> bool:
-        line_no = self._line_no(out)
-        if self._frame_end != line_no - 1 or self._frame_end == 0 or line[:2] != "  ":
+    def _srcline(self, line: str, records: list[tuple[int, Record]], out: Batch) -> bool:
+        """``-F +srcline``: after each frame, or after a sample event's own line."""
+        if line[:2] != "  ":
             return False
-        if not line.strip() or _RECORD_RE.match(line) is not None:
+        line_no = self._line_no(out)
+        target = records[-1] if records else self._carry
+        after_frame = self._frame_end == line_no - 1 and self._frame_end != 0
+        after_sample = (
+            target is not None
+            and target[0] == line_no - 1
+            and isinstance(target[1], Sample)
+            and target[1].sample
+        )
+        if not (after_frame or after_sample):
+            return False
+        text = line.strip()  # "file.c:12" or "[dso][ip]": one word, never a record
+        if not text or len(text.split()) != 1 or _RECORD_RE.match(line) is not None:
             return False
         self._frame_end = line_no  # the frames may go on after it
         out.record_lines += 1
