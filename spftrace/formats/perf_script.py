@@ -18,7 +18,7 @@ on the sample line only then); with one, the ip is the innermost frame's and a
 hex number on the sample line is the ``addr`` field (``address``).  Its ``fields``
 stay empty and ``payload`` keeps the text as printed.  ``PERF_RECORD_*`` side-band
 lines (--show-mmap-events ...) are counted, and ``-F +srcline`` lines after a frame
-join their sample.
+or a sample event's line join their sample.
 
 The field order is fixed (comm, pid/tid, cpu, time, event, trace) but any field
 may be missing and widths changed over time (tid 5 -> 7 wide in 2023), so the
@@ -57,14 +57,14 @@ from .tracetext import TABLE, Fast, Record, TraceTextParser, rows_table, scanner
 
 FORMAT = "perf-script"
 
-#: one tracepoint sample: [comm] [pid/tid | id] [[cpu]] time: system:event: payload
-#: the time starts where a run of digits does ((?<!\d): the leftmost match is the same,
-#: and a line of digits costs linear time, not quadratic)
 #: the event: a tracepoint, or a sample event with perf's modifier letters
 #: (tools/perf/util/parse-events.l ``modifier_event``) and an optional PMU /config/
 _MODS = r"(?::[ukhpPGHSDIWeb]{1,15})?"
 _SAMPLE_EVENT = r"(?!PERF_RECORD_)[\w.-]+(?:/[^/\s]*/\w*)?" + _MODS
 _EVENT = r"[\w.-]+:[\w.-]+|" + _SAMPLE_EVENT
+#: one sample: [comm] [pid/tid | id] [[cpu]] time: [period] event: payload
+#: the time starts where a run of digits does ((?<!\d): the leftmost match is the same,
+#: and a line of digits costs linear time, not quadratic)
 _RECORD_RE = re.compile(
     r"^(?P<prefix>.*?)(?<!\d)(?P<time>\d+\.\d+): +(?:(?P<period>\d+) +)?"
     rf"(?P<event>{_EVENT}): ?(?P<payload>.*)$"
@@ -77,13 +77,12 @@ _ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
 _CPU_RE = re.compile(r"^\[\d+\]$")
 #: sniffing keys on the sample header shape: a tracepoint after the time (any prefix:
 #: -F may drop the ids), or a sample event after the time and period whose prefix ends
-#: in ids [and a cpu] (_sniff_ids).  Anchored on the time: a hostile head costs what
+#: in ids [and a cpu] (_sniff_hit).  Anchored on the time: a hostile head costs what
 #: the tracepoint rule alone cost (tests/test_sniff_bounds.py)
 _SNIFF_RE = re.compile(
     r"(?<!\d)\d+\.\d{6,9}: +(?:[\w.-]+:[\w.-]+: |(?P<sample>(?:\d+ +)?"
     rf"{_SAMPLE_EVENT}:(?: |$)))"
 )
-_SNIFF_ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
 _SIDE_BAND_RE = re.compile(r"\d+\.\d+: +PERF_RECORD_[A-Z_0-9]+")
 _LOST_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
 _LOST_PCT_RE = re.compile(r"Processed (\d+) samples and lost (\d+(?:\.\d+)?)%!")
@@ -104,7 +103,7 @@ def _sniff_hit(line: str) -> bool:
     toks = line[: m.start()].rsplit(None, 3)[-2:]  # [... ids] [cpu]
     if toks and _CPU_RE.match(toks[-1]):
         toks = toks[:-1]
-    return bool(toks) and _SNIFF_ID_RE.match(toks[-1]) is not None and line[m.start() - 1] == " "
+    return bool(toks) and _ID_RE.match(toks[-1]) is not None and line[m.start() - 1] == " "
 
 
 def sniff(head: Head) -> bool:
@@ -217,7 +216,7 @@ class PerfScriptParser(TraceTextParser):
 
     def continues(self, line: str, records: list[tuple[int, Record]], out: Batch) -> bool:
         """A frame line right after its sample (or that sample's frames) joins it, and
-        so does a ``-F +srcline`` line (two spaces, no tab) right after a frame."""
+        so does a ``-F +srcline`` line (two spaces, one word) right after either."""
         if not callchain.is_frame(line):
             return self._srcline(line, records, out)
         f = callchain.frame(line)
