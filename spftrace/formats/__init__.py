@@ -32,7 +32,7 @@ FORMATS: dict[str, FormatSpec] = {
     "trace-cmd": trace_cmd.SPEC,
     # ftrace text: "# tracer:" header, or "comm-pid [cpu] flags time: event:" lines
     "ftrace": ftrace.SPEC,
-    # perf script tracepoint samples: "time: system:event: fields" on most lines
+    # perf script: "time: system:event:" tracepoints, or "ids [cpu] time: [period] event:" samples
     "perf-script": perf_script.SPEC,
     # a /proc/vmstat dump is all "name value" lines with well-known keys
     "vmstat": vmstat.SPEC,

@@ -17,7 +17,7 @@ from ..analysis.model import RunSummary
 from ..kernel import REASONS, reason
 from ..text import visible
 from ..vocabulary import FALLBACK_PATH, PER_VMA_LOCK, UNKNOWN, colour, share, words
-from . import NOT_FALLBACKS, ReportModel, plots
+from . import NOT_FALLBACKS, ReportModel, fault_sites, plots
 from .json_report import as_dict
 
 
@@ -180,4 +180,5 @@ def render(model: ReportModel, *, extra_sections: list[dict[str, Any]] | None = 
         contention=contention,
         version=__version__,
         extra_sections=extra_sections or [],
+        fault_sites=fault_sites.html_context(model),  # fault_sites.html.j2
     )

@@ -4,7 +4,9 @@ Contract keys per run are exactly those of ``RunSummary.contract()``.  Extra
 keys (documented in the README): ``not_attempted_pct``, ``fell_back_min`` and
 ``fell_back_max`` (per-VMA-lock runs: the range of fallbacks, equal when exact), ``command``,
 ``labels`` (the words of the run's kernel model, spftrace/vocabulary.py),
-``reconciliation`` (each source's own totals) and ``disagreements``; and at the
+``reconciliation`` (each source's own totals), ``disagreements`` and ``fault_sites``
+(analysis/fault_sites.py: faults by process, DSO, user symbol, call path; null
+without fault samples); and at the
 top level ``ingest`` (per-input line accounting and the first rejects).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..analysis import fault_sites
 from ..vocabulary import FALLBACK_PATH, words
 from . import JSON_SCHEMA, ReportModel
 
@@ -48,6 +51,8 @@ def as_dict(model: ReportModel) -> dict[str, Any]:
         ]
         d["disagreements"] = list(s.disagreements)
         d["trace"] = s.trace
+        fs = model.fault_sites.get(s.run)
+        d["fault_sites"] = None if fs is None else fault_sites.public(fs)
         runs.append(d)
     return {
         "schema": JSON_SCHEMA,

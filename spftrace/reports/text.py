@@ -17,7 +17,7 @@ from ..analysis.model import RunSummary
 from ..analysis.vmalock_names import FALLBACK_CLASSES as FALLBACKS
 from ..text import visible
 from ..vocabulary import column, share, words
-from . import NOT_FALLBACKS, ReportModel
+from . import NOT_FALLBACKS, ReportModel, fault_sites
 
 
 def _v(value: object) -> str:
@@ -74,6 +74,7 @@ def render(model: ReportModel, *, color: bool = False, width: int = 110) -> str:
         _reasons_table(console, s)
         _advice(console, s)
         _trace(console, s)
+        fault_sites.text(console, model.fault_sites.get(s.run), _v)  # where faults come from
         _sources(console, s)
     if len(model.runs) > 1:
         console.rule()
