@@ -134,6 +134,8 @@ class _Thread:
     run_chunk: int = 0
     version: int = 0
     fallback_index: set[int] = field(default_factory=set)
+    period: float = 1.0  # this run's pace: one fault every ``period`` us
+    fault: float = 1.0  # this run's fault service time
 
 
 class Simulator:
@@ -156,7 +158,7 @@ class Simulator:
         sharing = min(w.threads_per_mm, w.cpus) - 1
         if kernel == "per-vma-lock":
             sharing = max(0, sharing // max(1, w.vma_groups))
-        fault = w.fault_us + w.bounce_us * sharing
+        fault = w.page_fault_us + w.bounce_us * sharing
         self.period = (fault + w.touch_us) / self.speed
         self.fault_us = fault / self.speed
         self.threads = [
@@ -167,7 +169,10 @@ class Simulator:
             # an aborted speculative attempt costs its work before the classic retry
             static = w.notsup_frac + w.noanon_frac + w.access_frac + w.pmd_changed_frac
             self.period += static * w.abort_us / self.speed
+        for t in self.threads:
+            t.period, t.fault = self.period, self.fault_us
         self.lock_free_at = 0.0
+        self.heap: list[tuple[float, int, int, int, str]] = []
         self.fallbacks = dict.fromkeys(SPF_REASONS, 0)
         self.vma_lock = {"success": 0, "abort": 0, "retry": 0, "miss": 0}
         self.faults = 0
@@ -180,52 +185,99 @@ class Simulator:
         self.timeline: list[tuple[float, int, int, int, int, int, int]] = []
         self.rounds: dict[int, int] = {}
         # per group: threads currently in a fault run there
-        self.members: list[set[int]] = [set() for _ in range(max(1, w.vma_groups))]
+        self.members: dict[int, set[int]] = {}
+        self.ops_thread = [0] * w.threads
+        # the mmap layout (``layout``): slot i is the i-th chunk-sized range below the
+        # chunks mapped at start-up; adjacent mapped slots form one merged VMA
+        self.slot_owner: dict[int, int] = {}
+        self.pt_freed: set[int] = set()  # PTE pages freed by munmap (whole PMD range empty)
+        self.slots_per_pmd = max(1, w.pmd_span_kib // max(1, w.chunk_pages * w.page_kib))
 
     # -- geometry: deterministic, realistic addresses for emitted traces -----------------
     def group_vma(self, mm: int, group: int) -> tuple[int, int]:
+        if self.w.layout:  # the chunk's own range, ``group`` slots below the top
+            size = self.w.chunk_pages * self.w.page_kib * 1024
+            top = 0x7F0000000000 - (mm * 0x1000000000) - (group + 1) * size
+            return top, top + size
         base = 0x7F0000000000 - (mm * 0x1000000000) - group * 0x40000000
         return base, base + 0x40000000
 
     def chunk_addr(self, mm: int, group: int, chunk: int) -> int:
         start, end = self.group_vma(mm, group)
+        if self.w.layout:
+            return start
         span = (end - start) // (self.w.chunk_pages * 4096)
         return start + (chunk % max(1, span)) * self.w.chunk_pages * 4096
 
+    # -- the mmap layout ------------------------------------------------------------------
+    def _run_of(self, slot: int) -> list[int]:
+        """Threads whose chunks share the merged VMA containing ``slot``."""
+        out = []
+        for step in (-1, 1):
+            s = slot + step
+            while s in self.slot_owner:
+                out.append(self.slot_owner[s])
+                s += step
+        return out
+
+    def _touched_by(self, writer: _Thread, op: str) -> set[int]:
+        """Threads whose VMA the write changes: an mmap merges with the VMAs above and
+        below its slot, a munmap splits the VMA its chunk is in (mm/mmap.c)."""
+        return set(self._run_of(writer.group))
+
     # -- the writer path ---------------------------------------------------------------
     def write_duration(self, op: str) -> float:
+        """mmap_sem write hold: the syscall's cost (munmap: plus one zap and free per
+        mapped page, and a shootdown IPI per other CPU running the mm)."""
         w = self.w
         extra = w.spf_write_us if self.kernel == "spf" else 0.0
         if op == "munmap":
-            return w.munmap_us + w.ipi_us * w.cpus + extra
+            others = max(0, min(w.threads_per_mm, w.cpus) - 1)
+            return w.munmap_us + w.munmap_page_us * w.chunk_pages + w.ipi_us * others + extra
         return w.mmap_us + extra
 
-    def _apply_write(self, writer: _Thread, t_req: float, a: float, b: float) -> None:
+    def seq_window(self, op: str) -> float:
+        """How long the write changes VMAs (their sequence counts): mmap's merge is the
+        whole call; munmap splits and detaches first and zaps the detached range later,
+        so only its fixed part (munmap of an untouched chunk) counts."""
+        return (self.w.munmap_us if op == "munmap" else self.w.mmap_us) + (
+            self.w.spf_write_us if self.kernel == "spf" else 0.0
+        )
+
+    def _apply_write(self, writer: _Thread, t_req: float, a: float, b: float, op: str) -> None:
         """Every other thread whose fault schedule crosses the write reacts to it."""
         k = self.kernel
+        touched = self._touched_by(writer, op) if self.w.layout else None
+        hi = a + self.seq_window(op) if k == "spf" else b
         for t in self.threads:
             if t is writer or not t.in_run or t.mm != writer.mm:
                 continue
             if k == "base" or not self.multi:
                 # classic path: a fair rwsem queues new readers behind the waiting
                 # writer, so a fault starting from the request on waits until release
-                self._block(t, t_req, b, reason=None)
-            elif t.group == writer.group:
-                # the VMA being written: a fault overlapping [a - fault, b) aborts
-                self._block(t, a - self.fault_us, b, reason="changed")
+                self._block(t, t_req, b, b, reason=None)
+            elif (t.idx in touched) if touched is not None else (t.group == writer.group):
+                # the VMA being written: a fault whose window overlaps the change aborts
+                # (spf: the sequence count moved; per-vma-lock: the VMA is write-locked
+                # until the writer unlocks) and the classic path waits for the release
+                self._block(t, a - t.fault, hi, b, reason="changed")
 
-    def _block(self, t: _Thread, lo: float, b: float, reason: str | None) -> None:
-        """The first fault of ``t`` starting in [lo, b) waits until b."""
-        if t.run_t0 >= b:
+    def _block(self, t: _Thread, lo: float, hi: float, b: float, reason: str | None) -> None:
+        """The first fault of ``t`` starting in [lo, hi) waits until b."""
+        if t.run_t0 >= hi:
             return
-        i = t.run_i0 + max(0, math.ceil((lo - t.run_t0) / self.period - 1e-12))
+        i = t.run_i0 + max(0, math.ceil((lo - t.run_t0) / t.period - 1e-12))
         if i >= t.run_k:
             return
-        start = t.run_t0 + (i - t.run_i0) * self.period
-        if start >= b:
+        start = t.run_t0 + (i - t.run_i0) * t.period
+        if start >= hi:
             return
         start = max(start, t.run_t0)
         wake = self.w.wakeup_us  # it slept in the rwsem slow path
+        if reason is not None:
+            # the classic retry queues on mmap_sem behind every writer already waiting
+            # (FIFO wait list, kernel/locking/rwsem-xadd.c): it runs after all of them
+            b = self._queue_release(t, max(start + t.fault, lo + t.fault), b)
         wait = b - start + wake
         self.wait_us += wait
         if reason is not None and i not in t.fallback_index:
@@ -237,18 +289,31 @@ class Simulator:
                 self.vma_lock["abort"] += 1
             if self.keep:
                 vs, ve = self.group_vma(t.mm, t.group)
-                addr = self.chunk_addr(t.mm, t.group, t.run_chunk) + i * 4096
+                addr = self.chunk_addr(t.mm, t.group, t.run_chunk) + i * self.w.page_kib * 1024
                 self.samples.append(Fallback(start, t.idx, name, addr, vs, ve))
         # the fault (and the rest of the run) resumes when the write is released
-        t.run_t0 = b + wake + (self.fault_us if reason is not None else 0.0)
+        t.run_t0 = b + wake + (t.fault if reason is not None else 0.0)
         t.run_i0 = i + (1 if reason is not None else 0)
         t.version += 1
+
+    def _queue_release(self, t: _Thread, s: float, b: float) -> float:
+        """When the writers queued before time ``s`` (after the one releasing at ``b``)
+        have all released the lock: each takes it in turn, after a wake-up."""
+        ahead = sorted(
+            (e[0], e[4]) for e in self.heap
+            if e[0] < s and e[2] != t.idx and e[3] == self.threads[e[2]].version
+        )  # fmt: skip
+        end = b
+        for t_req, op in ahead:
+            end = max(end, t_req) + self.w.wakeup_us + self.write_duration(op)
+        return end
 
     # -- the run -----------------------------------------------------------------------
     def run(self, duration_us: float | None = None) -> Result:
         w = self.w
         limit = duration_us if duration_us is not None else w.duration_us
         heap: list[tuple[float, int, int, int, str]] = []
+        self.heap = heap
         seq = 0
         rounds_done = [0] * len(self.threads)
         # each thread starts with its first mmap, staggered a little
@@ -282,14 +347,18 @@ class Simulator:
             self.wait_us += a - t_req
             self.lock_free_at = b
             self.writes += 1
+            if op == "mmap":
+                t.group = self._place(t)
             if self.keep:
                 vs, ve = self.group_vma(t.mm, t.group)
                 self.write_log.append(Write(t_req, a, b, t.idx, op, vs, ve))
-            self._apply_write(t, t_req, a, b)
+            self._apply_write(t, t_req, a, b, op)
             if op == "mmap":
                 # start touching the new chunk when the mapping exists
-                t.group = int(self.rng.integers(0, max(1, w.vma_groups)))
                 t.run_chunk = rounds_done[idx] + idx * 100003
+                # a run's pace varies (measured spread of a chunk's mean fault time)
+                jitter = float(self.rng.lognormal(0.0, w.pace_cv)) if w.pace_cv > 0 else 1.0
+                t.period, t.fault = self.period * jitter, self.fault_us * jitter
                 t.in_run = True
                 t.run_t0 = b
                 t.run_start = b
@@ -297,12 +366,16 @@ class Simulator:
                 t.run_k = w.chunk_pages
                 t.fallback_index = set()
                 t.version += 1
-                self.members[t.group].add(idx)
+                self.members.setdefault(t.group, set()).add(idx)
+                self._first_touch(t, b)
                 heapq.heappush(heap, (self._next_request(t), seq, idx, t.version, "munmap"))
             else:
                 rounds_done[idx] += 1
                 self.rounds[idx] = rounds_done[idx]
-                self.ops += w.ops_per_round
+                self._unplace(t)
+                if not w.ops_per_fault:
+                    self.ops += w.ops_per_round
+                    self.ops_thread[idx] += w.ops_per_round
                 heapq.heappush(heap, (b + w.gap_us / self.speed, seq, idx, t.version, "mmap"))
             seq += 1
         end = max(limit, now, 1.0)  # the run lasts its whole window; runs in flight count
@@ -310,16 +383,55 @@ class Simulator:
             self._finish_run_if_any(t, end, partial=True)
         return self._result(end)
 
+    def _place(self, t: _Thread) -> int:
+        """The slot of a new chunk: without ``layout`` a random one of ``vma_groups``
+        merged VMAs; with it, the highest free range (top-down get_unmapped_area)."""
+        if not self.w.layout:
+            return int(self.rng.integers(0, max(1, self.w.vma_groups)))
+        slot = 0
+        while slot in self.slot_owner:
+            slot += 1
+        self.slot_owner[slot] = t.idx
+        return slot
+
+    def _unplace(self, t: _Thread) -> None:
+        """munmap frees the chunk's range; free_pgtables frees the PTE page when no VMA
+        is left in its PMD range (the next fault there finds pmd_none)."""
+        if not self.w.layout or self.slot_owner.get(t.group) != t.idx:
+            return
+        del self.slot_owner[t.group]
+        block = t.group // self.slots_per_pmd
+        lo = block * self.slots_per_pmd
+        if not any(s in self.slot_owner for s in range(lo, lo + self.slots_per_pmd)):
+            self.pt_freed.add(block)
+
+    def _first_touch(self, t: _Thread, at: float) -> None:
+        """SPF v11 does not allocate page tables: a run starting in a PMD range whose PTE
+        page was freed takes its first fault classically (traced as spf_vma_notsup)."""
+        if not self.w.layout:
+            return
+        block = t.group // self.slots_per_pmd
+        if block not in self.pt_freed:
+            return
+        self.pt_freed.discard(block)
+        if self.kernel != "spf" or not self.multi:
+            return
+        t.fallback_index.add(0)
+        self.fallbacks["spf_vma_notsup"] += 1
+        if self.keep:
+            vs, ve = self.group_vma(t.mm, t.group)
+            self.samples.append(Fallback(at, t.idx, "spf_vma_notsup", vs, vs, ve))
+
     def _readers_inside(self, writer: _Thread, a: float) -> float:
         """How long the writer waits for faults already in progress (classic path)."""
         longest = 0.0
         for t in self.threads:
             if t is writer or not t.in_run or t.mm != writer.mm or t.run_t0 > a:
                 continue
-            phase = (a - t.run_t0) % self.period
-            j = t.run_i0 + int((a - t.run_t0) // self.period)
-            if j < t.run_k and phase < self.fault_us:
-                longest = max(longest, self.fault_us - phase)
+            phase = (a - t.run_t0) % t.period
+            j = t.run_i0 + int((a - t.run_t0) // t.period)
+            if j < t.run_k and phase < t.fault:
+                longest = max(longest, t.fault - phase)
         return longest
 
     def _next_request(self, t: _Thread) -> float:
@@ -327,17 +439,17 @@ class Simulator:
         if not t.in_run:
             return t.run_t0
         remaining = t.run_k - t.run_i0
-        return t.run_t0 + remaining * self.period + self.w.compute_us / self.speed
+        return t.run_t0 + remaining * t.period + self.w.compute_us / self.speed
 
     def _finish_run_if_any(self, t: _Thread, now: float, partial: bool = False) -> None:
         if not t.in_run:
             return
         k = t.run_k
         if partial:
-            done = t.run_i0 + max(0, int((now - t.run_t0) // self.period))
+            done = t.run_i0 + max(0, int((now - t.run_t0) // t.period))
             k = min(k, done)
         self._count_run(t, k)
-        self.members[t.group].discard(t.idx)
+        self.members.get(t.group, set()).discard(t.idx)
         t.in_run = False
 
     def _count_run(self, t: _Thread, k: int) -> None:
@@ -347,7 +459,7 @@ class Simulator:
         self._count_run_inner(t, k)
         if self.keep:
             self.timeline.append(
-                (t.run_t0 + (t.run_k - t.run_i0) * self.period, self.faults, self._speculative,
+                (t.run_t0 + (t.run_k - t.run_i0) * t.period, self.faults, self._speculative,
                  self.vma_lock["success"], self.vma_lock["abort"], self.vma_lock["retry"],
                  self.vma_lock["miss"])
             )  # fmt: skip
@@ -355,15 +467,29 @@ class Simulator:
     def _count_run_inner(self, t: _Thread, k: int) -> None:
         w = self.w
         self.faults += k
+        if w.ops_per_fault:
+            self.ops += k
+            self.ops_thread[t.idx] += k
         dyn = len([i for i in t.fallback_index if i < k])
         if self.keep:
-            self.runs.append((t.idx, t.run_start, self.period, k, t.group, t.run_chunk))
+            self.runs.append((t.idx, t.run_start, t.period, k, t.group, t.run_chunk))
         if self.kernel == "base":
+            self._not_attempted += k
             return
-        if self.kernel == "spf" and not self.multi:
-            return  # single-threaded: handled under mmap_sem, never attempted
-        rest = k - dyn
         rng = self.rng
+        if self.kernel == "spf" and not self.multi:
+            # single-threaded: handled under mmap_sem, never attempted - unless the run
+            # belongs to one of the few threaded processes of the population
+            if w.mt_run_frac > 0 and rng.random() < w.mt_run_frac:
+                n = int(rng.binomial(k, min(1.0, w.mt_notsup_frac)))
+                self.fallbacks["spf_vma_notsup"] += n
+                self._speculative += k - n
+                if n and self.keep:
+                    self._sample_static(t, k, n, "spf_vma_notsup")
+            else:
+                self._not_attempted += k
+            return
+        rest = k - dyn
         if self.kernel == "spf":
             static = {
                 "spf_vma_notsup": w.notsup_frac,
@@ -405,17 +531,27 @@ class Simulator:
         for i in idx.tolist():
             addr = base + i * 4096 if name != "spf_vma_notsup" else vs + (i * 4096) % (ve - vs)
             self.samples.append(
-                Fallback(t.run_t0 + (i - t.run_i0) * self.period, t.idx, name, addr, vs, ve)
+                Fallback(t.run_t0 + (i - t.run_i0) * t.period, t.idx, name, addr, vs, ve)
             )
 
     _speculative = 0
     _not_attempted = 0
 
+    def _startup_faults(self, end: float) -> None:
+        """Faults of the single-threaded start (ebizzy writes its ``static_chunks``
+        before creating threads): never attempted.  Their share is that of a run of
+        ebizzy's default 10 seconds, whatever the simulated window.  Not on per-VMA-lock
+        kernels, whose traces hold every user fault."""
+        if not self.w.static_chunks or self.kernel == "per-vma-lock":
+            return
+        n = round(self.w.static_chunks * self.w.chunk_pages * end / 10e6)
+        self.faults += n
+        self._not_attempted += n
+
     def _result(self, end: float) -> Result:
         spf = self.kernel == "spf"
-        if self.kernel == "spf" and not self.multi:
-            speculative, not_attempted = 0, self.faults
-        elif spf:
+        self._startup_faults(end)
+        if spf:
             speculative, not_attempted = self._speculative, self._not_attempted
         elif self.kernel == "per-vma-lock":
             speculative = self.vma_lock["success"]
@@ -438,7 +574,7 @@ class Simulator:
             fallbacks=fb,
             vma_lock=dict(self.vma_lock) if self.kernel == "per-vma-lock" else {},
             ops=self.ops,
-            ops_by_thread=[self.rounds.get(t.idx, 0) * self.w.ops_per_round for t in self.threads],
+            ops_by_thread=list(self.ops_thread),
             writes=self.writes,
             lock_wait_us=self.wait_us,
             fault_latency_us=(self.faults * self.fault_us + self.wait_us) / max(1, self.faults),
