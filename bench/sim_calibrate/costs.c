@@ -13,8 +13,11 @@
  *                  fixed part of munmap and its cost per mapped page
  *   munmap_512k_2  the same while a second thread of the mm runs on the other
  *                  CPU: the difference is the TLB-shootdown IPI to one CPU
+ *   fault_file_private / fault_file_shared  write fault per page on a private
+ *                  (copy-on-write) / shared mapping of a cached file: page_fault2/3
  *   clear_4k       memset of 4 KiB (the page clearing inside a fault)
  *   wake           futex wake to the woken thread running (half a ping-pong)
+ *   wake_p25/p75   its quartiles: the spread of a wake-up
  *   line           one cache-line transfer between the two CPUs (atomic ping-pong)
  *   ebizzy_1/2     records/s of ebizzy -mT's loop (mmap, touch, munmap) with 1, 2 threads
  */
@@ -28,6 +31,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +80,28 @@ static void chunk_cycle_n(int reps, int touch) {
 }
 
 static void chunk_cycle(int reps) { chunk_cycle_n(reps, CHUNK / PAGE); }
+
+/* will-it-scale page_fault2 / page_fault3: write faults on a private / shared mapping
+ * of a file (tmpfs here, a temporary file there), per page, pages already cached */
+static double file_fault(int flags) {
+  char path[] = "/tmp/sim_costs_XXXXXX";
+  int fd = mkstemp(path);
+  unlink(path);
+  if (fd < 0 || ftruncate(fd, CHUNK) != 0) return -1;
+  char *w = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  memset(w, 1, CHUNK); /* populate the page cache */
+  munmap(w, CHUNK);
+  double v[REPS / 4];
+  for (int r = 0; r < REPS / 4; r++) {
+    char *p = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE, flags, fd, 0);
+    double t0 = now_us();
+    for (int i = 0; i < CHUNK; i += PAGE) p[i] = (char)0xff;
+    v[r] = (now_us() - t0) / (CHUNK / PAGE);
+    munmap(p, CHUNK);
+  }
+  close(fd);
+  return median(v, REPS / 4);
+}
 
 static atomic_int spin_stop;
 static void *spinner(void *arg) {
@@ -160,6 +186,9 @@ int main(void) {
   chunk_cycle_n(REPS, 0);
   printf("munmap_512k_0pages %.4f\n", median(munmap_v, REPS));
 
+  printf("fault_file_private %.4f\n", file_fault(MAP_PRIVATE));
+  printf("fault_file_shared %.4f\n", file_fault(MAP_SHARED));
+
   pthread_t s;
   atomic_store(&spin_stop, 0);
   pthread_create(&s, NULL, spinner, NULL);
@@ -193,6 +222,7 @@ int main(void) {
   }
   pthread_join(p, NULL);
   printf("wake %.4f\n", median(wv, REPS));
+  printf("wake_p25 %.4f\nwake_p75 %.4f\n", wv[REPS / 4], wv[3 * REPS / 4]);
   (void)wake_sum;
 
   pthread_t l;

@@ -99,6 +99,8 @@ class Result:
     writes: int
     lock_wait_us: float
     fault_latency_us: float  # mean service + wait per fault
+    fault_time_us: float = 0.0  # thread time spent handling faults (service, no waiting)
+    fault_wait_us: float = 0.0  # the part of lock_wait_us spent by faults (not writers)
     samples: list[Fallback] = field(default_factory=list)
     write_log: list[Write] = field(default_factory=list)
     thread_tids: list[int] = field(default_factory=list)
@@ -118,6 +120,16 @@ class Result:
     @property
     def fallback_total(self) -> int:
         return sum(self.fallbacks.values())
+
+    def time_shares(self) -> dict[str, float]:
+        """Where the threads' time went: handling faults, faults sleeping on mmap_sem,
+        VMA changes waiting for it, and the rest (the changes themselves, user work)."""
+        total = max(1e-9, self.duration_us * max(1, min(self.threads, self.cpus)))
+        fault = min(1.0, self.fault_time_us / total)
+        fwait = min(1.0 - fault, self.fault_wait_us / total)
+        wwait = min(1.0 - fault - fwait, (self.lock_wait_us - self.fault_wait_us) / total)
+        return {"faulting": fault, "fault_waiting": fwait, "change_waiting": wwait,
+                "other": 1.0 - fault - fwait - wwait}  # fmt: skip
 
 
 @dataclass
@@ -165,13 +177,22 @@ class Simulator:
             _Thread(i, i // w.threads_per_mm, i % max(1, w.cpus)) for i in range(w.threads)
         ]
         self.multi = w.threads_per_mm > 1  # SPF only runs when mm_users > 1
+        # share of faults the speculative (or VMA-locked) path hands to mmap_sem
+        self.classic_frac = (
+            w.notsup_frac + w.noanon_frac + w.access_frac + w.pmd_changed_frac
+            if kernel == "spf" else w.retry_frac
+        )  # fmt: skip
         if kernel == "spf" and self.multi:
-            # an aborted speculative attempt costs its work before the classic retry
+            # an aborted speculative attempt costs its work before the classic retry,
+            # and one more trip of the mm_rb rwlock's line (get_vma) than the retry
             static = w.notsup_frac + w.noanon_frac + w.access_frac + w.pmd_changed_frac
-            self.period += static * w.abort_us / self.speed
+            self.period += static * (w.abort_us + w.bounce_us * sharing) / self.speed
         for t in self.threads:
             t.period, t.fault = self.period, self.fault_us
         self.lock_free_at = 0.0
+        self.fault_time_us = 0.0
+        self.fault_wait_us = 0.0
+        self.reader_marks: list[tuple[float, float]] = []  # (queued at, done) of readers
         self.heap: list[tuple[float, int, int, int, str]] = []
         self.fallbacks = dict.fromkeys(SPF_REASONS, 0)
         self.vma_lock = {"success": 0, "abort": 0, "retry": 0, "miss": 0}
@@ -261,6 +282,16 @@ class Simulator:
                 # (spf: the sequence count moved; per-vma-lock: the VMA is write-locked
                 # until the writer unlocks) and the classic path waits for the release
                 self._block(t, a - t.fault, hi, b, reason="changed")
+            elif self.classic_frac > 0:
+                # faults the fast path does not support (file-backed, ...) take mmap_sem:
+                # the first of them during the write waits for it like a base fault
+                self._block_classic(t, t_req, b)
+
+    def _block_classic(self, t: _Thread, t_req: float, b: float) -> None:
+        i = t.run_i0 + max(0, math.ceil((t_req - t.run_t0) / t.period - 1e-12))
+        i += int(self.rng.geometric(min(1.0, self.classic_frac))) - 1
+        if i < t.run_k and t.run_t0 + (i - t.run_i0) * t.period < b:
+            self._block(t, t.run_t0 + (i - t.run_i0) * t.period, b, b, reason=None)
 
     def _block(self, t: _Thread, lo: float, hi: float, b: float, reason: str | None) -> None:
         """The first fault of ``t`` starting in [lo, hi) waits until b."""
@@ -274,12 +305,18 @@ class Simulator:
             return
         start = max(start, t.run_t0)
         wake = self.w.wakeup_us  # it slept in the rwsem slow path
-        if reason is not None:
-            # the classic retry queues on mmap_sem behind every writer already waiting
-            # (FIFO wait list, kernel/locking/rwsem-xadd.c): it runs after all of them
-            b = self._queue_release(t, max(start + t.fault, lo + t.fault), b)
+        if self.w.wake_cv > 0:
+            wake *= float(self.rng.lognormal(0.0, self.w.wake_cv))
+        # the fault sleeps on mmap_sem behind every writer already waiting (FIFO wait
+        # list, kernel/locking/rwsem-xadd.c) and runs after all of them; a writer that
+        # queues after it waits in turn until it is woken and done (the reader batch)
+        arrival = max(start + t.fault, lo + t.fault) if reason is not None else start
+        if self.w.rwsem_fifo:
+            b = self._queue_release(t, arrival, b)
+        self.reader_marks.append((arrival, b + wake + t.fault))
         wait = b - start + wake
         self.wait_us += wait
+        self.fault_wait_us += wait
         if reason is not None and i not in t.fallback_index:
             t.fallback_index.add(i)
             name = "spf_vma_changed" if self.kernel == "spf" else "abort"
@@ -338,6 +375,11 @@ class Simulator:
             hold = self.write_duration(op)
             # fair rwsem: the writer waits for the previous writer and, on the classic
             # path, for readers already inside a fault (half a fault on average)
+            # readers queued before this writer hold the lock first (FIFO)
+            due = [m for m in self.reader_marks if m[0] < t_req]
+            if due:
+                self.lock_free_at = max(self.lock_free_at, max(d for _q, d in due))
+                self.reader_marks = [m for m in self.reader_marks if m[0] >= t_req]
             a = max(t_req, self.lock_free_at)
             if self.kernel == "base" or not self.multi:
                 a += self._readers_inside(t, a)
@@ -467,6 +509,7 @@ class Simulator:
     def _count_run_inner(self, t: _Thread, k: int) -> None:
         w = self.w
         self.faults += k
+        self.fault_time_us += k * t.fault
         if w.ops_per_fault:
             self.ops += k
             self.ops_thread[t.idx] += k
@@ -478,16 +521,15 @@ class Simulator:
             return
         rng = self.rng
         if self.kernel == "spf" and not self.multi:
-            # single-threaded: handled under mmap_sem, never attempted - unless the run
-            # belongs to one of the few threaded processes of the population
-            if w.mt_run_frac > 0 and rng.random() < w.mt_run_frac:
-                n = int(rng.binomial(k, min(1.0, w.mt_notsup_frac)))
-                self.fallbacks["spf_vma_notsup"] += n
-                self._speculative += k - n
-                if n and self.keep:
-                    self._sample_static(t, k, n, "spf_vma_notsup")
-            else:
-                self._not_attempted += k
+            # single-threaded: handled under mmap_sem, never attempted - except the
+            # faults of the few threaded processes of the population (mt_fault_frac)
+            mt = int(rng.binomial(k, min(1.0, w.mt_fault_frac))) if w.mt_fault_frac > 0 else 0
+            n = int(rng.binomial(mt, min(1.0, w.mt_notsup_frac))) if mt else 0
+            self.fallbacks["spf_vma_notsup"] += n
+            self._speculative += mt - n
+            self._not_attempted += k - mt
+            if n and self.keep:
+                self._sample_static(t, k, n, "spf_vma_notsup")
             return
         rest = k - dyn
         if self.kernel == "spf":
@@ -578,6 +620,8 @@ class Simulator:
             writes=self.writes,
             lock_wait_us=self.wait_us,
             fault_latency_us=(self.faults * self.fault_us + self.wait_us) / max(1, self.faults),
+            fault_time_us=self.fault_time_us,
+            fault_wait_us=self.fault_wait_us,
             samples=sorted(self.samples, key=lambda s: (s.t_us, s.thread)),
             write_log=self.write_log,
             runs=self.runs,

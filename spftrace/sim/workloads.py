@@ -34,17 +34,19 @@ class Workload:
     layout: bool = False  # place chunks top-down in merged anonymous VMAs (mmap layout)
     static_chunks: int = 0  # chunks mapped once before the threads start (ebizzy's mem[])
     fault_us: float = 1.49  # measured: first-touch anonymous 4 KiB write fault
-    pace_cv: float = 0.12  # measured: log-spread of a chunk's mean fault time (IQR / 1.349)
-    clear_4k_us: float = 0.034  # measured: clearing 4 KiB (added per extra 4 KiB of a page)
+    pace_cv: float = 0.105  # measured: log-spread of a chunk's mean fault time (IQR / 1.349)
+    clear_4k_us: float = 0.036  # measured: clearing 4 KiB (added per extra 4 KiB of a page)
     touch_us: float = 0.0  # user work between two faults of a run (ebizzy -T: one store)
     compute_us: float = 0.0  # work after the run, before the munmap
     gap_us: float = 0.0  # work after the munmap, before the next mmap
-    mmap_us: float = 1.95  # measured: mmap of a 512 KiB anonymous chunk
-    munmap_us: float = 2.65  # measured: munmap of a 512 KiB chunk with no page touched
-    munmap_page_us: float = 0.26  # measured: munmap cost per mapped page (zap, free)
-    ipi_us: float = 0.0  # per other CPU of the mm: TLB-shootdown IPI (not resolvable here)
-    bounce_us: float = 0.05  # measured: one cache-line transfer between two CPUs
-    wakeup_us: float = 16.0  # measured: futex wake until the woken thread runs
+    mmap_us: float = 1.92  # measured: mmap of a 512 KiB anonymous chunk
+    munmap_us: float = 2.63  # measured: munmap of a 512 KiB chunk with no page touched
+    munmap_page_us: float = 0.268  # measured: munmap cost per mapped page (zap, free)
+    ipi_us: float = 1.46  # measured: per other CPU of the mm, TLB-shootdown IPI (x86)
+    bounce_us: float = 0.048  # measured: one cache-line transfer between two CPUs
+    wake_cv: float = 0.14  # measured: log-spread of a wake-up (IQR / 1.349)
+    rwsem_fifo: bool = False  # readers wait for every queued writer (else: the current one)
+    wakeup_us: float = 17.7  # measured: futex wake until the woken thread runs
     # every fault does an atomic on (mmap_sem's count on base, the mm_rb rwlock on spf)
     vma_groups: int = 4  # merged anonymous VMAs the chunks land in (without ``layout``)
     ops_per_round: int = 1  # workload operations per loop (records, iterations)
@@ -56,7 +58,7 @@ class Workload:
     pte_lock: bool = False  # v9/v10 behaviour: spf_pte_lock instead of looping
     pte_lock_frac: float = 0.0005  # per other thread faulting in the same VMA
     kernel_fault_frac: float = 0.0  # kernel-mode faults: never speculative
-    mt_run_frac: float = 0.0  # single-threaded presets: share of runs in a threaded process
+    mt_fault_frac: float = 0.0  # single-threaded presets: share of faults in threaded processes
     mt_notsup_frac: float = 0.0  # ... and the file-backed share of those runs' faults
     retry_frac: float = 0.0  # per-VMA-lock: faults returning VM_FAULT_RETRY (I/O)
     miss_frac: float = 0.00005  # per-VMA-lock: VMA replaced during the lookup
@@ -97,8 +99,8 @@ PRESETS: dict[str, Workload] = {
             chunk_pages=64,
             compute_us=150.0,
             vma_groups=4,
-            mt_run_frac=0.00004,
-            mt_notsup_frac=0.9,
+            mt_fault_frac=4.73e-6,  # the seed's x86 kernbench: 2,491 attempted of 526.7M
+            mt_notsup_frac=0.914,  # ... of which 2,278 spf_vma_notsup
         ),
         Workload(
             "page_fault1",
@@ -107,8 +109,8 @@ PRESETS: dict[str, Workload] = {
             "./page_fault1_threads -t {threads}",
             "page_fault1_thr",
             chunk_pages=32768,
-            ops_per_round=32768,  # will-it-scale counts one iteration per page
-            touch_us=0.05,
+            ops_per_fault=True,  # will-it-scale counts one iteration per page
+            touch_us=0.0,
             compute_us=5.0,
             vma_groups=64,  # each task maps its own 128 MiB region
         ),
@@ -120,9 +122,9 @@ PRESETS: dict[str, Workload] = {
             "./page_fault2_threads -t {threads}",
             "page_fault2_thr",
             chunk_pages=32768,
-            ops_per_round=32768,  # will-it-scale counts one iteration per page
-            fault_us=0.9,
-            touch_us=0.05,
+            ops_per_fault=True,  # will-it-scale counts one iteration per page
+            fault_us=1.67,  # measured: write fault on a private mapping of a cached file
+            touch_us=0.0,
             compute_us=5.0,
             vma_groups=64,  # a separate file, hence a separate VMA, per task
             notsup_frac=1.0,
@@ -134,9 +136,9 @@ PRESETS: dict[str, Workload] = {
             "./page_fault3_threads -t {threads}",
             "page_fault3_thr",
             chunk_pages=32768,
-            ops_per_round=32768,  # will-it-scale counts one iteration per page
-            fault_us=0.8,
-            touch_us=0.05,
+            ops_per_fault=True,  # will-it-scale counts one iteration per page
+            fault_us=1.44,  # measured: write fault on a shared mapping of a cached file
+            touch_us=0.0,
             compute_us=5.0,
             vma_groups=64,  # a separate file, hence a separate VMA, per task
             notsup_frac=1.0,
@@ -170,6 +172,10 @@ PRESETS: dict[str, Workload] = {
         ),
     )
 }
+
+#: the seed's 80-CPU Power8 node: 64 KiB pages, a PTE page maps 16 MiB (book3s/64
+#: hash-64k.h: H_PTE_INDEX_SIZE 8), TLB invalidation by broadcast tlbie, no IPIs
+POWER8 = {"page_kib": 64, "pmd_span_kib": 16384, "ipi_us": 0.0}
 
 #: options that ``spftrace simulate`` lets the user override
 OVERRIDABLE = tuple(
