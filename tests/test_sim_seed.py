@@ -11,6 +11,7 @@ the Power8 run)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,28 @@ def test_will_it_scale_signs_as_in_the_lkp_table(test: str) -> None:
             ops[k] += r.ops_per_s
     change = ops["spf"] / ops["base"] - 1
     assert (1 if change > 0 else -1) == lkp_sign(test), change
+
+
+def test_docs_table_lists_every_constant() -> None:
+    """docs/simulator.md's constants table names every overridable Workload field."""
+    from spftrace.sim.workloads import OVERRIDABLE
+
+    doc = (Path(__file__).parents[1] / "docs" / "simulator.md").read_text()
+    table = [ln for ln in doc.splitlines() if ln.startswith("| `")]
+    missing = [n for n in OVERRIDABLE if not any(f"`{n}`" in ln for ln in table)]
+    assert not missing
+
+
+def test_sweep_table_moves_with_the_constant() -> None:
+    from spftrace.sim import sweep
+
+    sweeps, scale, seed = sweep.parse(["wakeup_us=35.4", "--scale", "0.2"])
+    assert sweeps == [("wakeup_us", [35.4])] and scale == 0.2 and seed == 1
+    rows = sweep.table(sweeps, scale, seed).splitlines()
+    assert rows[2].startswith("| seed (published) |") and "98.14" in rows[2]
+    defaults, moved = rows[3].split("|")[3:9], rows[4].split("|")[3:9]
+    assert rows[4].startswith("| wakeup_us | 35.4 |") and defaults != moved
+    with pytest.raises(SystemExit, match="NAME=a,b,c"):
+        sweep.parse(["bogus=1"])
+    with pytest.raises(SystemExit, match="must be ints"):
+        sweep.parse(["threads=x"])

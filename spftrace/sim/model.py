@@ -1,34 +1,39 @@
 """A model of the page-fault path: base, SPF (v11) and per-VMA-lock kernels.
 
 What is modelled (seed pseudo-code of ``arch_fault_handler`` and
-``speculative_page_fault``; reference/kernel-formats.md §1-§2):
+``speculative_page_fault``; reference/kernel-formats.md §1-§2; the constants and
+their sources: docs/simulator.md):
 
-* An address space (``mm``) per process; its anonymous chunks live in ``G``
-  merged VMAs ("groups": adjacent anonymous mappings merge, so threads share
-  VMAs), plus file-backed, stack, userfaultfd and interleaved VMAs with their
-  own shares of the faults.  Each VMA has a sequence count (odd while written)
-  and ``anon_vma`` set once a classic fault populated it.
-* The mmap semaphore as a fair (FIFO) reader/writer lock.  VMA changes (mmap,
-  munmap, mprotect, ...) take it for write; munmap's TLB shootdown costs
-  ``ipi_us`` per CPU the mm runs on, so writes get longer with more CPUs.
-* Threads pinned to CPUs (time-sliced when there are more threads than CPUs)
-  run a workload loop: VMA change, a run of faults (touching a chunk), compute,
-  VMA change.
+* An address space (``mm``) per process.  With ``layout`` (ebizzy) every chunk is
+  placed top-down in the highest free range (get_unmapped_area) below the chunks
+  mapped at start-up, and adjacent anonymous chunks are one merged VMA: an mmap
+  changes the VMAs above and below its range, a munmap splits the one it is in.
+  Without it, chunks land in one of ``vma_groups`` VMAs.  A munmap that leaves a
+  PMD range empty frees its PTE page; the next fault there finds pmd_none, which
+  v11 does not handle speculatively (traced as ``spf_vma_notsup``).
+* The mmap semaphore: VMA changes take it for write, one after the other; munmap
+  holds it for its zap (per mapped page) and a shootdown IPI per other CPU.  A
+  fault that must take it for read (every fault on base, a fallback on spf) sleeps
+  until the current writer releases it, and a writer that queued after that reader
+  waits until the reader was woken and done: the reader batch between two writers.
+* Threads pinned to CPUs (time-sliced when there are more threads than CPUs) run a
+  workload loop: VMA change, a run of faults (touching a chunk), compute, VMA change.
+  A run's pace and a wake-up's latency vary by their measured spreads.
 
 Time is event driven at the granularity of writes, not faults: between two
 writes a thread's fault run is an arithmetic schedule (one fault every
 ``fault_us + touch_us``), so faults are counted in bulk.  Each write, in lock
 order, is applied to the threads whose schedule it crosses:
 
-* ``base``: a fault starting while the write is pending or held waits for it
-  (readers queue behind a waiting writer), shifting the rest of the thread.
-* ``spf``: single-threaded mms never try; otherwise a fault on the VMA being
-  written whose window ``[start, start + fault_us]`` overlaps the write sees the
-  sequence count change: ``spf_vma_changed``, then the classic path waits for
-  the lock.  Static reasons are drawn per run: ``spf_vma_notsup`` (file-backed,
-  stack, userfaultfd, interleave), ``spf_vma_noanon`` (first touch of a VMA
-  without anon_vma), ``spf_vma_access``, ``spf_pmd_changed`` (khugepaged
-  collapse), ``spf_pte_lock`` (v9/v10 trylock, behind an option).
+* ``base``: a fault starting while the write is pending or held waits for it.
+* ``spf``: single-threaded mms never try (except ``mt_fault_frac`` of the faults of
+  a population of processes); otherwise a fault on a VMA the write changes whose
+  window ``[start, start + fault_us]`` overlaps the change (mmap: the whole call;
+  munmap: its fixed part, before the zap) sees the sequence count move:
+  ``spf_vma_changed``, then the classic path waits for the lock.  Faults of an
+  unsupported kind (``notsup_frac`` ...) go classic and wait like base faults.
+  ``spf_vma_noanon``, ``spf_vma_access``, ``spf_pmd_changed`` and ``spf_pte_lock``
+  (v9/v10 trylock, behind an option) are drawn per run at their rates.
 * ``per-vma-lock``: a fault on a write-locked VMA: ``vma_lock_abort`` then
   mmap_lock; file-backed major faults return ``VM_FAULT_RETRY``:
   ``vma_lock_retry``; a VMA replaced during the lookup: ``vma_lock_miss`` (the

@@ -2,11 +2,12 @@
 
 Every preset is a loop per thread: a VMA change (mmap), a run of faults on the
 new chunk, some computation, another VMA change (munmap).  Costs are in
-microseconds of one CPU.  The rates are chosen from what the real programs do
-(sources named per preset) and from ordinary kernel costs on a server-class
-CPU: an anonymous fault with page zeroing ~0.5 us, mmap ~2 us, munmap ~3 us
-plus a TLB-shootdown IPI per CPU of ~0.15 us.  They are not fitted to the
-seed's numbers: the tests check that the published *shape* follows from them.
+microseconds of one CPU, measured on this project's machine by
+bench/sim_calibrate/costs.c (medians in bench/sim_calibrate/runs.txt); geometry
+comes from the programs' sources (ebizzy.c: a 512 KiB chunk per record).  The
+table of every constant, its source and the figures it moves: docs/simulator.md.
+Nothing is fitted to the ebizzy figures; kernbench's threaded share is taken from
+the seed's x86 kernbench counts (there is no other source for it).
 """
 
 from __future__ import annotations
