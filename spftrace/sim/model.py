@@ -16,9 +16,8 @@ their sources: docs/simulator.md):
   fault that must take it for read (every fault on base, a fallback on spf) sleeps
   until the current writer releases it, and a writer that queued after that reader
   waits until the reader was woken and done: the reader batch between two writers.
-* Threads pinned to CPUs (time-sliced when there are more threads than CPUs) run a
-  workload loop: VMA change, a run of faults (touching a chunk), compute, VMA change.
-  A run's pace and a wake-up's latency vary by their measured spreads.
+* Threads pinned to CPUs (time-sliced when more threads than CPUs) loop: VMA change,
+  a run of faults, compute, VMA change; a run's pace and a wake-up's latency vary.
 
 Time is event driven at the granularity of writes, not faults: between two
 writes a thread's fault run is an arithmetic schedule (one fault every
@@ -39,9 +38,8 @@ order, is applied to the threads whose schedule it crosses:
   ``vma_lock_retry``; a VMA replaced during the lookup: ``vma_lock_miss`` (the
   lookup is retried, not a fallback).
 
-So the difference between kernels comes from lock waiting, never from a
-fixed factor.  All randomness comes from one seeded generator: the same seed
-and options give the same result.
+So the difference between kernels comes from lock waiting, never from a fixed
+factor.  All randomness comes from one seeded generator (same seed, same result).
 """
 
 from __future__ import annotations
@@ -53,88 +51,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..kernel import SPF_REASONS as ALL_SPF_REASONS
+from .layout import Layout, chunk_addr, group_vma
+from .result import Fallback, Result, Write
 from .workloads import Workload
+
+__all__ = ["KERNELS", "SPF_REASONS", "Fallback", "Result", "Simulator", "Write", "simulate"]
 
 KERNELS = ("base", "spf", "per-vma-lock")
 
 #: the v8-v11 reasons (v4's spf_vma_dead is not modelled)
 SPF_REASONS = tuple(r for r in ALL_SPF_REASONS if r != "spf_vma_dead")
-
-
-@dataclass
-class Fallback:
-    """One fault that left the fast path (kept for trace emission)."""
-
-    t_us: float
-    thread: int
-    reason: str
-    address: int
-    vm_start: int
-    vm_end: int
-
-
-@dataclass
-class Write:
-    """One VMA change holding the mmap semaphore for write."""
-
-    t_request: float
-    t_acquire: float
-    t_release: float
-    thread: int
-    op: str
-    vm_start: int
-    vm_end: int
-
-
-@dataclass
-class Result:
-    workload: str
-    kernel: str
-    threads: int
-    cpus: int
-    seed: int
-    duration_us: float
-    faults: int
-    speculative: int  # spf: handled speculatively; per-vma-lock: vma_lock_success
-    not_attempted: int
-    fallbacks: dict[str, int]
-    vma_lock: dict[str, int]  # per-vma-lock counters (success, abort, retry, miss)
-    ops: int  # workload operations completed (records, iterations)
-    ops_by_thread: list[int]
-    writes: int
-    lock_wait_us: float
-    fault_latency_us: float  # mean service + wait per fault
-    fault_time_us: float = 0.0  # thread time spent handling faults (service, no waiting)
-    fault_wait_us: float = 0.0  # the part of lock_wait_us spent by faults (not writers)
-    samples: list[Fallback] = field(default_factory=list)
-    write_log: list[Write] = field(default_factory=list)
-    thread_tids: list[int] = field(default_factory=list)
-    runs: list[tuple[int, float, float, int, int, int]] = field(default_factory=list)
-    mm_of_thread: list[int] = field(default_factory=list)
-    timeline: list[tuple[float, int, int, int, int, int, int]] = field(default_factory=list)
-    cpu_of_thread: list[int] = field(default_factory=list)
-
-    @property
-    def faults_per_s(self) -> float:
-        return self.faults / (self.duration_us / 1e6)
-
-    @property
-    def ops_per_s(self) -> float:
-        return self.ops / (self.duration_us / 1e6)
-
-    @property
-    def fallback_total(self) -> int:
-        return sum(self.fallbacks.values())
-
-    def time_shares(self) -> dict[str, float]:
-        """Where the threads' time went: handling faults, faults sleeping on mmap_sem,
-        VMA changes waiting for it, and the rest (the changes themselves, user work)."""
-        total = max(1e-9, self.duration_us * max(1, min(self.threads, self.cpus)))
-        fault = min(1.0, self.fault_time_us / total)
-        fwait = min(1.0 - fault, self.fault_wait_us / total)
-        wwait = min(1.0 - fault - fwait, (self.lock_wait_us - self.fault_wait_us) / total)
-        return {"faulting": fault, "fault_waiting": fwait, "change_waiting": wwait,
-                "other": 1.0 - fault - fwait - wwait}  # fmt: skip
 
 
 @dataclass
@@ -215,66 +141,19 @@ class Simulator:
         self.ops_thread = [0] * w.threads
         # the mmap layout (``layout``): slot i is the i-th chunk-sized range below the
         # chunks mapped at start-up; adjacent mapped slots form one merged VMA
-        self.slot_owner: dict[int, int] = {}
-        self.pt_freed: set[int] = set()  # PTE pages freed by munmap (whole PMD range empty)
-        self.slots_per_pmd = max(1, w.pmd_span_kib // max(1, w.chunk_pages * w.page_kib))
+        self.layout = Layout(w)
 
     # -- geometry: deterministic, realistic addresses for emitted traces -----------------
-    def group_vma(self, mm: int, group: int) -> tuple[int, int]:
-        if self.w.layout:  # the chunk's own range, ``group`` slots below the top
-            size = self.w.chunk_pages * self.w.page_kib * 1024
-            top = 0x7F0000000000 - (mm * 0x1000000000) - (group + 1) * size
-            return top, top + size
-        base = 0x7F0000000000 - (mm * 0x1000000000) - group * 0x40000000
-        return base, base + 0x40000000
-
-    def chunk_addr(self, mm: int, group: int, chunk: int) -> int:
-        start, end = self.group_vma(mm, group)
-        if self.w.layout:
-            return start
-        span = (end - start) // (self.w.chunk_pages * 4096)
-        return start + (chunk % max(1, span)) * self.w.chunk_pages * 4096
-
-    # -- the mmap layout ------------------------------------------------------------------
-    def _run_of(self, slot: int) -> list[int]:
-        """Threads whose chunks share the merged VMA containing ``slot``."""
-        out = []
-        for step in (-1, 1):
-            s = slot + step
-            while s in self.slot_owner:
-                out.append(self.slot_owner[s])
-                s += step
-        return out
-
-    def _touched_by(self, writer: _Thread, op: str) -> set[int]:
-        """Threads whose VMA the write changes: an mmap merges with the VMAs above and
-        below its slot, a munmap splits the VMA its chunk is in (mm/mmap.c)."""
-        return set(self._run_of(writer.group))
+    def _touched_by(self, writer: _Thread) -> set[int]:
+        """Threads whose VMA the write changes (the merged VMAs around its range)."""
+        return set(self.layout.run_of(writer.group))
 
     # -- the writer path ---------------------------------------------------------------
-    def write_duration(self, op: str) -> float:
-        """mmap_sem write hold: the syscall's cost (munmap: plus one zap and free per
-        mapped page, and a shootdown IPI per other CPU running the mm)."""
-        w = self.w
-        extra = w.spf_write_us if self.kernel == "spf" else 0.0
-        if op == "munmap":
-            others = max(0, min(w.threads_per_mm, w.cpus) - 1)
-            return w.munmap_us + w.munmap_page_us * w.chunk_pages + w.ipi_us * others + extra
-        return w.mmap_us + extra
-
-    def seq_window(self, op: str) -> float:
-        """How long the write changes VMAs (their sequence counts): mmap's merge is the
-        whole call; munmap splits and detaches first and zaps the detached range later,
-        so only its fixed part (munmap of an untouched chunk) counts."""
-        return (self.w.munmap_us if op == "munmap" else self.w.mmap_us) + (
-            self.w.spf_write_us if self.kernel == "spf" else 0.0
-        )
-
     def _apply_write(self, writer: _Thread, t_req: float, a: float, b: float, op: str) -> None:
         """Every other thread whose fault schedule crosses the write reacts to it."""
         k = self.kernel
-        touched = self._touched_by(writer, op) if self.w.layout else None
-        hi = a + self.seq_window(op) if k == "spf" else b
+        touched = self._touched_by(writer) if self.w.layout else None
+        hi = a + self.w.change_window_us(op, self.kernel == "spf") if k == "spf" else b
         for t in self.threads:
             if t is writer or not t.in_run or t.mm != writer.mm:
                 continue
@@ -330,8 +209,8 @@ class Simulator:
             else:
                 self.vma_lock["abort"] += 1
             if self.keep:
-                vs, ve = self.group_vma(t.mm, t.group)
-                addr = self.chunk_addr(t.mm, t.group, t.run_chunk) + i * self.w.page_kib * 1024
+                vs, ve = group_vma(self.w, t.mm, t.group)
+                addr = chunk_addr(self.w, t.mm, t.group, t.run_chunk) + i * self.w.page_kib * 1024
                 self.samples.append(Fallback(start, t.idx, name, addr, vs, ve))
         # the fault (and the rest of the run) resumes when the write is released
         t.run_t0 = b + wake + (t.fault if reason is not None else 0.0)
@@ -347,7 +226,9 @@ class Simulator:
         )  # fmt: skip
         end = b
         for t_req, op in ahead:
-            end = max(end, t_req) + self.w.wakeup_us + self.write_duration(op)
+            end = (
+                max(end, t_req) + self.w.wakeup_us + self.w.write_hold_us(op, self.kernel == "spf")
+            )
         return end
 
     # -- the run -----------------------------------------------------------------------
@@ -377,7 +258,7 @@ class Simulator:
             now = t_req
             if op == "mmap":
                 self._finish_run_if_any(t, now)
-            hold = self.write_duration(op)
+            hold = self.w.write_hold_us(op, self.kernel == "spf")
             # fair rwsem: the writer waits for the previous writer and, on the classic
             # path, for readers already inside a fault (half a fault on average)
             # readers queued before this writer hold the lock first (FIFO)
@@ -397,7 +278,7 @@ class Simulator:
             if op == "mmap":
                 t.group = self._place(t)
             if self.keep:
-                vs, ve = self.group_vma(t.mm, t.group)
+                vs, ve = group_vma(self.w, t.mm, t.group)
                 self.write_log.append(Write(t_req, a, b, t.idx, op, vs, ve))
             self._apply_write(t, t_req, a, b, op)
             if op == "mmap":
@@ -431,42 +312,29 @@ class Simulator:
         return self._result(end)
 
     def _place(self, t: _Thread) -> int:
-        """The slot of a new chunk: without ``layout`` a random one of ``vma_groups``
-        merged VMAs; with it, the highest free range (top-down get_unmapped_area)."""
+        """The group of a new chunk: one of ``vma_groups`` merged VMAs at random, or
+        with ``layout`` its slot (the highest free range)."""
         if not self.w.layout:
             return int(self.rng.integers(0, max(1, self.w.vma_groups)))
-        slot = 0
-        while slot in self.slot_owner:
-            slot += 1
-        self.slot_owner[slot] = t.idx
-        return slot
+        return self.layout.place(t.idx)
 
     def _unplace(self, t: _Thread) -> None:
-        """munmap frees the chunk's range; free_pgtables frees the PTE page when no VMA
-        is left in its PMD range (the next fault there finds pmd_none)."""
-        if not self.w.layout or self.slot_owner.get(t.group) != t.idx:
-            return
-        del self.slot_owner[t.group]
-        block = t.group // self.slots_per_pmd
-        lo = block * self.slots_per_pmd
-        if not any(s in self.slot_owner for s in range(lo, lo + self.slots_per_pmd)):
-            self.pt_freed.add(block)
+        if self.w.layout:
+            self.layout.unplace(t.idx, t.group)
 
     def _first_touch(self, t: _Thread, at: float) -> None:
         """SPF v11 does not allocate page tables: a run starting in a PMD range whose PTE
         page was freed takes its first fault classically (traced as spf_vma_notsup)."""
         if not self.w.layout:
             return
-        block = t.group // self.slots_per_pmd
-        if block not in self.pt_freed:
+        if not self.layout.take_fresh_pte(t.group):
             return
-        self.pt_freed.discard(block)
         if self.kernel != "spf" or not self.multi:
             return
         t.fallback_index.add(0)
         self.fallbacks["spf_vma_notsup"] += 1
         if self.keep:
-            vs, ve = self.group_vma(t.mm, t.group)
+            vs, ve = group_vma(self.w, t.mm, t.group)
             self.samples.append(Fallback(at, t.idx, "spf_vma_notsup", vs, vs, ve))
 
     def _readers_inside(self, writer: _Thread, a: float) -> float:
@@ -568,13 +436,13 @@ class Simulator:
 
     def _sample_static(self, t: _Thread, k: int, n: int, name: str) -> None:
         idx = np.sort(self.rng.choice(k, size=min(n, k), replace=False))
-        vs, ve = self.group_vma(t.mm, t.group)
+        vs, ve = group_vma(self.w, t.mm, t.group)
         if name == "spf_vma_notsup":  # file-backed text and libraries live elsewhere
             vs, ve = (
                 0x555555554000 + t.mm * 0x10000000,
                 0x555555554000 + t.mm * 0x10000000 + 0x200000,
             )
-        base = self.chunk_addr(t.mm, t.group, t.run_chunk)
+        base = chunk_addr(self.w, t.mm, t.group, t.run_chunk)
         for i in idx.tolist():
             addr = base + i * 4096 if name != "spf_vma_notsup" else vs + (i * 4096) % (ve - vs)
             self.samples.append(
@@ -584,20 +452,12 @@ class Simulator:
     _speculative = 0
     _not_attempted = 0
 
-    def _startup_faults(self, end: float) -> None:
-        """Faults of the single-threaded start (ebizzy writes its ``static_chunks``
-        before creating threads): never attempted.  Their share is that of a run of
-        ebizzy's default 10 seconds, whatever the simulated window.  Not on per-VMA-lock
-        kernels, whose traces hold every user fault."""
-        if not self.w.static_chunks or self.kernel == "per-vma-lock":
-            return
-        n = round(self.w.static_chunks * self.w.chunk_pages * end / 10e6)
-        self.faults += n
-        self._not_attempted += n
-
     def _result(self, end: float) -> Result:
         spf = self.kernel == "spf"
-        self._startup_faults(end)
+        if self.kernel != "per-vma-lock":  # its traces hold every user fault: none added
+            n = self.w.startup_faults(end)
+            self.faults += n
+            self._not_attempted += n
         if spf:
             speculative, not_attempted = self._speculative, self._not_attempted
         elif self.kernel == "per-vma-lock":

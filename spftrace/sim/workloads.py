@@ -68,6 +68,30 @@ class Workload:
     snapshot_interval_us: float = 20_000.0  # /proc/vmstat sampling period of the emitters
     duration_us: float = 200_000.0
 
+    def write_hold_us(self, op: str, spf: bool) -> float:
+        """mmap_sem write hold of a VMA change: the syscall's cost (munmap: plus one zap
+        and free per mapped page, and a shootdown IPI per other CPU running the mm)."""
+        extra = self.spf_write_us if spf else 0.0
+        if op == "munmap":
+            others = max(0, min(self.threads_per_mm, self.cpus) - 1)
+            pages = self.munmap_page_us * self.chunk_pages
+            return self.munmap_us + pages + self.ipi_us * others + extra
+        return self.mmap_us + extra
+
+    def change_window_us(self, op: str, spf: bool) -> float:
+        """How long a VMA change moves sequence counts: mmap's merge is the whole call;
+        munmap splits and detaches first and zaps the detached range later, so only its
+        fixed part (munmap of an untouched chunk) counts."""
+        return (self.munmap_us if op == "munmap" else self.mmap_us) + (
+            self.spf_write_us if spf else 0.0
+        )
+
+    def startup_faults(self, end_us: float) -> int:
+        """Faults of the single-threaded start (ebizzy writes its ``static_chunks``
+        before creating threads), never attempted: their share of a run of ebizzy's
+        default 10 seconds, whatever the simulated window ``end_us``."""
+        return round(self.static_chunks * self.chunk_pages * end_us / 10e6)
+
     @property
     def page_fault_us(self) -> float:
         """One fault on this machine's page size: a 4 KiB fault plus clearing the rest."""
