@@ -29,10 +29,10 @@ def main(path: Path) -> None:
                 spreads.setdefault(name, []).append(
                     math.log(run[f"{name}_p75"] / run[f"{name}_p25"]) / 1.349
                 )
-    for k, v in rows.items():
-        print(f"{k:<20} {statistics.median(v):10.4f}  [{len(v)} runs]")
-    for k, v in spreads.items():
-        print(f"{k + '_logsd':<20} {statistics.median(v):10.4f}  [{len(v)} runs]")
+    for k, vals in rows.items():
+        print(f"{k:<20} {statistics.median(vals):10.4f}  [{len(vals)} runs]")
+    for k, vals in spreads.items():
+        print(f"{k + '_logsd':<20} {statistics.median(vals):10.4f}  [{len(vals)} runs]")
     if ipi:
         print(f"{'ipi_per_cpu':<20} {statistics.median(ipi):10.4f}  [{len(ipi)} runs]")
     if "munmap_512k_1" in rows and "munmap_512k_0pages" in rows:

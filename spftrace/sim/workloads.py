@@ -13,6 +13,7 @@ the seed's x86 kernbench counts (there is no other source for it).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -200,7 +201,7 @@ PRESETS: dict[str, Workload] = {
 
 #: the seed's 80-CPU Power8 node: 64 KiB pages, a PTE page maps 16 MiB (book3s/64
 #: hash-64k.h: H_PTE_INDEX_SIZE 8), TLB invalidation by broadcast tlbie, no IPIs
-POWER8 = {"page_kib": 64, "pmd_span_kib": 16384, "ipi_us": 0.0}
+POWER8: dict[str, Any] = {"page_kib": 64, "pmd_span_kib": 16384, "ipi_us": 0.0}
 
 #: options that ``spftrace simulate`` lets the user override
 OVERRIDABLE = tuple(
