@@ -298,6 +298,8 @@ def to_arrow(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
 
     n = len(values)
     valid = np.fromiter((v is not None for v in values), bool, n)
+    if not valid.any():  # (an empty batch's list column would reach pa.array: pandas)
+        return pa.nulls(n, typ)
     bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
     if pa.types.is_string(typ) or pa.types.is_binary(typ):
         raw = [b"" if v is None else _utf8(v) for v in values]

@@ -3,6 +3,7 @@
 Contract keys per run are exactly those of ``RunSummary.contract()``.  Extra
 keys (documented in the README): ``not_attempted_pct``, ``fell_back_min`` and
 ``fell_back_max`` (per-VMA-lock runs: the range of fallbacks, equal when exact), ``command``,
+``labels`` (the words of the run's kernel model, spftrace/vocabulary.py),
 ``reconciliation`` (each source's own totals) and ``disagreements``; and at the
 top level ``ingest`` (per-input line accounting and the first rejects).
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..vocabulary import FALLBACK_PATH, words
 from . import JSON_SCHEMA, ReportModel
 
 
@@ -25,6 +27,13 @@ def as_dict(model: ReportModel) -> dict[str, Any]:
             lo = hi = s.fallback_total
         d["fell_back_min"], d["fell_back_max"] = lo, hi
         d["command"] = s.command
+        w = words(s.kernel_model)
+        d["labels"] = {
+            "fast_path": w.fast_path,
+            "handled": w.handled,
+            "fallback_path": FALLBACK_PATH,
+            "fallbacks_title": w.fallbacks_title,
+        }
         d["reconciliation"] = [
             {
                 "source": src.origin,

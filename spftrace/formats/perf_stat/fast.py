@@ -63,7 +63,11 @@ def feed_vectorised(p: PerfStatParser, lines: list[str], first_line_no: int) -> 
     import pyarrow.compute as pc
 
     n = len(rest)
-    arr = pa.array(rest, pa.string())
+    try:
+        arr = pa.array(rest, pa.string())
+    except UnicodeEncodeError:  # bytes that are not UTF-8 (surrogateescape): per line
+        p.line_path(rest, first_line_no + k)
+        return True
     code = np.zeros(n, np.int8)
     human = header = None
     lead = pc.utf8_slice_codeunits(pc.ascii_ltrim_whitespace(arr), 0, 1)
