@@ -94,31 +94,46 @@ def report(
     head: str | None = None,
 ) -> str:
     """Render a report of the dataset: kind is text, json or html.  With ``base``
-    and ``head`` the HTML report gains the comparison section."""
+    and ``head`` every kind gains the base-vs-head comparison: text appends
+    ``spftrace compare``'s table, JSON a ``comparison`` key (``compare --json``'s
+    object), HTML the comparison section."""
     from . import reports
 
     if (base is None) != (head is None):
         raise SpftraceError("--base and --head go together")
+    if kind not in ("text", "json", "html"):
+        raise SpftraceError(f"unknown report kind {kind!r}; use text, json or html")
     ds = open_dataset(data)
     model = ds.guarded(lambda: reports.build(ds, runs, label, kallsyms), runs or None)
+    cmp = None
+    if base is not None and head is not None:
+        from .analysis.compare import compare as do_compare
+
+        cds = open_dataset(data)
+        cmp = cds.guarded(lambda: do_compare(cds, base, head))
     if kind == "text":
         from .reports import text
 
-        return text.render(model, color=color)
+        out = text.render(model, color=color)
+        if cmp is not None:
+            from .analysis.compare import render_text
+
+            out += "\n" + "\n".join(render_text(cmp)) + "\n"
+        return out
     if kind == "json":
+        import json
+
         from .reports import json_report
 
-        return json_report.render(model)
+        if cmp is None:
+            return json_report.render(model)
+        doc = json_report.as_dict(model)
+        doc["comparison"] = cmp.as_dict()
+        return json.dumps(doc, indent=2, sort_keys=False) + "\n"
     if kind == "html":
         from .reports import html
 
-        extra = []
-        if base is not None and head is not None:
-            from .analysis.compare import compare as do_compare
-
-            cds = open_dataset(data)
-            cmp = cds.guarded(lambda: do_compare(cds, base, head))
-            extra.append(html.comparison_section(cmp))
+        extra = [] if cmp is None else [html.comparison_section(cmp)]
         return html.render(model, extra_sections=extra)
     raise SpftraceError(f"unknown report kind {kind!r}; use text, json or html")
 
