@@ -327,18 +327,34 @@ def simulate(
     if unknown:
         raise SpftraceError(f"unknown output {unknown[0]!r}; choose from {', '.join(emit.FILES)}")
     keep = out is not None or ingest
-    result, w = sim.run(workload, kernel, seed=seed, scale=scale, keep_trace=keep, **overrides)
-    summary = emit.describe(result)
-    if keep:
-        target = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="spftrace-sim-"))
-        paths = emit.write_all(result, w, target, names)
-        summary["files"] = [str(p) for p in paths]
-        paths = [p for p in paths if p.stat().st_size > 0]  # base kernels have no tracepoints
-        if ingest:
+    from dataclasses import replace
+
+    from .progress import activity, ingest_callback
+
+    # sim.run's steps, keeping the Simulator so that its fault count can be shown
+    w = sim.preset(workload, **overrides)
+    if scale != 1.0:
+        w = replace(w, duration_us=w.duration_us * scale)
+    simulator = sim.Simulator(w, kernel, seed=seed, keep_trace=keep)
+    with activity(f"simulating {workload} on {kernel}", unit="faults",
+                  count=lambda: int(simulator.faults)) as phase:  # fmt: skip
+        result = simulator.run()
+        summary = emit.describe(result)
+        if keep:
+            phase(f"writing the artefacts of {workload} on {kernel}")
+            target = (
+                Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="spftrace-sim-"))
+            )
+            paths = emit.write_all(result, w, target, names)
+            summary["files"] = [str(p) for p in paths]
+            paths = [p for p in paths if p.stat().st_size > 0]  # base kernels have no tracepoints
+        if keep and ingest:
             from .ingest import ingest as do_ingest
 
+            phase(f"ingesting {workload} on {kernel}")
             run_name = f"sim-{workload}-{kernel}-t{w.threads}-c{w.cpus}-s{seed}"
-            do_ingest(paths, data=data, run=run_name, label=label or kernel, force=True)
+            do_ingest(paths, data=data, run=run_name, label=label or kernel, force=True,
+                      progress=ingest_callback())  # fmt: skip
             summary["run"] = run_name
             if out is None:
                 shutil.rmtree(target, ignore_errors=True)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -109,45 +108,14 @@ def _main(
     ] = False,
 ) -> None:
     """spftrace: speculative page fault fallback analysis."""
+    from .progress import enable
+
+    enable()  # long commands show progress on stderr when it is a terminal
 
 
 class ErrorsMode(StrEnum):
     strict = "strict"
     skip = "skip"
-
-
-@contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Any]:
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        tasks: dict[str, Any] = {}
-        import time
-
-        start = time.perf_counter()
-
-        def update(source: str, lines: int, nbytes: int) -> None:
-            if source not in tasks:
-                tasks[source] = progress.add_task(source, rate="")
-            dt = max(time.perf_counter() - start, 1e-9)
-            progress.update(
-                tasks[source],
-                rate=f"{lines:,} lines, {lines / dt:,.0f} lines/s, {nbytes / 1e6 / dt:.1f} MB/s",
-            )
-
-        yield update
 
 
 @app.command(cls=_Command)
@@ -191,7 +159,9 @@ def ingest(
         if stdin_is_terminal():
             raise SpftraceError("no input: give FILE ..., or pipe data in (spftrace ingest -)")
         specs = ["-"]
-    with _progress_bar(sys.stderr.isatty()) as progress:
+    from .progress import ingest_lines
+
+    with ingest_lines(True) as progress:
         summaries = do_ingest(
             specs,
             data=data,
@@ -258,12 +228,14 @@ def report(
 ) -> None:
     """Explain the runs: verdict, fallbacks by reason, sources, ingest statistics."""
     from .api import report as make_report
+    from .progress import activity
 
     color = output in (None, "-") and kind is ReportKind.text and sys.stdout.isatty()
-    text = make_report(
-        kind.value, data=data, runs=run, label=label, color=color,
-        kallsyms=str(kallsyms) if kallsyms else None, base=base, head=head,
-    )  # fmt: skip
+    with activity(f"report {kind.value}", unit="events"):
+        text = make_report(
+            kind.value, data=data, runs=run, label=label, color=color,
+            kallsyms=str(kallsyms) if kallsyms else None, base=base, head=head,
+        )  # fmt: skip
     if output is None:
         if kind is ReportKind.html:
             raise SpftraceError("report html needs -o FILE (or -o - for stdout)")
