@@ -103,3 +103,24 @@ def test_report_base_without_head_is_refused(data: Path, kind: str) -> None:
     code, out, err = cli("report", kind, "--data", str(data), "--base", "base", "-o", "-")
     assert code == 1 and out == ""
     assert err == "error: --base and --head go together\n"
+
+
+# perf 6.1's output for `perf stat -e faults,spf,'pagefault:*' -- ./app` on a mainline
+# kernel (6.18 here), which has neither event
+PERF_EVENT_ERROR = """event syntax error: 'faults,spf,pagefault:*'
+                            \\___ parser error
+Run 'perf list' for a list of valid events
+
+ Usage: perf stat [<options>] [<command>]
+
+    -e, --event <event>   event selector. use 'perf list' to list available events
+"""
+
+
+def test_perf_error_in_the_pipe_is_named_once_without_a_useless_hint(data: Path) -> None:
+    r = CliRunner().invoke(app, ["ingest", "-", "--data", str(data)], input=PERF_EVENT_ERROR)
+    assert r.exit_code == 1
+    err = r.stderr
+    assert err.count("event syntax error") == 1, err
+    assert "--errors skip" not in err
+    assert "perf list" in err and err.count("\n") == 1
