@@ -138,8 +138,11 @@ def test_readme_names_only_files_that_exist() -> None:
             re.fullmatch(r"[\w-]+\.(md|toml|txt|py)", token) and "/" not in token
         ):
             paths.add(token)
-    for bare in re.findall(r"(?<![\w/`])((?:docs|bench|tests)/[\w./-]+\.(?:md|py))", text):
-        paths.add(bare)
+    # anywhere, code blocks included (the layout)
+    for bare in re.findall(
+        r"(?<![\w/.-])((?:spftrace|tests|bench|docs|sample_traces)/[\w./-]*)", text
+    ):
+        paths.add(bare.rstrip(".,:;"))
     # files the commands write, and other projects' files the README names
     generated = {"report.html", "trace.txt", "perf-stat.txt", "perf-script.txt", "vmstat.txt"}
     external = {"runtest.py"}  # will-it-scale's harness
