@@ -273,6 +273,47 @@ def demo(out: PathLike) -> Path:
     return report_path
 
 
+#: the longest simulation accepted: ~0.7 s of this machine per unit of --scale for
+#: ebizzy, so 10,000 is about two hours; beyond that a typo (1e9) would run for years
+MAX_SIM_SCALE = 10_000.0
+
+
+def _check_sim_numbers(*, threads: int | None, cpus: int | None, seed: int, scale: float) -> None:
+    """Refuse what the model cannot run, in the user's words, before any work."""
+    import math
+
+    for flag, value in (("--threads", threads), ("--cpus", cpus)):
+        if value is not None and value < 1:
+            raise SpftraceError(f"{flag} {value}: must be at least 1")
+    if seed < 0:
+        raise SpftraceError(f"--seed {seed}: must be 0 or more")
+    if not math.isfinite(scale) or scale <= 0:
+        raise SpftraceError(f"--scale {scale}: must be a positive, finite number")
+    if scale > MAX_SIM_SCALE:
+        raise SpftraceError(
+            f"--scale {scale:g}: at most {MAX_SIM_SCALE:g} (about 0.7 s of simulation per "
+            "unit here; --scale 1 simulates the preset's own duration)"
+        )
+
+
+def _check_sim_setting(name: str, value: object) -> None:
+    """--set values: counts at least 1, costs and rates finite and not negative,
+    fractions (``*_frac``) at most 1."""
+    import math
+
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        if value < 1:
+            raise SpftraceError(f"--set {name}={value}: must be at least 1")
+        return
+    assert isinstance(value, float)
+    if not math.isfinite(value) or value < 0:
+        raise SpftraceError(f"--set {name}={value}: must be a finite number, 0 or more")
+    if name.endswith("_frac") and value > 1:
+        raise SpftraceError(f"--set {name}={value}: a fraction, at most 1")
+
+
 def simulate(
     workload: str,
     *,
@@ -302,8 +343,7 @@ def simulate(
         raise SpftraceError(f"unknown workload {workload!r}; presets: {', '.join(PRESETS)}")
     if kernel not in sim.KERNELS:
         raise SpftraceError(f"unknown kernel {kernel!r}; use {', '.join(sim.KERNELS)}")
-    if scale <= 0:
-        raise SpftraceError("--scale must be positive")
+    _check_sim_numbers(threads=threads, cpus=cpus, seed=seed, scale=scale)
     types = {f.name: f.type for f in fields(Workload)}
     overrides: dict[str, Any] = {"threads": threads, "cpus": cpus}
     if pte_lock:
@@ -322,6 +362,7 @@ def simulate(
             )  # fmt: skip
         except ValueError:
             raise SpftraceError(f"--set {item!r}: {value!r} is not a {kind}") from None
+        _check_sim_setting(name, overrides[name])
     names = tuple(formats or emit.DEFAULT_FILES)
     unknown = [n for n in names if n not in emit.FILES]
     if unknown:

@@ -4,7 +4,9 @@ Totals are computed per source with DuckDB over the dataset (bounded memory):
 
 * perf stat: per (block, event), interval rows are summed unless the block
   also has a total (``--summary`` / final block, ``ts`` null), which is used
-  instead; blocks (repeated perf invocations) are then summed.
+  instead; blocks (repeated perf invocations) are then summed - but only those
+  of the input's first workload when the parser found blocks of different
+  workloads (stat ``perf_stat_first_workload_blocks``): those are not repetitions.
 * vmstat: cumulative event counters are last minus first snapshot; with a
   single snapshot the since-boot value is used and flagged.  ``nr_*`` gauges are
   levels and never enter the fault model.
@@ -90,9 +92,15 @@ class RunSummary:
 def perf_stat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | None:
     rows = con.execute(
         """
-        WITH c AS (
+        WITH first_workload AS (
+            SELECT input, min(value) AS blocks FROM stats
+            WHERE run = ? AND name = 'perf_stat_first_workload_blocks' GROUP BY input
+        ),
+        c AS (
             SELECT block, event, ts, status, value FROM counters
+            LEFT JOIN first_workload USING (input)
             WHERE run = ? AND origin = 'perf-stat'
+              AND (first_workload.blocks IS NULL OR block < first_workload.blocks)
         ),
         t AS (SELECT block, event, bool_or(ts IS NULL) AS has_total FROM c GROUP BY ALL)
         SELECT c.event,
@@ -103,11 +111,20 @@ def perf_stat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals |
         WHERE (t.has_total AND c.ts IS NULL) OR NOT t.has_total
         GROUP BY c.event
         """,
-        [run],
+        [run, run],
     ).fetchall()
     if not rows:
         return None
     s = SourceTotals("perf-stat")
+    (workloads,) = con.execute(
+        "SELECT max(value) FROM stats WHERE run = ? AND name = 'perf_stat_workloads'", [run]
+    ).fetchone() or (None,)
+    if workloads:
+        s.notes.append(
+            f"perf stat input holds {workloads} different workloads (blocks with other "
+            "events or commands): only the first is counted, they are not summed; ingest "
+            "each as its own run to compare them."
+        )
     for event, total, n_counted, other in rows:
         if n_counted:
             s.values[event] = float(total)
