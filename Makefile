@@ -28,15 +28,16 @@ demo: $(STAMP)
 test: sysdeps lint typecheck unit test-pure
 
 # Debian packages the tests drive, as COMMAND:PACKAGE: Debian's chromium for the
-# browser test (never a downloaded browser), perf for the live-capture tests.
+# browser test (never a downloaded browser), perf for the live-capture tests,
+# trace-cmd for the trace.dat tests that record a fresh file.
 # Installed with apt-get when missing and root; otherwise the command is printed.
-SYSDEPS := chromium:chromium perf:linux-perf
+SYSDEPS := chromium:chromium perf:linux-perf trace-cmd:trace-cmd
 sysdeps:
 	@missing=; for dep in $(SYSDEPS); do \
 	  command -v $${dep%%:*} >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; \
 	done; \
 	[ -z "$$missing" ] && exit 0; \
-	why="the browser test drives chromium, the live-capture tests run perf"; \
+	why="the tests drive chromium (browser), perf (live captures), trace-cmd (trace.dat)"; \
 	if [ "$$(id -u)" = 0 ]; then \
 	  echo "installing Debian packages$$missing with apt-get ($$why)"; \
 	  apt-get update -qq && \

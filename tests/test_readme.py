@@ -31,8 +31,8 @@ BIN = Path(sys.executable).parent
 NOT_RUN = {
     "make demo    # creates .venv, installs, ingests the bundled samples, writes "
     "spftrace-demo/report.html": "a make target: it builds the venv this test runs in",
-    "make test    # installs what the tests drive (chromium, perf), then ruff, mypy --strict, "
-    "pytest": "a make target: it runs this test",
+    "make test    # installs what the tests drive (chromium, perf, trace-cmd), then ruff, "
+    "mypy --strict, pytest": "a make target: it runs this test",
     "perf stat -e faults,spf,'pagefault:*' -- ./app 2>&1 | spftrace ingest - --label spf": (
         "needs a kernel with the SPF patches (the spf event); the README's next block "
         "ingests that pipe's recorded output"
