@@ -55,6 +55,7 @@ EXPECT: dict[str, list[str]] = {
         "| fell back ",
         "| not attempted ",
     ],
+    "spftrace report html --run capture-app -o report.html": ["report.html"],
     "spftrace ingest spftrace/samples/seed/ebizzy-x86-16cpu.txt --label spf --data spf-data": [
         "perf-stat -> run ebizzy-x86-16cpu",
     ],
@@ -196,3 +197,6 @@ def test_readme_commands_run(workdir: Path) -> None:
         assert r.returncode == 0, f"README python block failed:\n{body}\n{out}"
         for fragment in EXPECT[body.splitlines()[0]]:
             assert fragment in out, f"python block: {fragment!r} not printed:\n{out}"
+    # what the blocks wrote: the HTML report, and the ftrace text the instance recorded
+    assert (workdir / "report.html").read_text().lstrip().lower().startswith("<!doctype html")
+    assert "page_fault_user" in (workdir / "trace.txt").read_text()
