@@ -94,31 +94,46 @@ def report(
     head: str | None = None,
 ) -> str:
     """Render a report of the dataset: kind is text, json or html.  With ``base``
-    and ``head`` the HTML report gains the comparison section."""
+    and ``head`` every kind gains the base-vs-head comparison: text appends
+    ``spftrace compare``'s table, JSON a ``comparison`` key (``compare --json``'s
+    object), HTML the comparison section."""
     from . import reports
 
     if (base is None) != (head is None):
         raise SpftraceError("--base and --head go together")
+    if kind not in ("text", "json", "html"):
+        raise SpftraceError(f"unknown report kind {kind!r}; use text, json or html")
     ds = open_dataset(data)
     model = ds.guarded(lambda: reports.build(ds, runs, label, kallsyms), runs or None)
+    cmp = None
+    if base is not None and head is not None:
+        from .analysis.compare import compare as do_compare
+
+        cds = open_dataset(data)
+        cmp = cds.guarded(lambda: do_compare(cds, base, head))
     if kind == "text":
         from .reports import text
 
-        return text.render(model, color=color)
+        out = text.render(model, color=color)
+        if cmp is not None:
+            from .analysis.compare import render_text
+
+            out += "\n" + "\n".join(render_text(cmp)) + "\n"
+        return out
     if kind == "json":
+        import json
+
         from .reports import json_report
 
-        return json_report.render(model)
+        if cmp is None:
+            return json_report.render(model)
+        doc = json_report.as_dict(model)
+        doc["comparison"] = cmp.as_dict()
+        return json.dumps(doc, indent=2, sort_keys=False) + "\n"
     if kind == "html":
         from .reports import html
 
-        extra = []
-        if base is not None and head is not None:
-            from .analysis.compare import compare as do_compare
-
-            cds = open_dataset(data)
-            cmp = cds.guarded(lambda: do_compare(cds, base, head))
-            extra.append(html.comparison_section(cmp))
+        extra = [] if cmp is None else [html.comparison_section(cmp)]
         return html.render(model, extra_sections=extra)
     raise SpftraceError(f"unknown report kind {kind!r}; use text, json or html")
 
@@ -281,16 +296,25 @@ def _check_sim_numbers(*, threads: int | None, cpus: int | None, seed: int, scal
         )
 
 
+#: integer settings the model divides by or loops over: 0 cannot mean anything
+_SIM_AT_LEAST_ONE = frozenset(
+    ("threads", "cpus", "threads_per_mm", "chunk_pages", "page_kib", "pmd_span_kib",
+     "vma_groups", "ops_per_round")
+)  # fmt: skip
+
+
 def _check_sim_setting(name: str, value: object) -> None:
-    """--set values: counts at least 1, costs and rates finite and not negative,
+    """--set values: sizes and counts at least 1 (others, like ``chunk_kib=0`` for
+    "use chunk_pages", at least 0), costs and rates finite and not negative,
     fractions (``*_frac``) at most 1."""
     import math
 
     if isinstance(value, bool):
         return
     if isinstance(value, int):
-        if value < 1:
-            raise SpftraceError(f"--set {name}={value}: must be at least 1")
+        least = 1 if name in _SIM_AT_LEAST_ONE else 0
+        if value < least:
+            raise SpftraceError(f"--set {name}={value}: must be at least {least}")
         return
     assert isinstance(value, float)
     if not math.isfinite(value) or value < 0:
@@ -353,18 +377,34 @@ def simulate(
     if unknown:
         raise SpftraceError(f"unknown output {unknown[0]!r}; choose from {', '.join(emit.FILES)}")
     keep = out is not None or ingest
-    result, w = sim.run(workload, kernel, seed=seed, scale=scale, keep_trace=keep, **overrides)
-    summary = emit.describe(result)
-    if keep:
-        target = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="spftrace-sim-"))
-        paths = emit.write_all(result, w, target, names)
-        summary["files"] = [str(p) for p in paths]
-        paths = [p for p in paths if p.stat().st_size > 0]  # base kernels have no tracepoints
-        if ingest:
+    from dataclasses import replace
+
+    from .progress import activity, ingest_callback
+
+    # sim.run's steps, keeping the Simulator so that its fault count can be shown
+    w = sim.preset(workload, **overrides)
+    if scale != 1.0:
+        w = replace(w, duration_us=w.duration_us * scale)
+    simulator = sim.Simulator(w, kernel, seed=seed, keep_trace=keep)
+    with activity(f"simulating {workload} on {kernel}", unit="faults",
+                  count=lambda: int(simulator.faults)) as phase:  # fmt: skip
+        result = simulator.run()
+        summary = emit.describe(result)
+        if keep:
+            phase(f"writing the artefacts of {workload} on {kernel}")
+            target = (
+                Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="spftrace-sim-"))
+            )
+            paths = emit.write_all(result, w, target, names)
+            summary["files"] = [str(p) for p in paths]
+            paths = [p for p in paths if p.stat().st_size > 0]  # base kernels have no tracepoints
+        if keep and ingest:
             from .ingest import ingest as do_ingest
 
+            phase(f"ingesting {workload} on {kernel}")
             run_name = f"sim-{workload}-{kernel}-t{w.threads}-c{w.cpus}-s{seed}"
-            do_ingest(paths, data=data, run=run_name, label=label or kernel, force=True)
+            do_ingest(paths, data=data, run=run_name, label=label or kernel, force=True,
+                      progress=ingest_callback())  # fmt: skip
             summary["run"] = run_name
             if out is None:
                 shutil.rmtree(target, ignore_errors=True)

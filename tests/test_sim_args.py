@@ -41,3 +41,17 @@ def test_bad_simulator_arguments(tmp_path: Path, args: list[str], message: str) 
     assert "Traceback" not in proc.stderr
     assert not out.exists()
     assert proc.stdout == ""
+
+
+def test_every_integer_setting_at_its_preset_value_is_accepted() -> None:
+    """The bounds never refuse a preset's own values (chunk_kib=0 and static_chunks=0
+    mean "not used")."""
+    from dataclasses import fields
+
+    from spftrace.api import _check_sim_setting
+    from spftrace.sim.workloads import OVERRIDABLE, PRESETS
+
+    for w in PRESETS.values():
+        for f in fields(w):
+            if f.name in OVERRIDABLE:
+                _check_sim_setting(f.name, getattr(w, f.name))
