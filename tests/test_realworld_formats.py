@@ -14,7 +14,7 @@ import pytest
 
 from spftrace.formats.detect import sniff
 
-from .helpers import DATA, Parsed, parse_path
+from .helpers import DATA, Parsed, parse_path, parse_text
 
 REAL = DATA / "realworld"
 
@@ -456,3 +456,26 @@ _KINDS["simpleperf"] = "simpleperf-stat"
 def test_every_file_is_detected_as_its_format(path: Path) -> None:
     kind = next(v for k, v in _KINDS.items() if path.name.startswith(k))
     assert sniff(path.read_bytes()) == kind
+
+
+# --- the workload's own output beside perf stat's (`2>&1`) ---------------------------
+
+
+def test_a_workload_that_prints_numbers(data: Path) -> None:
+    """`perf stat -- CMD 2>&1` where CMD prints bare numbers before perf's block: its
+    lines are the workload's (ignored, counted), not damaged counters; the count is
+    perf's 67 page-faults read off the file."""
+    path = REAL / "perf-stat-workload-prints-numbers.txt"
+    p = parse_path("perf-stat", path)
+    assert p.rejects == []
+    assert p.stats["foreign_lines"] == 2
+    assert _rows(p, "event", "value")[0] == ("page-faults", 67)
+    assert _report(data, path)["faults"] == 67
+
+
+def test_a_bare_number_inside_a_counter_block_is_a_reject() -> None:
+    """Between perf's header and its footer a bare number is a cut counter line."""
+    text = (REAL / "perf-stat-workload-prints-numbers.txt").read_text()
+    cut = text.replace("                67      page-faults", "                67")
+    p = parse_text("perf-stat", cut)
+    assert [r.line_no for r in p.rejects] == [6]  # the line of page-faults

@@ -24,6 +24,7 @@ from .csv_lines import CsvShape, csv_fields, detect_sep, looks_locale_mangled, s
 from .human import FAST_RE, footer_fields, human_fields
 from .json_lines import json_fields, load_json
 from .tokens import (
+    BARE_NUMBER_RE,
     COUNTERISH_RE,
     ERROR_RE,
     HEADER_RE,
@@ -73,6 +74,9 @@ class PerfStatParser:
         self.perf_error: str | None = None
         self.foreign = 0
         self.last_has_row = False
+        #: between a "Performance counter stats" header and its footer: a bare
+        #: number there is a damaged counter line, elsewhere the workload's output
+        self.in_block = False
         self._rows: list[tuple[Any, ...]] = []
         self._segments: list[Any] = []  # pyarrow Tables, in line order
         self.out = Batch.empty(TABLE)
@@ -297,10 +301,12 @@ class PerfStatParser:
                     self.block_command[self.blocks.block] = target
             self.target = self.target or h.group("target")
             self.perf_error = None
+            self.in_block = True
             self._ignore()
             return
         f = footer_fields(line)
         if f is not None:
+            self.in_block = False
             self._row(line_no, f, raw)
             return
         n = NOISE_ONLY_RE.match(line)
@@ -331,6 +337,9 @@ class PerfStatParser:
                 line_no, raw, f"perf reported an error instead of counts: {self.perf_error!r}"
             )
             return
+        if not self.in_block and BARE_NUMBER_RE.match(line):
+            self._foreign(line_no)  # `perf stat -- CMD 2>&1`: CMD printed a count
+            return
         if COUNTERISH_RE.match(line):
             reason = "unparseable perf stat counter line"
             if looks_locale_mangled(line):
@@ -340,6 +349,10 @@ class PerfStatParser:
                 )
             self._reject(line_no, raw, reason)
             return
+        self._foreign(line_no)
+
+    def _foreign(self, line_no: int) -> None:
+        """A line that is not perf's (the workload's output): ignored and counted."""
         self.foreign += 1
         self.out.stats.append(Stat("foreign_lines", None, 1))
         if self.out.first_foreign is None:
