@@ -6,21 +6,47 @@ STAMP   := $(VENV)/.installed-stamp
 DEMO    ?= spftrace-demo
 # the compiled core (spftrace/_native): pip builds it; a change reinstalls
 NATIVE  := setup.py $(wildcard spftrace/_native/src/*.[ch])
+# every dependency's exact version, resolved from PyPI by `make lock`
+LOCK    := constraints.txt
 
-.PHONY: demo test lint typecheck unit test-pure native bench golden samples fuzz load clean
+.PHONY: demo test lint typecheck unit test-pure native bench golden samples fuzz load clean \
+	sysdeps lock
 
-$(STAMP): pyproject.toml $(NATIVE)
+$(STAMP): pyproject.toml $(LOCK) $(NATIVE)
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(LOCK) -e '.[dev]'
 	@# byte-compiled now, so that the first run is as fast as later ones
 	$(BIN)/python -m compileall -q spftrace
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/spftrace demo --out $(DEMO)
+	@echo "spftrace is installed in $(VENV)/bin; to put it on PATH:"
+	@echo "  . $(VENV)/bin/activate        (or: export PATH=$$PWD/$(VENV)/bin:\$$PATH)"
 
-test: lint typecheck unit test-pure
+test: sysdeps lint typecheck unit test-pure
+
+# Debian packages the tests drive, as COMMAND:PACKAGE: Debian's chromium for the
+# browser test (never a downloaded browser), perf for the live-capture tests,
+# trace-cmd for the trace.dat tests that record a fresh file.
+# Installed with apt-get when missing and root; otherwise the command is printed.
+SYSDEPS := chromium:chromium perf:linux-perf trace-cmd:trace-cmd
+sysdeps:
+	@missing=; for dep in $(SYSDEPS); do \
+	  command -v $${dep%%:*} >/dev/null 2>&1 || missing="$$missing $${dep#*:}"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	why="the tests drive chromium (browser), perf (live captures), trace-cmd (trace.dat)"; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian packages$$missing with apt-get ($$why)"; \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
+	else \
+	  echo "error: missing Debian packages$$missing ($$why); run:" >&2; \
+	  echo "  sudo apt-get install -y$$missing" >&2; \
+	  exit 1; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check spftrace tests bench setup.py
@@ -51,6 +77,15 @@ golden: $(STAMP)
 samples: $(STAMP)
 	rm -rf sample_traces/sim/*-*
 	$(BIN)/python -m spftrace.sim.samples sample_traces/sim
+
+# re-resolve every dependency (pyproject.toml's ranges, the dev extra) from PyPI into
+# $(LOCK); review the diff, then the next make reinstalls from it
+# (uv resolves from PyPI alone: no local wheel directories or extra indexes)
+lock:
+	[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --no-config --custom-compile-command "make lock" -o $(LOCK)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -11,6 +11,12 @@ runs in its own process; peak RSS comes from the kernel (wait4), times are wall 
 
     python bench/load.py --lines 50000000        # the issue's figure
     python bench/load.py --lines 2000000         # a quick check
+    python bench/load.py --perf-data 10000000    # a recorded perf.data of 10M samples
+
+With ``--perf-data N`` it records a real perf.data instead (needs perf and root): a
+small C program faulting in fresh anonymous pages, ``perf record -e
+exceptions:page_fault_user`` until about N samples, then ``spftrace ingest FILE``
+(spftrace's own reader) and the three reports; figures to bench/LOAD-perf-data.md.
 """
 
 from __future__ import annotations
@@ -33,6 +39,22 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 CAPTURE = ROOT / "spftrace" / "samples" / "capture" / "mtfault-perf-script.txt"
 RESULTS = HERE / "LOAD.md"
+RESULTS_PERF_DATA = HERE / "LOAD-perf-data.md"
+#: faults in fresh anonymous pages: ROUNDS x (mmap 64 MiB, write a byte a page, munmap)
+FAULTER = r"""
+#include <stdlib.h>
+#include <sys/mman.h>
+int main(int argc, char **argv) {
+    long rounds = atol(argv[1]), len = 64L << 20;
+    for (long r = 0; r < rounds; r++) {
+        char *p = mmap(0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) return 1;
+        for (long i = 0; i < len; i += 4096) p[i] = 1;
+        munmap(p, len);
+    }
+    return 0;
+}
+"""
 _TS = re.compile(rb"(?<= )(\d+)\.(\d{6})(?=: )")
 
 
@@ -132,6 +154,73 @@ def reports(data: Path, out: Path) -> list[dict[str, str]]:
     return rows
 
 
+def record_perf_data(samples: int, work: Path) -> tuple[Path, str]:
+    """A perf.data of about ``samples`` user page faults; returns it and the command."""
+    src, exe, out = work / "faulter.c", work / "faulter", work / "load.data"
+    src.write_text(FAULTER)
+    subprocess.run(["gcc", "-O2", "-o", str(exe), str(src)], check=True)
+    rounds = max(1, -(-samples // 16384))  # 16,384 pages per 64 MiB round
+    cmd = ["perf", "record", "-q", "-m", "64M", "-e", "exceptions:page_fault_user",
+           "-o", str(out), "--", str(exe), str(rounds)]  # fmt: skip
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    shown = "perf record -q -m 64M -e exceptions:page_fault_user -o load.data -- ./faulter"
+    return out, f"{shown} {rounds}"
+
+
+def ingest_file(path: Path, data: Path) -> dict[str, str]:
+    cmd = [sys.executable, "-m", "spftrace", "ingest", str(path), "--data", str(data)]
+    rc, wall, rss, err = measured([*cmd, "--run", "load"])
+    if rc != 0:
+        raise SystemExit(f"ingest failed ({rc}): {err.strip()}")
+    own = re.search(r"([\d.]+) s, ([\d,]+) (?:lines|records)/s", err)
+    rows = re.search(r"rows: ([\d,]+) events", err)
+    return {
+        "perf.data MB": f"{path.stat().st_size / 1e6:,.0f}",
+        "events stored": rows.group(1) if rows else "?",
+        "ingest s (its summary)": own.group(1) if own else "?",
+        "process s": f"{wall:.1f}",
+        "peak RSS MB": f"{rss:.0f}",
+        "dataset MB": f"{_size(data) / 1e6:,.1f}",
+    }
+
+
+def perf_data_main(samples: int, keep: Path | None) -> None:
+    work = keep or Path(tempfile.mkdtemp(prefix="spftrace-load-", dir="/var/tmp"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "ds"
+    shutil.rmtree(data, ignore_errors=True)
+    try:
+        path, command = record_perf_data(samples, work)
+        ing = ingest_file(path, data)
+        reps = reports(data, work)
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+    perf = subprocess.run(["perf", "--version"], capture_output=True, text=True).stdout.strip()
+    lines = [
+        "# Load test of the perf.data reader (`bench/load.py --perf-data N`)",
+        "",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {platform.node()}, "
+        f"{os.cpu_count()} CPUs shared with other jobs (indicative figures); "
+        f"kernel {platform.release()}; {perf}",
+        f"- recorded: `{command}` (asked for {samples:,} samples; perf may lose some: "
+        "the events stored are what the file holds)",
+        "",
+        "## Ingest (`spftrace ingest load.data`: spftrace's own reader, no perf script)",
+        "",
+        *table([ing]),
+        "",
+        "## Reports (`spftrace report KIND --data DIR -o FILE`)",
+        "",
+        *table(reps),
+        "",
+    ]
+    RESULTS_PERF_DATA.write_text("\n".join(lines))
+    print("\n".join(lines))
+    if any(r["exit"] != "0" for r in reps):
+        raise SystemExit(1)
+
+
 def table(rows: list[dict[str, str]]) -> list[str]:
     keys = list(rows[0])
     return [
@@ -145,7 +234,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=50_000_000)
     ap.add_argument("--keep", type=Path, help="keep the dataset and reports in DIR")
+    ap.add_argument("--perf-data", type=int, metavar="N", help="record N samples instead")
     args = ap.parse_args()
+    if args.perf_data:
+        perf_data_main(args.perf_data, args.keep)
+        return
     work = args.keep or Path(tempfile.mkdtemp(prefix="spftrace-load-"))
     data = work / "ds"
     shutil.rmtree(data, ignore_errors=True)

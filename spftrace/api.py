@@ -94,31 +94,46 @@ def report(
     head: str | None = None,
 ) -> str:
     """Render a report of the dataset: kind is text, json or html.  With ``base``
-    and ``head`` the HTML report gains the comparison section."""
+    and ``head`` every kind gains the base-vs-head comparison: text appends
+    ``spftrace compare``'s table, JSON a ``comparison`` key (``compare --json``'s
+    object), HTML the comparison section."""
     from . import reports
 
     if (base is None) != (head is None):
         raise SpftraceError("--base and --head go together")
+    if kind not in ("text", "json", "html"):
+        raise SpftraceError(f"unknown report kind {kind!r}; use text, json or html")
     ds = open_dataset(data)
     model = ds.guarded(lambda: reports.build(ds, runs, label, kallsyms), runs or None)
+    cmp = None
+    if base is not None and head is not None:
+        from .analysis.compare import compare as do_compare
+
+        cds = open_dataset(data)
+        cmp = cds.guarded(lambda: do_compare(cds, base, head))
     if kind == "text":
         from .reports import text
 
-        return text.render(model, color=color)
+        out = text.render(model, color=color)
+        if cmp is not None:
+            from .analysis.compare import render_text
+
+            out += "\n" + "\n".join(render_text(cmp)) + "\n"
+        return out
     if kind == "json":
+        import json
+
         from .reports import json_report
 
-        return json_report.render(model)
+        if cmp is None:
+            return json_report.render(model)
+        doc = json_report.as_dict(model)
+        doc["comparison"] = cmp.as_dict()
+        return json.dumps(doc, indent=2, sort_keys=False) + "\n"
     if kind == "html":
         from .reports import html
 
-        extra = []
-        if base is not None and head is not None:
-            from .analysis.compare import compare as do_compare
-
-            cds = open_dataset(data)
-            cmp = cds.guarded(lambda: do_compare(cds, base, head))
-            extra.append(html.comparison_section(cmp))
+        extra = [] if cmp is None else [html.comparison_section(cmp)]
         return html.render(model, extra_sections=extra)
     raise SpftraceError(f"unknown report kind {kind!r}; use text, json or html")
 
@@ -258,6 +273,56 @@ def demo(out: PathLike) -> Path:
     return report_path
 
 
+#: the longest simulation accepted: ~0.7 s of this machine per unit of --scale for
+#: ebizzy, so 10,000 is about two hours; beyond that a typo (1e9) would run for years
+MAX_SIM_SCALE = 10_000.0
+
+
+def _check_sim_numbers(*, threads: int | None, cpus: int | None, seed: int, scale: float) -> None:
+    """Refuse what the model cannot run, in the user's words, before any work."""
+    import math
+
+    for flag, value in (("--threads", threads), ("--cpus", cpus)):
+        if value is not None and value < 1:
+            raise SpftraceError(f"{flag} {value}: must be at least 1")
+    if seed < 0:
+        raise SpftraceError(f"--seed {seed}: must be 0 or more")
+    if not math.isfinite(scale) or scale <= 0:
+        raise SpftraceError(f"--scale {scale}: must be a positive, finite number")
+    if scale > MAX_SIM_SCALE:
+        raise SpftraceError(
+            f"--scale {scale:g}: at most {MAX_SIM_SCALE:g} (about 0.7 s of simulation per "
+            "unit here; --scale 1 simulates the preset's own duration)"
+        )
+
+
+#: integer settings the model divides by or loops over: 0 cannot mean anything
+_SIM_AT_LEAST_ONE = frozenset(
+    ("threads", "cpus", "threads_per_mm", "chunk_pages", "page_kib", "pmd_span_kib",
+     "vma_groups", "ops_per_round")
+)  # fmt: skip
+
+
+def _check_sim_setting(name: str, value: object) -> None:
+    """--set values: sizes and counts at least 1 (others, like ``chunk_kib=0`` for
+    "use chunk_pages", at least 0), costs and rates finite and not negative,
+    fractions (``*_frac``) at most 1."""
+    import math
+
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        least = 1 if name in _SIM_AT_LEAST_ONE else 0
+        if value < least:
+            raise SpftraceError(f"--set {name}={value}: must be at least {least}")
+        return
+    assert isinstance(value, float)
+    if not math.isfinite(value) or value < 0:
+        raise SpftraceError(f"--set {name}={value}: must be a finite number, 0 or more")
+    if name.endswith("_frac") and value > 1:
+        raise SpftraceError(f"--set {name}={value}: a fraction, at most 1")
+
+
 def simulate(
     workload: str,
     *,
@@ -287,8 +352,7 @@ def simulate(
         raise SpftraceError(f"unknown workload {workload!r}; presets: {', '.join(PRESETS)}")
     if kernel not in sim.KERNELS:
         raise SpftraceError(f"unknown kernel {kernel!r}; use {', '.join(sim.KERNELS)}")
-    if scale <= 0:
-        raise SpftraceError("--scale must be positive")
+    _check_sim_numbers(threads=threads, cpus=cpus, seed=seed, scale=scale)
     types = {f.name: f.type for f in fields(Workload)}
     overrides: dict[str, Any] = {"threads": threads, "cpus": cpus}
     if pte_lock:
@@ -307,23 +371,40 @@ def simulate(
             )  # fmt: skip
         except ValueError:
             raise SpftraceError(f"--set {item!r}: {value!r} is not a {kind}") from None
+        _check_sim_setting(name, overrides[name])
     names = tuple(formats or emit.DEFAULT_FILES)
     unknown = [n for n in names if n not in emit.FILES]
     if unknown:
         raise SpftraceError(f"unknown output {unknown[0]!r}; choose from {', '.join(emit.FILES)}")
     keep = out is not None or ingest
-    result, w = sim.run(workload, kernel, seed=seed, scale=scale, keep_trace=keep, **overrides)
-    summary = emit.describe(result)
-    if keep:
-        target = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="spftrace-sim-"))
-        paths = emit.write_all(result, w, target, names)
-        summary["files"] = [str(p) for p in paths]
-        paths = [p for p in paths if p.stat().st_size > 0]  # base kernels have no tracepoints
-        if ingest:
+    from dataclasses import replace
+
+    from .progress import activity, ingest_callback
+
+    # sim.run's steps, keeping the Simulator so that its fault count can be shown
+    w = sim.preset(workload, **overrides)
+    if scale != 1.0:
+        w = replace(w, duration_us=w.duration_us * scale)
+    simulator = sim.Simulator(w, kernel, seed=seed, keep_trace=keep)
+    with activity(f"simulating {workload} on {kernel}", unit="faults",
+                  count=lambda: int(simulator.faults)) as phase:  # fmt: skip
+        result = simulator.run()
+        summary = emit.describe(result)
+        if keep:
+            phase(f"writing the artefacts of {workload} on {kernel}")
+            target = (
+                Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="spftrace-sim-"))
+            )
+            paths = emit.write_all(result, w, target, names)
+            summary["files"] = [str(p) for p in paths]
+            paths = [p for p in paths if p.stat().st_size > 0]  # base kernels have no tracepoints
+        if keep and ingest:
             from .ingest import ingest as do_ingest
 
+            phase(f"ingesting {workload} on {kernel}")
             run_name = f"sim-{workload}-{kernel}-t{w.threads}-c{w.cpus}-s{seed}"
-            do_ingest(paths, data=data, run=run_name, label=label or kernel, force=True)
+            do_ingest(paths, data=data, run=run_name, label=label or kernel, force=True,
+                      progress=ingest_callback())  # fmt: skip
             summary["run"] = run_name
             if out is None:
                 shutil.rmtree(target, ignore_errors=True)

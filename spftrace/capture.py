@@ -94,6 +94,7 @@ def capture(
     append: bool = False,
 ) -> CaptureResult:
     from .ingest import ingest
+    from .progress import activity, ingest_callback
 
     if not command:
         raise SpftraceError("capture needs a command: spftrace capture -- ./app ARGS")
@@ -118,15 +119,18 @@ def capture(
             raise SpftraceError(f"perf stat wrote nothing (exit {rc}): {shlex.join(full)}")
         status = _exit_status(rc, err, command[0])
         inputs = [stat, vm0, vm1]
-        if rec.exists() and rec.stat().st_size:
-            render(perf_bin, rec, text, command, status)
-            inputs.append(text)
-        # without --run the name is made unique under the dataset lock: parallel captures
-        # of one command get capture-CMD, capture-CMD-2, ...
-        default = None if run else "capture-" + Path(command[0]).name
-        summaries = ingest(
-            inputs, data=data, run=run, append=append, default_name=default, label=label
-        )
+        # progress only after the command: while it runs, the terminal is the command's
+        with activity("rendering the trace (perf script)", unit="lines") as phase:
+            if rec.exists() and rec.stat().st_size:
+                render(perf_bin, rec, text, command, status)
+                inputs.append(text)
+            phase("ingesting the capture")
+            # without --run the name is made unique under the dataset lock: parallel
+            # captures of one command get capture-CMD, capture-CMD-2, ...
+            default = None if run else "capture-" + Path(command[0]).name
+            summaries = ingest(inputs, data=data, run=run, append=append,
+                               default_name=default, label=label,
+                               progress=ingest_callback())  # fmt: skip
         return CaptureResult(summaries, status, [p for p in inputs if keep is not None])
     finally:
         if keep is None:

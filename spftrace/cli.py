@@ -10,8 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -20,6 +19,36 @@ import typer
 
 from ._version import __version__
 from .errors import SpftraceError
+
+
+class _Command(typer.core.TyperCommand):
+    """A command whose help shows each argument by its metavar alone, as click does:
+    typer 0.29 adds the Python type (``<list[str]>``) and braces around required ones.
+    Every argument of every command therefore declares its metavar."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                pieces.append(param.metavar or str(param.name).upper())
+        return pieces
+
+    def format_options(self, ctx: typer.Context, formatter: Any) -> None:  # type: ignore[override]
+        args: list[tuple[str, str]] = []
+        opts: list[tuple[str, str]] = []
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            if param.param_type_name == "argument":
+                args.append((param.metavar or str(param.name).upper(), record[1]))
+            elif param.param_type_name == "option":
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
 
 app = typer.Typer(
     name="spftrace",
@@ -34,7 +63,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", help="dataset directory (default $SPFTRACE_DATA or ./spftrace-data)"),
+    typer.Option(
+        "--data",
+        metavar="DIR",
+        help="dataset directory (default $SPFTRACE_DATA or ./spftrace-data)",
+    ),
 ]
 
 
@@ -75,6 +108,9 @@ def _main(
     ] = False,
 ) -> None:
     """spftrace: speculative page fault fallback analysis."""
+    from .progress import enable
+
+    enable()  # long commands show progress on stderr when it is a terminal
 
 
 class ErrorsMode(StrEnum):
@@ -82,57 +118,32 @@ class ErrorsMode(StrEnum):
     skip = "skip"
 
 
-@contextmanager
-def _progress_bar(enabled: bool) -> Iterator[Any]:
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    console = Console(stderr=True)
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.fields[rate]}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as progress:
-        tasks: dict[str, Any] = {}
-        import time
-
-        start = time.perf_counter()
-
-        def update(source: str, lines: int, nbytes: int) -> None:
-            if source not in tasks:
-                tasks[source] = progress.add_task(source, rate="")
-            dt = max(time.perf_counter() - start, 1e-9)
-            progress.update(
-                tasks[source],
-                rate=f"{lines:,} lines, {lines / dt:,.0f} lines/s, {nbytes / 1e6 / dt:.1f} MB/s",
-            )
-
-        yield update
-
-
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def ingest(
-    inputs: Annotated[list[str] | None, typer.Argument(help="files; '-' reads stdin")] = None,
+    inputs: Annotated[
+        list[str] | None, typer.Argument(metavar="[INPUT]...", help="files; '-' reads stdin")
+    ] = None,
     data: DataOpt = None,
-    run: Annotated[str | None, typer.Option("--run", help="put every input into this run")] = None,
+    run: Annotated[
+        str | None, typer.Option("--run", metavar="NAME", help="put every input into this run")
+    ] = None,
     append: Annotated[
         bool, typer.Option("--append", help="add the inputs to the existing run --run NAME")
     ] = False,
-    label: Annotated[str | None, typer.Option("--label", help="label, e.g. base or head")] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", metavar="LABEL", help="label, e.g. base or head")
+    ] = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", help="skip detection: perf-stat, vmstat, ...")
+        str | None,
+        typer.Option("--format", metavar="FMT", help="skip detection: perf-stat, vmstat, ..."),
     ] = None,
     errors: Annotated[
         ErrorsMode,
         typer.Option(
-            "--errors", help="strict: stop at the first bad line; skip: store it in rejects"
+            "--errors",
+            metavar="strict|skip",
+            help="strict: stop at the first bad line; skip: store it in rejects",
         ),
     ] = ErrorsMode.strict,
     force: Annotated[
@@ -148,7 +159,9 @@ def ingest(
         if stdin_is_terminal():
             raise SpftraceError("no input: give FILE ..., or pipe data in (spftrace ingest -)")
         specs = ["-"]
-    with _progress_bar(sys.stderr.isatty()) as progress:
+    from .progress import ingest_lines
+
+    with ingest_lines(True) as progress:
         summaries = do_ingest(
             specs,
             data=data,
@@ -165,7 +178,7 @@ def ingest(
             typer.echo(line, err=True)
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def runs(data: DataOpt = None) -> None:
     """List the runs in the dataset."""
@@ -181,36 +194,48 @@ class ReportKind(StrEnum):
     html = "html"
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def report(
-    kind: Annotated[ReportKind, typer.Argument(help="text, json or html")],
+    kind: Annotated[
+        ReportKind, typer.Argument(metavar="text|json|html", help="the kind of report")
+    ],
     data: DataOpt = None,
     run: Annotated[
-        list[str] | None, typer.Option("--run", help="run to report (repeatable)")
+        list[str] | None, typer.Option("--run", metavar="NAME", help="run to report (repeatable)")
     ] = None,
-    label: Annotated[str | None, typer.Option("--label", help="only runs with this label")] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", metavar="LABEL", help="only runs with this label")
+    ] = None,
     output: Annotated[
-        str | None, typer.Option("-o", "--output", help="write to FILE ('-' is stdout)")
+        str | None,
+        typer.Option("-o", "--output", metavar="FILE", help="write to FILE ('-' is stdout)"),
     ] = None,
     kallsyms: Annotated[
-        Path | None, typer.Option("--kallsyms", help="a /proc/kallsyms snapshot to name call sites")
+        Path | None,
+        typer.Option(
+            "--kallsyms", metavar="FILE", help="a /proc/kallsyms snapshot to name call sites"
+        ),
     ] = None,
     base: Annotated[
-        str | None, typer.Option("--base", help="html: add a comparison, base side")
+        str | None,
+        typer.Option("--base", metavar="LABEL", help="add the base-vs-head comparison: base side"),
     ] = None,
     head: Annotated[
-        str | None, typer.Option("--head", help="html: add a comparison, head side")
+        str | None,
+        typer.Option("--head", metavar="LABEL", help="add the base-vs-head comparison: head side"),
     ] = None,
 ) -> None:
     """Explain the runs: verdict, fallbacks by reason, sources, ingest statistics."""
     from .api import report as make_report
+    from .progress import activity
 
     color = output in (None, "-") and kind is ReportKind.text and sys.stdout.isatty()
-    text = make_report(
-        kind.value, data=data, runs=run, label=label, color=color,
-        kallsyms=str(kallsyms) if kallsyms else None, base=base, head=head,
-    )  # fmt: skip
+    with activity(f"report {kind.value}", unit="events"):
+        text = make_report(
+            kind.value, data=data, runs=run, label=label, color=color,
+            kallsyms=str(kallsyms) if kallsyms else None, base=base, head=head,
+        )  # fmt: skip
     if output is None:
         if kind is ReportKind.html:
             raise SpftraceError("report html needs -o FILE (or -o - for stdout)")
@@ -229,15 +254,18 @@ class QueryFormat(StrEnum):
     json = "json"
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def query(
     sql: Annotated[
-        str, typer.Argument(help="DuckDB SQL over runs, counters, events, rejects, stats")
+        str,
+        typer.Argument(
+            metavar="SQL", help="DuckDB SQL over runs, counters, events, rejects, stats"
+        ),
     ],
     data: DataOpt = None,
     fmt: Annotated[
-        QueryFormat, typer.Option("--format", help="table, csv or json")
+        QueryFormat, typer.Option("--format", metavar="table|csv|json", help="output format")
     ] = QueryFormat.table,
     unsafe: Annotated[
         bool,
@@ -252,7 +280,7 @@ def query(
     sys.stdout.write(run_query(sql, data=data, fmt=fmt.value, unsafe=unsafe))
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def check(data: DataOpt = None) -> None:
     """Verify every file of the dataset against what its commit recorded."""
@@ -265,31 +293,47 @@ def check(data: DataOpt = None) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def simulate(
-    workload: Annotated[str, typer.Argument(help="preset: ebizzy, kernbench, page_fault1, ...")],
-    threads: Annotated[int | None, typer.Option("--threads", help="threads (per process)")] = None,
-    cpus: Annotated[int | None, typer.Option("--cpus", help="CPUs")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 1,
-    scale: Annotated[float, typer.Option("--scale", help="stretch the simulated time")] = 1.0,
-    kernel: Annotated[str, typer.Option("--kernel", help="spf, base or per-vma-lock")] = "spf",
+    ctx: typer.Context,
+    workload: Annotated[
+        str | None,
+        typer.Argument(metavar="[WORKLOAD]", help="preset (spftrace simulate --list names them)"),
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", metavar="N", help="threads (per process)")
+    ] = None,
+    cpus: Annotated[int | None, typer.Option("--cpus", metavar="N", help="CPUs")] = None,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="random seed")] = 1,
+    scale: Annotated[
+        float, typer.Option("--scale", metavar="X", help="stretch the simulated time")
+    ] = 1.0,
+    kernel: Annotated[
+        str, typer.Option("--kernel", metavar="spf|base|per-vma-lock", help="kernel model")
+    ] = "spf",
     pte_lock: Annotated[
         bool, typer.Option("--pte-lock", help="v9/v10: abort on PTE trylock failure")
     ] = False,
     set_: Annotated[
-        list[str] | None, typer.Option("--set", help="override a rate: NAME=VALUE (see --list)")
+        list[str] | None,
+        typer.Option(
+            "--set", metavar="NAME=VALUE", help="override a rate (repeatable; see --list)"
+        ),
     ] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="write the artefacts to DIR")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="write the artefacts to DIR")
+    ] = None,
     formats: Annotated[
-        str, typer.Option("--formats", help="files to write, comma separated")
+        str, typer.Option("--formats", metavar="FILES", help="files to write, comma separated")
     ] = "perf-stat.txt,perf-script.txt,vmstat.txt",
     do_ingest: Annotated[
         bool, typer.Option("--ingest", help="ingest the artefacts as one run")
     ] = False,
     data: DataOpt = None,
     label: Annotated[
-        str | None, typer.Option("--label", help="label for --ingest (default: the kernel)")
+        str | None,
+        typer.Option("--label", metavar="LABEL", help="label for --ingest (default: the kernel)"),
     ] = None,
     list_: Annotated[
         bool, typer.Option("--list", help="list presets and overridable rates")
@@ -305,6 +349,8 @@ def simulate(
             typer.echo(f"{w.name:<12} {w.description}")
         typer.echo("overridable with --set NAME=VALUE: " + ", ".join(OVERRIDABLE))
         return
+    if workload is None:
+        ctx.fail("Missing argument 'WORKLOAD' (spftrace simulate --list names the presets).")
     summary = run_sim(
         workload, kernel=kernel, threads=threads, cpus=cpus, seed=seed, scale=scale,
         pte_lock=pte_lock, sets=set_ or [], out=out, formats=formats.split(","),
@@ -315,18 +361,27 @@ def simulate(
     typer.echo(json.dumps(summary, indent=2))
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def compare(
-    base: Annotated[str, typer.Option("--base", help="label, or comma-separated run names")],
-    head: Annotated[str, typer.Option("--head", help="label, or comma-separated run names")],
+    base: Annotated[
+        str, typer.Option("--base", metavar="LABEL", help="label, or comma-separated run names")
+    ],
+    head: Annotated[
+        str, typer.Option("--head", metavar="LABEL", help="label, or comma-separated run names")
+    ],
     data: DataOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
     show_all: Annotated[
         bool, typer.Option("--all", help="also rows that are not significant")
     ] = False,
     sort: Annotated[
-        str, typer.Option("--sort", help="lkp (LKP's order: family size, then name) or change")
+        str,
+        typer.Option(
+            "--sort",
+            metavar="lkp|change",
+            help="lkp (LKP's order: family size, then name) or change",
+        ),
     ] = "lkp",
 ) -> None:
     """LKP-style base vs head table with Welch p-values and confidence intervals."""
@@ -337,25 +392,35 @@ def compare(
     )
 
 
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@app.command(
+    cls=_Command,
+    options_metavar="[OPTIONS] -- COMMAND [ARG]...",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
 @user_errors
 def capture(
     ctx: typer.Context,
     data: DataOpt = None,
     run: Annotated[
-        str | None, typer.Option("--run", help="run name (default capture-COMMAND)")
+        str | None, typer.Option("--run", metavar="NAME", help="run name (default capture-COMMAND)")
     ] = None,
     append: Annotated[
         bool, typer.Option("--append", help="add the capture to the existing run --run NAME")
     ] = False,
-    label: Annotated[str | None, typer.Option("--label", help="label, e.g. base or head")] = None,
+    label: Annotated[
+        str | None, typer.Option("--label", metavar="LABEL", help="label, e.g. base or head")
+    ] = None,
     no_trace: Annotated[bool, typer.Option("--no-trace", help="counters and vmstat only")] = False,
     keep: Annotated[
-        Path | None, typer.Option("--keep", help="keep the raw captures in DIR")
+        Path | None, typer.Option("--keep", metavar="DIR", help="keep the raw captures in DIR")
     ] = None,
 ) -> None:
     """Record COMMAND on this kernel (perf stat, perf record, vmstat) and ingest it;
-    exit with COMMAND's exit status."""
+    exit with COMMAND's exit status.
+
+    Everything after `--` is the command and its arguments, e.g.
+    `spftrace capture --label head -- ./app --threads 8`.  Needs perf and root
+    (or perf_event_paranoid at most 1)."""
     from .api import capture as do_capture
 
     result = do_capture(
@@ -375,7 +440,7 @@ def capture(
         raise typer.Exit(result.exit_status)
 
 
-@app.command()
+@app.command(cls=_Command)
 def schema() -> None:
     """Describe every dataset table and column."""
     from .schema import describe
@@ -384,11 +449,11 @@ def schema() -> None:
         typer.echo(line)
 
 
-@app.command()
+@app.command(cls=_Command)
 @user_errors
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", help="directory for the dataset and report.html")
+        Path, typer.Option("--out", metavar="DIR", help="directory for the dataset and report.html")
     ] = Path("spftrace-demo"),
 ) -> None:
     """Ingest the bundled samples and write report.html: the tour."""

@@ -1,8 +1,9 @@
 """The kernel's vocabulary, in one place: events, fallback reasons and what they mean.
 
 Parsers (bare ftrace names -> ``system:name``), the analysis (which events and
-counters count what), the simulator (what it emits) and the reports (words and
-colours) all import this module; none spells a kernel name of its own.
+counters count what), the simulator (what it emits) and the reports all import
+this module; none spells a kernel name of its own.  The words of each kernel model
+and the colour of each reason live in spftrace/vocabulary.py, re-exported here.
 
 Sources (reference/kernel-formats.md): the SPF series' ``pagefault:spf_*``
 tracepoints and their v8/v10/v11 ``mm/memory.c`` call sites (§1.1), the v11
@@ -13,7 +14,16 @@ CONFIG_PER_VMA_LOCK_STATS (``include/linux/vm_event_item.h``, §2.1, §2.2).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+
+from .vocabulary import FALLBACK_PATH as FALLBACK_PATH
+from .vocabulary import KERNEL_MODELS as KERNEL_MODELS
+from .vocabulary import PER_VMA_LOCK as PER_VMA_LOCK
+from .vocabulary import SPF as SPF
+from .vocabulary import UNKNOWN as UNKNOWN
+from .vocabulary import WORDS
+from .vocabulary import colour as _colour
+from .vocabulary import words as words
 
 # --- tracepoints ----------------------------------------------------------------------
 
@@ -101,23 +111,11 @@ VMA_LOCK_RETRY = "vma_lock_retry"
 VMA_LOCK_MISS = "vma_lock_miss"
 VMA_LOCK_FALLBACKS = (VMA_LOCK_ABORT, VMA_LOCK_RETRY)
 
-# --- kernel models and their words ------------------------------------------------------
-
-SPF = "spf"
-PER_VMA_LOCK = "per-vma-lock"
-UNKNOWN = "unknown"
-KERNEL_MODELS = (SPF, PER_VMA_LOCK, UNKNOWN)
-
+# --- kernel models and their words (spftrace/vocabulary.py) ----------------------------
 #: the fast path of each model, as a column or table heading
-FAST_PATH = {SPF: "speculative", PER_VMA_LOCK: "under the VMA lock", UNKNOWN: "speculative"}
+FAST_PATH = {m: w.fast_path for m, w in WORDS.items()}
 #: how a fault on the fast path was handled, in a sentence
-HANDLED = {
-    SPF: "speculatively",
-    PER_VMA_LOCK: "under the per-VMA lock",
-    UNKNOWN: "speculatively",
-}
-#: where a fault that fell back went
-FALLBACK_PATH = "classic path under mmap_lock"
+HANDLED = {m: w.handled for m, w in WORDS.items()}
 
 
 # --- what each reason means -------------------------------------------------------------
@@ -131,8 +129,11 @@ class Reason:
     advice: str
     #: the likely cause in a few words, for a verdict sentence
     short: str
-    #: a fixed colour for charts (the same reason looks the same in every report)
-    colour: str
+
+    @property
+    def colour(self) -> str:
+        """A fixed colour for charts (the same reason looks the same in every report)."""
+        return _colour(self.name)
 
 
 _CHURN_ADVICE = (
@@ -142,10 +143,6 @@ _CHURN_ADVICE = (
     "of munmap, and avoid mprotect on hot regions. To see who changes the VMA, record "
     "mmap_lock:* (write acquisitions) and the mmap/munmap/mprotect syscalls."
 )
-
-#: chart colours of the two ends of every breakdown
-SPECULATIVE_COLOUR = "#2e7d32"
-NOT_ATTEMPTED_COLOUR = "#9e9e9e"
 
 REASONS: dict[str, Reason] = {
     r.name: r
@@ -160,7 +157,6 @@ REASONS: dict[str, Reason] = {
             "returns memory with munmap and maps it again. It grows with threads and CPUs.",
             _CHURN_ADVICE,
             "other threads changed the VMA (mmap/munmap/mprotect) during the fault.",
-            "#c62828",
         ),
         Reason(
             "spf_vma_noanon",
@@ -173,7 +169,6 @@ REASONS: dict[str, Reason] = {
             "Expected once per new VMA. If frequent, reuse mappings instead of mapping new "
             "ones, or pre-fault them (MAP_POPULATE, or touch them once at start-up).",
             "first touches of new anonymous VMAs without an anon_vma yet.",
-            "#ef6c00",
         ),
         Reason(
             "spf_vma_notsup",
@@ -188,7 +183,6 @@ REASONS: dict[str, Reason] = {
             "and pre-fault stacks and file mappings (MAP_POPULATE, mlock).",
             "faults on VMAs the speculative handler does not support "
             "(file-backed, stack, userfaultfd, interleaved).",
-            "#6a1b9a",
         ),
         Reason(
             "spf_vma_access",
@@ -200,7 +194,6 @@ REASONS: dict[str, Reason] = {
             "Expected for programs that fault on purpose. Otherwise look for mprotect calls "
             "racing with accesses to the same region.",
             "accesses that violate the VMA's protection.",
-            "#1565c0",
         ),
         Reason(
             "spf_pmd_changed",
@@ -212,7 +205,6 @@ REASONS: dict[str, Reason] = {
             "faulted in: use MADV_NOHUGEPAGE for it or tune "
             "/sys/kernel/mm/transparent_hugepage/khugepaged.",
             "concurrent THP collapse or page-table changes.",
-            "#00838f",
         ),
         Reason(
             "spf_pte_lock",
@@ -223,7 +215,6 @@ REASONS: dict[str, Reason] = {
             "Spread the threads' working sets across page tables, or use a v11+ series "
             "that retries the lock instead of aborting.",
             "contention on the page-table lock.",
-            "#ad1457",
         ),
         Reason(
             "spf_vma_dead",
@@ -231,7 +222,6 @@ REASONS: dict[str, Reason] = {
             "munmap of the region racing with the fault.",
             _CHURN_ADVICE,
             "munmap racing with the fault.",
-            "#4e342e",
         ),
         Reason(
             VMSTAT_SPF_ABORT,
@@ -241,7 +231,6 @@ REASONS: dict[str, Reason] = {
             "tables or anon_vma (SPF_ABORT_* counters break it down when enabled).",
             _CHURN_ADVICE,
             "aborted speculative attempts.",
-            "#d84315",
         ),
         Reason(
             VMA_LOCK_ABORT,
@@ -252,7 +241,6 @@ REASONS: dict[str, Reason] = {
             "holds the VMA write lock), stack growth, or faults outside any VMA.",
             _CHURN_ADVICE,
             "the VMA lock could not be taken (concurrent VMA changes).",
-            "#b71c1c",
         ),
         Reason(
             VMA_LOCK_RETRY,
@@ -265,7 +253,6 @@ REASONS: dict[str, Reason] = {
             "(madvise(MADV_WILLNEED), MAP_POPULATE), reduce swapping; newer kernels handle "
             "more fault types under the VMA lock.",
             "faults that had to be retried under mmap_lock (I/O, userfaultfd).",
-            "#f9a825",
         ),
         Reason(
             "mmap_lock_fallback",
@@ -275,7 +262,6 @@ REASONS: dict[str, Reason] = {
             "needed a retry under mmap_lock (I/O, userfaultfd).",
             _CHURN_ADVICE,
             "faults completed under mmap_lock instead of the VMA lock.",
-            "#e53935",
         ),
         Reason(
             "not_attempted",
@@ -287,18 +273,17 @@ REASONS: dict[str, Reason] = {
             "Nothing to fix: a single-threaded process cannot contend with itself on the "
             "mmap lock. Multi-threaded workloads are where speculative handling pays off.",
             "faults that never tried the fast path.",
-            NOT_ATTEMPTED_COLOUR,
         ),
     )
 }
 
-#: colours for reasons this version does not know, in order of appearance
-OTHER_COLOURS = ("#5d4037", "#455a64", "#827717", "#4527a0")
 
-
-def reason(name: str) -> Reason:
-    """The catalogue entry, or a generic one for reasons this version does not know."""
+def reason(name: str, kernel_model: str | None = None) -> Reason:
+    """The catalogue entry, or a generic one for reasons this version does not know;
+    with a kernel model, ``not_attempted`` speaks of that model's fast path."""
     known = REASONS.get(name)
+    if known is not None and name == "not_attempted" and kernel_model is not None:
+        return replace(known, meaning=words(kernel_model).not_attempted_meaning)
     if known is not None:
         return known
     return Reason(
@@ -307,5 +292,4 @@ def reason(name: str) -> Reason:
         "Unknown; see the kernel's tracepoint or vmstat definition.",
         "Check the kernel source that emits it.",
         f"a fallback reported as {name!r}, which this version of spftrace does not describe.",
-        OTHER_COLOURS[sum(map(ord, name)) % len(OTHER_COLOURS)],
     )

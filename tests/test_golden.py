@@ -24,6 +24,7 @@ GOLDEN = (
         for p in sorted((DATA / "traces").glob(f"{fmt}-*.txt"))
     ]
     + [("will-it-scale", p) for p in sorted((DATA / "will_it_scale").glob("*.txt"))]
+    + [("perf-script", p) for p in sorted((DATA / "fault_samples").glob("*.txt"))]
 )
 
 
@@ -36,7 +37,8 @@ def test_golden(fmt: str, path: Path) -> None:
 
 
 def test_every_capture_is_listed_in_provenance() -> None:
-    for folder in ("perf_stat", "perf_stat_public", "vmstat", "traces", "seed", "will_it_scale"):
+    folders = ("perf_stat", "perf_stat_public", "vmstat", "traces", "seed", "will_it_scale")
+    for folder in (*folders, "fault_samples"):
         prov = (DATA / folder / "PROVENANCE.tsv").read_text()
         for path in (DATA / folder).glob("*.txt"):
             name = path.name if not path.name.startswith("snap-") else "snap-N.txt"
@@ -53,6 +55,7 @@ SNIFF_CASES = (
     + [(p, "will-it-scale") for p in sorted((DATA / "will_it_scale").glob("*.txt"))]
     + [(p, p.name.split("-")[0] if not p.name.startswith("perf-script") else "perf-script")
        for p in sorted((DATA / "traces").glob("*.txt"))]
+    + [(p, "perf-script") for p in sorted((DATA / "fault_samples").glob("*.txt"))]
 )  # fmt: skip
 
 

@@ -4,7 +4,9 @@ Totals are computed per source with DuckDB over the dataset (bounded memory):
 
 * perf stat: per (block, event), interval rows are summed unless the block
   also has a total (``--summary`` / final block, ``ts`` null), which is used
-  instead; blocks (repeated perf invocations) are then summed.
+  instead; blocks (repeated perf invocations) are then summed - but only those
+  of the input's first workload when the parser found blocks of different
+  workloads (stat ``perf_stat_first_workload_blocks``): those are not repetitions.
 * vmstat: cumulative event counters are last minus first snapshot; with a
   single snapshot the since-boot value is used and flagged.  ``nr_*`` gauges are
   levels and never enter the fault model.
@@ -20,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..kernel import (
     FAULT_EVENTS,
-    HANDLED,
     PER_VMA_LOCK,
     SPF,
     SPF_EVENT_PREFIX,
@@ -35,7 +36,9 @@ from ..kernel import (
     VMSTAT_SPF_ABORT,
     VMSTAT_SPF_ATTEMPT,
     reason,
+    words,
 )
+from ..vocabulary import handled_sentence
 from .sources import Finding as Finding
 from .sources import SourceTotals as SourceTotals
 from .sources import pct as pct
@@ -90,9 +93,15 @@ class RunSummary:
 def perf_stat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | None:
     rows = con.execute(
         """
-        WITH c AS (
+        WITH first_workload AS (
+            SELECT input, min(value) AS blocks FROM stats
+            WHERE run = ? AND name = 'perf_stat_first_workload_blocks' GROUP BY input
+        ),
+        c AS (
             SELECT block, event, ts, status, value FROM counters
+            LEFT JOIN first_workload USING (input)
             WHERE run = ? AND origin = 'perf-stat'
+              AND (first_workload.blocks IS NULL OR block < first_workload.blocks)
         ),
         t AS (SELECT block, event, bool_or(ts IS NULL) AS has_total FROM c GROUP BY ALL)
         SELECT c.event,
@@ -103,11 +112,20 @@ def perf_stat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals |
         WHERE (t.has_total AND c.ts IS NULL) OR NOT t.has_total
         GROUP BY c.event
         """,
-        [run],
+        [run, run],
     ).fetchall()
     if not rows:
         return None
     s = SourceTotals("perf-stat")
+    (workloads,) = con.execute(
+        "SELECT max(value) FROM stats WHERE run = ? AND name = 'perf_stat_workloads'", [run]
+    ).fetchone() or (None,)
+    if workloads:
+        s.notes.append(
+            f"perf stat input holds {workloads} different workloads (blocks with other "
+            "events or commands): only the first is counted, they are not summed; ingest "
+            "each as its own run to compare them."
+        )
     for event, total, n_counted, other in rows:
         if n_counted:
             s.values[event] = float(total)
@@ -274,7 +292,7 @@ def build_summary(
     disagreements += _reconcile(per_source)
     f_int = int(faults) if faults is not None else None
     s_int = int(speculative) if speculative is not None else None
-    findings = _findings(fb, not_attempted, f_int)
+    findings = _findings(fb, not_attempted, f_int, model)
     summary = RunSummary(
         run=run,
         label=label,
@@ -339,14 +357,16 @@ def _per_vma_lock_summary(
     return summary
 
 
-def _findings(fb: dict[str, int], not_attempted: int | None, faults: int | None) -> list[Finding]:
+def _findings(
+    fb: dict[str, int], not_attempted: int | None, faults: int | None, model: str
+) -> list[Finding]:
     items = [(k, v) for k, v in fb.items() if v > 0]
     if not_attempted:
         items.append(("not_attempted", not_attempted))
     items.sort(key=lambda kv: (-kv[1], kv[0]))
     out = []
     for name, count in items:
-        r = reason(name)
+        r = reason(name, model)
         out.append(
             Finding(name, count, pct(count, faults) or 0.0, r.meaning, r.likely_cause, r.advice)
         )
@@ -401,30 +421,31 @@ def verdict(s: RunSummary) -> str:
         return vma
     if s.speculative is None and not s.fallbacks:
         return (
-            f"{s.faults:,} faults, but no evidence about the speculative path: this run has no "
+            f"{s.faults:,} faults, but no evidence about the speculative path or the per-VMA "
+            "lock: this run has no "
             "spf counter, no pagefault:spf_* events and no vma_lock_*/speculative_pgfault "
             "vmstat counters. Record them on an SPF kernel, enable "
             "CONFIG_PER_VMA_LOCK_STATS, or trace exceptions:page_fault_user with mmap_lock:*."
         )
-    spec_pct = s.speculative_pct or 0.0
-    na_pct = s.not_attempted_pct or 0.0
-    spec_txt = share_text(s.speculative, s.faults)
+    w = words(s.kernel_model)
+    handled = handled_sentence(s.speculative, s.faults, w)
     top = next((f for f in s.findings if f.reason != "not_attempted"), None)
-    path = HANDLED[SPF] if s.kernel_model == SPF else HANDLED[PER_VMA_LOCK]
-    if na_pct >= 90.0:
+    if (s.not_attempted_pct or 0.0) >= 90.0:
         return (
-            f"Nearly all faults ({share_text(s.not_attempted, s.faults)}) never tried the "
-            "speculative path: they came from single-threaded processes, which are handled "
-            f"directly under mmap_sem. Only {spec_txt} were handled {path}, so speculative "
-            "handling neither helps nor hurts this workload."
+            f"Nearly all faults ({share_text(s.not_attempted, s.faults)}) never tried "
+            f"{w.path}: "
+            + (
+                "they came from single-threaded processes, which are handled directly under "
+                "mmap_sem"
+                if s.kernel_model == SPF
+                else "kernel-mode faults and faults the fast path does not cover take "
+                "mmap_lock directly"
+            )
+            + f". {handled}, so {w.path} neither helps nor hurts this workload."
         )
     if top is None:
-        return f"{spec_txt} of {s.faults:,} faults were handled {path}, with no fallbacks."
-    head = (
-        f"Most faults ({spec_txt}) were handled {path}"
-        if spec_pct >= 50
-        else f"Only {spec_txt} of faults were handled {path}"
-    )
+        return f"{handled}, with no fallbacks."
+    head = handled
     return (
         f"{head}; the dominant fallback is {top.reason} ({top.share_pct:.2f}% of faults, "
         f"{top.count:,}): {reason(top.reason).short}"

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import progress
 from . import vmalock_names as N
 
 _CLASSES = (N.SUCCESS, N.ABORT, N.RETRY, N.STACK_EXPANSION)
@@ -213,6 +214,7 @@ def process(reader: Any, acc: Acc) -> None:
     for batch in reader:
         if batch.num_rows == 0:
             continue
+        progress.add(batch.num_rows)  # the report's "events so far" on a terminal
         cols = {c: batch.column(c).to_numpy(zero_copy_only=False) for c in _COLS}
         cols["site"] = acc.codes(batch.column("site"))
         acc.count_stacks(cols)

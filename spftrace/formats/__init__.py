@@ -13,6 +13,7 @@ from . import (
     ftrace,
     perf_script,
     perf_stat,
+    simpleperf_stat,
     trace_cmd,
     vmstat,
     will_it_scale,
@@ -31,10 +32,13 @@ FORMATS: dict[str, FormatSpec] = {
     "trace-cmd": trace_cmd.SPEC,
     # ftrace text: "# tracer:" header, or "comm-pid [cpu] flags time: event:" lines
     "ftrace": ftrace.SPEC,
-    # perf script tracepoint samples: "time: system:event: fields" on most lines
+    # perf script: "time: system:event:" tracepoints, or "ids [cpu] time: [period] event:" samples
     "perf-script": perf_script.SPEC,
     # a /proc/vmstat dump is all "name value" lines with well-known keys
     "vmstat": vmstat.SPEC,
+    # simpleperf stat: its "Performance counter statistics:" header or "# count
+    # event_name" column line; before perf stat, whose human grammar takes its counters
+    "simpleperf-stat": simpleperf_stat.SPEC,
     # perf stat: headers, footers, or counter lines (human/CSV/JSON)
     "perf-stat": perf_stat.SPEC,
     # never sniffed: perf.data through the installed perf script, on request

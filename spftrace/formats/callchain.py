@@ -76,6 +76,26 @@ def sample_tail(payload: str) -> tuple[str, str, str | None] | None:
     return payload[: m.start()], m.group(2), None if dso in _UNKNOWN else dso
 
 
+_IP_AT_RE = re.compile(r"(?<=\s)([0-9a-fA-F]{1,16}) (?=\S)")
+_SYM_DSO_RE = re.compile(r"(\S.*?) \(([^()]+)\)")
+
+
+def tail(text: str) -> tuple[str, int, str, str | None] | None:
+    """(text before it, ip, sym as printed, dso) of a trailing ``ip sym (dso)``.  The
+    ip is the *last* hex word followed by ``sym (dso)``: what comes before it (a
+    vpa-dtl record's ``timebase: 2140360070 ...``) may hold hex words too."""
+    if not text.endswith(")"):
+        return None
+    padded = " " + text
+    for m in reversed(list(_IP_AT_RE.finditer(padded))):
+        rest = _SYM_DSO_RE.fullmatch(padded, m.end())
+        if rest is not None:
+            dso = rest.group(2)
+            before = padded[: m.start()].strip()
+            return before, int(m.group(1), 16), rest.group(1), None if dso in _UNKNOWN else dso
+    return None
+
+
 def lost(line: str) -> int | None:
     """The count of a ``--show-lost-events`` ``PERF_RECORD_LOST lost N`` line."""
     m = _LOST_RE.search(line)

@@ -10,6 +10,13 @@ nanosecond clocks, a bare counter for ``counter``/``x86-tsc``), then
 ``event: payload`` where the event has no system prefix: known names are
 mapped to ``system:name`` (``kernel.SYSTEMS``), unknown ones kept as written.
 ``CPU:N [LOST M EVENTS]`` and ``##### CPU N buffer started ####`` are stats.
+
+The function tracer's lines (``time: func <-caller``, also with ``sym-offset`` or
+``sym-addr``) become ``ftrace:function`` events with fields ``function`` and
+``caller``: call-site evidence next to the tracepoints of a mixed trace.  A
+``tracing_mark_write`` (print) payload may hold newlines: the lines after it
+that are nothing else are its continuation.  Prose before the trace (a mail)
+is counted as ``foreign_lines``, not rejected; ``# tracer:`` may follow it.
 """
 
 from __future__ import annotations
@@ -29,28 +36,51 @@ _RECORD_RE = re.compile(
     r"(?:(?P<flags>[^\s\d][^\s]{2,6})\s+)?(?P<time>\d+(?:\.\d+)?): "
     r"(?P<event>[^\s:]+): ?(?P<payload>.*)$"
 )
+_FUNC_RE = re.compile(
+    r"^\s*(?P<comm>.*)-(?P<pid>\d+)\s+(?:\(\s*(?P<tgid>\d+|-+)\)\s+)?\[(?P<cpu>\d+)\]\s+"
+    r"(?:(?P<flags>[^\s\d][^\s]{2,6})\s+)?(?P<time>\d+(?:\.\d+)?): "
+    r"(?P<payload>(?P<func>[^\s:<]+)(?: <[0-9a-f]+>)? <-(?P<caller>[^\s<]+)(?: <[0-9a-f]+>)?)\s*$"
+)
+FUNCTION_EVENT = "ftrace:function"
+#: events whose payload may span lines: trace_marker writes (the print event)
+PRINT_EVENTS = frozenset(["tracing_mark_write", "print", "ftrace:print"])
 _LOST_RE = re.compile(r"^CPU:(\d+) \[LOST (\d+) EVENTS\]")
 _STARTED_RE = re.compile(r"^##### CPU (\d+) buffer started ####")
 _SNIFF_RE = re.compile(
-    r"-\d+\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[\d{3}\]\s+(?:\S{4,7}\s+)?\d+(?:\.\d+)?: [^\s:]+: "
+    r"-\d+\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[\d{3}\]\s+(?:\S{4,7}\s+)?\d+(?:\.\d+)?: "
+    r"(?:[^\s:]+: |[^\s:<]+(?: <[0-9a-f]+>)? <-\S)"
 )
+#: this many record lines in a row make a trace even after prose (a mail, a doc)
+_SNIFF_RUN = 3
 
 
 def sniff(head: Head) -> bool:
-    if head.raw.startswith(b"# tracer:"):
+    """Rules, in order: tracefs's own header; records on a third of the lines; a run
+    of records after prose."""
+    lines = [ln.lstrip() for ln in head.lines[:200] if ln.strip()]
+    if any(ln.startswith("# tracer:") for ln in lines):
         return True
-    lines = [ln for ln in head.lines[:200] if ln.strip() and not ln.startswith("#")]
-    hits = sum(1 for ln in lines if _SNIFF_RE.search(ln))
-    return bool(lines) and hits >= max(1, len(lines) // 3)
+    lines = [ln for ln in lines if not ln.startswith("#")]
+    hit = [bool(_SNIFF_RE.search(ln)) for ln in lines]
+    if lines and sum(hit) >= max(1, len(lines) // 3):
+        return True
+    run = 0
+    for h in hit:
+        run = run + 1 if h else 0
+        if run >= _SNIFF_RUN:
+            return True
+    return False
 
 
 class FtraceParser(TraceTextParser):
     FORMAT = FORMAT
+    MULTILINE = PRINT_EVENTS
+    PREAMBLE = True
 
     def parse_line(self, line: str) -> Record | None:
         m = _RECORD_RE.match(line)
         if m is None:
-            return None
+            return self._function_line(line)
         tgid = m.group("tgid")
         return Record(
             time_to_ns(m.group("time")), int(m.group("cpu")),
@@ -58,8 +88,20 @@ class FtraceParser(TraceTextParser):
             m.group("comm").strip(), full_event_name(m.group("event")), m.group("payload"),
         )  # fmt: skip
 
+    def _function_line(self, line: str) -> Record | None:
+        m = _FUNC_RE.match(line)
+        if m is None:
+            return None
+        tgid = m.group("tgid")
+        return Record(
+            time_to_ns(m.group("time")), int(m.group("cpu")),
+            int(tgid) if tgid and tgid.isdigit() else None, int(m.group("pid")),
+            m.group("comm").strip(), FUNCTION_EVENT, m.group("payload"),
+            extra=[("function", m.group("func")), ("caller", m.group("caller"))],
+        )  # fmt: skip
+
     def classify(self, line: str) -> str | Stat | None:
-        if not line.strip() or line.startswith("#"):
+        if not line.strip() or line.lstrip().startswith("#"):  # (quoted: indented)
             m = _STARTED_RE.match(line)
             if m is not None:
                 return Stat("cpu_buffer_started", int(m.group(1)), 1)

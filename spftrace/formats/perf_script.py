@@ -1,9 +1,24 @@
-"""perf script text of tracepoint samples -> event rows.
+"""perf script text of tracepoint and sample-only events -> event rows.
 
 Produced by: perf record -e 'pagefault:*' -e exceptions:page_fault_user -e 'mmap_lock:*' ...
-             perf script [-F comm,tid,pid,cpu,time,event,trace] [--ns] [--header]
+             perf record -e page-faults -g ...  (or minor-faults, cpu-clock:uhH, task-clock ...)
+             perf script [-F comm,tid,pid,cpu,time,period,event,trace,ip,sym,dso] [--ns] [--header]
 Sample:      ebizzy  4321 [003] 12345.678901: pagefault:spf_vma_changed: ip:ffffffff8123abcd ...
-Variants:    tests/data/traces/perf-script-*.txt (PROVENANCE.tsv has the commands)
+             faultread 12610  1289.002267:          1 page-faults:u:
+Variants:    tests/data/traces/perf-script-*.txt, tests/data/fault_samples/*.txt (PROVENANCE.tsv)
+
+A record is keyed on perf's sample header (comm, pid[/tid], [cpu], time, an
+optional period column, the event name): a tracepoint ``system:event`` or a
+sample event (``page-faults``, ``cpu-clock:uhH``, ``cpu/mem-loads/P``, ``vpa-dtl``)
+whose ``:mods`` are perf's modifier letters.  ``page-faults:u`` reads the same
+either way, so the event is stored as printed; ``is_sample_event`` tells them apart.
+A sample event's payload is perf's own fields, not a tracepoint's: its ``ip sym
+(dso)`` gives ``ip``/``sym``/``dso`` when it has no callchain (perf prints the ip
+on the sample line only then); with one, the ip is the innermost frame's and a
+hex number on the sample line is the ``addr`` field (``address``).  Its ``fields``
+stay empty and ``payload`` keeps the text as printed.  ``PERF_RECORD_*`` side-band
+lines (--show-mmap-events ...) are counted, and ``-F +srcline`` lines after a frame
+or a sample event's line join their sample.
 
 The field order is fixed (comm, pid/tid, cpu, time, event, trace) but any field
 may be missing and widths changed over time (tid 5 -> 7 wide in 2023), so the
@@ -42,15 +57,33 @@ from .tracetext import TABLE, Fast, Record, TraceTextParser, rows_table, scanner
 
 FORMAT = "perf-script"
 
-#: one tracepoint sample: [comm] [pid/tid | id] [[cpu]] time: system:event: payload
+#: the event: a tracepoint, or a sample event with perf's modifier letters
+#: (tools/perf/util/parse-events.l ``modifier_event``) and an optional PMU /config/
+_MODS = r"(?::[ukhpPGHSDIWeb]{1,15})?"
+_SAMPLE_EVENT = r"(?!PERF_RECORD_)[\w.-]+(?:/[^/\s]*/\w*)?" + _MODS
+_EVENT = r"[\w.-]+:[\w.-]+|" + _SAMPLE_EVENT
+#: one sample: [comm] [pid/tid | id] [[cpu]] time: [period] event: payload
 #: the time starts where a run of digits does ((?<!\d): the leftmost match is the same,
 #: and a line of digits costs linear time, not quadratic)
 _RECORD_RE = re.compile(
-    r"^(?P<prefix>.*?)(?<!\d)(?P<time>\d+\.\d+): +(?P<event>[\w.-]+:[\w.-]+): ?(?P<payload>.*)$"
+    r"^(?P<prefix>.*?)(?<!\d)(?P<time>\d+\.\d+): +(?:(?P<period>\d+) +)?"
+    rf"(?P<event>{_EVENT}): ?(?P<payload>.*)$"
 )
+_SAMPLE_EVENT_RE = re.compile(rf"^{_SAMPLE_EVENT}$")
+#: ``ip [sym]`` of a sample line without a dso field (with one, callchain's tail)
+_IP_SYM_RE = re.compile(r"^([0-9a-fA-F]{1,16})(?: (\S.*))?$")
+_HEX_RE = re.compile(r"^([0-9a-fA-F]{1,16})(?:\s|$)")
 _ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
 _CPU_RE = re.compile(r"^\[\d+\]$")
-_SNIFF_RE = re.compile(r"(?<!\d)\d+\.\d{6,9}: +[\w.-]+:[\w.-]+: ")
+#: sniffing keys on the sample header shape: a tracepoint after the time (any prefix:
+#: -F may drop the ids), or a sample event after the time and period whose prefix ends
+#: in ids [and a cpu] (_sniff_hit).  Anchored on the time: a hostile head costs what
+#: the tracepoint rule alone cost (tests/test_sniff_bounds.py)
+_SNIFF_RE = re.compile(
+    r"(?<!\d)\d+\.\d{6,9}: +(?:[\w.-]+:[\w.-]+: |(?P<sample>(?:\d+ +)?"
+    rf"{_SAMPLE_EVENT}:(?: |$)))"
+)
+_SIDE_BAND_RE = re.compile(r"\d+\.\d+: +PERF_RECORD_[A-Z_0-9]+")
 _LOST_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
 _LOST_PCT_RE = re.compile(r"Processed (\d+) samples and lost (\d+(?:\.\d+)?)%!")
 _IGNORABLE = (
@@ -63,9 +96,19 @@ _IGNORABLE = (
 )
 
 
+def _sniff_hit(line: str) -> bool:
+    m = _SNIFF_RE.search(line)
+    if m is None or m.group("sample") is None:
+        return m is not None
+    toks = line[: m.start()].rsplit(None, 3)[-2:]  # [... ids] [cpu]
+    if toks and _CPU_RE.match(toks[-1]):
+        toks = toks[:-1]
+    return bool(toks) and _ID_RE.match(toks[-1]) is not None and line[m.start() - 1] == " "
+
+
 def sniff(head: Head) -> bool:
     lines = head.lines[:200]
-    hits = sum(1 for ln in lines if _SNIFF_RE.search(ln))
+    hits = sum(1 for ln in lines if _sniff_hit(ln))
     return hits >= 1 and hits >= 0.3 * sum(1 for ln in lines if ln.strip() and ln[0] not in "#\t ")
 
 
@@ -156,19 +199,26 @@ class PerfScriptParser(TraceTextParser):
         cpu = p.group("cpu")
         if self.layout is None:
             self.layout = layout
-        rec = Record(
+        period = m.group("period")
+        rec = Sample(
             time_to_ns(m.group("time")), int(cpu) if cpu else None, pid, tid,
             p.group("comm") or None, m.group("event"), m.group("payload"),
+            period=int(period) if period else None,
+            sample=_SAMPLE_EVENT_RE.match(m.group("event")) is not None,
         )  # fmt: skip
+        if rec.sample:
+            rec.payload = rec.payload.strip()
+            return rec  # perf's own fields: decoded with its frames (sample_row)
         tail = callchain.sample_tail(rec.payload)
         if tail is not None:
             rec.payload, rec.sym, rec.dso = tail
         return rec
 
     def continues(self, line: str, records: list[tuple[int, Record]], out: Batch) -> bool:
-        """A frame line right after its sample (or that sample's frames) joins it."""
+        """A frame line right after its sample (or that sample's frames) joins it, and
+        so does a ``-F +srcline`` line (two spaces, one word) right after either."""
         if not callchain.is_frame(line):
-            return False
+            return self._srcline(line, records, out)
         f = callchain.frame(line)
         target = records[-1] if records else self._carry
         if f is None or target is None:
@@ -184,6 +234,29 @@ class PerfScriptParser(TraceTextParser):
         out.record_lines += 1
         return True
 
+    def _srcline(self, line: str, records: list[tuple[int, Record]], out: Batch) -> bool:
+        """``-F +srcline``: after each frame, or after a sample event's own line."""
+        if line[:2] != "  ":
+            return False
+        line_no = self._line_no(out)
+        target = records[-1] if records else self._carry
+        after_frame = self._frame_end == line_no - 1 and self._frame_end != 0
+        after_sample = (
+            target is not None
+            and target[0] == line_no - 1
+            and isinstance(target[1], Sample)
+            and target[1].sample
+        )
+        if not (after_frame or after_sample):
+            return False
+        text = line.strip()  # "file.c:12" or "[dso][ip]": one word, never a record
+        if not text or len(text.split()) != 1 or _RECORD_RE.match(line) is not None:
+            return False
+        self._frame_end = line_no  # the frames may go on after it
+        out.record_lines += 1
+        out.stats.append(Stat("callchain_srcline_lines", None, 1))
+        return True
+
     def _line_no(self, out: Batch) -> int:
         return self._first + out.lines - 1
 
@@ -195,6 +268,9 @@ class PerfScriptParser(TraceTextParser):
 
         t = rows_table(self._rows(records))
         recs = [r for _, r in records]
+        periods = [getattr(r, "period", None) for r in recs]
+        if any(p is not None for p in periods):
+            t = t.append_column("period", to_arrow(periods, pa.uint64()))
         if any(r.frames is not None or r.sym is not None for r in recs):
             sym = [None if r.sym is None else escape(r.sym) for r in recs]
             dso = [None if r.dso is None else escape(r.dso) for r in recs]
@@ -203,6 +279,15 @@ class PerfScriptParser(TraceTextParser):
             t = t.append_column("callchain", callchain.frames_array([r.frames for r in recs]))
         return t
 
+    def _rows(self, records: list[tuple[int, Record]]) -> list[tuple[Any, ...]]:
+        rows = []
+        for line_no, rec in records:
+            if isinstance(rec, Sample) and rec.sample:
+                rows.append(sample_row(line_no, rec))
+            else:
+                rows.extend(super()._rows([(line_no, rec)]))
+        return rows
+
     # -- chunks in order, the last sample held back -----------------------------------
     def feed(self, chunk: Chunk) -> Batch:
         # in order; a gap is a damaged chunk the pipeline made a reject of (frames never
@@ -210,8 +295,8 @@ class PerfScriptParser(TraceTextParser):
         if self._next_line is not None and chunk.first_line_no < self._next_line:
             raise AssertionError("perf script chunks must be fed in input order")
         self._next_line = chunk.first_line_no + chunk.n_lines
-        if not self.stacks and _has_stacks(chunk):
-            self.stacks = True
+        if not self.stacks and (_has_stacks(chunk) or self._has_samples(chunk)):
+            self.stacks = True  # the compiled scanner knows tracepoint payloads only
         fast = None
         if not self.stacks and chunk.n_lines >= self._VECTOR_MIN_LINES:
             fast = self.fast_columns(chunk)
@@ -228,6 +313,14 @@ class PerfScriptParser(TraceTextParser):
             self._carry_rows, t = t.slice(n - 1), t.slice(0, n - 1)
         out.rows = _concat([*pieces, t])
         return out
+
+    def _has_samples(self, chunk: Chunk) -> bool:
+        """A sample event (page-faults, cpu-clock ...) among the chunk's first lines."""
+        for text in chunk.head_lines(400):
+            m = _RECORD_RE.match(text)
+            if m is not None and _SAMPLE_EVENT_RE.match(m.group("event")):
+                return True
+        return False
 
     def feed_lines(self, lines: Sequence[str], first_line_no: int) -> Batch:
         self._first = first_line_no
@@ -279,6 +372,8 @@ class PerfScriptParser(TraceTextParser):
         n = callchain.lost(line)
         if n is not None:
             return Stat("events_lost", None, n)
+        if _SIDE_BAND_RE.search(line):  # --show-mmap-events ... (LOST above): not samples
+            return Stat("perf_side_band_records", None, 1)
         m = _LOST_RE.search(line)
         if m is not None:
             return Stat("chunks_lost", None, int(m.group(2)))
@@ -330,6 +425,49 @@ class PerfScriptParser(TraceTextParser):
         assert lay is not None
         ids = {"": 0, "id": 1, "pid/tid": 2}[lay.ids]
         return self.scanned(chunk, native.perf_script(chunk, comm=lay.comm, ids=ids, cpu=lay.cpu))
+
+
+@dataclass
+class Sample(Record):
+    """A record of this grammar: the period column, and whether the event is a
+    sample event (not a tracepoint)."""
+
+    period: int | None = None
+    sample: bool = False
+
+
+def is_sample_event(event: str) -> bool:
+    """``page-faults``, ``cpu-clock:uhH``, ``cpu/mem-loads/P``: not ``system:event``."""
+    return _SAMPLE_EVENT_RE.match(event) is not None
+
+
+def sample_row(line_no: int, rec: Record) -> tuple[Any, ...]:
+    """The events row of a sample event (tracetext.COLUMNS order): perf's fields
+    on the sample line, read with its frames (see the module docstring)."""
+    from ..text import escape
+
+    text = rec.payload
+    ip = address = None
+    tail = callchain.tail(text)
+    if tail is not None:
+        rest, ip, sym, dso = tail
+    else:
+        m = _IP_SYM_RE.match(text)
+        rest, sym, dso = text, None, None
+        if m is not None:
+            rest, ip, sym = "", int(m.group(1), 16), m.group(2)
+    lead = _HEX_RE.match(rest.strip())
+    if rec.frames:  # the ip is the callchain's; the sample line's number is addr
+        address = ip if not rest.strip() else (int(lead.group(1), 16) if lead else None)
+        ip, sym, dso = rec.frames[0][0], None, None
+    elif lead is not None:
+        address = int(lead.group(1), 16)
+    if sym is not None and (sym in ("[unknown]", "") or sym.startswith("[0x")):
+        sym = None
+    rec.sym, rec.dso = sym, dso
+    comm = None if rec.comm is None else escape(rec.comm)
+    return (line_no, rec.ts, rec.cpu, rec.pid, rec.tid, comm, rec.event,
+            ip, None, None, address, None, None, None, None, [], escape(text))  # fmt: skip
 
 
 def _has_stacks(chunk: Chunk) -> bool:

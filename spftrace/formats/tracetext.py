@@ -71,8 +71,8 @@ def decode_payload(payload: str, *, v4: bool = False) -> dict[str, Any]:
         key, sep, value = token.partition("=")
         if not sep:
             key, sep, value = token.partition(":")
-            if not sep:
-                continue
+            if not sep or not value:
+                continue  # a bare word ("equals_event:", "0xffff0000080feeb8s:"): no pair
         if not key:
             continue
         if key in HEX_KEYS:
@@ -205,6 +205,9 @@ class Record:
     frames: list[Any] | None = None
     sym: str | None = None
     dso: str | None = None
+    #: fields the grammar read off the line itself (ftrace's function tracer: the
+    #: function and its caller), stored before the payload's own
+    extra: list[tuple[str, str]] | None = None
 
 
 _I32 = (-(2**31), 2**31 - 1)
@@ -237,15 +240,31 @@ class TraceTextParser:
       a stat to count, or None for a reject; ``continues(line, records, out)``: a
       line that belongs to the record before it (perf script's callchain frames);
       ``records_table(records)``: the rows of the per-line path's records.
+
+    Two opt-in rules (class attributes): ``MULTILINE`` names events whose payload
+    may go on over the following lines (ftrace's ``print``: a trace_marker write
+    holding newlines); a line that is nothing else, right after such a record (or
+    its continuation), is appended to its payload.  ``PREAMBLE``: lines within the
+    first ``PREAMBLE_LINES`` that come before any record and are nothing else are
+    prose (a mail, a document quoting a trace): counted as ``foreign_lines``.
     """
 
     FORMAT = ""
     #: chunks of fewer lines take the per-line path (tests set it to 1 or to infinity)
     _VECTOR_MIN_LINES = 64
+    MULTILINE: frozenset[str] = frozenset()
+    PREAMBLE = False
+    PREAMBLE_LINES = 400
 
     def __init__(self) -> None:
         self.v4 = False
         self.meta: dict[str, str] = {}
+        #: the last line of a MULTILINE record (or of its continuation), and the record
+        #: while it is still in the chunk being parsed
+        self._open_line: int | None = None
+        self._open_rec: Record | None = None
+        self._started = not self.PREAMBLE  # a record was seen
+        self._preamble_until: int | None = None  # fast path: the scanner's first record
 
     # -- hooks ---------------------------------------------------------------------
     def parse_line(self, line: str) -> Record | None:
@@ -327,19 +346,39 @@ class TraceTextParser:
             if rec is not None:
                 records.append((line_no, rec))
                 out.record_lines += 1
+                self._started = True
+                multi = rec.event in self.MULTILINE
+                self._open_line, self._open_rec = (line_no, rec) if multi else (None, None)
                 continue
             verdict = self.classify(line)
+            if verdict is None and self._open_line is not None and self._open_line == line_no - 1:
+                if records and records[-1][1] is self._open_rec:  # (else in the last chunk)
+                    records[-1][1].payload += "\n" + line
+                out.record_lines += 1
+                self._open_line = line_no
+                continue
+            self._open_line = self._open_rec = None
             if verdict == "ignore":
                 out.ignored += 1
             elif isinstance(verdict, Stat):
                 out.ignored += 1
                 out.stats.append(verdict)
+            elif self._in_preamble(line_no):
+                out.ignored += 1
+                out.stats.append(Stat("foreign_lines", None, 1))
+                if out.first_foreign is None:
+                    out.first_foreign = line_no
             else:
                 out.rejects.append(Reject(line_no, raw, self.reject_reason(line)))
         for _, rec in records:  # v4 is decided per chunk, as the scanners decide it
             if not self.v4 and rec.event.startswith(SPF_EVENT_PREFIX):
                 self._note_v4(rec)
         return records
+
+    def _in_preamble(self, line_no: int) -> bool:
+        if self._started or line_no > self.PREAMBLE_LINES:
+            return False
+        return self._preamble_until is None or line_no < self._preamble_until
 
     def _rows(self, records: list[tuple[int, Record]]) -> list[tuple[Any, ...]]:
         """The per-line path, second half: records decoded into event rows.  Text
@@ -348,7 +387,8 @@ class TraceTextParser:
         rows = []
         for line_no, rec in records:
             d = decode_payload(rec.payload, v4=self.v4)
-            fields = [(escape(k), escape(v)) for k, v in d["fields"]]
+            pairs = d["fields"] if rec.extra is None else rec.extra + d["fields"]
+            fields = [(escape(k), escape(v)) for k, v in pairs]
             comm = None if rec.comm is None else escape(rec.comm)
             rows.append(
                 (line_no, rec.ts, rec.cpu, rec.pid, rec.tid, comm, rec.event,
@@ -372,14 +412,22 @@ class TraceTextParser:
         out = Batch(TABLE, rows_table([]))
         first = chunk.first_line_no
         records: list[tuple[int, Record]] = []
+        n = fast.scan.records
         if fast.other:  # first: their records may show a v4 kernel too
             lines = chunk.lines() if len(fast.other) > chunk.n_lines // 8 else None
             numbered = (
                 (no, lines[no - first] if lines is not None else fast.text(k))
                 for k, no in enumerate(fast.other)
             )
+            state = (self._open_line, self._open_rec, self._started)
+            if n and not self._started:
+                self._preamble_until = int(memoryview(fast.scan.line_no).cast("q")[0])
             records = self._records(numbered, out)
-        n = fast.scan.records
+            self._preamble_until = None
+            if out.rejects and self.MULTILINE:
+                # a reject may continue a print the scanner took: read the chunk in order
+                self._open_line, self._open_rec, self._started = state
+                return self.feed_lines(chunk.lines(), chunk.first_line_no)
         tables = []
         if n:
             tables.append(pa.table(record_columns(fast.scan, self.v4), schema=text_schema()))
@@ -388,6 +436,16 @@ class TraceTextParser:
         if records:
             tables.append(self.records_table(records))
         out.rows = merge_by_line(tables)
+        if n:
+            self._started = True
+        last = first + chunk.n_lines - 1
+        if self.MULTILINE and self._open_line != last:  # may the next chunk go on a print?
+            self._open_line = self._open_rec = None
+            rows: Any = out.rows
+            k = rows.num_rows - 1
+            at_end = k >= 0 and rows.column("line_no")[k].as_py() == last
+            if at_end and rows.column("event")[k].as_py() in self.MULTILINE:
+                self._open_line = last
         self._finish(out)
         return out
 
@@ -430,7 +488,7 @@ def merge_by_line(tables: list[Any]) -> Any:
         pieces += [a.slice(prev, int(cut) - prev), b.slice(first, int(group))]
         prev = int(cut)
     pieces.append(a.slice(prev))
-    return pa.concat_tables(pieces)
+    return pa.concat_tables(pieces, promote_options="default")  # perf script: period, sym ...
 
 
 def time_to_ns(text: str) -> int:

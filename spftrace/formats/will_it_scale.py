@@ -14,6 +14,12 @@ ops); every key is prefixed ``will-it-scale.``.  The harness prints
 ``testcase:<description>``, ``min:/max:/total:`` lines each second, and a
 final ``average:``; its samples after ``measurement`` become ``.min``, ``.max``,
 ``.total`` means and ``.average``.  The test name is recorded as meta.
+
+LKP's result files start with its command log line (``2020-01-31 08:12:43 python2
+./runtest.py mmap2 295 process 104``: date, time, the command): the command becomes
+the input's command and its test and mode (``process``/``thread``/``both``) meta.
+``scalability`` is left out when ``linear`` is 0, as LKP's parse leaves it out
+(lkp-tests spec/stats/will-it-scale/1.yaml) rather than storing a made-up 0.
 """
 
 from __future__ import annotations
@@ -34,6 +40,9 @@ _ROW_RE = re.compile(r"^(\d+),(\d+),(\d+(?:\.\d+)?),(\d+),(\d+(?:\.\d+)?),(\d+)$
 _SAMPLE_RE = re.compile(r"^min:(\d+) max:(\d+) total:(\d+)$")
 _AVERAGE_RE = re.compile(r"^average:(\d+)$")
 _TESTCASE_RE = re.compile(r"^testcase:(.*)$")
+#: LKP's log_cmd line: "%F %T" then the command; runtest.py TEST DURATION MODE ...
+_LOG_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?P<cmd>\S.*)$")
+_RUNTEST_RE = re.compile(r"(?:^|[\s/])runtest\.py\s+(?P<test>\S+)(?:\s+\d+\s+(?P<mode>\S+))?")
 
 
 def sniff(head: Head) -> bool:
@@ -50,6 +59,7 @@ class WillItScaleParser:
         self.measuring = False
         self.average: tuple[int, int] | None = None
         self.testcase: str | None = None
+        self.meta: dict[str, str] = {}
 
     def feed(self, chunk: Chunk) -> Batch:
         return self.feed_lines(chunk.lines(), chunk.first_line_no)
@@ -86,6 +96,11 @@ class WillItScaleParser:
                 self.testcase = m.group(1).strip()
                 out.ignored += 1
                 continue
+            m = _LOG_RE.match(s)
+            if m is not None and not self.rows and not self.meta:
+                self._log_line(m.group("cmd"))
+                out.ignored += 1
+                continue
             if s in ("", HEADER, "warmup") or s.startswith("#"):
                 out.ignored += 1
                 continue
@@ -97,6 +112,14 @@ class WillItScaleParser:
                 Reject(line_no, raw, "not will-it-scale output (CSV row or harness line)")
             )
         return out
+
+    def _log_line(self, command: str) -> None:
+        self.meta["command"] = command
+        r = _RUNTEST_RE.search(command)
+        if r is not None:
+            self.meta["test"] = r.group("test")
+            if r.group("mode") is not None:
+                self.meta["mode"] = r.group("mode")
 
     def close(self) -> Batch:
         cols: dict[str, list[object]] = {
@@ -113,7 +136,8 @@ class WillItScaleParser:
         if real:
             last = real[-1]
             n = len(real)
-            add(last[6], "scalability", last[1] / last[5] if last[5] else 0.0)
+            if last[5]:  # LKP emits no scalability when linear is 0
+                add(last[6], "scalability", last[1] / last[5])
             add(last[6], "per_process_ops", float(int(sum(r[1] / r[0] for r in real) / n)))
             add(last[6], "per_thread_ops", float(int(sum(r[3] / r[0] for r in real) / n)))
             add(last[6], "workload", float(sum(r[1] + r[3] for r in real)))
@@ -125,6 +149,7 @@ class WillItScaleParser:
         if self.average is not None:
             add(self.average[1], "average", float(self.average[0]))
         out = Batch(TABLE, rows_table(TABLE, cols))
+        out.meta.update(self.meta)
         if self.testcase is not None:
             out.meta["testcase"] = self.testcase
             out.meta.setdefault("command", f"will-it-scale: {self.testcase}")

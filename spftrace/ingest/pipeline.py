@@ -134,6 +134,13 @@ def ingest_input(
         if out.rejects:
             if errors == "strict":
                 r = out.rejects[0]
+                if r.reason.startswith("perf reported an error"):
+                    # the reason quotes perf's message; skipping it would ingest nothing
+                    raise SpftraceError(
+                        f"{inp.name}:{r.line_no}: {r.reason}: perf stat did not run, so there "
+                        "are no counts to read; `perf list` shows the events this kernel "
+                        "has (spf and pagefault:* exist only on SPF kernels)"
+                    )
                 raise SpftraceError(
                     f"{inp.name}:{r.line_no}: {r.reason}: {quote_line(r.line)} "
                     "(--errors skip stores such lines in the rejects table and goes on)"

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..analysis import fault_sites as fault_sites_analysis
 from ..analysis.model import RunSummary, summarize
 from ..errors import SpftraceError
 from ..store import Dataset
@@ -29,6 +30,8 @@ class ReportModel:
     ingest: list[IngestStats]
     dataset: str
     across_runs: list[str] = field(default_factory=list)
+    #: run -> analysis.fault_sites section ("Where faults come from"), runs with fault samples
+    fault_sites: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def across_runs(runs: Sequence[RunSummary]) -> list[str]:
@@ -127,9 +130,10 @@ def build(
                 raise SpftraceError(f"{kallsyms}: cannot read kallsyms: {exc.strerror}") from None
         summaries = [summarize(con, r, syms) for r in chosen]
         ingest = [_ingest_stats(con, r) for r in chosen]
+        sites = {r: fs for r in chosen if (fs := fault_sites_analysis.analyse(con, r)) is not None}
     finally:
         con.close()
-    return ReportModel(summaries, ingest, str(ds.path), across_runs(summaries))
+    return ReportModel(summaries, ingest, str(ds.path), across_runs(summaries), sites)
 
 
 def _ingest_stats(con: Any, run: str) -> IngestStats:

@@ -3,7 +3,10 @@
 Contract keys per run are exactly those of ``RunSummary.contract()``.  Extra
 keys (documented in the README): ``not_attempted_pct``, ``fell_back_min`` and
 ``fell_back_max`` (per-VMA-lock runs: the range of fallbacks, equal when exact), ``command``,
-``reconciliation`` (each source's own totals) and ``disagreements``; and at the
+``labels`` (the words of the run's kernel model, spftrace/vocabulary.py),
+``reconciliation`` (each source's own totals), ``disagreements`` and ``fault_sites``
+(analysis/fault_sites.py: faults by process, DSO, user symbol, call path; null
+without fault samples); and at the
 top level ``ingest`` (per-input line accounting and the first rejects).
 """
 
@@ -12,6 +15,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..analysis import fault_sites
+from ..vocabulary import FALLBACK_PATH, words
 from . import JSON_SCHEMA, ReportModel
 
 
@@ -25,6 +30,13 @@ def as_dict(model: ReportModel) -> dict[str, Any]:
             lo = hi = s.fallback_total
         d["fell_back_min"], d["fell_back_max"] = lo, hi
         d["command"] = s.command
+        w = words(s.kernel_model)
+        d["labels"] = {
+            "fast_path": w.fast_path,
+            "handled": w.handled,
+            "fallback_path": FALLBACK_PATH,
+            "fallbacks_title": w.fallbacks_title,
+        }
         d["reconciliation"] = [
             {
                 "source": src.origin,
@@ -39,6 +51,8 @@ def as_dict(model: ReportModel) -> dict[str, Any]:
         ]
         d["disagreements"] = list(s.disagreements)
         d["trace"] = s.trace
+        fs = model.fault_sites.get(s.run)
+        d["fault_sites"] = None if fs is None else fault_sites.public(fs)
         runs.append(d)
     return {
         "schema": JSON_SCHEMA,

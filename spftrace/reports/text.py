@@ -16,7 +16,8 @@ from rich.table import Table
 from ..analysis.model import RunSummary
 from ..analysis.vmalock_names import FALLBACK_CLASSES as FALLBACKS
 from ..text import visible
-from . import NOT_FALLBACKS, ReportModel
+from ..vocabulary import column, share, words
+from . import NOT_FALLBACKS, ReportModel, fault_sites
 
 
 def _v(value: object) -> str:
@@ -29,25 +30,22 @@ def _n(v: int | None) -> str:
     return "n/a" if v is None else f"{v:,}"
 
 
-def _p(v: float | None) -> str:
-    return "" if v is None else f" ({v:.2f}%)"
-
-
 def headline(s: RunSummary) -> list[str]:
     """The first lines of a run's report: plain text, no markup."""
     label = f", label {s.label}" if s.label else ""
-    fb_pct = None
-    if s.fallback_total is not None and s.faults:
-        fb_pct = round(100.0 * s.fallback_total / s.faults, 2)
-    path = "speculative" if s.kernel_model != "per-vma-lock" else "under VMA lock"
-    fell = f"{_n(s.fallback_total)}{_p(fb_pct)}"
+    path = words(s.kernel_model).fast_path
+
+    def part(v: int | None) -> str:
+        return _n(v) + ("" if v is None or not s.faults else f" ({share(v, s.faults)})")
+
+    fell = part(s.fallback_total)
     if s.fell_back_range is not None:
         fell = f"{s.fell_back_range[0]:,} to {s.fell_back_range[1]:,} (no callchains: a range)"
     lines = [
         f"run {s.run}{label} - kernel model: {s.kernel_model} - sources: "
         f"{', '.join(s.sources) or 'none'}",
-        f"faults {_n(s.faults)} | {path} {_n(s.speculative)}{_p(s.speculative_pct)} | "
-        f"fell back {fell} | not attempted {_n(s.not_attempted)}{_p(s.not_attempted_pct)}",
+        f"faults {_n(s.faults)} | {path} {part(s.speculative)} | "
+        f"fell back {fell} | not attempted {part(s.not_attempted)}",
         f"verdict: {s.verdict}",
     ]
     return [visible(line) for line in lines]
@@ -76,6 +74,7 @@ def render(model: ReportModel, *, color: bool = False, width: int = 110) -> str:
         _reasons_table(console, s)
         _advice(console, s)
         _trace(console, s)
+        fault_sites.text(console, model.fault_sites.get(s.run), _v)  # where faults come from
         _sources(console, s)
     if len(model.runs) > 1:
         console.rule()
@@ -89,10 +88,7 @@ def render(model: ReportModel, *, color: bool = False, width: int = 110) -> str:
 def _reasons_table(console: Console, s: RunSummary) -> None:
     if not s.findings and not s.fallbacks:
         return
-    title = "Why faults left the " + (
-        "per-VMA lock" if s.kernel_model == "per-vma-lock" else "speculative path"
-    )
-    t = Table(title=title, title_justify="left", show_lines=False)
+    t = Table(title=words(s.kernel_model).fallbacks_title, title_justify="left", show_lines=False)
     t.add_column("reason")
     t.add_column("count", justify="right")
     t.add_column("% of faults", justify="right")
@@ -203,7 +199,7 @@ def _sources(console: Console, s: RunSummary) -> None:
         t = Table(title="Sources side by side", title_justify="left")
         t.add_column("source")
         t.add_column("faults", justify="right")
-        t.add_column("speculative", justify="right")
+        t.add_column(words(s.kernel_model).fast_path, justify="right")
         t.add_column("fallbacks", justify="right")
         for src in s.per_source:
             t.add_row(
@@ -224,7 +220,7 @@ def _side_by_side(console: Console, model: ReportModel) -> None:
     t.add_column("run")
     t.add_column("label")
     t.add_column("faults", justify="right")
-    t.add_column("speculative %", justify="right")
+    t.add_column(f"{column([s.kernel_model for s in model.runs])} %", justify="right")
     t.add_column("top fallback")
     t.add_column("% of faults", justify="right")
     t.add_column("not attempted %", justify="right")

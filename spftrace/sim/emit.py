@@ -310,6 +310,7 @@ def describe(r: Result) -> dict[str, Any]:
         "not_attempted": r.not_attempted, "fallbacks": r.fallbacks, "vma_lock": r.vma_lock,
         "faults_per_s": round(r.faults_per_s), "ops_per_s": round(r.ops_per_s),
         "fault_latency_us": round(r.fault_latency_us, 3), "writes": r.writes,
+        "time_share": {k: round(v, 4) for k, v in r.time_shares().items()},
         "simulated_us": round(r.duration_us, 1),
     }  # fmt: skip
 

@@ -1,42 +1,45 @@
 """A model of the page-fault path: base, SPF (v11) and per-VMA-lock kernels.
 
 What is modelled (seed pseudo-code of ``arch_fault_handler`` and
-``speculative_page_fault``; reference/kernel-formats.md §1-§2):
+``speculative_page_fault``; reference/kernel-formats.md §1-§2; the constants and
+their sources: docs/simulator.md):
 
-* An address space (``mm``) per process; its anonymous chunks live in ``G``
-  merged VMAs ("groups": adjacent anonymous mappings merge, so threads share
-  VMAs), plus file-backed, stack, userfaultfd and interleaved VMAs with their
-  own shares of the faults.  Each VMA has a sequence count (odd while written)
-  and ``anon_vma`` set once a classic fault populated it.
-* The mmap semaphore as a fair (FIFO) reader/writer lock.  VMA changes (mmap,
-  munmap, mprotect, ...) take it for write; munmap's TLB shootdown costs
-  ``ipi_us`` per CPU the mm runs on, so writes get longer with more CPUs.
-* Threads pinned to CPUs (time-sliced when there are more threads than CPUs)
-  run a workload loop: VMA change, a run of faults (touching a chunk), compute,
-  VMA change.
+* An address space (``mm``) per process.  With ``layout`` (ebizzy) every chunk is
+  placed top-down in the highest free range (get_unmapped_area) below the chunks
+  mapped at start-up, and adjacent anonymous chunks are one merged VMA: an mmap
+  changes the VMAs above and below its range, a munmap splits the one it is in.
+  Without it, chunks land in one of ``vma_groups`` VMAs.  A munmap that leaves a
+  PMD range empty frees its PTE page; the next fault there finds pmd_none, which
+  v11 does not handle speculatively (traced as ``spf_vma_notsup``).
+* The mmap semaphore: VMA changes take it for write, one after the other; munmap
+  holds it for its zap (per mapped page) and a shootdown IPI per other CPU.  A
+  fault that must take it for read (every fault on base, a fallback on spf) sleeps
+  until the current writer releases it, and a writer that queued after that reader
+  waits until the reader was woken and done: the reader batch between two writers.
+* Threads pinned to CPUs (time-sliced when more threads than CPUs) loop: VMA change,
+  a run of faults, compute, VMA change; a run's pace and a wake-up's latency vary.
 
 Time is event driven at the granularity of writes, not faults: between two
 writes a thread's fault run is an arithmetic schedule (one fault every
 ``fault_us + touch_us``), so faults are counted in bulk.  Each write, in lock
 order, is applied to the threads whose schedule it crosses:
 
-* ``base``: a fault starting while the write is pending or held waits for it
-  (readers queue behind a waiting writer), shifting the rest of the thread.
-* ``spf``: single-threaded mms never try; otherwise a fault on the VMA being
-  written whose window ``[start, start + fault_us]`` overlaps the write sees the
-  sequence count change: ``spf_vma_changed``, then the classic path waits for
-  the lock.  Static reasons are drawn per run: ``spf_vma_notsup`` (file-backed,
-  stack, userfaultfd, interleave), ``spf_vma_noanon`` (first touch of a VMA
-  without anon_vma), ``spf_vma_access``, ``spf_pmd_changed`` (khugepaged
-  collapse), ``spf_pte_lock`` (v9/v10 trylock, behind an option).
+* ``base``: a fault starting while the write is pending or held waits for it.
+* ``spf``: single-threaded mms never try (except ``mt_fault_frac`` of the faults of
+  a population of processes); otherwise a fault on a VMA the write changes whose
+  window ``[start, start + fault_us]`` overlaps the change (mmap: the whole call;
+  munmap: its fixed part, before the zap) sees the sequence count move:
+  ``spf_vma_changed``, then the classic path waits for the lock.  Faults of an
+  unsupported kind (``notsup_frac`` ...) go classic and wait like base faults.
+  ``spf_vma_noanon``, ``spf_vma_access``, ``spf_pmd_changed`` and ``spf_pte_lock``
+  (v9/v10 trylock, behind an option) are drawn per run at their rates.
 * ``per-vma-lock``: a fault on a write-locked VMA: ``vma_lock_abort`` then
   mmap_lock; file-backed major faults return ``VM_FAULT_RETRY``:
   ``vma_lock_retry``; a VMA replaced during the lookup: ``vma_lock_miss`` (the
   lookup is retried, not a fallback).
 
-So the difference between kernels comes from lock waiting, never from a
-fixed factor.  All randomness comes from one seeded generator: the same seed
-and options give the same result.
+So the difference between kernels comes from lock waiting, never from a fixed
+factor.  All randomness comes from one seeded generator (same seed, same result).
 """
 
 from __future__ import annotations
@@ -48,76 +51,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..kernel import SPF_REASONS as ALL_SPF_REASONS
+from .layout import Layout, chunk_addr, group_vma
+from .result import Fallback, Result, Write
 from .workloads import Workload
+
+__all__ = ["KERNELS", "SPF_REASONS", "Fallback", "Result", "Simulator", "Write", "simulate"]
 
 KERNELS = ("base", "spf", "per-vma-lock")
 
 #: the v8-v11 reasons (v4's spf_vma_dead is not modelled)
 SPF_REASONS = tuple(r for r in ALL_SPF_REASONS if r != "spf_vma_dead")
-
-
-@dataclass
-class Fallback:
-    """One fault that left the fast path (kept for trace emission)."""
-
-    t_us: float
-    thread: int
-    reason: str
-    address: int
-    vm_start: int
-    vm_end: int
-
-
-@dataclass
-class Write:
-    """One VMA change holding the mmap semaphore for write."""
-
-    t_request: float
-    t_acquire: float
-    t_release: float
-    thread: int
-    op: str
-    vm_start: int
-    vm_end: int
-
-
-@dataclass
-class Result:
-    workload: str
-    kernel: str
-    threads: int
-    cpus: int
-    seed: int
-    duration_us: float
-    faults: int
-    speculative: int  # spf: handled speculatively; per-vma-lock: vma_lock_success
-    not_attempted: int
-    fallbacks: dict[str, int]
-    vma_lock: dict[str, int]  # per-vma-lock counters (success, abort, retry, miss)
-    ops: int  # workload operations completed (records, iterations)
-    ops_by_thread: list[int]
-    writes: int
-    lock_wait_us: float
-    fault_latency_us: float  # mean service + wait per fault
-    samples: list[Fallback] = field(default_factory=list)
-    write_log: list[Write] = field(default_factory=list)
-    thread_tids: list[int] = field(default_factory=list)
-    runs: list[tuple[int, float, float, int, int, int]] = field(default_factory=list)
-    mm_of_thread: list[int] = field(default_factory=list)
-    timeline: list[tuple[float, int, int, int, int, int, int]] = field(default_factory=list)
-    cpu_of_thread: list[int] = field(default_factory=list)
-
-    @property
-    def faults_per_s(self) -> float:
-        return self.faults / (self.duration_us / 1e6)
-
-    @property
-    def ops_per_s(self) -> float:
-        return self.ops / (self.duration_us / 1e6)
-
-    @property
-    def fallback_total(self) -> int:
-        return sum(self.fallbacks.values())
 
 
 @dataclass
@@ -134,6 +77,8 @@ class _Thread:
     run_chunk: int = 0
     version: int = 0
     fallback_index: set[int] = field(default_factory=set)
+    period: float = 1.0  # this run's pace: one fault every ``period`` us
+    fault: float = 1.0  # this run's fault service time
 
 
 class Simulator:
@@ -156,18 +101,30 @@ class Simulator:
         sharing = min(w.threads_per_mm, w.cpus) - 1
         if kernel == "per-vma-lock":
             sharing = max(0, sharing // max(1, w.vma_groups))
-        fault = w.fault_us + w.bounce_us * sharing
+        fault = w.page_fault_us + w.bounce_us * sharing
         self.period = (fault + w.touch_us) / self.speed
         self.fault_us = fault / self.speed
         self.threads = [
             _Thread(i, i // w.threads_per_mm, i % max(1, w.cpus)) for i in range(w.threads)
         ]
         self.multi = w.threads_per_mm > 1  # SPF only runs when mm_users > 1
+        # share of faults the speculative (or VMA-locked) path hands to mmap_sem
+        self.classic_frac = (
+            w.notsup_frac + w.noanon_frac + w.access_frac + w.pmd_changed_frac
+            if kernel == "spf" else w.retry_frac
+        )  # fmt: skip
         if kernel == "spf" and self.multi:
-            # an aborted speculative attempt costs its work before the classic retry
+            # an aborted speculative attempt costs its work before the classic retry,
+            # and one more trip of the mm_rb rwlock's line (get_vma) than the retry
             static = w.notsup_frac + w.noanon_frac + w.access_frac + w.pmd_changed_frac
-            self.period += static * w.abort_us / self.speed
+            self.period += static * (w.abort_us + w.bounce_us * sharing) / self.speed
+        for t in self.threads:
+            t.period, t.fault = self.period, self.fault_us
         self.lock_free_at = 0.0
+        self.fault_time_us = 0.0
+        self.fault_wait_us = 0.0
+        self.reader_marks: list[tuple[float, float]] = []  # (queued at, done) of readers
+        self.heap: list[tuple[float, int, int, int, str]] = []
         self.fallbacks = dict.fromkeys(SPF_REASONS, 0)
         self.vma_lock = {"success": 0, "abort": 0, "retry": 0, "miss": 0}
         self.faults = 0
@@ -180,54 +137,70 @@ class Simulator:
         self.timeline: list[tuple[float, int, int, int, int, int, int]] = []
         self.rounds: dict[int, int] = {}
         # per group: threads currently in a fault run there
-        self.members: list[set[int]] = [set() for _ in range(max(1, w.vma_groups))]
+        self.members: dict[int, set[int]] = {}
+        self.ops_thread = [0] * w.threads
+        # the mmap layout (``layout``): slot i is the i-th chunk-sized range below the
+        # chunks mapped at start-up; adjacent mapped slots form one merged VMA
+        self.layout = Layout(w)
 
     # -- geometry: deterministic, realistic addresses for emitted traces -----------------
-    def group_vma(self, mm: int, group: int) -> tuple[int, int]:
-        base = 0x7F0000000000 - (mm * 0x1000000000) - group * 0x40000000
-        return base, base + 0x40000000
-
-    def chunk_addr(self, mm: int, group: int, chunk: int) -> int:
-        start, end = self.group_vma(mm, group)
-        span = (end - start) // (self.w.chunk_pages * 4096)
-        return start + (chunk % max(1, span)) * self.w.chunk_pages * 4096
+    def _touched_by(self, writer: _Thread) -> set[int]:
+        """Threads whose VMA the write changes (the merged VMAs around its range)."""
+        return set(self.layout.run_of(writer.group))
 
     # -- the writer path ---------------------------------------------------------------
-    def write_duration(self, op: str) -> float:
-        w = self.w
-        extra = w.spf_write_us if self.kernel == "spf" else 0.0
-        if op == "munmap":
-            return w.munmap_us + w.ipi_us * w.cpus + extra
-        return w.mmap_us + extra
-
-    def _apply_write(self, writer: _Thread, t_req: float, a: float, b: float) -> None:
+    def _apply_write(self, writer: _Thread, t_req: float, a: float, b: float, op: str) -> None:
         """Every other thread whose fault schedule crosses the write reacts to it."""
         k = self.kernel
+        touched = self._touched_by(writer) if self.w.layout else None
+        hi = a + self.w.change_window_us(op, self.kernel == "spf") if k == "spf" else b
         for t in self.threads:
             if t is writer or not t.in_run or t.mm != writer.mm:
                 continue
             if k == "base" or not self.multi:
                 # classic path: a fair rwsem queues new readers behind the waiting
                 # writer, so a fault starting from the request on waits until release
-                self._block(t, t_req, b, reason=None)
-            elif t.group == writer.group:
-                # the VMA being written: a fault overlapping [a - fault, b) aborts
-                self._block(t, a - self.fault_us, b, reason="changed")
+                self._block(t, t_req, b, b, reason=None)
+            elif (t.idx in touched) if touched is not None else (t.group == writer.group):
+                # the VMA being written: a fault whose window overlaps the change aborts
+                # (spf: the sequence count moved; per-vma-lock: the VMA is write-locked
+                # until the writer unlocks) and the classic path waits for the release
+                self._block(t, a - t.fault, hi, b, reason="changed")
+            elif self.classic_frac > 0:
+                # faults the fast path does not support (file-backed, ...) take mmap_sem:
+                # the first of them during the write waits for it like a base fault
+                self._block_classic(t, t_req, b)
 
-    def _block(self, t: _Thread, lo: float, b: float, reason: str | None) -> None:
-        """The first fault of ``t`` starting in [lo, b) waits until b."""
-        if t.run_t0 >= b:
+    def _block_classic(self, t: _Thread, t_req: float, b: float) -> None:
+        i = t.run_i0 + max(0, math.ceil((t_req - t.run_t0) / t.period - 1e-12))
+        i += int(self.rng.geometric(min(1.0, self.classic_frac))) - 1
+        if i < t.run_k and t.run_t0 + (i - t.run_i0) * t.period < b:
+            self._block(t, t.run_t0 + (i - t.run_i0) * t.period, b, b, reason=None)
+
+    def _block(self, t: _Thread, lo: float, hi: float, b: float, reason: str | None) -> None:
+        """The first fault of ``t`` starting in [lo, hi) waits until b."""
+        if t.run_t0 >= hi:
             return
-        i = t.run_i0 + max(0, math.ceil((lo - t.run_t0) / self.period - 1e-12))
+        i = t.run_i0 + max(0, math.ceil((lo - t.run_t0) / t.period - 1e-12))
         if i >= t.run_k:
             return
-        start = t.run_t0 + (i - t.run_i0) * self.period
-        if start >= b:
+        start = t.run_t0 + (i - t.run_i0) * t.period
+        if start >= hi:
             return
         start = max(start, t.run_t0)
         wake = self.w.wakeup_us  # it slept in the rwsem slow path
+        if self.w.wake_cv > 0:
+            wake *= float(self.rng.lognormal(0.0, self.w.wake_cv))
+        # the fault sleeps on mmap_sem behind every writer already waiting (FIFO wait
+        # list, kernel/locking/rwsem-xadd.c) and runs after all of them; a writer that
+        # queues after it waits in turn until it is woken and done (the reader batch)
+        arrival = max(start + t.fault, lo + t.fault) if reason is not None else start
+        if self.w.rwsem_fifo:
+            b = self._queue_release(t, arrival, b)
+        self.reader_marks.append((arrival, b + wake + t.fault))
         wait = b - start + wake
         self.wait_us += wait
+        self.fault_wait_us += wait
         if reason is not None and i not in t.fallback_index:
             t.fallback_index.add(i)
             name = "spf_vma_changed" if self.kernel == "spf" else "abort"
@@ -236,19 +209,34 @@ class Simulator:
             else:
                 self.vma_lock["abort"] += 1
             if self.keep:
-                vs, ve = self.group_vma(t.mm, t.group)
-                addr = self.chunk_addr(t.mm, t.group, t.run_chunk) + i * 4096
+                vs, ve = group_vma(self.w, t.mm, t.group)
+                addr = chunk_addr(self.w, t.mm, t.group, t.run_chunk) + i * self.w.page_kib * 1024
                 self.samples.append(Fallback(start, t.idx, name, addr, vs, ve))
         # the fault (and the rest of the run) resumes when the write is released
-        t.run_t0 = b + wake + (self.fault_us if reason is not None else 0.0)
+        t.run_t0 = b + wake + (t.fault if reason is not None else 0.0)
         t.run_i0 = i + (1 if reason is not None else 0)
         t.version += 1
+
+    def _queue_release(self, t: _Thread, s: float, b: float) -> float:
+        """When the writers queued before time ``s`` (after the one releasing at ``b``)
+        have all released the lock: each takes it in turn, after a wake-up."""
+        ahead = sorted(
+            (e[0], e[4]) for e in self.heap
+            if e[0] < s and e[2] != t.idx and e[3] == self.threads[e[2]].version
+        )  # fmt: skip
+        end = b
+        for t_req, op in ahead:
+            end = (
+                max(end, t_req) + self.w.wakeup_us + self.w.write_hold_us(op, self.kernel == "spf")
+            )
+        return end
 
     # -- the run -----------------------------------------------------------------------
     def run(self, duration_us: float | None = None) -> Result:
         w = self.w
         limit = duration_us if duration_us is not None else w.duration_us
         heap: list[tuple[float, int, int, int, str]] = []
+        self.heap = heap
         seq = 0
         rounds_done = [0] * len(self.threads)
         # each thread starts with its first mmap, staggered a little
@@ -270,9 +258,14 @@ class Simulator:
             now = t_req
             if op == "mmap":
                 self._finish_run_if_any(t, now)
-            hold = self.write_duration(op)
+            hold = self.w.write_hold_us(op, self.kernel == "spf")
             # fair rwsem: the writer waits for the previous writer and, on the classic
             # path, for readers already inside a fault (half a fault on average)
+            # readers queued before this writer hold the lock first (FIFO)
+            due = [m for m in self.reader_marks if m[0] < t_req]
+            if due:
+                self.lock_free_at = max(self.lock_free_at, max(d for _q, d in due))
+                self.reader_marks = [m for m in self.reader_marks if m[0] >= t_req]
             a = max(t_req, self.lock_free_at)
             if self.kernel == "base" or not self.multi:
                 a += self._readers_inside(t, a)
@@ -282,14 +275,18 @@ class Simulator:
             self.wait_us += a - t_req
             self.lock_free_at = b
             self.writes += 1
+            if op == "mmap":
+                t.group = self._place(t)
             if self.keep:
-                vs, ve = self.group_vma(t.mm, t.group)
+                vs, ve = group_vma(self.w, t.mm, t.group)
                 self.write_log.append(Write(t_req, a, b, t.idx, op, vs, ve))
-            self._apply_write(t, t_req, a, b)
+            self._apply_write(t, t_req, a, b, op)
             if op == "mmap":
                 # start touching the new chunk when the mapping exists
-                t.group = int(self.rng.integers(0, max(1, w.vma_groups)))
                 t.run_chunk = rounds_done[idx] + idx * 100003
+                # a run's pace varies (measured spread of a chunk's mean fault time)
+                jitter = float(self.rng.lognormal(0.0, w.pace_cv)) if w.pace_cv > 0 else 1.0
+                t.period, t.fault = self.period * jitter, self.fault_us * jitter
                 t.in_run = True
                 t.run_t0 = b
                 t.run_start = b
@@ -297,12 +294,16 @@ class Simulator:
                 t.run_k = w.chunk_pages
                 t.fallback_index = set()
                 t.version += 1
-                self.members[t.group].add(idx)
+                self.members.setdefault(t.group, set()).add(idx)
+                self._first_touch(t, b)
                 heapq.heappush(heap, (self._next_request(t), seq, idx, t.version, "munmap"))
             else:
                 rounds_done[idx] += 1
                 self.rounds[idx] = rounds_done[idx]
-                self.ops += w.ops_per_round
+                self._unplace(t)
+                if not w.ops_per_fault:
+                    self.ops += w.ops_per_round
+                    self.ops_thread[idx] += w.ops_per_round
                 heapq.heappush(heap, (b + w.gap_us / self.speed, seq, idx, t.version, "mmap"))
             seq += 1
         end = max(limit, now, 1.0)  # the run lasts its whole window; runs in flight count
@@ -310,16 +311,42 @@ class Simulator:
             self._finish_run_if_any(t, end, partial=True)
         return self._result(end)
 
+    def _place(self, t: _Thread) -> int:
+        """The group of a new chunk: one of ``vma_groups`` merged VMAs at random, or
+        with ``layout`` its slot (the highest free range)."""
+        if not self.w.layout:
+            return int(self.rng.integers(0, max(1, self.w.vma_groups)))
+        return self.layout.place(t.idx)
+
+    def _unplace(self, t: _Thread) -> None:
+        if self.w.layout:
+            self.layout.unplace(t.idx, t.group)
+
+    def _first_touch(self, t: _Thread, at: float) -> None:
+        """SPF v11 does not allocate page tables: a run starting in a PMD range whose PTE
+        page was freed takes its first fault classically (traced as spf_vma_notsup)."""
+        if not self.w.layout:
+            return
+        if not self.layout.take_fresh_pte(t.group):
+            return
+        if self.kernel != "spf" or not self.multi:
+            return
+        t.fallback_index.add(0)
+        self.fallbacks["spf_vma_notsup"] += 1
+        if self.keep:
+            vs, ve = group_vma(self.w, t.mm, t.group)
+            self.samples.append(Fallback(at, t.idx, "spf_vma_notsup", vs, vs, ve))
+
     def _readers_inside(self, writer: _Thread, a: float) -> float:
         """How long the writer waits for faults already in progress (classic path)."""
         longest = 0.0
         for t in self.threads:
             if t is writer or not t.in_run or t.mm != writer.mm or t.run_t0 > a:
                 continue
-            phase = (a - t.run_t0) % self.period
-            j = t.run_i0 + int((a - t.run_t0) // self.period)
-            if j < t.run_k and phase < self.fault_us:
-                longest = max(longest, self.fault_us - phase)
+            phase = (a - t.run_t0) % t.period
+            j = t.run_i0 + int((a - t.run_t0) // t.period)
+            if j < t.run_k and phase < t.fault:
+                longest = max(longest, t.fault - phase)
         return longest
 
     def _next_request(self, t: _Thread) -> float:
@@ -327,17 +354,17 @@ class Simulator:
         if not t.in_run:
             return t.run_t0
         remaining = t.run_k - t.run_i0
-        return t.run_t0 + remaining * self.period + self.w.compute_us / self.speed
+        return t.run_t0 + remaining * t.period + self.w.compute_us / self.speed
 
     def _finish_run_if_any(self, t: _Thread, now: float, partial: bool = False) -> None:
         if not t.in_run:
             return
         k = t.run_k
         if partial:
-            done = t.run_i0 + max(0, int((now - t.run_t0) // self.period))
+            done = t.run_i0 + max(0, int((now - t.run_t0) // t.period))
             k = min(k, done)
         self._count_run(t, k)
-        self.members[t.group].discard(t.idx)
+        self.members.get(t.group, set()).discard(t.idx)
         t.in_run = False
 
     def _count_run(self, t: _Thread, k: int) -> None:
@@ -347,7 +374,7 @@ class Simulator:
         self._count_run_inner(t, k)
         if self.keep:
             self.timeline.append(
-                (t.run_t0 + (t.run_k - t.run_i0) * self.period, self.faults, self._speculative,
+                (t.run_t0 + (t.run_k - t.run_i0) * t.period, self.faults, self._speculative,
                  self.vma_lock["success"], self.vma_lock["abort"], self.vma_lock["retry"],
                  self.vma_lock["miss"])
             )  # fmt: skip
@@ -355,15 +382,29 @@ class Simulator:
     def _count_run_inner(self, t: _Thread, k: int) -> None:
         w = self.w
         self.faults += k
+        self.fault_time_us += k * t.fault
+        if w.ops_per_fault:
+            self.ops += k
+            self.ops_thread[t.idx] += k
         dyn = len([i for i in t.fallback_index if i < k])
         if self.keep:
-            self.runs.append((t.idx, t.run_start, self.period, k, t.group, t.run_chunk))
+            self.runs.append((t.idx, t.run_start, t.period, k, t.group, t.run_chunk))
         if self.kernel == "base":
+            self._not_attempted += k
             return
-        if self.kernel == "spf" and not self.multi:
-            return  # single-threaded: handled under mmap_sem, never attempted
-        rest = k - dyn
         rng = self.rng
+        if self.kernel == "spf" and not self.multi:
+            # single-threaded: handled under mmap_sem, never attempted - except the
+            # faults of the few threaded processes of the population (mt_fault_frac)
+            mt = int(rng.binomial(k, min(1.0, w.mt_fault_frac))) if w.mt_fault_frac > 0 else 0
+            n = int(rng.binomial(mt, min(1.0, w.mt_notsup_frac))) if mt else 0
+            self.fallbacks["spf_vma_notsup"] += n
+            self._speculative += mt - n
+            self._not_attempted += k - mt
+            if n and self.keep:
+                self._sample_static(t, k, n, "spf_vma_notsup")
+            return
+        rest = k - dyn
         if self.kernel == "spf":
             static = {
                 "spf_vma_notsup": w.notsup_frac,
@@ -395,17 +436,17 @@ class Simulator:
 
     def _sample_static(self, t: _Thread, k: int, n: int, name: str) -> None:
         idx = np.sort(self.rng.choice(k, size=min(n, k), replace=False))
-        vs, ve = self.group_vma(t.mm, t.group)
+        vs, ve = group_vma(self.w, t.mm, t.group)
         if name == "spf_vma_notsup":  # file-backed text and libraries live elsewhere
             vs, ve = (
                 0x555555554000 + t.mm * 0x10000000,
                 0x555555554000 + t.mm * 0x10000000 + 0x200000,
             )
-        base = self.chunk_addr(t.mm, t.group, t.run_chunk)
+        base = chunk_addr(self.w, t.mm, t.group, t.run_chunk)
         for i in idx.tolist():
             addr = base + i * 4096 if name != "spf_vma_notsup" else vs + (i * 4096) % (ve - vs)
             self.samples.append(
-                Fallback(t.run_t0 + (i - t.run_i0) * self.period, t.idx, name, addr, vs, ve)
+                Fallback(t.run_t0 + (i - t.run_i0) * t.period, t.idx, name, addr, vs, ve)
             )
 
     _speculative = 0
@@ -413,9 +454,11 @@ class Simulator:
 
     def _result(self, end: float) -> Result:
         spf = self.kernel == "spf"
-        if self.kernel == "spf" and not self.multi:
-            speculative, not_attempted = 0, self.faults
-        elif spf:
+        if self.kernel != "per-vma-lock":  # its traces hold every user fault: none added
+            n = self.w.startup_faults(end)
+            self.faults += n
+            self._not_attempted += n
+        if spf:
             speculative, not_attempted = self._speculative, self._not_attempted
         elif self.kernel == "per-vma-lock":
             speculative = self.vma_lock["success"]
@@ -438,10 +481,12 @@ class Simulator:
             fallbacks=fb,
             vma_lock=dict(self.vma_lock) if self.kernel == "per-vma-lock" else {},
             ops=self.ops,
-            ops_by_thread=[self.rounds.get(t.idx, 0) * self.w.ops_per_round for t in self.threads],
+            ops_by_thread=list(self.ops_thread),
             writes=self.writes,
             lock_wait_us=self.wait_us,
             fault_latency_us=(self.faults * self.fault_us + self.wait_us) / max(1, self.faults),
+            fault_time_us=self.fault_time_us,
+            fault_wait_us=self.fault_wait_us,
             samples=sorted(self.samples, key=lambda s: (s.t_us, s.thread)),
             write_log=self.write_log,
             runs=self.runs,

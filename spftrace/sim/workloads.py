@@ -2,20 +2,26 @@
 
 Every preset is a loop per thread: a VMA change (mmap), a run of faults on the
 new chunk, some computation, another VMA change (munmap).  Costs are in
-microseconds of one CPU.  The rates are chosen from what the real programs do
-(sources named per preset) and from ordinary kernel costs on a server-class
-CPU: an anonymous fault with page zeroing ~0.5 us, mmap ~2 us, munmap ~3 us
-plus a TLB-shootdown IPI per CPU of ~0.15 us.  They are not fitted to the
-seed's numbers: the tests check that the published *shape* follows from them.
+microseconds of one CPU, measured on this project's machine by
+bench/sim_calibrate/costs.c (medians in bench/sim_calibrate/runs.txt); geometry
+comes from the programs' sources (ebizzy.c: a 512 KiB chunk per record).  The
+table of every constant, its source and the figures it moves: docs/simulator.md.
+Nothing is fitted to the ebizzy figures; kernbench's threaded share is taken from
+the seed's x86 kernbench counts (there is no other source for it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
 class Workload:
+    """One workload on one machine.  Every cost and rate has its source in
+    docs/simulator.md (the constants table); "measured" means
+    bench/sim_calibrate/costs.c on this project's machine (a 2-CPU KVM guest)."""
+
     name: str
     description: str
     command: str
@@ -23,32 +29,74 @@ class Workload:
     threads: int = 16
     cpus: int = 16
     threads_per_mm: int = 16  # 1 = single-threaded processes (never speculative)
-    chunk_pages: int = 128  # faults per run
-    fault_us: float = 0.5  # service time of one fault
-    touch_us: float = 0.1  # work between two faults of a run
-    compute_us: float = 90.0  # work after the run, before the munmap
-    gap_us: float = 1.0  # work after the munmap, before the next mmap
-    mmap_us: float = 2.0
-    munmap_us: float = 3.0
-    ipi_us: float = 0.03  # per CPU, added to munmap (TLB shootdown IPIs go out in parallel)
-    bounce_us: float = 0.04  # per other CPU of the mm: cache-line transfer of the lock word
-    wakeup_us: float = 3.0  # a task that blocked on the rwsem sleeps: wake-up latency
+    chunk_pages: int = 128  # faults per run (derived from chunk_kib / page_kib when set)
+    chunk_kib: int = 0  # bytes mapped per loop, when the program fixes them (ebizzy: 512)
+    page_kib: int = 4  # base page size: 4 on x86, 64 on the seed's Power8 (ppc64 64K pages)
+    pmd_span_kib: int = 2048  # memory one PTE page maps: x86 2 MiB, ppc64 hash-64K 16 MiB
+    layout: bool = False  # place chunks top-down in merged anonymous VMAs (mmap layout)
+    static_chunks: int = 0  # chunks mapped once before the threads start (ebizzy's mem[])
+    fault_us: float = 1.49  # measured: first-touch anonymous 4 KiB write fault
+    pace_cv: float = 0.105  # measured: log-spread of a chunk's mean fault time (IQR / 1.349)
+    clear_4k_us: float = 0.036  # measured: clearing 4 KiB (added per extra 4 KiB of a page)
+    touch_us: float = 0.0  # user work between two faults of a run (ebizzy -T: one store)
+    compute_us: float = 0.0  # work after the run, before the munmap
+    gap_us: float = 0.0  # work after the munmap, before the next mmap
+    mmap_us: float = 1.92  # measured: mmap of a 512 KiB anonymous chunk
+    munmap_us: float = 2.63  # measured: munmap of a 512 KiB chunk with no page touched
+    munmap_page_us: float = 0.268  # measured: munmap cost per mapped page (zap, free)
+    ipi_us: float = 1.46  # measured: per other CPU of the mm, TLB-shootdown IPI (x86)
+    bounce_us: float = 0.048  # measured: one cache-line transfer between two CPUs
+    wake_cv: float = 0.14  # measured: log-spread of a wake-up (IQR / 1.349)
+    rwsem_fifo: bool = False  # readers wait for every queued writer (else: the current one)
+    wakeup_us: float = 17.7  # measured: futex wake until the woken thread runs
     # every fault does an atomic on (mmap_sem's count on base, the mm_rb rwlock on spf)
-    vma_groups: int = 4  # merged anonymous VMAs the chunks land in
+    vma_groups: int = 4  # merged anonymous VMAs the chunks land in (without ``layout``)
     ops_per_round: int = 1  # workload operations per loop (records, iterations)
-    notsup_frac: float = 0.0002  # faults on file-backed / stack / uffd / interleaved VMAs
+    ops_per_fault: bool = False  # count an operation per fault (will-it-scale's loops)
+    notsup_frac: float = 0.0  # faults on file-backed / stack / uffd / interleaved VMAs
     noanon_frac: float = 0.0
     access_frac: float = 0.0
     pmd_changed_frac: float = 0.0
     pte_lock: bool = False  # v9/v10 behaviour: spf_pte_lock instead of looping
     pte_lock_frac: float = 0.0005  # per other thread faulting in the same VMA
-    kernel_fault_frac: float = 0.0005  # kernel-mode faults: never speculative
+    kernel_fault_frac: float = 0.0  # kernel-mode faults: never speculative
+    mt_fault_frac: float = 0.0  # single-threaded presets: share of faults in threaded processes
+    mt_notsup_frac: float = 0.0  # ... and the file-backed share of those runs' faults
     retry_frac: float = 0.0  # per-VMA-lock: faults returning VM_FAULT_RETRY (I/O)
     miss_frac: float = 0.00005  # per-VMA-lock: VMA replaced during the lookup
-    abort_us: float = 0.15  # cost of a speculative attempt that aborts
-    spf_write_us: float = 0.1  # SPF's extra work per VMA change (seqcount, mm_rb write lock)
+    abort_us: float = 0.2  # an aborted speculative attempt: 4 atomics (get_vma, put_vma)
+    spf_write_us: float = 0.1  # SPF's extra work per VMA change: 2 atomics (seqcount, rwlock)
     snapshot_interval_us: float = 20_000.0  # /proc/vmstat sampling period of the emitters
     duration_us: float = 200_000.0
+
+    def write_hold_us(self, op: str, spf: bool) -> float:
+        """mmap_sem write hold of a VMA change: the syscall's cost (munmap: plus one zap
+        and free per mapped page, and a shootdown IPI per other CPU running the mm)."""
+        extra = self.spf_write_us if spf else 0.0
+        if op == "munmap":
+            others = max(0, min(self.threads_per_mm, self.cpus) - 1)
+            pages = self.munmap_page_us * self.chunk_pages
+            return self.munmap_us + pages + self.ipi_us * others + extra
+        return self.mmap_us + extra
+
+    def change_window_us(self, op: str, spf: bool) -> float:
+        """How long a VMA change moves sequence counts: mmap's merge is the whole call;
+        munmap splits and detaches first and zaps the detached range later, so only its
+        fixed part (munmap of an untouched chunk) counts."""
+        return (self.munmap_us if op == "munmap" else self.mmap_us) + (
+            self.spf_write_us if spf else 0.0
+        )
+
+    def startup_faults(self, end_us: float) -> int:
+        """Faults of the single-threaded start (ebizzy writes its ``static_chunks``
+        before creating threads), never attempted: their share of a run of ebizzy's
+        default 10 seconds, whatever the simulated window ``end_us``."""
+        return round(self.static_chunks * self.chunk_pages * end_us / 10e6)
+
+    @property
+    def page_fault_us(self) -> float:
+        """One fault on this machine's page size: a 4 KiB fault plus clearing the rest."""
+        return self.fault_us + (self.page_kib / 4 - 1) * self.clear_4k_us
 
 
 PRESETS: dict[str, Workload] = {
@@ -56,22 +104,29 @@ PRESETS: dict[str, Workload] = {
     for w in (
         Workload(
             "ebizzy",
-            "ebizzy -mTt N: every thread allocates chunks with mmap, fills and searches "
-            "them, then frees them with munmap - heavy mmap/munmap churn next to the "
-            "faults (the seed's ebizzy runs).",
+            "ebizzy -mTt N (ebizzy.c): N threads each loop mmap a 512 KiB chunk "
+            "(record_size 8 x 64Ki records), write one byte per page (-T), munmap it (-m); "
+            "one record per loop.  Ten chunks are mapped and written before the threads "
+            "start.  --set page_kib=64 for the seed's Power8.",
             "./ebizzy -mTt {threads}",
             "ebizzy",
+            chunk_kib=512,
+            layout=True,
+            static_chunks=10,
         ),
         Workload(
             "kernbench",
             "A kernel build: many short single-threaded processes (compilers), each "
-            "with its own mm, so speculative handling is never tried.",
+            "with its own mm, so speculative handling is never tried - except in the few "
+            "threaded processes of the build, whose faults are mostly file-backed.",
             "../kernbench -M",
             "cc1",
             threads_per_mm=1,
             chunk_pages=64,
             compute_us=150.0,
             vma_groups=4,
+            mt_fault_frac=4.73e-6,  # the seed's x86 kernbench: 2,491 attempted of 526.7M
+            mt_notsup_frac=0.914,  # ... of which 2,278 spf_vma_notsup
         ),
         Workload(
             "page_fault1",
@@ -80,8 +135,8 @@ PRESETS: dict[str, Workload] = {
             "./page_fault1_threads -t {threads}",
             "page_fault1_thr",
             chunk_pages=32768,
-            ops_per_round=32768,  # will-it-scale counts one iteration per page
-            touch_us=0.05,
+            ops_per_fault=True,  # will-it-scale counts one iteration per page
+            touch_us=0.0,
             compute_us=5.0,
             vma_groups=64,  # each task maps its own 128 MiB region
         ),
@@ -93,9 +148,9 @@ PRESETS: dict[str, Workload] = {
             "./page_fault2_threads -t {threads}",
             "page_fault2_thr",
             chunk_pages=32768,
-            ops_per_round=32768,  # will-it-scale counts one iteration per page
-            fault_us=0.9,
-            touch_us=0.05,
+            ops_per_fault=True,  # will-it-scale counts one iteration per page
+            fault_us=1.67,  # measured: write fault on a private mapping of a cached file
+            touch_us=0.0,
             compute_us=5.0,
             vma_groups=64,  # a separate file, hence a separate VMA, per task
             notsup_frac=1.0,
@@ -107,9 +162,9 @@ PRESETS: dict[str, Workload] = {
             "./page_fault3_threads -t {threads}",
             "page_fault3_thr",
             chunk_pages=32768,
-            ops_per_round=32768,  # will-it-scale counts one iteration per page
-            fault_us=0.8,
-            touch_us=0.05,
+            ops_per_fault=True,  # will-it-scale counts one iteration per page
+            fault_us=1.44,  # measured: write fault on a shared mapping of a cached file
+            touch_us=0.0,
             compute_us=5.0,
             vma_groups=64,  # a separate file, hence a separate VMA, per task
             notsup_frac=1.0,
@@ -144,6 +199,10 @@ PRESETS: dict[str, Workload] = {
     )
 }
 
+#: the seed's 80-CPU Power8 node: 64 KiB pages, a PTE page maps 16 MiB (book3s/64
+#: hash-64k.h: H_PTE_INDEX_SIZE 8), TLB invalidation by broadcast tlbie, no IPIs
+POWER8: dict[str, Any] = {"page_kib": 64, "pmd_span_kib": 16384, "ipi_us": 0.0}
+
 #: options that ``spftrace simulate`` lets the user override
 OVERRIDABLE = tuple(
     f.name for f in fields(Workload) if f.name not in ("name", "description", "command", "comm")
@@ -160,4 +219,6 @@ def preset(name: str, **overrides: object) -> Workload:
     w = replace(w, **clean)  # type: ignore[arg-type]
     if w.threads_per_mm > 1:
         w = replace(w, threads_per_mm=w.threads)
+    if w.chunk_kib and "chunk_pages" not in clean:  # the program fixes the bytes, not pages
+        w = replace(w, chunk_pages=max(1, w.chunk_kib // w.page_kib))
     return w

@@ -170,7 +170,8 @@ static inline int key_kind(const uint8_t *p, ix a, ix b) {
 
 /* Decode p[a0:e] (e: the newline) into row, appending its other fields to out.
  * Returns 0, with nothing appended, when a byte is refused.  Tokens are split
- * on single spaces; a token's key ends at its first '=' or else its first ':';
+ * on single spaces; a token's key ends at its first '=' or else its first ':'
+ * (which then needs a value after it: "word:" is a bare token, as decode_payload);
  * a later key overwrites an earlier one, as dict assignment does. */
 static int decode_payload(const uint8_t *p, ix a0, ix e, Row *row, Scan *out) {
     size_t nfields = strs_count(&out->keys);
@@ -199,6 +200,8 @@ static int decode_payload(const uint8_t *p, ix a0, ix e, Row *row, Scan *out) {
                     sep = k;
                     break;
                 }
+            if (sep == j - 1)
+                sep = -1; /* "word:" with nothing after it is a bare token, not a pair */
         }
         if (sep > i) {
             ix a = sep + 1;

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..numbers import parse_plain_number, seconds_to_ns
+from .human import UNITS
 from .tokens import STATUS, Fields, fields
 
 AGGR_ID = r"(?:S\d+(?:-D\d+)?(?:-C\d+|-L\d+-ID\d+|-CLS\d+)?|N\d+)"
@@ -27,6 +28,9 @@ _CPU_ID_RE = re.compile(r"^CPU(\d+)$")
 _INT_RE = re.compile(r"^\d+$")
 _FLOAT_RE = re.compile(r"^\d+[.,]\d+$")  # "," only when the separator is not ","
 _CSV_TIME_RE = re.compile(r"^\s*\d+\.\d{9}$")
+#: -x ' ': what an event name and perf's enabled share look like (prose must not pass)
+_SPACE_EVENT_RE = re.compile(r"^[A-Za-z][\w:./@=,{}-]*$")
+_SPACE_PCNT_RE = re.compile(r"^\d{1,3}\.\d\d$")
 _SEP_RUN_RE = re.compile(r"[^A-Za-z0-9.<> _/\-\u00a0\u202f\u2019]+")
 #: separators tried per line, and fields a "comm-pid" may span (a comm is at most
 #: 15 bytes): bounds that keep a hostile line linear
@@ -47,6 +51,8 @@ def candidate_seps(line: str) -> Iterator[str]:
                 yield unit
     if "\t" in line and "\t" not in seen:
         yield "\t"
+    if " " in line.strip(" "):
+        yield " "  # -x ' ' (LKP's perf-stat monitor): tried last, with stricter fields
 
 
 def detect_sep(line: str) -> str | None:
@@ -58,9 +64,32 @@ def detect_sep(line: str) -> str | None:
 
 def csv_fields(line: str, sep: str) -> Fields | None:
     """Validate and map one CSV line; None when it is not perf stat CSV with ``sep``."""
+    if sep == " ":
+        return _space_fields(line)
     if sep not in line:
         return None
-    f = line.split(sep)
+    return _sep_fields(line.split(sep), sep)
+
+
+def _space_fields(line: str) -> Fields | None:
+    """``-x ' '``: perf pads the interval time with spaces, which then read as empty
+    fields, and the metric unit holds spaces (``CPUs utilized``).  Lines of prose
+    also split on spaces, so the event must look like a perf event name, the unit
+    must be empty or a known one and the enabled share is perf's ``%.2f``."""
+    for status in STATUS:  # "<not counted>" is one field
+        line = line.replace(status, status.replace(" ", "\0"))
+    f = [t.replace("\0", " ") for t in line.lstrip(" ").split(" ")]
+    if len(f) < 5:
+        return None
+    row = _sep_fields(f, " ")
+    if row is None or not _SPACE_EVENT_RE.match(row["event"]):
+        return None
+    if row["unit"] is not None and row["unit"] not in UNITS:
+        return None
+    return row
+
+
+def _sep_fields(f: list[str], sep: str) -> Fields | None:
     i = 0
     ts = None
     if _CSV_TIME_RE.match(f[0]):
@@ -136,6 +165,10 @@ def _tail(f: list[str], i: int, sep: str, **prefix: object) -> Fields | None:
     enabled = float(after[anchor + 1].replace(",", "."))
     tail = after[anchor + 2 :]
     mv = mu = None
+    if sep == " ":
+        if not _SPACE_PCNT_RE.match(after[anchor + 1]):
+            return None
+        tail = [tail[0], " ".join(tail[1:])] if len(tail) > 2 else tail
     if tail and any(tail):
         if len(tail) > 4:
             return None
@@ -171,6 +204,8 @@ class CsvShape:
 
 def shape_of(line: str, sep: str, f: Fields) -> CsvShape | None:
     """The shape of a line ``csv_fields`` took, if the vectorised path can check it."""
+    if sep == " ":
+        return None  # padding and spaced metric units: the per-line path reads them
     if f["ts"] is None and line.split(sep, 1)[0].strip() == "summary":
         return None  # --summary's last block: a few lines
     ident = "cpu" if f["cpu"] is not None else "aggr" if f["aggr"] is not None else ""

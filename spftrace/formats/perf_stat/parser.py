@@ -11,6 +11,7 @@ paths first (``fast``), which hand back the lines they cannot prove.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from .csv_lines import CsvShape, csv_fields, detect_sep, looks_locale_mangled, s
 from .human import FAST_RE, footer_fields, human_fields
 from .json_lines import json_fields, load_json
 from .tokens import (
+    BARE_NUMBER_RE,
     COUNTERISH_RE,
     ERROR_RE,
     HEADER_RE,
@@ -72,11 +74,18 @@ class PerfStatParser:
         self.perf_error: str | None = None
         self.foreign = 0
         self.last_has_row = False
+        #: between a "Performance counter stats" header and its footer: a bare
+        #: number there is a damaged counter line, elsewhere the workload's output
+        self.in_block = False
         self._rows: list[tuple[Any, ...]] = []
         self._segments: list[Any] = []  # pyarrow Tables, in line order
         self.out = Batch.empty(TABLE)
         #: lines each vectorised path took (tests check that every path is used)
         self.fast_lines: dict[str, int] = {}
+        #: per block: its events, first line and (from its header) command
+        self.block_events: dict[int, set[str]] = {}
+        self.block_line: dict[int, int] = {}
+        self.block_command: dict[int, str] = {}
 
     # -- entry points ---------------------------------------------------------
     def feed(self, chunk: Chunk) -> Batch:
@@ -88,7 +97,55 @@ class PerfStatParser:
         return self._take()
 
     def close(self) -> Batch:
-        return self._take()
+        out = self._take()
+        self._workloads(out)
+        return out
+
+    def _workloads(self, out: Batch) -> None:
+        """Blocks of different workloads (another event set, or another command in
+        their headers; a block with a header is only compared with one that has one,
+        and a headerless one with a headerless one): a note, and stats that tell the
+        fault model to count the first workload only (analysis.model) instead of
+        summing them as repetitions."""
+        blocks = sorted(self.block_events)
+        starts = []
+        for prev, cur in itertools.pairwise(blocks):
+            a, b = self.block_command.get(prev), self.block_command.get(cur)
+            if (a is None) != (b is None):
+                continue  # workload output counted as a row before a header: not a workload
+            if self.block_events[prev] != self.block_events[cur] or a != b:
+                starts.append(cur)
+        if not starts:
+            return
+        out.stats += [
+            Stat("perf_stat_workloads", None, len(starts) + 1),
+            Stat("perf_stat_first_workload_blocks", None, blocks.index(starts[0])),
+        ]
+        first = starts[0]
+        what = ", ".join(sorted(self.block_events[first]))
+        cmd = self.block_command.get(first)
+        out.notes.append(
+            f"perf stat: {len(starts) + 1} different workloads in one input (from line "
+            f"{self.block_line[first]}: {repr(cmd) if cmd else what}); they are not summed: "
+            "the report counts the first one; ingest each part as its own run"
+        )
+
+    def _note_blocks(self, table: Any) -> None:
+        """Remember which events each block of ``table`` counts, and where it starts."""
+        if not table.num_rows:
+            return
+        groups = table.group_by(["block", "event"], use_threads=False).aggregate(
+            [("line_no", "min")]
+        )  # (a few rows per block, however many interval rows)
+        cols = groups.to_pydict()
+        for block, event, line_no in zip(
+            cols["block"], cols["event"], cols["line_no_min"], strict=True
+        ):
+            if event.startswith("seconds-"):  # footers: printed or not, the same workload
+                continue
+            self.block_events.setdefault(block, set()).add(event)
+            if line_no < self.block_line.get(block, line_no + 1):
+                self.block_line[block] = line_no
 
     # -- output plumbing ------------------------------------------------------
     def _take(self) -> Batch:
@@ -102,6 +159,7 @@ class PerfStatParser:
         elif self._rows:
             self._flush_rows()
             out.rows = self._segments.pop()
+        self._note_blocks(out.rows)
         if self.command is not None:
             out.meta["command"] = self.command
         if self.target is not None:
@@ -240,12 +298,15 @@ class PerfStatParser:
                 target = h.group("target")
                 if not target.startswith("CPU(s) ") and not target.startswith("BPF program"):
                     self.command = self.command or target
+                    self.block_command[self.blocks.block] = target
             self.target = self.target or h.group("target")
             self.perf_error = None
+            self.in_block = True
             self._ignore()
             return
         f = footer_fields(line)
         if f is not None:
+            self.in_block = False
             self._row(line_no, f, raw)
             return
         n = NOISE_ONLY_RE.match(line)
@@ -276,6 +337,9 @@ class PerfStatParser:
                 line_no, raw, f"perf reported an error instead of counts: {self.perf_error!r}"
             )
             return
+        if not self.in_block and BARE_NUMBER_RE.match(line):
+            self._foreign(line_no)  # `perf stat -- CMD 2>&1`: CMD printed a count
+            return
         if COUNTERISH_RE.match(line):
             reason = "unparseable perf stat counter line"
             if looks_locale_mangled(line):
@@ -285,6 +349,10 @@ class PerfStatParser:
                 )
             self._reject(line_no, raw, reason)
             return
+        self._foreign(line_no)
+
+    def _foreign(self, line_no: int) -> None:
+        """A line that is not perf's (the workload's output): ignored and counted."""
         self.foreign += 1
         self.out.stats.append(Stat("foreign_lines", None, 1))
         if self.out.first_foreign is None:

@@ -71,6 +71,9 @@ METRIC_ONLY_RE = re.compile(r"^\s+#\s")
 TABLE_ROW_RE = re.compile(r"^\s*\d+[.,]\d+ \([+-]\d+[.,]\d+\) #*\s*$")
 VERBOSE_RE = re.compile(r"^[\w:./@-]+: \d+ \d+ \d+$")
 #: a line that starts like a counter: if it does not parse, it is a reject, not workload text
+#: a line that is one number and nothing else: never a perf counter line (those name
+#: their event); outside a counter block it is the workload's own output
+BARE_NUMBER_RE = re.compile(r"^\s*\d[\d,.']*\s*$")
 COUNTERISH_RE = re.compile(r"^\s*(?:<not (?:counted|supported)>|\d)")
 IGNORABLE_PREFIXES = (
     "Some events weren't counted",

@@ -1,0 +1,97 @@
+"""Sensitivity table: how each published ebizzy figure moves with each constant.
+
+usage: python -m spftrace.sim.sweep [NAME=a,b,c ...] [--scale S] [--seed N]
+
+Without arguments every constant of ``DEFAULT_SWEEP`` is run at half and twice its
+default.  Each row is one constant at one value, the others at their defaults; the
+columns are the seed's six ebizzy figures (16 CPUs x86, 80 CPUs Power8: speculative
+share, spf_vma_changed share, records/s gain) as the simulator gives them.  The table
+in docs/simulator.md was made with the default arguments.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+from typing import Any
+
+from . import run
+from .workloads import POWER8, PRESETS, Workload
+
+#: constants that move the ebizzy figures (the geometry comes from ebizzy.c)
+DEFAULT_SWEEP = (
+    "fault_us",
+    "clear_4k_us",
+    "mmap_us",
+    "munmap_us",
+    "munmap_page_us",
+    "ipi_us",
+    "bounce_us",
+    "wakeup_us",
+    "wake_cv",
+    "pace_cv",
+    "spf_write_us",
+)
+
+#: the seed's figures (SPF v11 cover letter), for the first row of the table
+SEED = (98.14, 1.79, 100.69, 77.94, 22.05, 84.46)
+HEADER = ("16 spec %", "16 chg %", "16 gain %", "80 spec %", "80 chg %", "80 gain %")
+
+
+def figures(overrides: dict[str, Any], scale: float = 1.0, seed: int = 1) -> tuple[float, ...]:
+    """The six figures with ``overrides`` applied to both platforms."""
+    out: list[float] = []
+    for plat in ({"threads": 16, "cpus": 16}, {"threads": 80, "cpus": 80, **POWER8}):
+        opts = {**plat, **overrides}
+        spf, _ = run("ebizzy", "spf", seed=seed, scale=scale, **opts)
+        base, _ = run("ebizzy", "base", seed=seed, scale=scale, **opts)
+        out += [
+            100 * spf.speculative / max(1, spf.faults),
+            100 * spf.fallbacks.get("spf_vma_changed", 0) / max(1, spf.faults),
+            100 * (spf.ops_per_s / max(1e-9, base.ops_per_s) - 1),
+        ]
+    return tuple(out)
+
+
+def parse(args: list[str]) -> tuple[list[tuple[str, list[Any]]], float, int]:
+    types = {f.name: f.type for f in fields(Workload)}
+    w = PRESETS["ebizzy"]
+    sweeps: list[tuple[str, list[Any]]] = []
+    scale, seed = 1.0, 1
+    it = iter(args)
+    for arg in it:
+        if arg in ("--scale", "--seed"):
+            value = next(it, None)
+            if value is None:
+                raise SystemExit(f"{arg} needs a value")
+            scale, seed = (float(value), seed) if arg == "--scale" else (scale, int(value))
+            continue
+        name, eq, values = arg.partition("=")
+        if not eq or name not in types:
+            raise SystemExit(f"expected NAME=a,b,c with NAME a Workload field, got {arg!r}")
+        kind = int if str(types[name]) == "int" else float
+        try:
+            sweeps.append((name, [kind(v) for v in values.split(",") if v]))
+        except ValueError:
+            raise SystemExit(f"{arg!r}: values must be {kind.__name__}s") from None
+    if not sweeps:
+        for name in DEFAULT_SWEEP:
+            default = getattr(w, name)
+            sweeps.append((name, [default / 2, default * 2] if default else [0.5, 2.0]))
+    return sweeps, scale, seed
+
+
+def table(sweeps: list[tuple[str, list[Any]]], scale: float = 1.0, seed: int = 1) -> str:
+    rows = ["| constant | value | " + " | ".join(HEADER) + " |", "|---|---|" + "---|" * 6]
+    rows.append("| seed (published) | | " + " | ".join(f"{v:.2f}" for v in SEED) + " |")
+    base = figures({}, scale, seed)
+    rows.append("| defaults | | " + " | ".join(f"{v:.2f}" for v in base) + " |")
+    for name, values in sweeps:
+        for v in values:
+            got = figures({name: v}, scale, seed)
+            rows.append(f"| {name} | {v:g} | " + " | ".join(f"{x:.2f}" for x in got) + " |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(table(*parse(sys.argv[1:])))

@@ -1,0 +1,162 @@
+"""The simulator against the seed's published figures (issue 15), with default
+constants: the expected numbers are read from the seed files (tests/data/seed, the
+perf stat blocks; tests/data/sim_seed, the ebizzy records/s table and the LKP rows).
+
+Only bounds the model meets by mechanism are tests here.  docs/simulator.md lists the
+ones it does not meet (ebizzy 16 CPUs shares, both throughput gains) with the figures
+it gives instead; no constant is fitted to a figure tested here, except where a test
+says so (kernbench's threaded-process share, calibrated on the x86 run and checked on
+the Power8 run)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from spftrace import sim
+from spftrace.sim.workloads import POWER8
+
+from .helpers import DATA
+
+SEED = DATA / "seed"
+FIGURES = (DATA / "sim_seed" / "cover-letter-figures.txt").read_text().splitlines()
+EBIZZY_SECONDS = 10  # ebizzy.c read_options(): seconds = 10 (the seed passes no -S)
+
+
+def perf_stat(name: str) -> dict[str, int]:
+    """A seed perf stat block: event -> count."""
+    text = (SEED / name).read_text()
+    return {e: int(v) for v, e in re.findall(r"^\s+(\d+)\s+(\S+)\s*$", text, re.M)}
+
+
+def records_per_s(row: str) -> tuple[float, float, float]:
+    """(base, spf, delta %) of the ebizzy table row starting with ``row``."""
+    (line,) = [ln for ln in FIGURES if ln.startswith(row)]
+    base, spf, delta = line[len(row) :].split()
+    return float(base), float(spf), float(delta.rstrip("%"))
+
+
+def lkp_sign(test: str) -> int:
+    """The sign of the LKP per_thread_ops change of ``test`` with THP disabled."""
+    (line,) = [
+        ln for ln in FIGURES if ln.startswith(f"{test}/ disable THP") and "per_thread_ops" in ln
+    ]
+    return 1 if line.split()[4].startswith("+") else -1
+
+
+def shares(r: sim.Result) -> tuple[float, float]:
+    return 100 * r.speculative / r.faults, 100 * r.fallbacks["spf_vma_changed"] / r.faults
+
+
+def test_ebizzy_faults_per_record_follow_from_the_program() -> None:
+    """A record is one 512 KiB chunk (8-byte records x 64Ki) touched page by page: 128
+    faults on x86's 4 KiB pages, 8 on Power8's 64 KiB.  The seed's fault counts over
+    ten seconds of its records/s agree with that geometry, and so does the model."""
+    for stat, row, page_kib, plat in (
+        ("ebizzy-x86-16cpu.txt", "16 CPUs x86 VM", 4, {}),
+        ("ebizzy-power8-80cpu.txt", "80 CPUs P8 node", 64, POWER8),
+    ):
+        per_record = 8 * 64 * 1024 // (page_kib * 1024)
+        _, spf, _ = records_per_s(row)
+        seed = perf_stat(stat)["faults"] / (spf * EBIZZY_SECONDS)
+        assert abs(seed / per_record - 1) < 0.15, (stat, seed, per_record)
+        r, w = sim.run("ebizzy", "spf", scale=0.2, **plat)
+        assert w.chunk_pages == per_record
+        startup = round(w.static_chunks * per_record * r.duration_us / 10e6)
+        assert (r.faults - startup) / r.ops == pytest.approx(per_record, rel=0.02)
+
+
+@pytest.fixture(scope="module")
+def ebizzy80() -> tuple[sim.Result, sim.Result]:
+    spf, _ = sim.run("ebizzy", "spf", threads=80, cpus=80, **POWER8)
+    base, _ = sim.run("ebizzy", "base", threads=80, cpus=80, **POWER8)
+    return spf, base
+
+
+def test_ebizzy_80_cpus_shares_within_3_points(ebizzy80: tuple[sim.Result, sim.Result]) -> None:
+    seed = perf_stat("ebizzy-power8-80cpu.txt")
+    spec, changed = shares(ebizzy80[0])
+    assert abs(spec - 100 * seed["spf"] / seed["faults"]) <= 3.0
+    assert abs(changed - 100 * seed["pagefault:spf_vma_changed"] / seed["faults"]) <= 3.0
+
+
+def test_vma_changed_grows_from_16_to_80_cpus(ebizzy80: tuple[sim.Result, sim.Result]) -> None:
+    """The seed's ordering: far more spf_vma_changed per fault on the 80-CPU node (8
+    faults per two VMA changes instead of 128)."""
+    r16, _ = sim.run("ebizzy", "spf")
+    s16, s80 = perf_stat("ebizzy-x86-16cpu.txt"), perf_stat("ebizzy-power8-80cpu.txt")
+    seed16 = s16["pagefault:spf_vma_changed"] / s16["faults"]
+    seed80 = s80["pagefault:spf_vma_changed"] / s80["faults"]
+    assert seed80 > 3 * seed16
+    assert shares(ebizzy80[0])[1] > 3 * shares(r16)[1]
+
+
+def test_gain_is_larger_on_16_cpus_than_on_80(ebizzy80: tuple[sim.Result, sim.Result]) -> None:
+    """The seed's ordering of the throughput gains comes out of the model: on 80 CPUs
+    the spf kernel is held back by the serialised VMA changes too."""
+    _, _, d16 = records_per_s("16 CPUs x86 VM")
+    _, _, d80 = records_per_s("80 CPUs P8 node")
+    assert d16 > d80
+    spf16, _ = sim.run("ebizzy", "spf")
+    base16, _ = sim.run("ebizzy", "base")
+    spf80, base80 = ebizzy80
+    gain16 = spf16.ops_per_s / base16.ops_per_s - 1
+    gain80 = spf80.ops_per_s / base80.ops_per_s - 1
+    assert gain16 > gain80 > 0
+
+
+def test_kernbench_residue_of_threaded_processes() -> None:
+    """A few of the build's processes are threaded: their faults are attempted, most
+    on file-backed VMAs (spf_vma_notsup).  The share is calibrated on the x86 counts
+    (workloads.py); the Power8 run, not used for it, has the same order of magnitude."""
+    r, _ = sim.run("kernbench", "spf", scale=30)
+    notsup = r.fallbacks["spf_vma_notsup"]
+    assert r.speculative > 0 and notsup > 0
+    assert r.speculative / r.faults < 1e-4 and notsup / r.faults < 1e-4
+    p8 = perf_stat("kernbench-power8-80cpu.txt")
+    attempted = sum(v for e, v in p8.items() if e != "faults") / p8["faults"]
+    assert 0.5 < (r.speculative + r.fallback_total) / r.faults / attempted < 2.0
+    none, _ = sim.run("kernbench", "spf", scale=30, mt_fault_frac=0.0)
+    assert none.speculative == 0 and none.fallback_total == 0
+
+
+@pytest.mark.parametrize("test", ["page_fault1", "page_fault2", "page_fault3", "malloc1"])
+def test_will_it_scale_signs_as_in_the_lkp_table(test: str) -> None:
+    """per_thread_ops: page_fault2/3 regress (every fault tries the speculative path
+    and falls back), page_fault1 and malloc1 improve (faults no longer wait for other
+    threads' munmap); averaged over three seeds, as LKP averages runs."""
+    scale = 1.0 if test == "malloc1" else 3.0
+    ops = dict.fromkeys(("base", "spf"), 0.0)
+    for seed in (1, 2, 3):
+        for k in ops:
+            r, _ = sim.run(test, k, seed=seed, scale=scale)
+            ops[k] += r.ops_per_s
+    change = ops["spf"] / ops["base"] - 1
+    assert (1 if change > 0 else -1) == lkp_sign(test), change
+
+
+def test_docs_table_lists_every_constant() -> None:
+    """docs/simulator.md's constants table names every overridable Workload field."""
+    from spftrace.sim.workloads import OVERRIDABLE
+
+    doc = (Path(__file__).parents[1] / "docs" / "simulator.md").read_text()
+    table = [ln for ln in doc.splitlines() if ln.startswith("| `")]
+    missing = [n for n in OVERRIDABLE if not any(f"`{n}`" in ln for ln in table)]
+    assert not missing
+
+
+def test_sweep_table_moves_with_the_constant() -> None:
+    from spftrace.sim import sweep
+
+    sweeps, scale, seed = sweep.parse(["wakeup_us=35.4", "--scale", "0.2"])
+    assert sweeps == [("wakeup_us", [35.4])] and scale == 0.2 and seed == 1
+    rows = sweep.table(sweeps, scale, seed).splitlines()
+    assert rows[2].startswith("| seed (published) |") and "98.14" in rows[2]
+    defaults, moved = rows[3].split("|")[3:9], rows[4].split("|")[3:9]
+    assert rows[4].startswith("| wakeup_us | 35.4 |") and defaults != moved
+    with pytest.raises(SystemExit, match="NAME=a,b,c"):
+        sweep.parse(["bogus=1"])
+    with pytest.raises(SystemExit, match="must be ints"):
+        sweep.parse(["threads=x"])
