@@ -139,3 +139,35 @@ def test_ring_walk_twins_agree_on_damaged_pages(native: ModuleType, data: Any) -
         at = data.draw(st.integers(0, len(raw) - 1))
         raw[at] = data.draw(st.integers(0, 255))
     _ring_both(native, bytes(raw), page, data.draw(st.booleans()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    table=st.lists(st.binary(max_size=40), min_size=1, max_size=12),
+    picks=st.lists(st.integers(0, 11), max_size=200),
+)
+def test_take_equals_its_twin(native: ModuleType, table: list[bytes], picks: list[int]) -> None:
+    """Rows picked by index: the compiled take, numpy's twin and plain slicing agree."""
+    from spftrace.formats import strcol as sc
+
+    idx = np.array([p % len(table) for p in picks], np.int64)
+    lens = np.array([len(t) for t in table], np.int64)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    data = np.frombuffer(b"".join(table) or b"\0", np.uint8)
+    expected = [table[i] for i in idx.tolist()]
+    off = np.empty(len(idx) + 1, np.int64)
+    got = native.take(data, starts, lens, idx, off)
+    assert [bytes(got[off[i] : off[i + 1]]) for i in range(len(idx))] == expected
+    assert sc.take_py(data, starts, lens, idx).to_list() == expected
+    assert sc.take_rows(data, starts, lens, idx).to_list() == expected
+    assert sc.choose(table, idx).to_list() == expected
+
+
+def test_take_refuses_bad_indices(native: ModuleType) -> None:
+    data = np.frombuffer(b"abc", np.uint8)
+    starts, lens = np.array([0], np.int64), np.array([3], np.int64)
+    off = np.empty(2, np.int64)
+    with pytest.raises(IndexError):
+        native.take(data, starts, lens, np.array([1], np.int64), off)
+    with pytest.raises(ValueError):
+        native.take(data, starts, np.array([4], np.int64), np.array([0], np.int64), off)

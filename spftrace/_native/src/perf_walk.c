@@ -5,6 +5,9 @@
  *             (twin: spftrace/formats/perf_data/walk.py walk_py)
  * ring_walk() ftrace ring-buffer pages -> records
  *             (twin: spftrace/formats/trace_dat/ring.py walk_pages_py)
+ * take()      rows of a string column picked by index (strcol.choose / gather:
+ *             per row a memcpy instead of numpy's per-byte index arithmetic;
+ *             twin: strcol.take_py)
  *
  * Both only scan bytes and fill caller-allocated numpy arrays; every decision
  * about what the fields mean stays in Python.  Tests hold each function equal to
@@ -520,6 +523,72 @@ e1:
 	return NULL;
 }
 
+/* take(data u8, starts i64, lens i64, idx i64, out_off i64[n+1]) -> bytearray:
+ * row i of the result is data[starts[idx[i]] : starts[idx[i]] + lens[idx[i]]]. */
+static PyObject *take(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *odata, *ostarts, *olens, *oidx, *ooff, *res = NULL;
+	Py_buffer data, starts, lens, idx, off;
+	if (!PyArg_ParseTuple(args, "OOOOO", &odata, &ostarts, &olens, &oidx, &ooff))
+		return NULL;
+	if (get(odata, &data, 0, 0, "data") < 0)
+		return NULL;
+	if (get(ostarts, &starts, 0, 8, "starts") < 0)
+		goto e1;
+	if (get(olens, &lens, 0, 8, "lens") < 0)
+		goto e2;
+	if (get(oidx, &idx, 0, 8, "idx") < 0)
+		goto e3;
+	if (get(ooff, &off, 1, 8, "out_off") < 0)
+		goto e4;
+	{
+		const int64_t *st = (const int64_t *)starts.buf, *ln = (const int64_t *)lens.buf;
+		const int64_t *ix = (const int64_t *)idx.buf;
+		int64_t *o = (int64_t *)off.buf;
+		Py_ssize_t nt = starts.len / 8, n = idx.len / 8, i;
+		int64_t total = 0;
+		char *dst;
+		if (lens.len / 8 != nt || off.len / 8 != n + 1) {
+			PyErr_SetString(PyExc_ValueError, "take: bad array sizes");
+			goto e5;
+		}
+		for (Py_ssize_t t = 0; t < nt; t++)
+			if (st[t] < 0 || ln[t] < 0 || st[t] + ln[t] > (int64_t)data.len) {
+				PyErr_SetString(PyExc_ValueError, "take: a string outside the data");
+				goto e5;
+			}
+		for (i = 0; i < n; i++) {
+			if (ix[i] < 0 || ix[i] >= nt) {
+				PyErr_SetString(PyExc_IndexError, "take: index out of range");
+				goto e5;
+			}
+			o[i] = total;
+			total += ln[ix[i]];
+		}
+		o[n] = total;
+		res = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)total);
+		if (res == NULL)
+			goto e5;
+		dst = PyByteArray_AS_STRING(res);
+		Py_BEGIN_ALLOW_THREADS
+		for (i = 0; i < n; i++)
+			memcpy(dst + o[i], (const char *)data.buf + st[ix[i]], (size_t)ln[ix[i]]);
+		Py_END_ALLOW_THREADS
+	}
+e5:
+	PyBuffer_Release(&off);
+e4:
+	PyBuffer_Release(&idx);
+e3:
+	PyBuffer_Release(&lens);
+e2:
+	PyBuffer_Release(&starts);
+e1:
+	PyBuffer_Release(&data);
+	return res;
+}
+
 static PyMethodDef methods[] = {
 	{"walk", walk, METH_VARARGS,
 	 "walk(buf, pos, end, big_endian, attrs, ids, id_attr, id_pos, is_pos, out) -> "
@@ -527,6 +596,8 @@ static PyMethodDef methods[] = {
 	{"ring_walk", ring_walk, METH_VARARGS,
 	 "ring_walk(buf, page_size, long_size, big_endian, ts, off, length, page, lost) -> "
 	 "(records, bad_pages)"},
+	{"take", take, METH_VARARGS,
+	 "take(data, starts, lens, idx, out_off) -> bytearray (rows picked by index)"},
 	{NULL, NULL, 0, NULL},
 };
 
