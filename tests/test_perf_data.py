@@ -217,6 +217,19 @@ def test_small_batches_give_the_same_rows() -> None:
     assert [r["line_no"] for r in small] == list(range(1, len(small) + 1))
 
 
+def test_small_windows_give_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows whose records sit in several read windows (a batch built from many blobs,
+    offsets moved into one buffer) equal the rows read in one window."""
+    from spftrace.formats.perf_data import reader
+
+    path = DATA / "all-cpus.data"
+    whole, _ = binary_rows(path, kallsyms=KALLSYMS)
+    monkeypatch.setattr(reader, "WINDOW", 4096)
+    small, _ = binary_rows(path, kallsyms=KALLSYMS, batch_rows=100)
+    assert len(whole) > 100
+    assert small == whole
+
+
 def test_records_are_accounted() -> None:
     _, batches = binary_rows(DATA / "tracepoints.data", kallsyms=KALLSYMS)
     rows = sum(b.rows for b in batches)
