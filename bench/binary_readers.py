@@ -147,9 +147,9 @@ def main() -> None:
     )
     print("|---|---:|---:|---|---:|---:|---:|---:|---:|")
     for kind, n, mb, tt, *others in rows:
-        tool = "perf script" if kind == "perf.data" else "trace-cmd report"
+        name = "perf script" if kind == "perf.data" else "trace-cmd report"
         print(
-            f"| {kind} | {n:,} | {mb:.0f} | {tool} | {tt[0]:.2f} | {tt[1]:.2f} | {tt[2]:.0f} | | |"
+            f"| {kind} | {n:,} | {mb:.0f} | {name} | {tt[0]:.2f} | {tt[1]:.2f} | {tt[2]:.0f} | | |"
         )
         for what, t in zip(
             ("reader alone", "reader + Parquet", "spftrace ingest"), others, strict=True
