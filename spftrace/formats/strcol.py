@@ -193,6 +193,8 @@ def cstrings(buf: Arr, starts: Arr, lengths: Arr) -> StrCol:
     """Like ``gather``, each string cut at its first NUL (C strings)."""
     lengths = np.asarray(lengths, np.int64)
     w = int(lengths.max()) if len(lengths) else 0
+    if w == 0:  # every string empty (argmax below needs a column)
+        return StrCol(np.zeros(0, np.uint8), np.zeros(len(lengths) + 1, np.int64))
     if w <= MAT_MAX and len(buf):
         cols = np.arange(w)
         idx = np.asarray(starts, np.int64)[:, None] + cols[None, :]
