@@ -588,11 +588,20 @@ static PyObject *fields(PyObject *self, PyObject *args)
 					int64_t have = avail - of[j];
 					uint64_t v = 0;
 					int sj = (int)sz[j];
-					if (have >= sj)
-						memcpy(tmp, b + s0 + of[j], (size_t)sj);
-					else if (have > 0)
+					if (have >= sj) {
+						const uint8_t *at = b + s0 + of[j];
+						switch (sj) {
+						case 1: v = at[0]; break;
+						case 2: { uint16_t x; memcpy(&x, at, 2); v = swap ? bswap16(x) : x; break; }
+						case 4: { uint32_t x; memcpy(&x, at, 4); v = swap ? bswap32(x) : x; break; }
+						default: { uint64_t x; memcpy(&x, at, 8); v = swap ? bswap64(x) : x; }
+						}
+						o[j * n + i] = v;
+						continue;
+					}
+					if (have > 0)
 						memcpy(tmp, b + s0 + of[j], (size_t)have);
-					if (swap)
+					if (big) /* the bytes in the file's order */
 						for (int q = 0; q < sj; q++)
 							v = (v << 8) | tmp[q];
 					else
