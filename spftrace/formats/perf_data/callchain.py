@@ -124,8 +124,18 @@ def _unique_rows(
         uniq[:, 1] = U64(int(modes[0]) & 0xFFFFFFFFFFFFFFFF)
         uniq[:, 2] = np.int64(pids[0]).astype(np.int64).view(U64) if len(u) else U64(0)
         return uniq, inv.reshape(-1)
-    keys = np.stack([ips, modes.astype(U64), pids.astype(np.int64).view(U64)], axis=1)
-    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    # one 1-D key per row (np.unique over rows, axis=0, sorts bytes and is far slower):
+    # the address's rank among the distinct addresses, then pid and mode in 35 bits
+    u_ip, ip_rank = np.unique(ips, return_inverse=True)
+    pid_bits = pids.astype(np.int64).astype(U64) & U64(0xFFFFFFFF)
+    key = (ip_rank.reshape(-1).astype(U64) << U64(35)) | (pid_bits << U64(3))
+    key |= modes.astype(U64) & U64(7)
+    u_key, inv = np.unique(key, return_inverse=True)
+    uniq = np.empty((len(u_key), 3), U64)
+    uniq[:, 0] = u_ip[(u_key >> U64(35)).astype(np.int64)]
+    uniq[:, 1] = u_key & U64(7)
+    pid32 = ((u_key >> U64(3)) & U64(0xFFFFFFFF)).astype(np.uint32).view(np.int32)
+    uniq[:, 2] = pid32.astype(np.int64).view(U64)
     return uniq, inv.reshape(-1)
 
 
