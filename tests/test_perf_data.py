@@ -322,3 +322,24 @@ def test_fresh_pipe_mode_equals_perf_script(mtfault: Path, tmp_path: Path) -> No
 
 def _live_kallsyms() -> bytes:
     return Path("/proc/kallsyms").read_bytes()
+
+
+def test_distinct_frames_keep_address_pid_and_mode() -> None:
+    """Each frame's (address, address space, process) is found again from its distinct
+    row, kernel addresses near 2**64 and pid -1 included; no two distinct rows repeat."""
+    import numpy as np
+
+    from spftrace.formats.perf_data.callchain import _unique_rows
+
+    rng = np.random.default_rng(7)
+    ips = rng.choice(
+        np.array([0x401000, 0x7F0000001234, 0xFFFFFFFF81000010, (1 << 64) - 4096], np.uint64),
+        5000,
+    )
+    modes = rng.choice(np.array([0, 1, 2, 5], np.int64), 5000)
+    pids = rng.choice(np.array([-1, 0, 17, 2**31 - 1], np.int64), 5000)
+    uniq, inv = _unique_rows(ips, modes, pids)
+    rows = [(int(ip), int(m), int(p)) for ip, m, p in zip(ips, modes, pids, strict=True)]
+    back = [(int(u[0]), int(u[1]), int(np.uint64(u[2]).view(np.int64))) for u in uniq[inv]]
+    assert back == rows
+    assert len(uniq) == len(set(rows))
