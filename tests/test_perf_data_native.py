@@ -240,3 +240,21 @@ def test_fields_equal_decode_fields(
     assert {k: s.to_list() for k, s in got.strings.items()} == {
         k: s.to_list() for k, s in want.strings.items()
     }
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.binary(min_size=8, max_size=200), picks=st.lists(st.integers(0, 192)), big=st.booleans()
+)
+def test_u64s_equal_their_twin(
+    native: ModuleType, data: bytes, picks: list[int], big: bool
+) -> None:
+    from spftrace.formats.perf_data.callchain import read_u64s, read_u64s_py
+
+    buf = np.frombuffer(data, np.uint8)
+    at = np.array([p % (len(data) - 7) for p in picks], np.int64)
+    want = [int.from_bytes(data[a : a + 8], "big" if big else "little") for a in at.tolist()]
+    assert read_u64s(buf, at, big).tolist() == want
+    assert read_u64s_py(buf, at, big).tolist() == want
+    with pytest.raises(IndexError):
+        native.u64s(buf, np.array([len(data) - 7], np.int64), big, np.empty(1, np.uint64))

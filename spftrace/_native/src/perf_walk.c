@@ -7,6 +7,7 @@
  *             (twin: spftrace/formats/trace_dat/ring.py walk_pages_py)
  * fields()    fixed-offset integer fields of tracepoint payloads -> an (n, k) u64 matrix
  *             (twin: tracefs_format.decode_fields, which tests hold it equal to)
+ * u64s()      u64 words at given offsets (callchain entries; twin: callchain.read_u64s_py)
  * take()      rows of a string column picked by index (strcol.choose / gather:
  *             per row a memcpy instead of numpy's per-byte index arithmetic;
  *             twin: strcol.take_py)
@@ -629,6 +630,49 @@ e1:
 	Py_RETURN_NONE;
 }
 
+/* u64s(buf u8, at i64[n], big, out u64[n]): out[i] = the u64 at buf[at[i]] */
+static PyObject *u64s(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *obuf, *oat, *oout;
+	int big, bad = 0;
+	Py_buffer buf, at, out;
+	if (!PyArg_ParseTuple(args, "OOpO", &obuf, &oat, &big, &oout))
+		return NULL;
+	if (get(obuf, &buf, 0, 0, "buf") < 0)
+		return NULL;
+	if (get(oat, &at, 0, 8, "at") < 0)
+		goto e1;
+	if (get(oout, &out, 1, 8, "out") < 0)
+		goto e2;
+	{
+		Py_ssize_t n = at.len / 8;
+		const int64_t *a = (const int64_t *)at.buf;
+		uint64_t *o = (uint64_t *)out.buf;
+		rd_t r = {(const uint8_t *)buf.buf, big != host_big()};
+		if (out.len / 8 != n) {
+			PyErr_SetString(PyExc_ValueError, "u64s: bad array sizes");
+			bad = 1;
+		}
+		for (Py_ssize_t i = 0; !bad && i < n; i++)
+			if (a[i] < 0 || a[i] > (int64_t)buf.len - 8) {
+				PyErr_SetString(PyExc_IndexError, "u64s: an offset outside the buffer");
+				bad = 1;
+			}
+		if (!bad)
+			for (Py_ssize_t i = 0; i < n; i++)
+				o[i] = r64(&r, a[i]);
+	}
+	PyBuffer_Release(&out);
+e2:
+	PyBuffer_Release(&at);
+e1:
+	PyBuffer_Release(&buf);
+	if (bad)
+		return NULL;
+	Py_RETURN_NONE;
+}
+
 /* take(data u8, starts i64, lens i64, idx i64, out_off i64[n+1]) -> bytearray:
  * row i of the result is data[starts[idx[i]] : starts[idx[i]] + lens[idx[i]]]. */
 static PyObject *take(PyObject *self, PyObject *args)
@@ -704,6 +748,7 @@ static PyMethodDef methods[] = {
 	 "(records, bad_pages)"},
 	{"fields", fields, METH_VARARGS,
 	 "fields(buf, starts, lens, offs, sizes, static_size, big_endian, out) -> None"},
+	{"u64s", u64s, METH_VARARGS, "u64s(buf, at, big_endian, out) -> None"},
 	{"take", take, METH_VARARGS,
 	 "take(data, starts, lens, idx, out_off) -> bytearray (rows picked by index)"},
 	{NULL, NULL, 0, NULL},

@@ -46,6 +46,20 @@ class Frames:
 def read_u64s(
     buf: np.ndarray[Any, Any], at: np.ndarray[Any, Any], big: bool
 ) -> np.ndarray[Any, Any]:
+    """The u64 at each offset: the compiled u64s when built, else read_u64s_py."""
+    from ..native import perf_walk
+
+    mod = perf_walk()
+    if mod is None or not hasattr(mod, "u64s") or not len(at):
+        return read_u64s_py(buf, at, big)
+    out = np.empty(len(at), U64)
+    mod.u64s(np.ascontiguousarray(buf, np.uint8), np.ascontiguousarray(at, np.int64), big, out)
+    return out
+
+
+def read_u64s_py(
+    buf: np.ndarray[Any, Any], at: np.ndarray[Any, Any], big: bool
+) -> np.ndarray[Any, Any]:
     if not len(at):
         return np.zeros(0, U64)
     mat = buf[np.asarray(at, np.int64)[:, None] + np.arange(8)]
