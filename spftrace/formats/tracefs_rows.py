@@ -328,8 +328,10 @@ def _distinct(dec: Decoded, refs: set[str]) -> tuple[Decoded, np.ndarray[Any, An
     if n < 64 or not refs or any(r in dec.strings or r not in dec.numbers for r in refs):
         return None
     names = sorted(refs)
+    # a validity column that is True throughout does not split any group
+    partial = [r for r in names if not dec.valid[r].all()]
     keys = np.stack(
-        [dec.numbers[r] for r in names] + [dec.valid[r].astype(np.uint64) for r in names]
+        [dec.numbers[r] for r in names] + [dec.valid[r].astype(np.uint64) for r in partial]
     )
     order = np.lexsort(keys[::-1])
     srt = keys[:, order]
