@@ -158,7 +158,7 @@ def main() -> None:
                 f"| | | | {what} | {t[0]:.2f} | {t[1]:.2f} | {t[2]:.0f} | "
                 f"{tt[0] / t[0]:.2f} | {tt[1] / t[1]:.2f} |"
             )
-    shutil.rmtree(WORK / "binary-out.parquet", ignore_errors=True)
+    (WORK / "binary-out.parquet").unlink(missing_ok=True)
     if args.text:
         t_txt = timed(["sh", "-c", f"perf script -i {perf} 2>/dev/null | {PY} {child} text -"])
         tr = rows[0][4][0]
