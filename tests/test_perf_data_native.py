@@ -258,3 +258,19 @@ def test_u64s_equal_their_twin(
     assert read_u64s_py(buf, at, big).tolist() == want
     with pytest.raises(IndexError):
         native.u64s(buf, np.array([len(data) - 7], np.int64), big, np.empty(1, np.uint64))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.binary(max_size=30)), max_size=80))
+def test_scatter_puts_rows_back(native: ModuleType, rows: list[tuple[int, bytes]]) -> None:
+    """Rows of several parts (one per event) are put back at their positions, the rest
+    empty, by the compiled path (flat) as by plain list assignment."""
+    from spftrace.formats import strcol as sc
+
+    n = len(rows) + 3
+    parts = []
+    for part in range(3):
+        at = [i for i, (p, _) in enumerate(rows) if p == part]
+        parts.append((np.array(at, np.int64), sc.from_list([rows[i][1] for i in at])))
+    want = [rows[i][1] if i < len(rows) else b"" for i in range(n)]
+    assert sc.scatter(n, parts).to_list() == want

@@ -261,9 +261,12 @@ def stack(cols: list[StrCol]) -> StrCol:
 
 def scatter(n: int, parts: list[tuple[Arr, StrCol]]) -> StrCol:
     """``n`` rows: the rows ``rows`` of each part come from its column, the others
-    are empty (each event's payloads put back in record order)."""
-    mats = [(rows, col.matrix()) for rows, col in parts]
-    if all(m is not None for _, m in mats):
+    are empty (each event's payloads put back in record order).  With the compiled
+    take the rows are copied flat; without it padded matrices are the quicker copy."""
+    from .native import perf_walk
+
+    mats = [] if perf_walk() is not None else [(rows, col.matrix()) for rows, col in parts]
+    if mats and all(m is not None for _, m in mats):
         w = max((m[0].shape[1] for _, m in mats if m is not None), default=0)
         mat = np.zeros((n, w), np.uint8)
         mask = np.zeros((n, w), bool)
@@ -281,7 +284,8 @@ def scatter(n: int, parts: list[tuple[Arr, StrCol]]) -> StrCol:
         base += len(rows)
     empty = np.flatnonzero(pos < 0)
     pos[empty] = base + np.arange(len(empty))
-    return stack([c for _, c in parts] + [from_list([b""] * len(empty))]).take(pos)
+    blank = StrCol(np.zeros(0, np.uint8), np.zeros(len(empty) + 1, np.int64))
+    return stack([c for _, c in parts] + [blank]).take(pos)
 
 
 def where(test: Arr, yes: StrCol, no: StrCol) -> StrCol:
