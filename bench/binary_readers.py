@@ -10,11 +10,15 @@ each in a fresh process, best of --runs (3):
 - ``perf script -i FILE > /dev/null`` and ``trace-cmd report -t -i FILE > /dev/null``;
 - the reader alone (bench/_binary_child.py: import, read every batch, count rows);
 - the reader writing Parquet with pyarrow (a stand-in for the ingest pipeline);
+- ``spftrace ingest FILE --data DIR`` (the whole ingest: reader, pipeline, dataset);
 - with --text, once: ``perf script`` piped into spftrace's existing text parser, the
   whole path the perf.data reader replaces.
 
-Whole-process seconds (interpreter start and imports included) and peak RSS are
-printed as a Markdown table; bench/RESULTS.md is the lead's to update.
+Whole-process seconds (interpreter start and imports included), CPU seconds
+(user + system, which other processes on a shared machine disturb less than the
+wall clock) and peak RSS are printed as a Markdown table; ratios are against the
+tool's own figure in the same run.  Without trace-cmd on PATH the trace.dat rows
+are left out (said so in the output).  bench/RESULTS.md is the lead's to update.
 """
 
 from __future__ import annotations
@@ -80,69 +84,105 @@ def mtfault() -> Path:
     return exe
 
 
-def timed(cmd: list[str], stdout: int | None = subprocess.DEVNULL) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS MB, stdout) of one fresh process."""
+Timing = tuple[float, float, float, str]  # wall s, CPU s, peak RSS MB, stdout
+
+
+def timed(cmd: list[str], stdout: int | None = subprocess.DEVNULL) -> Timing:
+    """(wall seconds, CPU seconds of the process and its children, peak RSS MB, stdout)
+    of one fresh process."""
     t0 = time.perf_counter()
     r = subprocess.run(
-        ["/usr/bin/time", "-f", "%M", *cmd], stdout=subprocess.PIPE if stdout is None else stdout,
-        stderr=subprocess.PIPE, check=True,
+        ["/usr/bin/time", "-f", "%U %S %M", *cmd],
+        stdout=subprocess.PIPE if stdout is None else stdout, stderr=subprocess.PIPE, check=True,
     )  # fmt: skip
     wall = time.perf_counter() - t0
-    rss = int(r.stderr.decode().strip().splitlines()[-1]) / 1024
-    return wall, rss, (r.stdout or b"").decode()
+    user, sys_, rss = r.stderr.decode().strip().splitlines()[-1].split()
+    return wall, float(user) + float(sys_), int(rss) / 1024, (r.stdout or b"").decode()
 
 
-def best(cmd: list[str], runs: int = 3, keep: bool = False) -> tuple[float, float, str]:
+def best(cmd: list[str], runs: int = 3, keep: bool = False) -> Timing:
     results = [timed(cmd, None if keep else subprocess.DEVNULL) for _ in range(runs)]
-    return min(r[0] for r in results), max(r[1] for r in results), results[-1][2]
+    return (
+        min(r[0] for r in results),
+        min(r[1] for r in results),
+        max(r[2] for r in results),
+        results[-1][3],
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples-rounds", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--perf-data", type=Path, help="use this capture instead of recording one")
     ap.add_argument("--text", action="store_true", help="also time perf script | text parser")
     args = ap.parse_args()
     WORK.mkdir(exist_ok=True)
     child = str(HERE / "_binary_child.py")
+    spftrace = str(Path(PY).with_name("spftrace"))
     rows = []
-    perf = capture_perf(args.samples_rounds)
-    dat = capture_dat()
+    perf = args.perf_data or capture_perf(args.samples_rounds)
+    inputs = [("perf.data", perf, ["sh", "-c", f"perf script -i {perf} > /dev/null 2>&1"])]
+    if shutil.which("trace-cmd"):
+        dat = capture_dat()
+        tool = ["sh", "-c", f"trace-cmd report -t -i {dat} > /dev/null 2>&1"]
+        inputs.append(("trace.dat", dat, tool))
+    else:
+        print("trace-cmd is not on PATH: no trace.dat figures")
     env_native = "yes" if _native_built() else "no (pure-Python walk)"
-    for kind, path, tool in (
-        ("perf.data", perf, ["sh", "-c", f"perf script -i {perf} > /dev/null 2>&1"]),
-        ("trace.dat", dat, ["sh", "-c", f"trace-cmd report -t -i {dat} > /dev/null 2>&1"]),
-    ):
-        t_tool, rss_tool, _ = best(tool, args.runs)
-        t_read, rss_read, out = best([PY, child, kind, str(path)], args.runs, keep=True)
-        info = json.loads(out.strip().splitlines()[-1])
+    for kind, path, tool in inputs:
+        t_tool = best(tool, args.runs)
+        t_read = best([PY, child, kind, str(path)], args.runs, keep=True)
+        info = json.loads(t_read[3].strip().splitlines()[-1])
         pq = WORK / "binary-out.parquet"
-        t_pq, rss_pq, _ = best([PY, child, kind, str(path), str(pq)], args.runs, keep=True)
+        t_pq = best([PY, child, kind, str(path), str(pq)], args.runs, keep=True)
+        t_ing = _ingest(spftrace, path, args.runs)
         mb = path.stat().st_size / 2**20
-        rows.append((kind, info["rows"], mb, t_tool, rss_tool, t_read, rss_read, t_pq, rss_pq))
+        rows.append((kind, info["rows"], mb, t_tool, t_read, t_pq, t_ing))
     print(f"compiled walk: {env_native}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}")
     print()
     print(
-        "| input | rows | MB | tool s | tool MB | reader s | reader MB | x tool"
-        " | + Parquet s | MB | x tool |"
+        "| input | rows | MB | measured | wall s | CPU s | peak RSS MB | x tool (wall)"
+        " | x tool (CPU) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for kind, n, mb, tt, rt, tr, rr, tp, rp in rows:
+    print("|---|---:|---:|---|---:|---:|---:|---:|---:|")
+    for kind, n, mb, tt, *others in rows:
+        name = "perf script" if kind == "perf.data" else "trace-cmd report"
         print(
-            f"| {kind} | {n:,} | {mb:.0f} | {tt:.2f} | {rt:.0f} | {tr:.2f} | {rr:.0f} | "
-            f"{tt / tr:.1f} | {tp:.2f} | {rp:.0f} | {tt / tp:.1f} |"
+            f"| {kind} | {n:,} | {mb:.0f} | {name} | {tt[0]:.2f} | {tt[1]:.2f} | {tt[2]:.0f} | | |"
         )
-    shutil.rmtree(WORK / "binary-out.parquet", ignore_errors=True)
+        for what, t in zip(
+            ("reader alone", "reader + Parquet", "spftrace ingest"), others, strict=True
+        ):
+            print(
+                f"| | | | {what} | {t[0]:.2f} | {t[1]:.2f} | {t[2]:.0f} | "
+                f"{tt[0] / t[0]:.2f} | {tt[1] / t[1]:.2f} |"
+            )
+    (WORK / "binary-out.parquet").unlink(missing_ok=True)
     if args.text:
-        t_txt, rss_txt, _ = timed(
-            ["sh", "-c", f"perf script -i {perf} 2>/dev/null | {PY} {child} text -"]
-        )
-        tr = rows[0][5]
+        t_txt = timed(["sh", "-c", f"perf script -i {perf} 2>/dev/null | {PY} {child} text -"])
+        tr = rows[0][4][0]
         print()
         print(
-            f"perf script | text parser: {t_txt:.2f} s, {rss_txt:.0f} MB (parser process); "
-            f"perf.data reader {t_txt / tr:.1f}x faster"
+            f"perf script | text parser: {t_txt[0]:.2f} s, {t_txt[2]:.0f} MB (parser process); "
+            f"perf.data reader {t_txt[0] / tr:.1f}x faster"
         )
+
+
+def _ingest(spftrace: str, path: Path, runs: int) -> Timing:
+    """``spftrace ingest FILE --data DIR`` into a fresh dataset each run."""
+    results = []
+    for _ in range(runs):
+        data = WORK / "binary-ingest-data"
+        shutil.rmtree(data, ignore_errors=True)
+        results.append(timed([spftrace, "ingest", str(path), "--data", str(data)]))
+        shutil.rmtree(data, ignore_errors=True)
+    return (
+        min(r[0] for r in results),
+        min(r[1] for r in results),
+        max(r[2] for r in results),
+        "",
+    )
 
 
 def _native_built() -> bool:

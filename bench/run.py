@@ -417,11 +417,42 @@ def bench_vmalock(results: list[str]) -> None:
     results += ["", f"20M / 5M classify time: **{ratio:.2f}x** (required: at most ~4x).", ""]
 
 
+def bench_binary(results: list[str]) -> None:
+    """bench/binary_readers.py in its own process: its table, as it printed it."""
+    out = subprocess.run(
+        [sys.executable, str(HERE / "binary_readers.py"), "--runs", "3"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    results += [
+        "## Binary readers (perf.data, trace.dat) against perf script / trace-cmd report",
+        "",
+        "`python bench/binary_readers.py --runs 3` (docstring there: the capture, what each "
+        "row times; best of 3 fresh processes; ratios against the tool in the same run).",
+        "",
+        *out.strip().splitlines(),
+        "",
+    ]
+
+
+def bench_load_links(results: list[str]) -> None:
+    """The load tests run apart (minutes each): where their figures are."""
+    results += ["## Load (`make load`, run apart from make bench)", ""]
+    for name, what in (
+        ("LOAD.md", "a LINES-line perf script trace piped into `spftrace ingest -`, then reports"),
+        ("LOAD-perf-data.md", "a recorded perf.data of N samples through spftrace's reader"),
+    ):
+        if (HERE / name).exists():
+            results.append(f"- bench/{name}: {what}.")
+    results.append("")
+
+
 def main() -> None:
     started = time.time()
     results = ["# spftrace benchmark results", "", "Written by `make bench` (bench/run.py).", ""]
     results += [*machine(), ""]
-    which = sys.argv[1:] or ["whole", "perf-stat", "traces", "sim", "report", "vmalock"]
+    which = sys.argv[1:] or [
+        "whole", "perf-stat", "traces", "binary", "sim", "report", "vmalock", "load"
+    ]  # fmt: skip
     if "whole" in which:  # the whole-process figures users meet (bench/whole.py)
         from whole import bench_whole
 
@@ -430,12 +461,16 @@ def main() -> None:
         bench_perf_stat(results)
     if "traces" in which:
         bench_traces(results)
+    if "binary" in which:
+        bench_binary(results)
     if "sim" in which:
         bench_sim(results)
     if "report" in which:
         bench_report(results)
     if "vmalock" in which:
         bench_vmalock(results)
+    if "load" in which:
+        bench_load_links(results)
     results.append(f"Total benchmark time: {time.time() - started:.0f} s.")
     if sys.argv[1:]:  # a partial run prints but does not replace RESULTS.md
         print("\n".join(results))

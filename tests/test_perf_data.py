@@ -217,6 +217,19 @@ def test_small_batches_give_the_same_rows() -> None:
     assert [r["line_no"] for r in small] == list(range(1, len(small) + 1))
 
 
+def test_small_windows_give_the_same_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows whose records sit in several read windows (a batch built from many blobs,
+    offsets moved into one buffer) equal the rows read in one window."""
+    from spftrace.formats.perf_data import reader
+
+    path = DATA / "all-cpus.data"
+    whole, _ = binary_rows(path, kallsyms=KALLSYMS)
+    monkeypatch.setattr(reader, "WINDOW", 4096)
+    small, _ = binary_rows(path, kallsyms=KALLSYMS, batch_rows=100)
+    assert len(whole) > 100
+    assert small == whole
+
+
 def test_records_are_accounted() -> None:
     _, batches = binary_rows(DATA / "tracepoints.data", kallsyms=KALLSYMS)
     rows = sum(b.rows for b in batches)
@@ -309,3 +322,24 @@ def test_fresh_pipe_mode_equals_perf_script(mtfault: Path, tmp_path: Path) -> No
 
 def _live_kallsyms() -> bytes:
     return Path("/proc/kallsyms").read_bytes()
+
+
+def test_distinct_frames_keep_address_pid_and_mode() -> None:
+    """Each frame's (address, address space, process) is found again from its distinct
+    row, kernel addresses near 2**64 and pid -1 included; no two distinct rows repeat."""
+    import numpy as np
+
+    from spftrace.formats.perf_data.callchain import _unique_rows
+
+    rng = np.random.default_rng(7)
+    ips = rng.choice(
+        np.array([0x401000, 0x7F0000001234, 0xFFFFFFFF81000010, (1 << 64) - 4096], np.uint64),
+        5000,
+    )
+    modes = rng.choice(np.array([0, 1, 2, 5], np.int64), 5000)
+    pids = rng.choice(np.array([-1, 0, 17, 2**31 - 1], np.int64), 5000)
+    uniq, inv = _unique_rows(ips, modes, pids)
+    rows = [(int(ip), int(m), int(p)) for ip, m, p in zip(ips, modes, pids, strict=True)]
+    back = [(int(u[0]), int(u[1]), int(np.uint64(u[2]).view(np.int64))) for u in uniq[inv]]
+    assert back == rows
+    assert len(uniq) == len(set(rows))

@@ -139,3 +139,138 @@ def test_ring_walk_twins_agree_on_damaged_pages(native: ModuleType, data: Any) -
         at = data.draw(st.integers(0, len(raw) - 1))
         raw[at] = data.draw(st.integers(0, 255))
     _ring_both(native, bytes(raw), page, data.draw(st.booleans()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    table=st.lists(st.binary(max_size=40), min_size=1, max_size=12),
+    picks=st.lists(st.integers(0, 11), max_size=200),
+)
+def test_take_equals_its_twin(native: ModuleType, table: list[bytes], picks: list[int]) -> None:
+    """Rows picked by index: the compiled take, numpy's twin and plain slicing agree."""
+    from spftrace.formats import strcol as sc
+
+    idx = np.array([p % len(table) for p in picks], np.int64)
+    lens = np.array([len(t) for t in table], np.int64)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    data = np.frombuffer(b"".join(table) or b"\0", np.uint8)
+    expected = [table[i] for i in idx.tolist()]
+    off = np.empty(len(idx) + 1, np.int64)
+    got = native.take(data, starts, lens, idx, off)
+    assert [bytes(got[off[i] : off[i + 1]]) for i in range(len(idx))] == expected
+    assert sc.take_py(data, starts, lens, idx).to_list() == expected
+    assert sc.take_rows(data, starts, lens, idx).to_list() == expected
+    assert sc.choose(table, idx).to_list() == expected
+
+
+def test_take_refuses_bad_indices(native: ModuleType) -> None:
+    data = np.frombuffer(b"abc", np.uint8)
+    starts, lens = np.array([0], np.int64), np.array([3], np.int64)
+    off = np.empty(2, np.int64)
+    with pytest.raises(IndexError):
+        native.take(data, starts, lens, np.array([1], np.int64), off)
+    with pytest.raises(ValueError):
+        native.take(data, starts, np.array([4], np.int64), np.array([0], np.int64), off)
+
+
+# mmap_lock_acquire_returned as this machine's kernel writes it (6.x), and a made-up
+# event with every integer size and a fixed char array
+FORMATS = [
+    """name: mmap_lock_acquire_returned
+ID: 101
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;
+\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;
+\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;
+
+\tfield:struct mm_struct * mm;\toffset:8;\tsize:8;\tsigned:0;
+\tfield:__data_loc char[] memcg_path;\toffset:16;\tsize:4;\tsigned:0;
+\tfield:bool write;\toffset:20;\tsize:1;\tsigned:0;
+\tfield:bool success;\toffset:21;\tsize:1;\tsigned:0;
+
+print fmt: "mm=%p memcg_path=%s write=%s success=%s", REC->mm, __get_str(memcg_path), \
+REC->write ? "true" : "false", REC->success ? "true" : "false"
+""",
+    """name: sizes
+ID: 102
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:short s;\toffset:2;\tsize:2;\tsigned:1;
+\tfield:int i;\toffset:4;\tsize:4;\tsigned:1;
+\tfield:u64 q;\toffset:8;\tsize:8;\tsigned:0;
+\tfield:char comm[5];\toffset:16;\tsize:5;\tsigned:0;
+\tfield:u8 b;\toffset:21;\tsize:1;\tsigned:0;
+
+print fmt: "s=%d i=%d q=%llx comm=%s b=%u", REC->s, REC->i, REC->q, REC->comm, REC->b
+""",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    which=st.integers(0, 1),
+    data=st.binary(min_size=0, max_size=400),
+    spans=st.lists(st.tuples(st.integers(-8, 420), st.integers(-4, 64)), max_size=60),
+    big=st.booleans(),
+)
+def test_fields_equal_decode_fields(
+    native: ModuleType, which: int, data: bytes, spans: list[tuple[int, int]], big: bool
+) -> None:
+    """Integer fields read by the compiled ``fields`` equal decode_fields' numpy reading,
+    for short records, records past the buffer's end and either byte order."""
+    from spftrace.formats.tracefs_format import Records, decode_fields, parse_format
+    from spftrace.formats.tracefs_rows import decode
+
+    fmt = parse_format(FORMATS[which], "test")
+    buf = np.frombuffer(data, np.uint8)
+    spans = (spans * 4)[: max(16, len(spans))] if spans else [(0, 24)] * 16
+    starts = np.array([s for s, _ in spans], np.int64).clip(0, max(len(buf) - 1, 0))
+    lengths = np.array([ln for _, ln in spans], np.int64).clip(0, None)
+    lengths = np.minimum(lengths, len(buf) - starts).clip(0, None)
+    recs = Records(buf, starts, lengths, big)
+    want = decode_fields(fmt, recs)
+    got = decode(fmt, recs)
+    assert list(got.valid) == list(want.valid)
+    assert set(got.numbers) == set(want.numbers)
+    for k, v in want.numbers.items():
+        assert got.numbers[k].tolist() == v.tolist(), k
+    for k, v in want.valid.items():
+        assert got.valid[k].tolist() == v.tolist(), k
+    assert {k: s.to_list() for k, s in got.strings.items()} == {
+        k: s.to_list() for k, s in want.strings.items()
+    }
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    data=st.binary(min_size=8, max_size=200), picks=st.lists(st.integers(0, 192)), big=st.booleans()
+)
+def test_u64s_equal_their_twin(
+    native: ModuleType, data: bytes, picks: list[int], big: bool
+) -> None:
+    from spftrace.formats.perf_data.callchain import read_u64s, read_u64s_py
+
+    buf = np.frombuffer(data, np.uint8)
+    at = np.array([p % (len(data) - 7) for p in picks], np.int64)
+    want = [int.from_bytes(data[a : a + 8], "big" if big else "little") for a in at.tolist()]
+    assert read_u64s(buf, at, big).tolist() == want
+    assert read_u64s_py(buf, at, big).tolist() == want
+    with pytest.raises(IndexError):
+        native.u64s(buf, np.array([len(data) - 7], np.int64), big, np.empty(1, np.uint64))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2), st.binary(max_size=30)), max_size=80))
+def test_scatter_puts_rows_back(native: ModuleType, rows: list[tuple[int, bytes]]) -> None:
+    """Rows of several parts (one per event) are put back at their positions, the rest
+    empty, by the compiled path (flat) as by plain list assignment."""
+    from spftrace.formats import strcol as sc
+
+    n = len(rows) + 3
+    parts = []
+    for part in range(3):
+        at = [i for i, (p, _) in enumerate(rows) if p == part]
+        parts.append((np.array(at, np.int64), sc.from_list([rows[i][1] for i in at])))
+    want = [rows[i][1] if i < len(rows) else b"" for i in range(n)]
+    assert sc.scatter(n, parts).to_list() == want

@@ -83,7 +83,9 @@ _SNIFF_RE = re.compile(
     r"(?<!\d)\d+\.\d{6,9}: +(?:[\w.-]+:[\w.-]+: |(?P<sample>(?:\d+ +)?"
     rf"{_SAMPLE_EVENT}:(?: |$)))"
 )
-_SIDE_BAND_RE = re.compile(r"\d+\.\d+: +PERF_RECORD_[A-Z_0-9]+")
+#: the lookbehind keeps the search linear: a run of digits is tried once, from its
+#: start (without it a 64 KiB line of digits backtracks quadratically)
+_SIDE_BAND_RE = re.compile(r"(?<![\d.])\d+\.\d+: +PERF_RECORD_[A-Z_0-9]+")
 _LOST_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
 _LOST_PCT_RE = re.compile(r"Processed (\d+) samples and lost (\d+(?:\.\d+)?)%!")
 _IGNORABLE = (
@@ -372,7 +374,8 @@ class PerfScriptParser(TraceTextParser):
         n = callchain.lost(line)
         if n is not None:
             return Stat("events_lost", None, n)
-        if _SIDE_BAND_RE.search(line):  # --show-mmap-events ... (LOST above): not samples
+        # --show-mmap-events ... (LOST above): not samples
+        if "PERF_RECORD_" in line and _SIDE_BAND_RE.search(line):
             return Stat("perf_side_band_records", None, 1)
         m = _LOST_RE.search(line)
         if m is not None:

@@ -6,6 +6,8 @@ int64 offsets, like an Arrow string array) or a padded matrix (one row of
 ``width`` bytes per string and a mask of the bytes that belong to it).  Short
 pieces (numbers, literals, names) are matrices: concatenating them is one hstack
 and flattening one boolean compaction, instead of index arithmetic per byte.
+Picking flat rows by index (``take_rows``) is a memcpy per row in the compiled
+core (perf_walk.c take) when it is built; ``take_py`` is its numpy twin.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ class StrCol:
         idx = np.asarray(idx, np.int64)
         if self.mat is not None and self.mask is not None:
             return StrCol(mat=self.mat[idx], mask=self.mask[idx], lens=self.lengths[idx])
-        return gather(self.data, self.offsets[:-1][idx], self.lengths[idx])
+        return take_rows(self.data, self.offsets[:-1], self.lengths, idx)
 
     def matrix(self) -> tuple[Arr, Arr] | None:
         """(mat, mask), left-aligned if made here; None if too wide."""
@@ -135,10 +137,9 @@ def choose(table: list[bytes], idx: Arr) -> StrCol:
     """Row i is ``table[idx[i]]`` (a few distinct strings: symbols, names, booleans)."""
     w = max((len(t) for t in table), default=0)
     idx = np.asarray(idx, np.int64)
-    if len(idx) > 4 * len(table):  # a join of the table's bytes is the quickest copy
-        lens = np.array([len(t) for t in table], np.int64)[idx]
-        data = np.frombuffer(b"".join(map(table.__getitem__, idx.tolist())), np.uint8)
-        return StrCol(data, _offsets(lens))
+    if len(idx) > 4 * len(table):  # flat: one copy of each row's bytes
+        lens = np.array([len(t) for t in table], np.int64)
+        return take_rows(np.frombuffer(b"".join(table), np.uint8), _offsets(lens)[:-1], lens, idx)
     if w <= MAT_MAX:
         mat = np.zeros((len(table), w), np.uint8)
         for i, t in enumerate(table):
@@ -149,8 +150,35 @@ def choose(table: list[bytes], idx: Arr) -> StrCol:
     return from_list(table).take(idx)
 
 
+def take_rows(data: Arr, starts: Arr, lens: Arr, idx: Arr) -> StrCol:
+    """Row i is ``data[starts[idx[i]]:][:lens[idx[i]]]``: the compiled take, else take_py."""
+    from .native import perf_walk
+
+    mod = perf_walk()
+    starts = np.ascontiguousarray(starts, np.int64)
+    lens = np.ascontiguousarray(lens, np.int64)
+    idx = np.ascontiguousarray(idx, np.int64)
+    if mod is None or not hasattr(mod, "take"):
+        return take_py(data, starts, lens, idx)
+    off = np.empty(len(idx) + 1, np.int64)
+    out = mod.take(np.ascontiguousarray(data, np.uint8), starts, lens, idx, off)
+    return StrCol(np.frombuffer(out, np.uint8), off)
+
+
+def take_py(data: Arr, starts: Arr, lens: Arr, idx: Arr) -> StrCol:
+    """The numpy twin of the compiled take."""
+    return _gather(data, np.asarray(starts, np.int64)[idx], np.asarray(lens, np.int64)[idx])
+
+
 def gather(buf: Arr, starts: Arr, lengths: Arr) -> StrCol:
     """Row i is ``buf[starts[i]:starts[i] + lengths[i]]`` (the caller checked the bounds)."""
+    n = len(lengths)
+    if n > 64:
+        return take_rows(buf, starts, lengths, np.arange(n, dtype=np.int64))
+    return _gather(buf, starts, lengths)
+
+
+def _gather(buf: Arr, starts: Arr, lengths: Arr) -> StrCol:
     lengths = np.asarray(lengths, np.int64)
     off = _offsets(lengths)
     total = int(off[-1])
@@ -165,6 +193,8 @@ def cstrings(buf: Arr, starts: Arr, lengths: Arr) -> StrCol:
     """Like ``gather``, each string cut at its first NUL (C strings)."""
     lengths = np.asarray(lengths, np.int64)
     w = int(lengths.max()) if len(lengths) else 0
+    if w == 0:  # every string empty (argmax below needs a column)
+        return StrCol(np.zeros(0, np.uint8), np.zeros(len(lengths) + 1, np.int64))
     if w <= MAT_MAX and len(buf):
         cols = np.arange(w)
         idx = np.asarray(starts, np.int64)[:, None] + cols[None, :]
@@ -231,9 +261,12 @@ def stack(cols: list[StrCol]) -> StrCol:
 
 def scatter(n: int, parts: list[tuple[Arr, StrCol]]) -> StrCol:
     """``n`` rows: the rows ``rows`` of each part come from its column, the others
-    are empty (each event's payloads put back in record order)."""
-    mats = [(rows, col.matrix()) for rows, col in parts]
-    if all(m is not None for _, m in mats):
+    are empty (each event's payloads put back in record order).  With the compiled
+    take the rows are copied flat; without it padded matrices are the quicker copy."""
+    from .native import perf_walk
+
+    mats = [] if perf_walk() is not None else [(rows, col.matrix()) for rows, col in parts]
+    if mats and all(m is not None for _, m in mats):
         w = max((m[0].shape[1] for _, m in mats if m is not None), default=0)
         mat = np.zeros((n, w), np.uint8)
         mask = np.zeros((n, w), bool)
@@ -251,7 +284,8 @@ def scatter(n: int, parts: list[tuple[Arr, StrCol]]) -> StrCol:
         base += len(rows)
     empty = np.flatnonzero(pos < 0)
     pos[empty] = base + np.arange(len(empty))
-    return stack([c for _, c in parts] + [from_list([b""] * len(empty))]).take(pos)
+    blank = StrCol(np.zeros(0, np.uint8), np.zeros(len(empty) + 1, np.int64))
+    return stack([c for _, c in parts] + [blank]).take(pos)
 
 
 def where(test: Arr, yes: StrCol, no: StrCol) -> StrCol:

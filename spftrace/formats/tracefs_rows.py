@@ -10,6 +10,8 @@ hold the field's value even where the text shows a symbol (``ip=do_fault``) or
 ``(nil)``.  Rows whose rendered strings contain a space (a comm with a blank)
 would split differently, so their ``fields`` come from ``decode_payload`` on the
 rendered text, as the text path would read it.
+Fixed-offset integer fields are read by the compiled core (perf_walk.c fields)
+when it is built, the rest by decode_fields; tests hold both equal to decode_fields.
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ class EventDecoder:
         return self._programs[fmt.id]
 
     def decode(self, fmt: EventFormat, recs: Records) -> EventRows:
-        dec = decode_fields(fmt, recs)
+        dec = decode(fmt, recs)
         ev = Evaluator(dec, self.long_size, self.resolve)
         prog = self.program(fmt)
         if prog is not None:
@@ -256,6 +258,50 @@ class EventDecoder:
         return EventRows(payload, typed, keys, values, rendered=False)
 
 
+_REST: dict[tuple[int, str, str], EventFormat] = {}
+
+
+def decode(fmt: EventFormat, recs: Records, *, use_native: bool = True) -> Decoded:
+    """``decode_fields(fmt, recs)``, its scalar fields read by the compiled ``fields``."""
+    from .native import perf_walk
+
+    mod = perf_walk() if use_native else None
+    scalars = [f for f in fmt.fields if f.is_scalar]
+    n = len(recs)
+    if mod is None or not hasattr(mod, "fields") or not scalars or n < 16:
+        return decode_fields(fmt, recs)
+    key = (fmt.id, fmt.system, fmt.name)
+    rest = _REST.get(key)
+    if rest is None or rest.fields != tuple(f for f in fmt.fields if not f.is_scalar):
+        rest = _REST[key] = EventFormat(
+            fmt.id,
+            fmt.system,
+            fmt.name,
+            tuple(f for f in fmt.fields if not f.is_scalar),
+            fmt.print_fmt,
+            fmt.print_args,
+        )
+    out = decode_fields(rest, recs) if rest.fields else Decoded(n)
+    mat = np.empty((len(scalars), n), np.uint64)
+    mod.fields(
+        np.ascontiguousarray(recs.buf, np.uint8),
+        np.ascontiguousarray(recs.starts, np.int64),
+        np.ascontiguousarray(recs.lengths, np.int64),
+        np.array([f.offset for f in scalars], np.int64),
+        np.array([f.size for f in scalars], np.int64),
+        fmt.static_size,
+        recs.big_endian,
+        mat,
+    )
+    lengths = recs.lengths
+    for j, f in enumerate(scalars):
+        out.numbers[f.name] = mat[j]
+        out.valid[f.name] = lengths >= f.offset + f.size
+    # the same key order as decode_fields (every field in format order)
+    out.valid = {f.name: out.valid[f.name] for f in fmt.fields}
+    return out
+
+
 def _field_refs(prog: Program) -> set[str]:
     out: set[str] = set()
 
@@ -282,8 +328,10 @@ def _distinct(dec: Decoded, refs: set[str]) -> tuple[Decoded, np.ndarray[Any, An
     if n < 64 or not refs or any(r in dec.strings or r not in dec.numbers for r in refs):
         return None
     names = sorted(refs)
+    # a validity column that is True throughout does not split any group
+    partial = [r for r in names if not dec.valid[r].all()]
     keys = np.stack(
-        [dec.numbers[r] for r in names] + [dec.valid[r].astype(np.uint64) for r in names]
+        [dec.numbers[r] for r in names] + [dec.valid[r].astype(np.uint64) for r in partial]
     )
     order = np.lexsort(keys[::-1])
     srt = keys[:, order]

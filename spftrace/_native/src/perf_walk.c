@@ -5,6 +5,12 @@
  *             (twin: spftrace/formats/perf_data/walk.py walk_py)
  * ring_walk() ftrace ring-buffer pages -> records
  *             (twin: spftrace/formats/trace_dat/ring.py walk_pages_py)
+ * fields()    fixed-offset integer fields of tracepoint payloads -> an (n, k) u64 matrix
+ *             (twin: tracefs_format.decode_fields, which tests hold it equal to)
+ * u64s()      u64 words at given offsets (callchain entries; twin: callchain.read_u64s_py)
+ * take()      rows of a string column picked by index (strcol.choose / gather:
+ *             per row a memcpy instead of numpy's per-byte index arithmetic;
+ *             twin: strcol.take_py)
  *
  * Both only scan bytes and fill caller-allocated numpy arrays; every decision
  * about what the fields mean stays in Python.  Tests hold each function equal to
@@ -520,6 +526,219 @@ e1:
 	return NULL;
 }
 
+/* fields(buf u8, starts i64, lens i64, offs i64[k], sizes i64[k], static_size, big, out u64[k*n])
+ * out holds one column per field (out[j * n + i]).
+ * Field j of record i, read unsigned at its size in the file's byte order, as
+ * decode_fields reads it from fixed_part: the bytes past a short record's end are
+ * zero, and so is every byte of a record whose fixed part would run past the buffer. */
+static PyObject *fields(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *obuf, *ostarts, *olens, *ooffs, *osizes, *oout;
+	Py_ssize_t ssize;
+	int big, bad = 0;
+	Py_buffer buf, starts, lens, offs, sizes, out;
+	if (!PyArg_ParseTuple(args, "OOOOOnpO", &obuf, &ostarts, &olens, &ooffs, &osizes, &ssize,
+			      &big, &oout))
+		return NULL;
+	if (get(obuf, &buf, 0, 0, "buf") < 0)
+		return NULL;
+	if (get(ostarts, &starts, 0, 8, "starts") < 0)
+		goto e1;
+	if (get(olens, &lens, 0, 8, "lens") < 0)
+		goto e2;
+	if (get(ooffs, &offs, 0, 8, "offs") < 0)
+		goto e3;
+	if (get(osizes, &sizes, 0, 8, "sizes") < 0)
+		goto e4;
+	if (get(oout, &out, 1, 8, "out") < 0)
+		goto e5;
+	{
+		Py_ssize_t n = starts.len / 8, k = offs.len / 8;
+		const int64_t *st = (const int64_t *)starts.buf, *ln = (const int64_t *)lens.buf;
+		const int64_t *of = (const int64_t *)offs.buf, *sz = (const int64_t *)sizes.buf;
+		const uint8_t *b = (const uint8_t *)buf.buf;
+		uint64_t *o = (uint64_t *)out.buf;
+		int64_t blen = (int64_t)buf.len, L = blen > ssize ? blen : (int64_t)ssize;
+		int swap = big != host_big();
+		if (lens.len / 8 != n || sizes.len / 8 != k || out.len / 8 != n * k || ssize < 0) {
+			PyErr_SetString(PyExc_ValueError, "fields: bad array sizes");
+			bad = 1;
+		}
+		for (Py_ssize_t j = 0; !bad && j < k; j++)
+			if (of[j] < 0 || of[j] + sz[j] > ssize ||
+			    (sz[j] != 1 && sz[j] != 2 && sz[j] != 4 && sz[j] != 8)) {
+				PyErr_SetString(PyExc_ValueError, "fields: a field outside the fixed part");
+				bad = 1;
+			}
+		if (!bad) {
+			Py_BEGIN_ALLOW_THREADS
+			for (Py_ssize_t i = 0; i < n; i++) {
+				int64_t s0 = st[i], avail = ln[i];
+				if (ssize == 0 || s0 < 0 || s0 > L - ssize) {
+					for (Py_ssize_t j = 0; j < k; j++)
+						o[j * n + i] = 0;
+					continue;
+				}
+				if (avail > ssize)
+					avail = ssize;
+				if (avail > blen - s0)
+					avail = blen - s0 > 0 ? blen - s0 : 0;
+				for (Py_ssize_t j = 0; j < k; j++) {
+					uint8_t tmp[8] = {0};
+					int64_t have = avail - of[j];
+					uint64_t v = 0;
+					int sj = (int)sz[j];
+					if (have >= sj) {
+						const uint8_t *at = b + s0 + of[j];
+						switch (sj) {
+						case 1: v = at[0]; break;
+						case 2: { uint16_t x; memcpy(&x, at, 2); v = swap ? bswap16(x) : x; break; }
+						case 4: { uint32_t x; memcpy(&x, at, 4); v = swap ? bswap32(x) : x; break; }
+						default: { uint64_t x; memcpy(&x, at, 8); v = swap ? bswap64(x) : x; }
+						}
+						o[j * n + i] = v;
+						continue;
+					}
+					if (have > 0)
+						memcpy(tmp, b + s0 + of[j], (size_t)have);
+					if (big) /* the bytes in the file's order */
+						for (int q = 0; q < sj; q++)
+							v = (v << 8) | tmp[q];
+					else
+						for (int q = sj - 1; q >= 0; q--)
+							v = (v << 8) | tmp[q];
+					o[j * n + i] = v;
+				}
+			}
+			Py_END_ALLOW_THREADS
+		}
+	}
+	PyBuffer_Release(&out);
+e5:
+	PyBuffer_Release(&sizes);
+e4:
+	PyBuffer_Release(&offs);
+e3:
+	PyBuffer_Release(&lens);
+e2:
+	PyBuffer_Release(&starts);
+e1:
+	PyBuffer_Release(&buf);
+	if (bad)
+		return NULL;
+	Py_RETURN_NONE;
+}
+
+/* u64s(buf u8, at i64[n], big, out u64[n]): out[i] = the u64 at buf[at[i]] */
+static PyObject *u64s(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *obuf, *oat, *oout;
+	int big, bad = 0;
+	Py_buffer buf, at, out;
+	if (!PyArg_ParseTuple(args, "OOpO", &obuf, &oat, &big, &oout))
+		return NULL;
+	if (get(obuf, &buf, 0, 0, "buf") < 0)
+		return NULL;
+	if (get(oat, &at, 0, 8, "at") < 0)
+		goto e1;
+	if (get(oout, &out, 1, 8, "out") < 0)
+		goto e2;
+	{
+		Py_ssize_t n = at.len / 8;
+		const int64_t *a = (const int64_t *)at.buf;
+		uint64_t *o = (uint64_t *)out.buf;
+		rd_t r = {(const uint8_t *)buf.buf, big != host_big()};
+		if (out.len / 8 != n) {
+			PyErr_SetString(PyExc_ValueError, "u64s: bad array sizes");
+			bad = 1;
+		}
+		for (Py_ssize_t i = 0; !bad && i < n; i++)
+			if (a[i] < 0 || a[i] > (int64_t)buf.len - 8) {
+				PyErr_SetString(PyExc_IndexError, "u64s: an offset outside the buffer");
+				bad = 1;
+			}
+		if (!bad)
+			for (Py_ssize_t i = 0; i < n; i++)
+				o[i] = r64(&r, a[i]);
+	}
+	PyBuffer_Release(&out);
+e2:
+	PyBuffer_Release(&at);
+e1:
+	PyBuffer_Release(&buf);
+	if (bad)
+		return NULL;
+	Py_RETURN_NONE;
+}
+
+/* take(data u8, starts i64, lens i64, idx i64, out_off i64[n+1]) -> bytearray:
+ * row i of the result is data[starts[idx[i]] : starts[idx[i]] + lens[idx[i]]]. */
+static PyObject *take(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *odata, *ostarts, *olens, *oidx, *ooff, *res = NULL;
+	Py_buffer data, starts, lens, idx, off;
+	if (!PyArg_ParseTuple(args, "OOOOO", &odata, &ostarts, &olens, &oidx, &ooff))
+		return NULL;
+	if (get(odata, &data, 0, 0, "data") < 0)
+		return NULL;
+	if (get(ostarts, &starts, 0, 8, "starts") < 0)
+		goto e1;
+	if (get(olens, &lens, 0, 8, "lens") < 0)
+		goto e2;
+	if (get(oidx, &idx, 0, 8, "idx") < 0)
+		goto e3;
+	if (get(ooff, &off, 1, 8, "out_off") < 0)
+		goto e4;
+	{
+		const int64_t *st = (const int64_t *)starts.buf, *ln = (const int64_t *)lens.buf;
+		const int64_t *ix = (const int64_t *)idx.buf;
+		int64_t *o = (int64_t *)off.buf;
+		Py_ssize_t nt = starts.len / 8, n = idx.len / 8, i;
+		int64_t total = 0;
+		char *dst;
+		if (lens.len / 8 != nt || off.len / 8 != n + 1) {
+			PyErr_SetString(PyExc_ValueError, "take: bad array sizes");
+			goto e5;
+		}
+		for (Py_ssize_t t = 0; t < nt; t++)
+			if (st[t] < 0 || ln[t] < 0 || st[t] + ln[t] > (int64_t)data.len) {
+				PyErr_SetString(PyExc_ValueError, "take: a string outside the data");
+				goto e5;
+			}
+		for (i = 0; i < n; i++) {
+			if (ix[i] < 0 || ix[i] >= nt) {
+				PyErr_SetString(PyExc_IndexError, "take: index out of range");
+				goto e5;
+			}
+			o[i] = total;
+			total += ln[ix[i]];
+		}
+		o[n] = total;
+		res = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)total);
+		if (res == NULL)
+			goto e5;
+		dst = PyByteArray_AS_STRING(res);
+		Py_BEGIN_ALLOW_THREADS
+		for (i = 0; i < n; i++)
+			memcpy(dst + o[i], (const char *)data.buf + st[ix[i]], (size_t)ln[ix[i]]);
+		Py_END_ALLOW_THREADS
+	}
+e5:
+	PyBuffer_Release(&off);
+e4:
+	PyBuffer_Release(&idx);
+e3:
+	PyBuffer_Release(&lens);
+e2:
+	PyBuffer_Release(&starts);
+e1:
+	PyBuffer_Release(&data);
+	return res;
+}
+
 static PyMethodDef methods[] = {
 	{"walk", walk, METH_VARARGS,
 	 "walk(buf, pos, end, big_endian, attrs, ids, id_attr, id_pos, is_pos, out) -> "
@@ -527,6 +746,11 @@ static PyMethodDef methods[] = {
 	{"ring_walk", ring_walk, METH_VARARGS,
 	 "ring_walk(buf, page_size, long_size, big_endian, ts, off, length, page, lost) -> "
 	 "(records, bad_pages)"},
+	{"fields", fields, METH_VARARGS,
+	 "fields(buf, starts, lens, offs, sizes, static_size, big_endian, out) -> None"},
+	{"u64s", u64s, METH_VARARGS, "u64s(buf, at, big_endian, out) -> None"},
+	{"take", take, METH_VARARGS,
+	 "take(data, starts, lens, idx, out_off) -> bytearray (rows picked by index)"},
 	{NULL, NULL, 0, NULL},
 };
 

@@ -46,6 +46,20 @@ class Frames:
 def read_u64s(
     buf: np.ndarray[Any, Any], at: np.ndarray[Any, Any], big: bool
 ) -> np.ndarray[Any, Any]:
+    """The u64 at each offset: the compiled u64s when built, else read_u64s_py."""
+    from ..native import perf_walk
+
+    mod = perf_walk()
+    if mod is None or not hasattr(mod, "u64s") or not len(at):
+        return read_u64s_py(buf, at, big)
+    out = np.empty(len(at), U64)
+    mod.u64s(np.ascontiguousarray(buf, np.uint8), np.ascontiguousarray(at, np.int64), big, out)
+    return out
+
+
+def read_u64s_py(
+    buf: np.ndarray[Any, Any], at: np.ndarray[Any, Any], big: bool
+) -> np.ndarray[Any, Any]:
     if not len(at):
         return np.zeros(0, U64)
     mat = buf[np.asarray(at, np.int64)[:, None] + np.arange(8)]
@@ -124,8 +138,18 @@ def _unique_rows(
         uniq[:, 1] = U64(int(modes[0]) & 0xFFFFFFFFFFFFFFFF)
         uniq[:, 2] = np.int64(pids[0]).astype(np.int64).view(U64) if len(u) else U64(0)
         return uniq, inv.reshape(-1)
-    keys = np.stack([ips, modes.astype(U64), pids.astype(np.int64).view(U64)], axis=1)
-    uniq, inv = np.unique(keys, axis=0, return_inverse=True)
+    # one 1-D key per row (np.unique over rows, axis=0, sorts bytes and is far slower):
+    # the address's rank among the distinct addresses, then pid and mode in 35 bits
+    u_ip, ip_rank = np.unique(ips, return_inverse=True)
+    pid_bits = pids.astype(np.int64).astype(U64) & U64(0xFFFFFFFF)
+    key = (ip_rank.reshape(-1).astype(U64) << U64(35)) | (pid_bits << U64(3))
+    key |= modes.astype(U64) & U64(7)
+    u_key, inv = np.unique(key, return_inverse=True)
+    uniq = np.empty((len(u_key), 3), U64)
+    uniq[:, 0] = u_ip[(u_key >> U64(35)).astype(np.int64)]
+    uniq[:, 1] = u_key & U64(7)
+    pid32 = ((u_key >> U64(3)) & U64(0xFFFFFFFF)).astype(np.uint32).view(np.int32)
+    uniq[:, 2] = pid32.astype(np.int64).view(U64)
     return uniq, inv.reshape(-1)
 
 

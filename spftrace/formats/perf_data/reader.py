@@ -217,24 +217,20 @@ class Reader:
                 total += len(d)
         datas = [d for _, d in windows.values()]
         data = datas[0] if len(datas) == 1 else np.concatenate(datas)
-        tables = []
-        row_base = np.zeros(len(used), np.int64)
-        nrow = 0
-        for k, b in enumerate(used):
+        # only the delivered rows of each blob are copied, their offsets moved to ``data``
+        out = np.empty((len(refs), W.NCOL), np.uint64)
+        for b in used:
             blob = self.blobs[b]
+            dest = np.flatnonzero(blob_ids == b)
+            rows = blob.rows[rows_i[dest]]
             base = windows[id(blob.data)][0]
-            rows = blob.rows
             if base:
-                rows = rows.copy()
                 rows[:, W.C["off"]] += np.uint64(base)
                 for col in ("raw_off", "cc_off"):
                     c = rows[:, W.C[col]]
                     c[c != 0] += np.uint64(base)
-            tables.append(rows)
-            row_base[k] = nrow
-            nrow += len(rows)
-        where = row_base[np.searchsorted(np.array(used, np.int64), blob_ids)] + rows_i
-        return self.builder.build(data, np.concatenate(tables)[where])
+            out[dest] = rows
+        return self.builder.build(data, out)
 
     def _gc(self) -> None:
         live = set((self.queue.ref >> 32).tolist()) if len(self.queue) else set()
