@@ -102,6 +102,30 @@ def lost(line: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
+#: linear: the lookbehind tries a run of digits once, from its start (not quadratic)
+_SIDE_BAND_RE = re.compile(r"(?<![\d.])\d+\.\d+: +PERF_RECORD_[A-Z_0-9]+")
+_LOST_CHUNKS_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
+_LOST_PCT_RE = re.compile(r"Processed (\d+) samples and lost (\d+(?:\.\d+)?)%!")
+
+
+def perf_notice(line: str) -> tuple[str, int] | None:
+    """perf's words about what it did not deliver, as a statistic (name, value):
+    ``PERF_RECORD_LOST lost N``, other side-band records (``--show-mmap-events``...),
+    and the "lost N chunks" / "lost N%" summaries perf record and perf script print."""
+    n = lost(line)
+    if n is not None:
+        return "events_lost", n
+    if "PERF_RECORD_" in line and _SIDE_BAND_RE.search(line):
+        return "perf_side_band_records", 1
+    m = _LOST_CHUNKS_RE.search(line)
+    if m is not None:
+        return "chunks_lost", int(m.group(2))
+    m = _LOST_PCT_RE.search(line)
+    if m is not None:
+        return "samples_lost_approx", round(int(m.group(1)) * float(m.group(2)) / 100)
+    return None
+
+
 def frames_array(chains: Sequence[list[Frame] | None]) -> Any:
     """The ``callchain`` column (schema.frames_type) of per-record frame lists."""
     import pyarrow as pa

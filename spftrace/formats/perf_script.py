@@ -83,11 +83,6 @@ _SNIFF_RE = re.compile(
     r"(?<!\d)\d+\.\d{6,9}: +(?:[\w.-]+:[\w.-]+: |(?P<sample>(?:\d+ +)?"
     rf"{_SAMPLE_EVENT}:(?: |$)))"
 )
-#: the lookbehind keeps the search linear: a run of digits is tried once, from its
-#: start (without it a 64 KiB line of digits backtracks quadratically)
-_SIDE_BAND_RE = re.compile(r"(?<![\d.])\d+\.\d+: +PERF_RECORD_[A-Z_0-9]+")
-_LOST_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
-_LOST_PCT_RE = re.compile(r"Processed (\d+) samples and lost (\d+(?:\.\d+)?)%!")
 _IGNORABLE = (
     "'trace' not valid for",
     "Warning:",
@@ -371,20 +366,9 @@ class PerfScriptParser(TraceTextParser):
             return "ignore"
         if callchain.is_frame(line) and callchain.frame(line) is not None:
             return Stat("callchain_orphan_lines", None, 1)  # no sample before it (a cut file)
-        n = callchain.lost(line)
-        if n is not None:
-            return Stat("events_lost", None, n)
-        # --show-mmap-events ... (LOST above): not samples
-        if "PERF_RECORD_" in line and _SIDE_BAND_RE.search(line):
-            return Stat("perf_side_band_records", None, 1)
-        m = _LOST_RE.search(line)
-        if m is not None:
-            return Stat("chunks_lost", None, int(m.group(2)))
-        m = _LOST_PCT_RE.search(line)
-        if m is not None:
-            return Stat(
-                "samples_lost_approx", None, round(int(m.group(1)) * float(m.group(2)) / 100)
-            )
+        notice = callchain.perf_notice(line)  # lost events, side-band records
+        if notice is not None:
+            return Stat(notice[0], None, notice[1])
         if s.startswith(_IGNORABLE):
             return Stat("perf_messages", None, 1)
         return None
