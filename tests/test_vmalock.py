@@ -252,8 +252,10 @@ def test_rows_out_of_file_order_are_sorted(
 
     path = VMALOCK / "writerblock.txt"
     whole = classified(path, tmp_path)
-    real = vmalock.process
-    swapped = []
+    from spftrace.analysis import vmalock_pass
+
+    real = vmalock_pass.process
+    swapped: list[int] = []
 
     def swap_row_groups(reader: object, acc: object, **kw: object) -> None:
         if not swapped:  # the streamed read; not the sorted re-read after it
