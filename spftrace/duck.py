@@ -46,9 +46,10 @@ def config(spill: Path, *, unsafe: bool = False) -> dict[str, Any]:
         # analyses sort tens of millions of events: bound memory, spill the rest
         "memory_limit": memory_limit(),
         "temp_directory": str(spill),
-        # a query without ORDER BY returns rows in file order: the per-VMA-lock pass
-        # (analysis/vmalock.py) streams each thread's events in time order that way
-        # instead of sorting them
+        # a query without ORDER BY mostly returns rows in file order: the per-VMA-lock
+        # pass (analysis/vmalock.py) streams each thread's events in time order that
+        # way instead of sorting them; not guaranteed (the views' semi-join on runs,
+        # several threads), so the pass checks the order and sorts when it is not
         "preserve_insertion_order": True,
     }
     if not unsafe:

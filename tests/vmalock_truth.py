@@ -84,6 +84,8 @@ class Truth:
     fell_back_max: int = 0
     write_holds: Counter[int] = field(default_factory=Counter)  # tid -> paired write holds
     write_held_ns: Counter[int] = field(default_factory=Counter)
+    waits: int = 0  # a start_locking and the acquire_returned (either outcome) after it
+    write_waits: int = 0
     lost: int = 0
 
     @property
@@ -115,7 +117,27 @@ def classify(path: str | Path) -> Truth:
             t.fell_back_min += lo
             t.fell_back_max += hi
         _holds(seq, t)
+        _waits(seq, t)
     return t
+
+
+def _waits(seq: list[Ev], t: Truth) -> None:
+    """A wait: per (thread, mm), a start_locking whose next mmap_lock event is an
+    acquire_returned of the same mode (success or not), in the order perf printed."""
+    last: dict[str, Ev] = {}
+    for e in seq:
+        if not e.event.startswith("mmap_lock:"):
+            continue
+        before = last.get(e.mm)
+        last[e.mm] = e
+        if (
+            e.kind == "mmap_lock_acquire_returned"
+            and before is not None
+            and before.kind == "mmap_lock_start_locking"
+            and before.write == e.write
+        ):
+            t.waits += 1
+            t.write_waits += e.write
 
 
 def _exact(window: list[Ev]) -> str:

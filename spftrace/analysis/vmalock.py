@@ -11,6 +11,12 @@ classified, and only each thread's open tail (its last fault window, and holds s
 open) is carried into the next.  Memory is a batch and the tails, whatever the run's
 size; no sort or window over the whole run (which spilled).  A run whose threads come
 out of time order across batches is re-read sorted by DuckDB instead.
+
+Why the stream checks its order: DuckDB does not always keep file order without ORDER
+BY (the views' semi-join on ``runs``, several threads: row groups come swapped), and
+taken as they come, events of equal timestamps (perf script prints microseconds) pair
+differently run to run.  So the pass takes rows in one total order, (tid, ts, seq):
+the stream is used only while seq strictly increases, else re-read in that order.
 """
 
 from __future__ import annotations
@@ -77,12 +83,12 @@ def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> 
     """
     cur = con.cursor()  # a stream of its own: the connection may hold a finished result
     try:
-        # the connection keeps insertion order (duck.py): in file order each thread's
-        # events are in time order, so one streamed scan needs no sort
+        # in file order each thread's events are in time order, so one streamed scan
+        # needs no sort; DuckDB mostly keeps that order (duck.py), and process checks it
         try:
             acc = _stream(cur, sql, run)
-        except Unordered:  # several inputs, or a source not sorted by time: sort
-            acc = _stream(cur, sql + " ORDER BY tid, ts NULLS FIRST, seq", run)
+        except Unordered:  # rows not in file order, several inputs, a source not by time
+            acc = _stream(cur, sql + " ORDER BY tid, ts NULLS FIRST, seq", run, file_order=False)
     finally:
         cur.close()
     comms = dict(
@@ -95,11 +101,11 @@ def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> 
     return _section(acc, comms, named)
 
 
-def _stream(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
+def _stream(cur: duckdb.DuckDBPyConnection, sql: str, run: str, *, file_order: bool = True) -> Acc:
     acc = Acc()
     reader = cur.sql(sql, params=[run]).to_arrow_reader(BATCH_ROWS)
     try:
-        process(reader, acc)
+        process(reader, acc, file_order=file_order)
     finally:
         reader.close()
     return acc

@@ -1,11 +1,13 @@
 """The numpy half of analysis/vmalock.py: one sorted batch at a time.
 
-Rows arrive sorted by (tid, ts, input, line_no) with columns tid, ts, k (0 user
-fault, 1 kernel fault, 2 start_locking, 3 acquire_returned, 4 released), w, ok, mm,
-lmfv, anon (the callchain has lock_mm_and_find_vma / __vmf_anon_prepare) and site
-(a write acquisition's caller).  A *group* is a fault and the events of its thread
-up to the thread's next fault: the fault's window.  Holds are matched per (tid, mm)
-by nesting level, so nested holds and downgrades pair without a per-event loop.
+Rows are taken in the total order (tid, ts, seq), seq packing (input, line_no): one
+event per (input, line_no), so events of equal timestamps keep their file order.
+Columns tid, ts, k (0 user fault, 1 kernel fault, 2 start_locking, 3 acquire_returned,
+4 released), w, ok, mm, lmfv, anon (the callchain has lock_mm_and_find_vma /
+__vmf_anon_prepare) and site (a write acquisition's caller).  A *group* is a fault and
+the events of its thread up to the thread's next fault: the fault's window.  Holds are
+matched per (tid, mm) by nesting level, so nested holds and downgrades pair without a
+per-event loop.
 """
 
 from __future__ import annotations
@@ -201,21 +203,30 @@ class Acc:
 
 
 class Unordered(Exception):
-    """A thread's events came out of time order across batches (several inputs in
-    one run, or a source not sorted by time): the caller sorts them instead."""
+    """The rows did not come in file order (``seq`` not strictly increasing: DuckDB
+    does not always keep it), or a thread's events are out of time order (several
+    inputs in one run, a source not sorted by time): the caller sorts them instead."""
 
 
-def process(reader: Any, acc: Acc) -> None:
-    """Every batch of ``reader`` (each thread's rows in time order across batches);
-    the open tail of every thread is carried into the next batch."""
+def process(reader: Any, acc: Acc, *, file_order: bool = True) -> None:
+    """Every batch of ``reader``; the open tail of every thread is carried into the
+    next batch.  The rows are taken in the total order (tid, ts, seq): ``file_order``
+    rows must come with ``seq`` strictly increasing and each thread's ``ts`` not
+    decreasing (checked, else Unordered), otherwise sorted so by the caller."""
     carry: dict[str, Any] | None = None
     done_tid = np.zeros(0, np.int32)  # threads with finalized rows, sorted,
     done_ts = np.zeros(0, np.int64)  # and the latest finalized time of each
+    last_seq = None
     for batch in reader:
         if batch.num_rows == 0:
             continue
         progress.add(batch.num_rows)  # the report's "events so far" on a terminal
         cols = {c: batch.column(c).to_numpy(zero_copy_only=False) for c in _COLS}
+        if file_order:
+            seq = cols["seq"]
+            if (last_seq is not None and seq[0] <= last_seq) or (np.diff(seq) <= 0).any():
+                raise Unordered
+            last_seq = seq[-1]
         cols["site"] = acc.codes(batch.column("site"))
         acc.count_stacks(cols)
         if len(done_tid):
@@ -224,10 +235,13 @@ def process(reader: Any, acc: Acc) -> None:
                 raise Unordered
         if carry is not None:
             cols = {c: np.concatenate([carry[c], cols[c]]) for c in cols}
-        # each thread's rows arrive in time order (the caller sees to it, the check
-        # above holds it across batches): grouping by thread keeps that order
+        # grouping by thread keeps each thread's rows in seq order, which (checked
+        # here, and above against the rows already finalized) is its time order
         o = np.argsort(cols["tid"], kind="stable")
         cols = {c: v[o] for c, v in cols.items()}
+        same = cols["tid"][1:] == cols["tid"][:-1]
+        if (same & (cols["ts"][1:] < cols["ts"][:-1])).any():
+            raise Unordered
         carry, fin_tid, fin_ts = _step(cols, acc, final=False)
         done_tid, done_ts = _merge_done(done_tid, done_ts, fin_tid, fin_ts)
     if carry is not None:
