@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..vocabulary import share as share_text  # re-exported: one rule for shares in prose
+
+__all__ = ["share_text"]
+
 
 @dataclass
 class SourceTotals:
@@ -44,15 +48,3 @@ def pct(part: float | None, whole: float | None) -> float | None:
     if part is None or not whole:
         return None
     return round(100.0 * part / whole, 2)
-
-
-def share_text(part: int | None, whole: int | None) -> str:
-    """A share for prose: never rounds a non-zero part to 0.00% or a partial one to 100%."""
-    if part is None or not whole:
-        return "n/a"
-    p = 100.0 * part / whole
-    if 0 < p < 0.01:
-        return "<0.01%"
-    if 99.99 < p < 100:
-        return ">99.99%"
-    return f"{p:.2f}%"
