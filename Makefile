@@ -7,7 +7,7 @@ DEMO    ?= spftrace-demo
 # the compiled core (spftrace/_native): pip builds it; a change reinstalls
 NATIVE  := setup.py $(wildcard spftrace/_native/src/*.[ch])
 
-.PHONY: demo test lint typecheck unit test-pure native bench golden samples fuzz load clean
+.PHONY: demo test lint typecheck unit test-pure test-spark native bench golden samples fuzz load clean
 
 $(STAMP): pyproject.toml $(NATIVE)
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,18 @@ unit: $(STAMP)
 # install skips building it; at run time it ignores a built one)
 test-pure: $(STAMP)
 	SPFTRACE_NO_NATIVE=1 $(BIN)/pytest -q tests/test_traces.py tests/test_native.py tests/test_golden.py
+
+# spftrace fleet on a local Spark (pyspark, the [fleet] extra; Java 17): Spark's summaries
+# and comparisons equal DuckDB's on a many-run dataset.  Not part of make test (its size)
+FLEET_STAMP := $(VENV)/.fleet-stamp
+$(FLEET_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,fleet]'
+	touch $(FLEET_STAMP)
+
+test-spark: $(FLEET_STAMP)
+	@command -v java >/dev/null || { echo "make test-spark: Spark needs Java 17:" \
+		"apt-get install -y openjdk-17-jre-headless"; exit 1; }
+	SPFTRACE_TEST_SPARK=1 $(BIN)/pytest -q tests/spark
 
 # rebuild the compiled core in place after editing spftrace/_native/src
 native: $(STAMP)

@@ -20,14 +20,16 @@ the DuckDB path uses (analysis/model.py ``build_summary``, compare ``compare_met
 so the two engines cannot drift apart in the model, and tests/spark checks the aggregates.
 
 Entry points: ``spftrace fleet summary|compare DATASET`` (``python -m spftrace.fleet``
-is the same), or ``summaries()`` / ``compare()`` here.  Needs the ``[fleet]`` extra
-(pyspark) and Java 17; spftrace must be installed where Spark runs its Python workers.
+is the same), or ``Fleet(source).summaries()`` / ``.compare(base, head)`` here.  Needs
+the ``[fleet]`` extra (pyspark) and Java 17; spftrace must be installed where Spark runs
+its Python workers.
 """
 
 from __future__ import annotations
 
 from .engine import (
     DEFAULT_MASTER,
+    Fleet,
     FleetData,
     compare,
     open_fleet,
@@ -38,6 +40,7 @@ from .engine import (
 
 __all__ = [
     "DEFAULT_MASTER",
+    "Fleet",
     "FleetData",
     "compare",
     "open_fleet",

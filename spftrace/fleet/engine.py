@@ -436,14 +436,86 @@ def _summary(agg: _Aggregates, run: str) -> RunSummary:
     return build_summary(run, label, command, formats, per_source)
 
 
+def _session_for(source: str, master: str, conf: Sequence[str]) -> Any:
+    if not _is_url(source):
+        _check_local(source.rstrip("/"))  # before Spark's start-up (seconds)
+    return session(master, conf)
+
+
+class Fleet:
+    """A dataset on Spark: its aggregates are computed once (on first use), then
+    every summary and comparison is driver-side work over them."""
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        master: str = DEFAULT_MASTER,
+        conf: Sequence[str] = (),
+        spark: Any = None,
+    ) -> None:
+        self.source = source
+        with quiet():
+            self.data = open_fleet(spark or _session_for(source, master, conf), source)
+        self._agg: _Aggregates | None = None
+
+    @property
+    def agg(self) -> _Aggregates:
+        if self._agg is None:
+            with quiet():
+                self._agg = aggregates(self.data)
+        return self._agg
+
+    def summaries(self) -> list[RunSummary]:
+        """Every run's summary (``s.contract()`` is ``report json``'s run), by run name."""
+        return [_summary(self.agg, run) for run in sorted(self.agg.meta)]
+
+    def compare(
+        self, base: str, head: str, *, show_all: bool = False, sort: str = "lkp"
+    ) -> Comparison:
+        """Base versus head (``spftrace compare``'s rows and warnings)."""
+        from ..analysis.compare import SORTS, compare_metrics
+        from ..analysis.compare.runs import AXES, metrics_of
+
+        if sort not in SORTS:
+            raise SpftraceError(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        agg = self.agg
+        bl, base_runs = _resolve(agg, base)
+        hl, head_runs = _resolve(agg, head)
+        metrics = {
+            r: metrics_of(_summary(agg, r), agg.wis.get(r, [])) for r in {*base_runs, *head_runs}
+        }
+        axes: dict[str, dict[str, str | None]] = {}
+        for r in base_runs + head_runs:
+            vals = agg.axes[r]
+            axes[r] = {a: vals[a][0] if len(vals[a]) == 1 else None for a in AXES}
+        return compare_metrics(
+            bl, base_runs, {r: metrics[r] for r in base_runs},
+            hl, head_runs, {r: metrics[r] for r in head_runs}, axes, show_all, sort,
+        )  # fmt: skip
+
+
 def summaries(
     source: str, *, master: str = DEFAULT_MASTER, conf: Sequence[str] = (), spark: Any = None
 ) -> list[RunSummary]:
-    """Every run's summary (``report json``'s run objects: ``s.contract()``), by run name."""
-    with quiet():
-        fd = open_fleet(spark or session(master, conf), source)
-        agg = aggregates(fd)
-    return [_summary(agg, run) for run in sorted(agg.meta)]
+    """Every run's summary of the dataset at ``source`` (``Fleet.summaries``)."""
+    return Fleet(source, master=master, conf=conf, spark=spark).summaries()
+
+
+def compare(
+    source: str,
+    base: str,
+    head: str,
+    *,
+    show_all: bool = False,
+    sort: str = "lkp",
+    master: str = DEFAULT_MASTER,
+    conf: Sequence[str] = (),
+    spark: Any = None,
+) -> Comparison:
+    """Base versus head over the dataset at ``source`` (``Fleet.compare``)."""
+    fleet = Fleet(source, master=master, conf=conf, spark=spark)
+    return fleet.compare(base, head, show_all=show_all, sort=sort)
 
 
 def _resolve(agg: _Aggregates, spec: str) -> tuple[str, list[str]]:
@@ -459,41 +531,6 @@ def _resolve(agg: _Aggregates, spec: str) -> tuple[str, list[str]]:
             f"{', '.join(missing) or spec})"
         )
     return spec, names
-
-
-def compare(
-    source: str,
-    base: str,
-    head: str,
-    *,
-    show_all: bool = False,
-    sort: str = "lkp",
-    master: str = DEFAULT_MASTER,
-    conf: Sequence[str] = (),
-    spark: Any = None,
-) -> Comparison:
-    """Base versus head over the fleet (``spftrace compare``'s rows and warnings)."""
-    from ..analysis.compare import SORTS, compare_metrics
-    from ..analysis.compare.runs import AXES, metrics_of
-
-    if sort not in SORTS:
-        raise SpftraceError(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
-    with quiet():
-        fd = open_fleet(spark or session(master, conf), source)
-        agg = aggregates(fd)
-    bl, base_runs = _resolve(agg, base)
-    hl, head_runs = _resolve(agg, head)
-    metrics = {
-        r: metrics_of(_summary(agg, r), agg.wis.get(r, [])) for r in {*base_runs, *head_runs}
-    }
-    axes: dict[str, dict[str, str | None]] = {}
-    for r in base_runs + head_runs:
-        vals = agg.axes[r]
-        axes[r] = {a: vals[a][0] if len(vals[a]) == 1 else None for a in AXES}
-    return compare_metrics(
-        bl, base_runs, {r: metrics[r] for r in base_runs},
-        hl, head_runs, {r: metrics[r] for r in head_runs}, axes, show_all, sort,
-    )  # fmt: skip
 
 
 def render_summary(items: list[RunSummary]) -> list[str]:
