@@ -46,7 +46,8 @@ def samples() -> Iterator[tuple[str, str, list[Path]]]:
             inputs.append(d / "perf-script.txt")
         if (d / "will-it-scale.csv").is_file():
             inputs.append(d / "will-it-scale.csv")
-        yield d.name, d.name.split("-", 1)[1] if "-" in d.name else "sample", inputs
+        kernel = next(k for k in ("per-vma-lock", "spf", "base") if d.name.endswith(k))
+        yield d.name, kernel, inputs
     yield (
         "mtfault-capture",
         "per-vma-lock",
