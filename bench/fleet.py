@@ -5,9 +5,9 @@ usage: python bench/fleet.py [--runs 1000]      (needs the [fleet] extra and Jav
 A dataset of RUNS runs from 25 hosts is built once with tests/spark/fleetdata.py (a
 fresh simulator run per run, every tenth a bundled sample) in bench/work/fleet-RUNS.
 Then, each job in a fresh process and timed whole (interpreter, imports, Spark's JVM):
-every run's summary and the comparisons base vs spf and spf vs per-vma-lock (``--all``),
-on DuckDB (spftrace's own path: ``summarize`` per run, ``analysis.compare.compare``) and on
-Spark ``local[2]`` (spftrace/fleet), two rounds alternating.  The two outputs must be
+every run's summary and the comparison base vs spf (``--all``), on DuckDB (spftrace's own
+path: ``summarize`` per run, ``analysis.compare.compare``) and on Spark ``local[2]``
+(spftrace/fleet), ``--rounds`` rounds (default 1) alternating.  The two outputs must be
 identical; the section "Fleets" of bench/RESULTS.md is replaced (or appended) with the
 figures of this run.
 """
@@ -29,7 +29,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "work"
-PAIRS = (("base", "spf"), ("spf", "per-vma-lock"))
+PAIRS = (("base", "spf"),)
 HEADING = "## Fleets: DuckDB vs Spark local"
 
 
@@ -134,7 +134,7 @@ def section(runs: int, data: Path, build_s: float | None, rounds: list[dict[str,
         f"{runs} ingests (tests/spark/fleetdata.py"
         + (f", built in {build_s:.0f} s" if build_s is not None else "")
         + f"): {files:,} Parquet files, {size:.1f} MB. Job: every run's summary and the "
-        "comparisons base vs spf and spf vs per-vma-lock with `--all`, in a fresh process "
+        "comparison base vs spf with `--all`, in a fresh process "
         "timed whole; Spark `local[2]`, driver memory 1 GB. The two engines' outputs are "
         "identical (checked in this run).",
         "",
@@ -169,7 +169,7 @@ def write_section(text: str) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=1000)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--child", nargs=3, metavar=("ENGINE", "DATA", "OUT"))
     args = ap.parse_args()
     if args.child:

@@ -182,14 +182,16 @@ def open_fleet(spark: Any, source: str) -> FleetData:
             df = spark.createDataFrame([], schema)  # a table no input filled
         return df.select(*columns)
 
-    runs = read("runs", ["run", "input", "label", "source_format", "command", "kernel"])
+    # runs and counters are small (rows per input and counter) and read by several
+    # aggregates: cached, each is listed and decoded once; events are scanned as needed
+    runs = read("runs", ["run", "input", "label", "source_format", "command", "kernel"]).cache()
     committed = runs.select("run", "input")
 
     def data(table: str, columns: list[str]) -> Any:
         df = read(table, ["run", "input", *columns])
         return df.join(committed, ["run", "input"], "left_semi")
 
-    counters = data("counters", ["block", "origin", "ts", "event", "value", "status"])
+    counters = data("counters", ["block", "origin", "ts", "event", "value", "status"]).cache()
     events = data(
         "events",
         ["line_no", "ts", "tid", "comm", "event", "address", "mm", "write", "success",

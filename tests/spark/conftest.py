@@ -31,3 +31,14 @@ def fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = tmp_path_factory.mktemp("fleet") / "data"
     fleetdata.build(data, RUNS, hosts=12)
     return data
+
+
+@pytest.fixture(scope="session")
+def small_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every bundled sample once, under its own name."""
+    from spftrace.ingest import ingest
+
+    data = tmp_path_factory.mktemp("small") / "data"
+    for name, label, inputs in fleetdata.samples():
+        ingest(inputs, data=data, run=name, label=label, force=True)
+    return data
