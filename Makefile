@@ -7,7 +7,7 @@ DEMO    ?= spftrace-demo
 # the compiled core (spftrace/_native): pip builds it; a change reinstalls
 NATIVE  := setup.py $(wildcard spftrace/_native/src/*.[ch])
 
-.PHONY: demo test lint typecheck unit test-pure test-spark native bench golden samples fuzz load clean
+.PHONY: demo test lint typecheck unit test-pure native bench golden samples fuzz load clean
 
 $(STAMP): pyproject.toml $(NATIVE)
 	$(PY) -m venv $(VENV)
@@ -45,6 +45,7 @@ $(FLEET_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,fleet]'
 	touch $(FLEET_STAMP)
 
+.PHONY: test-spark
 test-spark: $(FLEET_STAMP)
 	@command -v java >/dev/null || { echo "make test-spark: Spark needs Java 17:" \
 		"apt-get install -y openjdk-17-jre-headless"; exit 1; }
