@@ -64,6 +64,19 @@ unit: $(STAMP)
 test-pure: $(STAMP)
 	SPFTRACE_NO_NATIVE=1 $(BIN)/pytest -q tests/test_traces.py tests/test_native.py tests/test_golden.py
 
+# spftrace fleet on a local Spark (pyspark, the [fleet] extra; Java 17): Spark's summaries
+# and comparisons equal DuckDB's on a many-run dataset.  Not part of make test (its size)
+FLEET_STAMP := $(VENV)/.fleet-stamp
+$(FLEET_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,fleet]'
+	touch $(FLEET_STAMP)
+
+.PHONY: test-spark
+test-spark: $(FLEET_STAMP)
+	@command -v java >/dev/null || { echo "make test-spark: Spark needs Java 17:" \
+		"apt-get install -y openjdk-17-jre-headless"; exit 1; }
+	SPFTRACE_TEST_SPARK=1 $(BIN)/pytest -q tests/spark
+
 # rebuild the compiled core in place after editing spftrace/_native/src
 native: $(STAMP)
 	$(BIN)/python -m pip install -q --no-deps -e .

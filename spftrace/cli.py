@@ -463,6 +463,12 @@ def demo(
     typer.echo(str(report_path.resolve()))
 
 
+# -- spftrace fleet: the dataset on Apache Spark (spftrace/fleet, the [fleet] extra) --
+from .fleet.cli import app as _fleet_app  # noqa: E402
+
+app.add_typer(_fleet_app, name="fleet")
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised where SIGINT's KeyboardInterrupt would be, so that an
     ingest cleans up its staging files the same way."""

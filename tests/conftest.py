@@ -14,6 +14,10 @@ settings.register_profile(  # a longer search: HYPOTHESIS_PROFILE=deep pytest
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# tests/spark need pyspark (the [fleet] extra) and Java, and start Spark: `make test-spark`
+# runs them (SPFTRACE_TEST_SPARK=1), `make test` and a bare pytest do not
+collect_ignore = [] if os.environ.get("SPFTRACE_TEST_SPARK") == "1" else ["spark"]
+
 
 @pytest.fixture
 def data(tmp_path: Path) -> Path:

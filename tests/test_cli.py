@@ -195,3 +195,18 @@ def test_strict_error_on_a_pipe_that_stays_open_exits_cleanly(tmp_path: Path) ->
             proc.kill()
     assert rc == 1
     assert b"<stdin>:1:" in err and b"Fatal Python error" not in err
+
+
+def test_fleet_commands_refuse_a_missing_dataset_before_starting_spark(tmp_path: Path) -> None:
+    """`spftrace fleet` is registered; a path that is no dataset is one line, exit 1,
+    found before Spark (and pyspark, which `make test` does not install) is needed."""
+    code, out, _ = cli("fleet", "--help")
+    assert code == 0 and "summary" in out and "compare" in out
+    (tmp_path / "notes").mkdir()
+    for args in (
+        ["summary", str(tmp_path / "missing")],
+        ["compare", str(tmp_path / "notes"), "--base", "a", "--head", "b"],
+    ):
+        code, out, err = cli("fleet", *args)
+        assert (code, out) == (1, "")
+        assert err.startswith("error: no dataset at ") and err.count("\n") == 1

@@ -114,6 +114,12 @@ def perf_stat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals |
         """,
         [run, run],
     ).fetchall()
+    return perf_stat_from_rows(rows)
+
+
+def perf_stat_from_rows(rows: list[Any]) -> SourceTotals | None:
+    """perf stat's view from its per-event rows (event, sum counted, number counted,
+    a non-counted status): the query above, or the same computed by Spark (fleet/)."""
     if not rows:
         return None
     s = SourceTotals("perf-stat")
@@ -158,6 +164,11 @@ def vmstat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals | No
         """,
         [run],
     ).fetchall()
+    return vmstat_from_rows(rows)
+
+
+def vmstat_from_rows(rows: list[Any]) -> SourceTotals | None:
+    """vmstat's view from its per-key rows (key, first value, last value, snapshots)."""
     if not rows:
         return None
     s = SourceTotals("vmstat")

@@ -12,6 +12,7 @@ classified by analysis/vmalock.py from the mmap_lock events that follow them
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -76,6 +77,22 @@ def trace_totals(
     rows = dict(con.execute(
         "SELECT event, count(*) FROM events WHERE run = ? GROUP BY event", [run]
     ).fetchall())  # fmt: skip
+    return totals_from(
+        rows,
+        lambda: vmalock.classify(con, run, kallsyms),
+        lambda: _fault_origins(con, run),
+        lost_info(con, run),
+    )
+
+
+def totals_from(
+    rows: dict[str, int],
+    classify: Callable[[], dict[str, Any]],
+    origins: Callable[[], dict[str, float]],
+    lost: dict[str, Any],
+) -> SourceTotals:
+    """The trace's view from its event counts; ``classify`` and ``origins`` are called
+    only on per-VMA-lock traces (DuckDB here, Spark in fleet/ compute them)."""
     s = SourceTotals("trace")
     spf = {
         k[len("pagefault:") :]: float(v) for k, v in rows.items() if k.startswith("pagefault:spf_")
@@ -86,21 +103,27 @@ def trace_totals(
     if rows.get(FAULT_USER):
         s.values["user_faults"] = float(rows[FAULT_USER])
         s.values["kernel_faults"] = float(rows.get(N.FAULT_KERNEL, 0))
-        if not spf and (rows.get(START) or rows.get(ACQ)):
-            pv = vmalock.classify(con, run, kallsyms)
+        if needs_classify(rows):
+            pv = classify()
             s.detail["per_vma_lock"] = pv  # the report section reuses it
             s.faults = float(pv["faults"] + pv["kernel_faults"])
             if pv["exact"]:
                 s.speculative = float(pv["classes"].get(N.SUCCESS, 0))
                 s.fallbacks = {k: float(pv["classes"].get(k, 0)) for k in N.FALLBACK_CLASSES}
             s.kernel_model = "per-vma-lock"
-            s.values.update(_fault_origins(con, run))
-    lost = lost_info(con, run)
+            s.values.update(origins())
     s.detail["lost"] = lost
     if lost["count"] or lost["chunks"]:
         s.notes.append(f"the trace lost {lost_text(lost)}: tracepoint counts are lower "
                        "than the counters'.")  # fmt: skip
     return s
+
+
+def needs_classify(rows: dict[str, int]) -> bool:
+    """A per-VMA-lock trace, whose user faults vmalock.py classifies: user faults and
+    mmap_lock events, no pagefault:spf_* events (``rows``: event -> count)."""
+    spf = any(k.startswith("pagefault:spf_") and v for k, v in rows.items())
+    return bool(rows.get(FAULT_USER)) and not spf and bool(rows.get(START) or rows.get(ACQ))
 
 
 def _fault_origins(con: duckdb.DuckDBPyConnection, run: str) -> dict[str, float]:
@@ -131,6 +154,11 @@ def lost_info(con: duckdb.DuckDBPyConnection, run: str) -> dict[str, Any]:
         "'chunks_lost', 'events_lost_ftrace') OR name LIKE 'samples_lost:%') GROUP BY name",
         [run],
     ).fetchall())  # fmt: skip
+    return lost_from_stats(stats)
+
+
+def lost_from_stats(stats: dict[str, Any]) -> dict[str, Any]:
+    """``lost_info`` from the run's summed loss statistics (name -> value)."""
     by_event = {
         k.split(":", 1)[1]: int(v) for k, v in stats.items() if k.startswith("samples_lost:")
     }

@@ -140,6 +140,22 @@ def compare(
         axes = run_axes(con, base_runs + head_runs)
     finally:
         con.close()
+    return compare_metrics(bl, base_runs, bm, hl, head_runs, hm, axes, show_all, sort)
+
+
+def compare_metrics(
+    bl: str,
+    base_runs: list[str],
+    bm: dict[str, dict[str, float]],
+    hl: str,
+    head_runs: list[str],
+    hm: dict[str, dict[str, float]],
+    axes: dict[str, dict[str, str | None]],
+    show_all: bool = False,
+    sort: str = "lkp",
+) -> Comparison:
+    """The comparison from each run's metrics (``run_metrics``) and axes (``run_axes``):
+    DuckDB computes them in ``compare``, Spark in fleet/."""
     in_base = set().union(*bm.values())
     in_head = set().union(*hm.values())
     rows = []

@@ -15,8 +15,18 @@ def run_metrics(con: Any, run: str) -> dict[str, float]:
     """perf stat totals (``perf-stat.<event>``, ``perf-stat.ps.<event>`` per second when the
     elapsed time is known), vmstat deltas (``proc-vmstat.<key>``), will-it-scale results and
     spftrace's own (``spftrace.speculative_pct``, ``spftrace.fallback[_per_fault].<reason>``)."""
-    m: dict[str, float] = {}
     s = summarize(con, run, breakdowns=False)  # its per-source totals are reused below
+    wis = con.execute(
+        "SELECT event, sum(value) FROM counters WHERE run = ? AND origin = 'will-it-scale' "
+        "GROUP BY event",
+        [run],
+    ).fetchall()
+    return metrics_of(s, wis)
+
+
+def metrics_of(s: Any, wis: list[Any]) -> dict[str, float]:
+    """``run_metrics`` from a run's summary and its will-it-scale sums (event, sum)."""
+    m: dict[str, float] = {}
     ps = next((x for x in s.per_source if x.origin == "perf-stat"), None)
     if ps is not None:
         for event, v in ps.values.items():
@@ -29,11 +39,7 @@ def run_metrics(con: Any, run: str) -> dict[str, float]:
     if vm is not None and not vm.since_boot:
         for k, v in vm.values.items():
             m[f"proc-vmstat.{k}"] = v
-    for event, v in con.execute(
-        "SELECT event, sum(value) FROM counters WHERE run = ? AND origin = 'will-it-scale' "
-        "GROUP BY event",
-        [run],
-    ).fetchall():
+    for event, v in wis:
         m[event] = float(v)
     if s.speculative_pct is not None:
         m["spftrace.speculative_pct"] = s.speculative_pct

@@ -1,0 +1,569 @@
+"""The Spark side of spftrace/fleet (see its docstring): session, reading, aggregates.
+
+Every aggregate is grouped by run over the whole fleet and collected once: the results
+are a few rows per run and counter, whatever the events' number.  The per-VMA-lock
+classification needs each thread's events in order, so each such run's fault and
+mmap_lock events go to one Python worker (``applyInArrow``): a run must fit in a
+worker's memory, which holds for fleets of many moderate runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import warnings
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from ..errors import SpftraceError
+from ..schema import PARTITION, SCHEMA_VERSION, TABLES
+
+if TYPE_CHECKING:
+    from ..analysis.compare import Comparison
+    from ..analysis.model import RunSummary
+
+DEFAULT_MASTER = "local[2]"
+_UINT64 = (20, 0)  # Spark reads Parquet UINT64 as DECIMAL(20, 0)
+#: DuckDB's literal in trace._fault_origins: the lowest kernel address on x86-64
+_KERNEL_ADDRESS = Decimal(18446603336221196288)
+_LOSS = ("samples_lost", "events_lost", "samples_lost_approx", "events_dropped",
+         "chunks_lost", "events_lost_ftrace")  # fmt: skip
+_SMALL = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "2",
+    "spark.driver.memory": "1g",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.session.timeZone": "UTC",
+    # run names such as 2026 or 1e3 stay strings, as the directory names are
+    "spark.sql.sources.partitionColumnTypeInference.enabled": "false",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+
+
+def session(master: str = DEFAULT_MASTER, conf: Sequence[str] = ()) -> Any:
+    """A SparkSession: ``master`` and ``conf`` (``KEY=VALUE``) over small local defaults.
+    An existing session is reused (pyspark allows one per process)."""
+    try:
+        from pyspark.sql import SparkSession  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        raise SpftraceError(
+            "spftrace fleet needs pyspark: pip install 'spftrace[fleet]' (and Java 17)"
+        ) from None
+    # the Python workers run this interpreter, which has spftrace and pyarrow
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no warning about the hostname
+    b = SparkSession.builder.master(master).appName("spftrace-fleet")
+    b = b.config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={_log_config()}")
+    for k, v in _SMALL.items():
+        b = b.config(k, v)
+    for item in conf:
+        k, eq, v = item.partition("=")
+        if not eq or not k:
+            raise SpftraceError(f"--conf {item!r}: expected KEY=VALUE")
+        b = b.config(k, v)
+    try:
+        spark = b.getOrCreate()
+    except Exception as exc:  # no Java, a bad master URL: the JVM's first line
+        raise SpftraceError(f"cannot start Spark ({master}): {_first_line(exc)}") from None
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def _log_config() -> str:
+    """A log4j2 configuration that prints errors only (Spark's default prints warnings
+    and banners on stderr, between spftrace's lines)."""
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), f"spftrace-fleet-log4j2-{os.getuid()}.properties")
+    text = "rootLogger.level = error\nrootLogger.appenderRef.stderr.ref = console\n" + (
+        "appender.console.type = Console\nappender.console.name = console\n"
+        "appender.console.target = SYSTEM_ERR\nappender.console.layout.type = PatternLayout\n"
+        "appender.console.layout.pattern = spark: %p %c{1}: %m%n%ex{short}\n"
+    )
+    try:
+        with open(path) as fh:
+            if fh.read() == text:
+                return path
+    except OSError:
+        pass
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """pyspark warns that it has not been tested with pandas 3 at each pandas-backed
+    call; spftrace's calls exchange Arrow only (tests/spark checks the results)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+        yield
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def spark_type(name: str) -> Any:
+    """The Spark type of a schema.py column type."""
+    from pyspark.sql import types as T  # type: ignore[import-not-found,unused-ignore]
+
+    u64 = T.DecimalType(*_UINT64)
+    simple = {
+        "string": T.StringType(), "int32": T.IntegerType(), "int64": T.LongType(),
+        "uint64": u64, "float64": T.DoubleType(), "bool": T.BooleanType(),
+        "binary": T.BinaryType(), "timestamp": T.TimestampType(),
+        "map": T.MapType(T.StringType(), T.StringType()),
+    }  # fmt: skip
+    if name == "frames":
+        frame = T.StructType(
+            [
+                T.StructField("ip", u64),
+                T.StructField("sym", T.StringType()),
+                T.StructField("off", u64),
+                T.StructField("dso", T.StringType()),
+            ]
+        )
+        return T.ArrayType(frame)
+    return simple[name]
+
+
+def spark_schema(table: str) -> Any:
+    """The table's Spark schema, the partition column first (as DuckDB's views have it)."""
+    from pyspark.sql import types as T  # type: ignore[import-not-found,unused-ignore]
+
+    t = TABLES[table]
+    fields = [T.StructField(PARTITION, T.StringType())]
+    fields += [T.StructField(c.name, spark_type(c.type)) for c in t.columns if c.name != PARTITION]
+    return T.StructType(fields)
+
+
+def _is_url(source: str) -> bool:
+    return "://" in source
+
+
+@dataclass
+class FleetData:
+    """The dataset's tables as Spark DataFrames, limited to committed inputs."""
+
+    source: str
+    runs: Any
+    counters: Any
+    events: Any
+    stats: Any
+
+
+def open_fleet(spark: Any, source: str) -> FleetData:
+    """Read a dataset (a directory or an object-storage URL Spark can read) unchanged."""
+    from pyspark.errors import AnalysisException  # type: ignore[import-not-found,unused-ignore]
+
+    root = source.rstrip("/")
+    if not _is_url(source):
+        _check_local(root)
+
+    def read(table: str, columns: list[str]) -> Any:
+        path = f"{root}/{table}"
+        schema = spark_schema(table)
+        try:
+            df = spark.read.schema(schema).option("basePath", path).parquet(path)
+        except AnalysisException as exc:
+            if "PATH_NOT_FOUND" not in str(exc) and "does not exist" not in str(exc):
+                raise SpftraceError(f"{path}: cannot read it: {_first_line(exc)}") from None
+            df = spark.createDataFrame([], schema)  # a table no input filled
+        return df.select(*columns)
+
+    # runs and counters are small (rows per input and counter) and read by several
+    # aggregates: cached, each is listed and decoded once; events are scanned as needed
+    runs = read("runs", ["run", "input", "label", "source_format", "command", "kernel"]).cache()
+    committed = runs.select("run", "input")
+
+    def data(table: str, columns: list[str]) -> Any:
+        df = read(table, ["run", "input", *columns])
+        return df.join(committed, ["run", "input"], "left_semi")
+
+    counters = data("counters", ["block", "origin", "ts", "event", "value", "status"]).cache()
+    events = data(
+        "events",
+        ["line_no", "ts", "tid", "comm", "event", "address", "mm", "write", "success",
+         "callchain"],
+    )  # fmt: skip
+    stats = data("stats", ["name", "value"])
+    return FleetData(source, runs, counters, events, stats)
+
+
+def _check_local(root: str) -> None:
+    from ..store import MARKER
+
+    marker = os.path.join(root, MARKER)
+    if not os.path.isfile(marker):
+        raise SpftraceError(f"no dataset at {root} (no {MARKER}): pass a dataset directory")
+    try:
+        with open(marker) as fh:
+            version = int(json.load(fh)["schema_version"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SpftraceError(f"{marker}: unreadable dataset marker") from None
+    if version > SCHEMA_VERSION:
+        raise SpftraceError(
+            f"{root} was written with dataset schema {version}, newer than this spftrace "
+            f"(schema {SCHEMA_VERSION}); upgrade spftrace"
+        )
+
+
+# -- the aggregates ----------------------------------------------------------------------
+
+
+@dataclass
+class _Aggregates:
+    """Everything the driver needs, per run: collected Spark results."""
+
+    meta: dict[str, tuple[str | None, str | None, list[str]]]
+    perf_stat: dict[str, list[tuple[Any, ...]]]
+    vmstat: dict[str, list[tuple[Any, ...]]]
+    wis: dict[str, list[tuple[str, float]]]
+    events: dict[str, dict[str, int]]
+    loss: dict[str, dict[str, Any]]
+    origins: dict[str, dict[str, float]]
+    per_vma_lock: dict[str, dict[str, Any]]
+    axes: dict[str, dict[str, list[str]]]
+
+
+def _by_run(rows: Iterable[Any]) -> dict[str, list[tuple[Any, ...]]]:
+    out: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
+    for r in rows:
+        out[r[0]].append(tuple(r[1:]))
+    return out
+
+
+def _perf_stat(fd: FleetData) -> Any:
+    """model.perf_stat_totals for every run: per (block, event) the total row when the
+    block has one (ts null), else the interval rows; summed per event."""
+    from pyspark.sql import functions as F  # type: ignore[import-not-found,unused-ignore]
+
+    c = fd.counters.filter(F.col("origin") == "perf-stat")
+    keys = ["run", "block", "event"]
+    t = c.groupBy(*keys).agg(F.bool_or(F.col("ts").isNull()).alias("has_total"))
+    j = c.join(t, keys).filter((F.col("has_total") & F.col("ts").isNull()) | ~F.col("has_total"))
+    counted = F.col("status") == "counted"
+    return j.groupBy("run", "event").agg(
+        F.sum(F.when(counted, F.col("value"))),
+        F.count(F.when(counted, F.lit(1))),
+        F.min(F.when(~counted, F.col("status"))),
+    )
+
+
+def _vmstat(fd: FleetData) -> Any:
+    """model.vmstat_totals for every run: first and last snapshot's value per key."""
+    from pyspark.sql import functions as F  # type: ignore[import-not-found,unused-ignore]
+
+    v = fd.counters.filter(F.col("origin") == "vmstat")
+    return v.groupBy("run", "event").agg(
+        F.min_by("value", "block"), F.max_by("value", "block"), F.count_distinct("block")
+    )
+
+
+def _classify_rows(fd: FleetData, runs: list[str]) -> Any:
+    """The rows vmalock.classify streams, with the same columns, for ``runs``."""
+    from pyspark.sql import functions as F  # type: ignore[import-not-found,unused-ignore]
+
+    from ..analysis import vmalock_names as N
+
+    spark = fd.events.sparkSession
+    wanted = spark.createDataFrame([(r,) for r in runs], "run string")
+    ev = fd.events.join(F.broadcast(wanted), "run", "left_semi").filter(
+        F.col("tid").isNotNull()
+        & F.col("event").isin(N.FAULT_USER, N.FAULT_KERNEL, N.START, N.ACQ, N.REL)
+    )
+    wrappers = ", ".join(f"'{w}'" for w in N.TRACE_WRAPPERS)
+
+    def frame(name: str) -> Any:  # vmalock._frame_test without --kallsyms
+        return F.coalesce(F.expr(f"exists(callchain, f -> f.sym = '{name}')"), F.lit(False))
+
+    k = (
+        F.when(F.col("event") == N.FAULT_USER, 0)
+        .when(F.col("event") == N.FAULT_KERNEL, 1)
+        .when(F.col("event") == N.START, 2)
+        .when(F.col("event") == N.ACQ, 3)
+        .otherwise(4)
+    )
+    site = F.expr(
+        f"CASE WHEN event = '{N.ACQ}' AND write THEN try_element_at(filter("
+        f"transform(callchain, f -> f.sym), s -> s IS NOT NULL AND s NOT IN ({wrappers})), 1) END"
+    )
+    named = F.expr(
+        f"event IN ('{N.START}', '{N.ACQ}') AND callchain IS NOT NULL "
+        "AND exists(callchain, f -> f.sym IS NOT NULL)"
+    )
+    return ev.select(
+        "run",
+        "tid",
+        F.coalesce("ts", F.lit(0)).cast("long").alias("ts"),
+        (F.shiftleft(F.col("input").cast("long"), 40) + F.col("line_no")).alias("seq"),
+        k.cast("tinyint").alias("k"),
+        F.coalesce("write", F.lit(False)).alias("w"),
+        F.coalesce("success", F.lit(True)).alias("ok"),
+        # mm is UINT64: shifted into a signed long here, shifted back in the worker
+        (F.coalesce("mm", F.lit(0)) - F.lit(Decimal(1 << 63))).cast("long").alias("mm"),
+        F.col("callchain").isNotNull().alias("st"),
+        frame(N.LOCK_MM_AND_FIND_VMA).alias("lmfv"),
+        frame(N.ANON_PREPARE).alias("anon"),
+        site.alias("site"),
+        named.alias("named"),
+    )
+
+
+def classify_run(table: Any) -> Any:
+    """One run's rows (``_classify_rows``) through spftrace's own classifier: a worker
+    function for ``applyInArrow``; returns (run, the section as JSON)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ..analysis.vmalock import BATCH_ROWS, _section
+    from ..analysis.vmalock_pass import Acc, process
+
+    run = table.column("run")[0].as_py()
+    named = bool(pc.any(table.column("named")).as_py())
+    mm = table.column("mm").to_numpy().view(np.uint64) ^ np.uint64(1 << 63)
+    table = table.set_column(table.schema.get_field_index("mm"), "mm", pa.array(mm, pa.uint64()))
+    table = table.sort_by([("tid", "ascending"), ("ts", "ascending"), ("seq", "ascending")])
+    acc = Acc()
+    process(table.to_batches(max_chunksize=BATCH_ROWS), acc)
+    section = _section(acc, {}, named)  # comms name threads in reports, not in summaries
+    return pa.table({"run": [run], "section": [json.dumps(section, default=_plain)]})
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "item"):  # numpy scalars
+        return v.item()
+    if isinstance(v, tuple | set):
+        return list(v)
+    raise TypeError(type(v).__name__)
+
+
+def aggregates(fd: FleetData) -> _Aggregates:
+    from pyspark.sql import functions as F  # type: ignore[import-not-found,unused-ignore]
+
+    from ..analysis import vmalock_names as N
+    from ..analysis.trace import needs_classify
+    from ..kernel import FAULT_USER
+
+    meta_rows = (
+        fd.runs.groupBy("run")
+        .agg(
+            F.min("label"),
+            F.min("command"),
+            F.array_sort(F.collect_set("source_format")),
+            F.array_sort(F.collect_set("command")),
+            F.array_sort(F.collect_set("kernel")),
+        )
+        .collect()
+    )
+    meta = {r[0]: (r[1], r[2], list(r[3])) for r in meta_rows}
+    axes = {r[0]: {"command": list(r[4]), "kernel": list(r[5])} for r in meta_rows}
+    wis = fd.counters.filter(F.col("origin") == "will-it-scale").groupBy("run", "event")
+    events: dict[str, dict[str, int]] = defaultdict(dict)
+    for run, event, n in fd.events.groupBy("run", "event").count().collect():
+        events[run][event] = int(n)
+    loss_names = F.col("name").isin(*_LOSS) | F.col("name").startswith("samples_lost:")
+    loss: dict[str, dict[str, Any]] = defaultdict(dict)
+    stats = fd.stats.filter(loss_names).groupBy("run", "name").agg(F.sum("value"))
+    for run, name, v in stats.collect():
+        loss[run][name] = v
+    ev = fd.events.filter(F.col("event").isin(FAULT_USER, N.FAULT_KERNEL))
+    kaddr = (F.col("event") == N.FAULT_KERNEL) & (F.col("address") >= F.lit(_KERNEL_ADDRESS))
+    perf_own = F.col("comm").isin("perf", "perf-exec")
+    origins = {
+        r[0]: {"kernel_address_faults": float(r[1]), "perf_own_faults": float(r[2])}
+        for r in ev.groupBy("run")
+        .agg(F.count(F.when(kaddr, 1)), F.count(F.when(perf_own, 1)))
+        .collect()
+    }
+    pv_runs = sorted(r for r, rows in events.items() if needs_classify(rows))
+    pv: dict[str, dict[str, Any]] = {}
+    if pv_runs:
+        rows = _classify_rows(fd, pv_runs).groupBy("run")
+        for run, section in rows.applyInArrow(classify_run, "run string, section string").collect():
+            pv[run] = json.loads(section)
+    return _Aggregates(
+        meta=meta,
+        perf_stat=_by_run(_perf_stat(fd).collect()),
+        vmstat=_by_run(_vmstat(fd).collect()),
+        wis={
+            r: [(e, float(v)) for e, v in rows]
+            for r, rows in _by_run(wis.agg(F.sum("value")).collect()).items()
+        },
+        events=dict(events),
+        loss=dict(loss),
+        origins=origins,
+        per_vma_lock=pv,
+        axes=axes,
+    )
+
+
+# -- the driver: summaries and the comparison -----------------------------------------------
+
+
+def _summary(agg: _Aggregates, run: str) -> RunSummary:
+    from ..analysis.model import build_summary, perf_stat_from_rows, vmstat_from_rows
+    from ..analysis.trace import lost_from_stats, totals_from
+
+    label, command, formats = agg.meta[run]
+    tr = None
+    if agg.events.get(run):
+        tr = totals_from(
+            agg.events[run],
+            lambda: agg.per_vma_lock[run],
+            lambda: agg.origins.get(run, {"kernel_address_faults": 0.0, "perf_own_faults": 0.0}),
+            lost_from_stats(agg.loss.get(run, {})),
+        )
+    per_source = [
+        s
+        for s in (
+            perf_stat_from_rows(agg.perf_stat.get(run, [])),
+            vmstat_from_rows(agg.vmstat.get(run, [])),
+            tr,
+        )
+        if s is not None
+    ]
+    return build_summary(run, label, command, formats, per_source)
+
+
+def _session_for(source: str, master: str, conf: Sequence[str]) -> Any:
+    if not _is_url(source):
+        _check_local(source.rstrip("/"))  # before Spark's start-up (seconds)
+    return session(master, conf)
+
+
+class Fleet:
+    """A dataset on Spark: its aggregates are computed once (on first use), then
+    every summary and comparison is driver-side work over them."""
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        master: str = DEFAULT_MASTER,
+        conf: Sequence[str] = (),
+        spark: Any = None,
+    ) -> None:
+        self.source = source
+        with quiet():
+            self.data = open_fleet(spark or _session_for(source, master, conf), source)
+        self._agg: _Aggregates | None = None
+
+    @property
+    def agg(self) -> _Aggregates:
+        if self._agg is None:
+            with quiet():
+                self._agg = aggregates(self.data)
+        return self._agg
+
+    def summaries(self) -> list[RunSummary]:
+        """Every run's summary (``s.contract()`` is ``report json``'s run), by run name."""
+        return [_summary(self.agg, run) for run in sorted(self.agg.meta)]
+
+    def compare(
+        self, base: str, head: str, *, show_all: bool = False, sort: str = "lkp"
+    ) -> Comparison:
+        """Base versus head (``spftrace compare``'s rows and warnings)."""
+        from ..analysis.compare import SORTS, compare_metrics
+        from ..analysis.compare.runs import AXES, metrics_of
+
+        if sort not in SORTS:
+            raise SpftraceError(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        agg = self.agg
+        bl, base_runs = _resolve(agg, base)
+        hl, head_runs = _resolve(agg, head)
+        metrics = {
+            r: metrics_of(_summary(agg, r), agg.wis.get(r, [])) for r in {*base_runs, *head_runs}
+        }
+        axes: dict[str, dict[str, str | None]] = {}
+        for r in base_runs + head_runs:
+            vals = agg.axes[r]
+            axes[r] = {a: vals[a][0] if len(vals[a]) == 1 else None for a in AXES}
+        return compare_metrics(
+            bl, base_runs, {r: metrics[r] for r in base_runs},
+            hl, head_runs, {r: metrics[r] for r in head_runs}, axes, show_all, sort,
+        )  # fmt: skip
+
+
+def summaries(
+    source: str, *, master: str = DEFAULT_MASTER, conf: Sequence[str] = (), spark: Any = None
+) -> list[RunSummary]:
+    """Every run's summary of the dataset at ``source`` (``Fleet.summaries``)."""
+    return Fleet(source, master=master, conf=conf, spark=spark).summaries()
+
+
+def compare(
+    source: str,
+    base: str,
+    head: str,
+    *,
+    show_all: bool = False,
+    sort: str = "lkp",
+    master: str = DEFAULT_MASTER,
+    conf: Sequence[str] = (),
+    spark: Any = None,
+) -> Comparison:
+    """Base versus head over the dataset at ``source`` (``Fleet.compare``)."""
+    fleet = Fleet(source, master=master, conf=conf, spark=spark)
+    return fleet.compare(base, head, show_all=show_all, sort=sort)
+
+
+def _resolve(agg: _Aggregates, spec: str) -> tuple[str, list[str]]:
+    """compare.runs.resolve over the collected runs: a label, or run names."""
+    runs = sorted(r for r, (label, _c, _f) in agg.meta.items() if label == spec)
+    if runs:
+        return spec, runs
+    names = [x for x in spec.split(",") if x]
+    missing = [n for n in names if n not in agg.meta]
+    if missing or not names:
+        raise SpftraceError(
+            f"{spec!r} is neither a label nor a list of run names (unknown: "
+            f"{', '.join(missing) or spec})"
+        )
+    return spec, names
+
+
+def render_summary(items: list[RunSummary]) -> list[str]:
+    """One line per run, then the fleet's totals per label."""
+    from ..text import visible
+
+    head = (f"{'run':<36} {'label':<12} {'kernel model':<13} {'faults':>12} {'handled':>8} "
+            f"{'fallbacks':>11} {'not tried':>11}  top fallback")  # fmt: skip
+    out = [head]
+
+    def num(v: int | None) -> str:
+        return "-" if v is None else f"{v:,}"
+
+    totals: dict[str, list[int]] = {}
+    for s in items:
+        top = next(iter(s.fallbacks.items()), None)
+        top_txt = f"{top[0]} ({top[1]:,})" if top and top[1] else "-"
+        pct = "-" if s.speculative_pct is None else f"{s.speculative_pct:.2f}%"
+        out.append(
+            f"{visible(s.run):<36} {visible(s.label) or '-':<12} {s.kernel_model:<13} "
+            f"{num(s.faults):>12} {pct:>8} {num(s.fallback_total):>11} "
+            f"{num(s.not_attempted):>11}  {top_txt}"
+        )
+        t = totals.setdefault(visible(s.label) or "-", [0, 0, 0, 0, 0])
+        t[0] += 1
+        t[1] += s.faults or 0
+        t[2] += s.speculative or 0
+        t[3] += s.fallback_total or 0
+        t[4] += s.not_attempted or 0
+    out += ["", f"{'label':<12} {'runs':>6} {'faults':>14} {'handled':>14} {'fallbacks':>12} "
+            f"{'not tried':>12}"]  # fmt: skip
+    for label, (n, f, sp, fb, na) in sorted(totals.items()):
+        out.append(f"{label:<12} {n:>6} {f:>14,} {sp:>14,} {fb:>12,} {na:>12,}")
+    return out
