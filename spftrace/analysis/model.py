@@ -114,18 +114,19 @@ def perf_stat_totals(con: duckdb.DuckDBPyConnection, run: str) -> SourceTotals |
         """,
         [run, run],
     ).fetchall()
-    return perf_stat_from_rows(rows)
-
-
-def perf_stat_from_rows(rows: list[Any]) -> SourceTotals | None:
-    """perf stat's view from its per-event rows (event, sum counted, number counted,
-    a non-counted status): the query above, or the same computed by Spark (fleet/)."""
-    if not rows:
-        return None
-    s = SourceTotals("perf-stat")
     (workloads,) = con.execute(
         "SELECT max(value) FROM stats WHERE run = ? AND name = 'perf_stat_workloads'", [run]
     ).fetchone() or (None,)
+    return perf_stat_from_rows(rows, workloads)
+
+
+def perf_stat_from_rows(rows: list[Any], workloads: int | None = None) -> SourceTotals | None:
+    """perf stat's view from its per-event rows (event, sum counted, number counted,
+    a non-counted status): the query above, or the same computed by Spark (fleet/);
+    ``workloads``: how many different workloads the input held (only the first counts)."""
+    if not rows:
+        return None
+    s = SourceTotals("perf-stat")
     if workloads:
         s.notes.append(
             f"perf stat input holds {workloads} different workloads (blocks with other "
