@@ -3,8 +3,10 @@
 The data section is read in windows of ``WINDOW`` bytes; each is walked (walk.py)
 into a table of records, the records are queued or delivered as perf script
 would (order.py), and delivered samples become batches of at most
-``batch_rows`` rows (rows.py).  A window stays in memory only while a record of
-it waits in the queue.  Pipe-mode files carry their header as records
+``batch_rows`` rows (rows.py).  A window of the file whose records wait in the
+queue drops its bytes and record table and is read and walked again when they
+are delivered (perf's rounds can queue 100s of MB); only a pipe's windows stay.
+Pipe-mode files carry their header as records
 (HEADER_ATTR, HEADER_TRACING_DATA, HEADER_FEATURE, EVENT_UPDATE); a new attr
 changes how samples are read, so the window is walked again after one.
 A non-seekable stream of a file-mode perf.data is spooled to a temporary file:
