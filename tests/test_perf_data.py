@@ -342,3 +342,25 @@ def test_distinct_frames_keep_address_pid_and_mode() -> None:
     back = [(int(u[0]), int(u[1]), int(np.uint64(u[2]).view(np.int64))) for u in uniq[inv]]
     assert back == rows
     assert len(uniq) == len(set(rows))
+
+
+def test_queued_windows_are_read_again_from_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window whose records wait in perf's queue keeps neither its bytes nor its
+    record table (memory flat in the file's size): they are read and walked again
+    when delivered, and the rows equal perf script's."""
+    from spftrace.formats.perf_data import reader
+
+    path = DATA / "all-cpus.data"
+    spilled: list[int] = []
+    spill = reader.Reader._spill
+
+    def counting(self: Any) -> None:
+        spill(self)
+        spilled.append(sum(b.data is None and b.rows is None for b in self.blobs.values()))
+
+    monkeypatch.setattr(reader, "WINDOW", 4096)
+    monkeypatch.setattr(reader.Reader, "_spill", counting)
+    rows, _ = binary_rows(path, kallsyms=KALLSYMS, batch_rows=100)
+    assert max(spilled) > 1  # several windows waiting at once, none held in memory
+    text = (DATA / "all-cpus.script.txt").read_text(errors="surrogateescape")
+    assert_same_rows(rows, text_rows(text), KALLSYMS)

@@ -109,6 +109,8 @@ def read_perf_data(
         if s.decoder is None:
             s.make_decoder()
         reader = Reader(s, batch_rows, use_native)
+        if not hdr.pipe:
+            reader.backing = stream
         yield from _batches(reader, walk_stream(reader, data_stream, remaining, first), s)
     finally:
         if owned is not None:

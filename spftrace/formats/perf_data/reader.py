@@ -3,8 +3,10 @@
 The data section is read in windows of ``WINDOW`` bytes; each is walked (walk.py)
 into a table of records, the records are queued or delivered as perf script
 would (order.py), and delivered samples become batches of at most
-``batch_rows`` rows (rows.py).  A window stays in memory only while a record of
-it waits in the queue.  Pipe-mode files carry their header as records
+``batch_rows`` rows (rows.py).  A window of the file whose records wait in the
+queue drops its bytes and record table and is read and walked again when they
+are delivered (perf's rounds can queue 100s of MB); only a pipe's windows stay.
+Pipe-mode files carry their header as records
 (HEADER_ATTR, HEADER_TRACING_DATA, HEADER_FEATURE, EVENT_UPDATE); a new attr
 changes how samples are read, so the window is walked again after one.
 A non-seekable stream of a file-mode perf.data is spooled to a temporary file:
@@ -33,11 +35,18 @@ TABLE_ROWS = 32768  # records per walk call
 
 
 class _Blob:
-    __slots__ = ("data", "rows")
+    """One walk call's records; ``src`` (file offset and length of the window, walk
+    start and end, layout) lets a file-backed blob drop its bytes and table while
+    its records wait in the queue, and read and walk them again when delivered."""
 
-    def __init__(self, data: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> None:
+    __slots__ = ("data", "rows", "src")
+
+    def __init__(
+        self, data: np.ndarray[Any, Any] | None, rows: np.ndarray[Any, Any] | None, src: Any
+    ) -> None:
         self.data = data
         self.rows = rows
+        self.src = src
 
 
 class Reader:
@@ -56,6 +65,10 @@ class Reader:
         self._zstd: Any = None
         self._zcarry = b""
         self.table = W.new_table(TABLE_ROWS)
+        #: the seekable file the data section is read from (None: a pipe), and the
+        #: file offset of the window being fed (None: not a piece of the file)
+        self.backing: IO[bytes] | None = None
+        self.window_at: int | None = None
 
     # -- one window of records -------------------------------------------------------
     def feed(self, window: bytes, start: int, end: int) -> tuple[int, int]:
@@ -68,7 +81,10 @@ class Reader:
             )
             rows = table[:n].copy()
             data = np.frombuffer(window, np.uint8)
-            bid = self._add_blob(data, rows)
+            src = None
+            if self.window_at is not None:
+                src = (self.window_at, len(window), pos, end, self.s.config(), n)
+            bid = self._add_blob(data, rows, src)
             stop = self._process(bid, rows)
             if stop is not None:  # a new attr: walk the rest with the new layout
                 pos = stop
@@ -78,11 +94,36 @@ class Reader:
                 continue
             return nxt, why
 
-    def _add_blob(self, data: np.ndarray[Any, Any], rows: np.ndarray[Any, Any]) -> int:
+    def _add_blob(self, data: np.ndarray[Any, Any], rows: np.ndarray[Any, Any], src: Any) -> int:
         bid = self.next_blob
         self.next_blob += 1
-        self.blobs[bid] = _Blob(data, rows)
+        self.blobs[bid] = _Blob(data, rows, src)
         return bid
+
+    def _load(self, blob: _Blob, cache: dict[int, tuple[bytes, np.ndarray[Any, Any]]]) -> _Blob:
+        """The blob with its bytes and table, read and walked again if dropped."""
+        if blob.data is not None:
+            return blob
+        assert self.backing is not None
+        at, length, pos, end, cfg, n = blob.src
+        if at not in cache:
+            here = self.backing.tell()
+            self.backing.seek(at)
+            raw = read_exactly(self.backing, length)
+            self.backing.seek(here)
+            cache[at] = (raw, np.frombuffer(raw, np.uint8))
+        raw, data = cache[at]
+        table = W.new_table(n)
+        got, _nxt, _why = W.walk(raw, pos, end, cfg, table, use_native=self.use_native)
+        if got != n:
+            raise OSError(f"the file changed while it was read (offset {at})")
+        return _Blob(data, table, blob.src)
+
+    def _spill(self) -> None:
+        """Drop the bytes and table of file-backed blobs: read again when delivered."""
+        for blob in self.blobs.values():
+            if blob.src is not None:
+                blob.data = blob.rows = None
 
     def _process(self, bid: int, rows: np.ndarray[Any, Any]) -> int | None:
         """Queue/deliver the records; returns where to walk again after a new attr."""
@@ -119,6 +160,7 @@ class Reader:
         row = rows[k]
         typ, off, size = int(row[W.C["type"]]), int(row[W.C["off"]]), int(row[W.C["size"]])
         data = self.blobs[bid].data
+        assert data is not None  # dropped only after the window is fed
         e = ">" if s.big else "<"
         if typ == W.SAMPLE:
             why = "samples_malformed" if row[W.C["status"]] == W.MALFORMED else "samples_unknown_id"
@@ -180,7 +222,11 @@ class Reader:
             self.s.counts["compressed_undecodable"] += 1
             return
         buf = self._zcarry + out
-        nxt, _why = self.feed(buf, 0, len(buf))
+        at, self.window_at = self.window_at, None  # decompressed: not in the file
+        try:
+            nxt, _why = self.feed(buf, 0, len(buf))
+        finally:
+            self.window_at = at
         self._zcarry = buf[nxt:]
 
     # -- delivery and batches ----------------------------------------------------------
@@ -198,20 +244,26 @@ class Reader:
             self.delivered = [rest] if len(rest) else []
             self.n_delivered = len(rest)
             yield self._build(take)
+            self._spill()
         self._gc()
+        self._spill()
 
     def _build(self, refs: np.ndarray[Any, Any]) -> Any:
         """Rows for delivered records: one buffer holding every window they are in."""
         blob_ids = refs >> 32
         rows_i = refs & 0xFFFFFFFF
         used = np.unique(blob_ids).tolist()
+        cache: dict[int, tuple[bytes, np.ndarray[Any, Any]]] = {}
+        blobs = {b: self._load(self.blobs[b], cache) for b in used}
         if len(used) == 1:
-            blob = self.blobs[used[0]]
+            blob = blobs[used[0]]
+            assert blob.data is not None and blob.rows is not None
             return self.builder.build(blob.data, blob.rows[rows_i])
         windows: dict[int, tuple[int, np.ndarray[Any, Any]]] = {}
         total = 0
         for b in used:
-            d = self.blobs[b].data
+            d = blobs[b].data
+            assert d is not None
             if id(d) not in windows:
                 windows[id(d)] = (total, d)
                 total += len(d)
@@ -220,7 +272,8 @@ class Reader:
         # only the delivered rows of each blob are copied, their offsets moved to ``data``
         out = np.empty((len(refs), W.NCOL), np.uint64)
         for b in used:
-            blob = self.blobs[b]
+            blob = blobs[b]
+            assert blob.data is not None and blob.rows is not None
             dest = np.flatnonzero(blob_ids == b)
             rows = blob.rows[rows_i[dest]]
             base = windows[id(blob.data)][0]
@@ -233,7 +286,7 @@ class Reader:
         return self.builder.build(data, out)
 
     def _gc(self) -> None:
-        live = set((self.queue.ref >> 32).tolist()) if len(self.queue) else set()
+        live = set(np.unique(self.queue.ref >> 32).tolist()) if len(self.queue) else set()
         for refs in self.delivered:
             live |= set(np.unique(refs >> 32).tolist())
         for b in [b for b in self.blobs if b not in live]:
@@ -265,6 +318,7 @@ def walk_stream(
         if remaining is not None:
             remaining -= len(chunk)
         window = carry + chunk
+        reader.window_at = offset if reader.backing is not None else None
         eof = not chunk
         if not window:
             yield "end", (offset, None)
