@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,6 +96,11 @@ class RunWriter:
             self.staging.mkdir()
         self._open: dict[str, _Open] = {}
         self._schemas: dict[str, Any] = {}
+        #: writes come from the ingest's writer thread; an abort (Ctrl-C, SIGTERM in the
+        #: main thread) waits for the write in progress and refuses later ones, so that
+        #: no file is made in the staging directory after it was removed
+        self._lock = threading.Lock()
+        self._aborted = False
 
     @contextlib.contextmanager
     def _io(self) -> Iterator[None]:
@@ -148,6 +154,12 @@ class RunWriter:
 
     def write(self, table: str, columns: Any, input_no: int) -> None:
         """Append rows: a dict of column lists, or a pyarrow Table without ``input``."""
+        with self._lock:
+            if self._aborted:
+                return
+            self._write(table, columns, input_no)
+
+    def _write(self, table: str, columns: Any, input_no: int) -> None:
         import numpy as np
         import pyarrow as pa
 
@@ -247,7 +259,9 @@ class RunWriter:
         journal.unlink(missing_ok=True)
 
     def abort(self) -> None:
-        for o in self._open.values():
-            with contextlib.suppress(Exception):
-                o.writer.close()
-        shutil.rmtree(self.staging, ignore_errors=True)
+        with self._lock:
+            self._aborted = True
+            for o in self._open.values():
+                with contextlib.suppress(Exception):
+                    o.writer.close()
+            shutil.rmtree(self.staging, ignore_errors=True)

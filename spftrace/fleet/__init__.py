@@ -27,16 +27,8 @@ its Python workers.
 
 from __future__ import annotations
 
-from .engine import (
-    DEFAULT_MASTER,
-    Fleet,
-    FleetData,
-    compare,
-    open_fleet,
-    render_summary,
-    session,
-    summaries,
-)
+from .engine import Fleet, compare, render_summary, summaries
+from .reading import DEFAULT_MASTER, FleetData, open_fleet, session
 
 __all__ = [
     "DEFAULT_MASTER",
