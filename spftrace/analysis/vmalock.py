@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 BATCH_ROWS = 1 << 20
 #: lines of an input per ordered slice: what DuckDB sorts at a time
-SLICE_LINES = 1 << 21
+SLICE_LINES = 1 << 19
 
 
 def _frame_test(name: str, ips: list[int]) -> str:
