@@ -33,31 +33,79 @@ _OPS = {
 
 @dataclass
 class Dist:
-    """Durations (ns) and whether each was of a write hold."""
+    """Durations (ns) and whether each was of a write hold, kept as the distinct
+    (duration, write) values with their counts: the same summary as the whole list,
+    in memory that grows with the distinct durations rather than with the events."""
 
-    ns: list[Any] = field(default_factory=list)
-    write: list[Any] = field(default_factory=list)
+    keys: Any = field(default_factory=lambda: np.zeros(0, np.int64))  # ns * 2 + write, sorted
+    counts: Any = field(default_factory=lambda: np.zeros(0, np.int64))
+    pending: list[Any] = field(default_factory=list)
+    npending: int = 0
 
     def add(self, ns: Any, write: Any) -> None:
         if len(ns):
-            self.ns.append(ns)
-            self.write.append(write)
+            self.pending.append(ns.astype(np.int64) * 2 + write.astype(np.int64))
+            self.npending += len(ns)
+            if self.npending >= 1 << 20:
+                self._compact()
+
+    def _compact(self) -> None:
+        if not self.pending:
+            return
+        new = np.concatenate(self.pending)
+        keys = np.concatenate([self.keys, new])
+        counts = np.concatenate([self.counts, np.ones(len(new), np.int64)])
+        self.keys, inv = np.unique(keys, return_inverse=True)
+        self.counts = np.zeros(len(self.keys), np.int64)
+        np.add.at(self.counts, inv, counts)
+        self.pending, self.npending = [], 0
 
     def summary(self) -> dict[str, Any]:
-        if not self.ns:
+        self._compact()
+        if not len(self.keys):
             return {"count": 0}
-        us = np.concatenate(self.ns) / 1e3
-        wr = np.concatenate(self.write)
+        ns, wr, c = self.keys >> 1, (self.keys & 1).astype(bool), self.counts
+        us = ns / 1e3
         edges = [1, 10, 100, 1000]
         names = ["<1", "1-10", "10-100", "100-1000", ">=1000"]
-        hist = np.bincount(np.searchsorted(edges, us, side="right"), minlength=5)
-        p50, p90, p99 = (float(x) for x in np.quantile(us, [0.5, 0.9, 0.99]))
+        at = np.searchsorted(edges, us, side="right")
+        hist = np.bincount(at, weights=c, minlength=5).astype(np.int64)
+        p50, p90, p99 = (float(x) for x in _quantiles(us, c, [0.5, 0.9, 0.99]))
+        n = int(c.sum())
         return {
-            "count": len(us), "p50": _r(p50), "p90": _r(p90), "p99": _r(p99),
-            "max": _r(float(us.max())), "total": _r(float(us.sum())),
-            "write_count": int(wr.sum()), "write_total": _r(float(us[wr].sum())),
+            "count": n, "p50": _r(p50), "p90": _r(p90), "p99": _r(p99),
+            "max": _r(float(us[-1])), "total": _r(_sum_us(ns, c)),
+            "write_count": int(c[wr].sum()), "write_total": _r(_sum_us(ns[wr], c[wr])),
             "histogram": {k: int(v) for k, v in zip(names, hist, strict=True)},
         }  # fmt: skip
+
+
+def _sum_us(ns: Any, counts: Any) -> float:
+    """The durations' sum in us, from the exact sum in ns."""
+    return sum(int(v) * int(k) for v, k in zip(ns, counts, strict=True)) / 1e3
+
+
+def _quantiles(values: Any, counts: Any, qs: list[float]) -> Any:
+    """``np.quantile`` (linear) of ``values`` (sorted, distinct) each repeated
+    ``counts`` times, computed as numpy does, so the figures are the same."""
+    n = int(counts.sum())
+    q = np.asarray(qs, np.float64)
+    virtual = (n - 1) * q
+    prev = np.floor(virtual)
+    nxt = prev + 1
+    prev[virtual >= n - 1] = n - 1
+    nxt[virtual >= n - 1] = n - 1
+    prev[virtual < 0] = 0
+    nxt[virtual < 0] = 0
+    ends = np.cumsum(counts)
+    a = values[np.searchsorted(ends, prev.astype(np.int64), side="right")]
+    b = values[np.searchsorted(ends, nxt.astype(np.int64), side="right")]
+    gamma = virtual - np.floor(virtual)
+    diff = b - a
+    out = a + diff * gamma
+    hi = gamma >= 0.5
+    out[hi] = (b - diff * (1 - gamma))[hi]
+    return out
 
 
 def _r(v: float) -> float:
