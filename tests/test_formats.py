@@ -197,3 +197,34 @@ def test_a_text_ingest_imports_no_binary_reader(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_no_small_text_ingest_loads_pandas(tmp_path: Path) -> None:
+    """Every perf stat, vmstat and will-it-scale golden ingests without pandas or
+    pyarrow.acero (``Table.group_by`` loads both: 0.48 s and ~40 MB before the
+    first perf stat row was stored; the mainline example pipes 10 such lines)."""
+    import subprocess
+    import sys
+
+    data = Path(__file__).parent / "data"
+    inputs = sorted(
+        str(p) for d in ("perf_stat", "vmstat", "will_it_scale") for p in (data / d).glob("*.txt")
+    )
+    assert len(inputs) > 50
+    code = (
+        "import sys, spftrace\n"
+        "from spftrace.errors import SpftraceError\n"
+        "stored = 0\n"
+        f"for i, p in enumerate({inputs!r}):\n"
+        "    try:\n"
+        f"        spftrace.ingest([p], data={str(tmp_path)!r} + f'/ds{{i}}', errors='skip')\n"
+        "        stored += 1\n"
+        "    except SpftraceError:\n"
+        "        pass  # (perf's own error output: a clear error, by design)\n"
+        "print(stored)\n"
+        "print([m for m in ('pandas', 'pyarrow.acero') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    lines = out.stdout.strip().splitlines()
+    assert lines[-1:] == ["[]"], out.stdout[-2000:] + out.stderr[-2000:]
+    assert int(lines[-2]) > 40  # (most inputs stored rows: the parsers really ran)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .keys import distinct_rows
+
 #: (ts, cpu, aggr, thread, cgroup, event): what identifies a counter within a block
 Key = tuple[int | None, int | None, str | None, str | None, str | None, str]
 
@@ -77,7 +79,7 @@ class Blocks:
             return None
         names = ["ts", "cpu", "aggr", "thread", "cgroup", "event"]
         table = pa.table(dict(zip(names, cols, strict=True)))
-        if table.group_by(names, use_threads=False).aggregate([]).num_rows != n:
+        if distinct_rows([table[c] for c in names]) != n:
             return None  # a key twice at one time
 
         def keys_at(when: int) -> set[Key]:

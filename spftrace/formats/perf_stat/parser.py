@@ -23,6 +23,7 @@ from .blocks import Blocks, Key
 from .csv_lines import CsvShape, csv_fields, detect_sep, looks_locale_mangled, shape_of
 from .human import FAST_RE, footer_fields, human_fields
 from .json_lines import json_fields, load_json
+from .keys import first_line_per_group
 from .tokens import (
     BARE_NUMBER_RE,
     COUNTERISH_RE,
@@ -134,12 +135,9 @@ class PerfStatParser:
         """Remember which events each block of ``table`` counts, and where it starts."""
         if not table.num_rows:
             return
-        groups = table.group_by(["block", "event"], use_threads=False).aggregate(
-            [("line_no", "min")]
-        )  # (a few rows per block, however many interval rows)
-        cols = groups.to_pydict()
-        for block, event, line_no in zip(
-            cols["block"], cols["event"], cols["line_no_min"], strict=True
+        # (a few groups per block, however many interval rows)
+        for block, event, line_no in first_line_per_group(
+            table["block"], table["event"], table["line_no"]
         ):
             if event.startswith("seconds-"):  # footers: printed or not, the same workload
                 continue
