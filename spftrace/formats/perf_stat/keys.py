@@ -12,15 +12,13 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def codes(column: Any) -> Any:
-    """Integer codes of ``column`` (Arrow array or chunked array), nulls a code of their own."""
-    import pyarrow as pa
+def codes(column: Any) -> tuple[Any, int]:
+    """Dense integer codes of ``column`` (Arrow array or chunked array), nulls a
+    code of their own, and how many codes there are."""
     import pyarrow.compute as pc
 
-    column = _array(column)
-    if not (pa.types.is_integer(column.type) and not column.null_count):
-        column = pc.dictionary_encode(column, null_encoding="encode").indices
-    return _ints(column)
+    enc = pc.dictionary_encode(_array(column), null_encoding="encode")
+    return _ints(enc.indices), len(enc.dictionary)
 
 
 def distinct_rows(columns: Sequence[Any]) -> int:
@@ -29,8 +27,15 @@ def distinct_rows(columns: Sequence[Any]) -> int:
 
     if not columns or not len(columns[0]):
         return 0
-    keys = np.stack([codes(c) for c in columns], axis=1)
-    return len(np.unique(keys, axis=0))
+    coded = [codes(c) for c in columns]
+    key, span = np.zeros(len(columns[0]), np.int64), 1
+    for c, n in coded:  # one mixed-radix key while it fits in 62 bits
+        if span * n >= 1 << 62:
+            rows = np.stack([c for c, _ in coded], axis=1)
+            return len(np.unique(rows, axis=0))
+        key = key * n + c
+        span *= n
+    return len(np.unique(key))
 
 
 def first_line_per_group(block: Any, event: Any, line_no: Any) -> list[tuple[int, str, int]]:
