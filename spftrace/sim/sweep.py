@@ -16,7 +16,7 @@ from dataclasses import fields
 from typing import Any
 
 from . import run
-from .workloads import POWER8, PRESETS, Workload
+from .workloads import POWER8, PRESETS, X86_GUEST, Workload
 
 #: constants that move the ebizzy figures (the geometry comes from ebizzy.c)
 DEFAULT_SWEEP = (
@@ -33,6 +33,10 @@ DEFAULT_SWEEP = (
     "spf_write_us",
 )
 
+#: the 16-CPU guest runs ~15 times fewer records/s than the Power8 node: a five times
+#: longer window (one simulated second) keeps its record count, hence its noise, alike
+X86_STRETCH = 5.0
+
 #: the seed's figures (SPF v11 cover letter), for the first row of the table
 SEED = (98.14, 1.79, 100.69, 77.94, 22.05, 84.46)
 HEADER = ("16 spec %", "16 chg %", "16 gain %", "80 spec %", "80 chg %", "80 gain %")
@@ -41,10 +45,13 @@ HEADER = ("16 spec %", "16 chg %", "16 gain %", "80 spec %", "80 chg %", "80 gai
 def figures(overrides: dict[str, Any], scale: float = 1.0, seed: int = 1) -> tuple[float, ...]:
     """The six figures with ``overrides`` applied to both platforms."""
     out: list[float] = []
-    for plat in ({"threads": 16, "cpus": 16}, {"threads": 80, "cpus": 80, **POWER8}):
+    for plat, stretch in (
+        ({"threads": 16, "cpus": 16, **X86_GUEST}, X86_STRETCH),
+        ({"threads": 80, "cpus": 80, **POWER8}, 1.0),
+    ):
         opts = {**plat, **overrides}
-        spf, _ = run("ebizzy", "spf", seed=seed, scale=scale, **opts)
-        base, _ = run("ebizzy", "base", seed=seed, scale=scale, **opts)
+        spf, _ = run("ebizzy", "spf", seed=seed, scale=scale * stretch, **opts)
+        base, _ = run("ebizzy", "base", seed=seed, scale=scale * stretch, **opts)
         out += [
             100 * spf.speculative / max(1, spf.faults),
             100 * spf.fallbacks.get("spf_vma_changed", 0) / max(1, spf.faults),

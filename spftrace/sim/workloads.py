@@ -203,6 +203,11 @@ PRESETS: dict[str, Workload] = {
 #: hash-64k.h: H_PTE_INDEX_SIZE 8), TLB invalidation by broadcast tlbie, no IPIs
 POWER8: dict[str, Any] = {"page_kib": 64, "pmd_span_kib": 16384, "ipi_us": 0.0}
 
+#: the seed's 16-vCPU x86 guest: its wake-up latency (a sleeper woken on an idle vCPU)
+#: cannot be measured here; calibrated on the seed's spf records/s alone (1,490.24;
+#: bench/sim_calibrate/guest_wakeup.py), so its base records/s and gain stay predictions
+X86_GUEST: dict[str, Any] = {"wakeup_us": 305.0}
+
 #: options that ``spftrace simulate`` lets the user override
 OVERRIDABLE = tuple(
     f.name for f in fields(Workload) if f.name not in ("name", "description", "command", "comm")
