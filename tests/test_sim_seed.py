@@ -2,9 +2,9 @@
 constants: the expected numbers are read from the seed files (tests/data/seed, the
 perf stat blocks; tests/data/sim_seed, the ebizzy records/s table and the LKP rows).
 
-Every bound of issue 15 is a test; the two the model does not meet (the 16-CPU shares,
-the 80-CPU gain) are strict expected failures, so meeting them turns the suite red
-until the mark goes (docs/simulator.md says why they fail).  No constant is fitted to
+Every bound of issue 15 is a test; the one the model does not meet (the 16-CPU
+shares) is a strict expected failure, so meeting them turns the suite red
+until the mark goes (docs/simulator.md says why it fails).  No constant is fitted to
 a figure tested here, except where a test says so: kernbench's threaded-process share
 (calibrated on the x86 run, checked on the Power8 run) and the x86 guest's wake-up
 latency (calibrated on its spf records/s alone; its base rate and gain are tested)."""
@@ -121,11 +121,6 @@ def test_ebizzy_16_cpus_shares_within_bounds(ebizzy16: tuple[sim.Result, sim.Res
     assert abs(changed - seed_changed) <= 0.3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not met: +34% (seed +84.46%); base's writers do not wait for a reader "
-    "batch's wake-up between them (docs/simulator.md)",
-)
 def test_ebizzy_80_cpus_gain_within_15_points(ebizzy80: tuple[sim.Result, sim.Result]) -> None:
     _, _, d80 = records_per_s("80 CPUs P8 node")
     assert abs(gain(*ebizzy80) - d80) <= 15.0
@@ -161,15 +156,13 @@ def test_vma_changed_grows_from_16_to_80_cpus(
 def test_gain_is_larger_on_16_cpus_than_on_80(
     ebizzy16: tuple[sim.Result, sim.Result], ebizzy80: tuple[sim.Result, sim.Result]
 ) -> None:
-    """The seed's ordering of the throughput gains comes out of the model, on this
-    machine's constants and on the seed's guest."""
+    """The seed's ordering of the throughput gains comes out of the model on the seed's
+    two platforms: the guest's wake-up dominates its VMA changes' hold more than the
+    Power8 node's does (the gain tends to W / (H + W))."""
     _, _, d16 = records_per_s("16 CPUs x86 VM")
     _, _, d80 = records_per_s("80 CPUs P8 node")
     assert d16 > d80
-    spf16, _ = sim.run("ebizzy", "spf")
-    base16, _ = sim.run("ebizzy", "base")
-    assert gain(spf16, base16) > gain(*ebizzy80) > 0
-    assert gain(*ebizzy16) > gain(*ebizzy80)
+    assert gain(*ebizzy16) > gain(*ebizzy80) > 0
 
 
 def test_kernbench_residue_of_threaded_processes() -> None:

@@ -48,6 +48,7 @@ class Workload:
     bounce_us: float = 0.048  # measured: one cache-line transfer between two CPUs
     wake_cv: float = 0.14  # measured: log-spread of a wake-up (IQR / 1.349)
     rwsem_fifo: bool = False  # readers wait for every queued writer (else: the current one)
+    rwsem_queue: bool = False  # base kernel on 4.17's rwsem wait list (sim/rwsem.py)
     wakeup_us: float = 17.7  # measured: futex wake until the woken thread runs
     # every fault does an atomic on (mmap_sem's count on base, the mm_rb rwlock on spf)
     vma_groups: int = 4  # merged anonymous VMAs the chunks land in (without ``layout``)
@@ -113,6 +114,7 @@ PRESETS: dict[str, Workload] = {
             chunk_kib=512,
             layout=True,
             static_chunks=10,
+            rwsem_queue=True,
         ),
         Workload(
             "kernbench",
