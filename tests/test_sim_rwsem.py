@@ -68,3 +68,27 @@ def test_the_ebizzy_preset_base_runs_on_the_wait_list() -> None:
     assert isinstance(sim.simulator(w, "base"), WaitListBase)
     assert not isinstance(sim.simulator(w, "spf"), WaitListBase)
     assert not isinstance(sim.simulator(preset("page_fault1"), "base"), WaitListBase)
+
+
+def test_a_vma_change_moves_vm_next_as_well() -> None:
+    """SPF v11 __vma_adjust write-begins ``vma`` and ``vma->vm_next`` (mm/mmap.c).
+    Slots grow downwards in address; slot 0 is the highest."""
+    from spftrace.sim.layout import Layout
+
+    lay = Layout(preset("ebizzy"))
+    for slot, thread in ((0, 10), (2, 12), (3, 13), (4, 14)):
+        lay.owner[slot] = thread
+    # munmap of 3 splits the VMA [2..4]: it and the VMA above (slot 0) move
+    assert sorted(lay.changed_by(3, "munmap")) == [10, 12, 14]
+    # a chunk alone is detached without a split: nothing else moves
+    lay.owner.pop(2)
+    lay.owner.pop(4)
+    assert lay.changed_by(3, "munmap") == []
+    # mmap between two neighbours merges them (vma_adjust(prev)): those two only
+    lay.owner.update({1: 11, 2: 12})  # slots 0-3 now one run, 1 just mapped
+    assert sorted(lay.changed_by(1, "mmap")) == [10, 12, 13]
+    # mmap next to one neighbour extends it, and the VMA above that moves too
+    lay = Layout(preset("ebizzy"))
+    lay.owner.update({0: 10, 2: 12, 3: 13})  # 3 just mapped below 2; hole at 1
+    assert sorted(lay.changed_by(3, "mmap")) == [10, 12]
+    assert lay.changed_by(3, "mmap", vm_next=False) == [12]

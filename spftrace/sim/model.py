@@ -144,15 +144,17 @@ class Simulator:
         self.layout = Layout(w)
 
     # -- geometry: deterministic, realistic addresses for emitted traces -----------------
-    def _touched_by(self, writer: _Thread) -> set[int]:
-        """Threads whose VMA the write changes (the merged VMAs around its range)."""
-        return set(self.layout.run_of(writer.group))
+    def _touched_by(self, writer: _Thread, op: str) -> set[int]:
+        """Threads whose VMA the write changes: the merged VMAs around its range and,
+        when ``__vma_adjust`` runs on one of them only (a split, a one-sided merge), its
+        ``vm_next`` too (layout.changed_by)."""
+        return set(self.layout.changed_by(writer.group, op, self.w.vm_next_seq))
 
     # -- the writer path ---------------------------------------------------------------
     def _apply_write(self, writer: _Thread, t_req: float, a: float, b: float, op: str) -> None:
         """Every other thread whose fault schedule crosses the write reacts to it."""
         k = self.kernel
-        touched = self._touched_by(writer) if self.w.layout else None
+        touched = self._touched_by(writer, op) if self.w.layout else None
         hi = a + self.w.change_window_us(op, self.kernel == "spf") if k == "spf" else b
         for t in self.threads:
             if t is writer or not t.in_run or t.mm != writer.mm:

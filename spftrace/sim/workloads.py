@@ -34,6 +34,7 @@ class Workload:
     page_kib: int = 4  # base page size: 4 on x86, 64 on the seed's Power8 (ppc64 64K pages)
     pmd_span_kib: int = 2048  # memory one PTE page maps: x86 2 MiB, ppc64 hash-64K 16 MiB
     layout: bool = False  # place chunks top-down in merged anonymous VMAs (mmap layout)
+    vm_next_seq: bool = True  # a VMA change also moves the sequence count of vm_next
     static_chunks: int = 0  # chunks mapped once before the threads start (ebizzy's mem[])
     fault_us: float = 1.49  # measured: first-touch anonymous 4 KiB write fault
     pace_cv: float = 0.105  # measured: log-spread of a chunk's mean fault time (IQR / 1.349)
