@@ -92,3 +92,16 @@ def test_a_vma_change_moves_vm_next_as_well() -> None:
     lay.owner.update({0: 10, 2: 12, 3: 13})  # 3 just mapped below 2; hole at 1
     assert sorted(lay.changed_by(3, "mmap")) == [10, 12]
     assert lay.changed_by(3, "mmap", vm_next=False) == [12]
+
+
+def test_lazy_tlb_ipi_adds_one_wake_up_to_a_shared_munmap_only() -> None:
+    w = preset("ebizzy", wakeup_us=W)
+    lazy = replace(w, lazy_tlb_ipi=True)
+    assert lazy.write_hold_us("munmap", False) == pytest.approx(
+        w.write_hold_us("munmap", False) + W
+    )
+    assert lazy.write_hold_us("mmap", False) == w.write_hold_us("mmap", False)
+    alone = replace(lazy, threads=1, threads_per_mm=1)  # no other CPU to shoot down
+    assert alone.write_hold_us("munmap", False) == replace(alone, lazy_tlb_ipi=False).write_hold_us(
+        "munmap", False
+    )

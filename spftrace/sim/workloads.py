@@ -51,6 +51,7 @@ class Workload:
     rwsem_fifo: bool = False  # readers wait for every queued writer (else: the current one)
     rwsem_queue: bool = False  # base kernel on 4.17's rwsem wait list (sim/rwsem.py)
     wakeup_us: float = 17.7  # measured: futex wake until the woken thread runs
+    lazy_tlb_ipi: bool = False  # munmap's shootdown also waits for an idle vCPU's wake-up
     # every fault does an atomic on (mmap_sem's count on base, the mm_rb rwlock on spf)
     vma_groups: int = 4  # merged anonymous VMAs the chunks land in (without ``layout``)
     ops_per_round: int = 1  # workload operations per loop (records, iterations)
@@ -78,7 +79,8 @@ class Workload:
         if op == "munmap":
             others = max(0, min(self.threads_per_mm, self.cpus) - 1)
             pages = self.munmap_page_us * self.chunk_pages
-            return self.munmap_us + pages + self.ipi_us * others + extra
+            idle = self.wakeup_us if self.lazy_tlb_ipi and others else 0.0
+            return self.munmap_us + pages + self.ipi_us * others + idle + extra
         return self.mmap_us + extra
 
     def change_window_us(self, op: str, spf: bool) -> float:
