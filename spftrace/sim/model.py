@@ -148,7 +148,8 @@ class Simulator:
         """Threads whose VMA the write changes: the merged VMAs around its range and,
         when ``__vma_adjust`` runs on one of them only (a split, a one-sided merge), its
         ``vm_next`` too (layout.changed_by)."""
-        return set(self.layout.changed_by(writer.group, op, self.w.vm_next_seq))
+        nxt = self.w.vm_next_seq and self.kernel == "spf"  # SPF's seqcount, not VMA locks
+        return set(self.layout.changed_by(writer.group, op, nxt))
 
     # -- the writer path ---------------------------------------------------------------
     def _apply_write(self, writer: _Thread, t_req: float, a: float, b: float, op: str) -> None:
