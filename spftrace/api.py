@@ -385,7 +385,7 @@ def simulate(
     w = sim.preset(workload, **overrides)
     if scale != 1.0:
         w = replace(w, duration_us=w.duration_us * scale)
-    simulator = sim.Simulator(w, kernel, seed=seed, keep_trace=keep)
+    simulator = sim.simulator(w, kernel, seed=seed, keep_trace=keep)
     with activity(f"simulating {workload} on {kernel}", unit="faults",
                   count=lambda: int(simulator.faults)) as phase:  # fmt: skip
         result = simulator.run()

@@ -66,7 +66,9 @@ def test_throughput_comes_from_lock_contention() -> None:
     spf, _ = sim.run("ebizzy", "spf", threads=16, cpus=16)
     base, _ = sim.run("ebizzy", "base", threads=16, cpus=16)
     assert spf.ops_per_s >= 1.3 * base.ops_per_s
-    assert base.fault_wait_us > 3 * spf.fault_wait_us
+    # spf faults wait too: each spf_vma_changed abort sleeps behind the writer (with
+    # vm_next's sequence count moved as well, 7% of the faults here)
+    assert base.fault_wait_us > 2 * spf.fault_wait_us
     ts, tb = spf.time_shares(), base.time_shares()
     assert ts["change_waiting"] > tb["change_waiting"]
     assert ts["faulting"] > tb["faulting"]  # more faults handled in the same time

