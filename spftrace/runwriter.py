@@ -91,9 +91,9 @@ class RunWriter:
         self.run = run
         self.first_input = first_input
         self.id = uuid.uuid4().hex[:12]
+        #: made with the first file, under the lock: made here, a signal arriving before
+        #: the caller's ``try`` could take the abort (and the clean-up) with it
         self.staging = ds.path / f".staging-{self.id}"
-        with self._io():
-            self.staging.mkdir()
         self._open: dict[str, _Open] = {}
         self._schemas: dict[str, Any] = {}
         #: writes come from the ingest's writer thread; an abort (Ctrl-C, SIGTERM in the

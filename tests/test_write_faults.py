@@ -202,8 +202,8 @@ def test_a_second_signal_ends_a_stuck_clean_up() -> None:
         "signal.signal(signal.SIGTERM, cli._on_signal)\n"
         "t = threading.Thread(target=time.sleep, args=(3600,), daemon=False)\n"
         "t.start()\n"
-        "print('ready', flush=True)\n"
-        "try:\n"
+        "try:\n"  # (ready inside the try: the signal may land during the print)
+        "    print('ready', flush=True)\n"
         "    t.join()\n"
         "except cli.Terminated:\n"
         "    print('cleaning up', flush=True)\n"
@@ -211,11 +211,14 @@ def test_a_second_signal_ends_a_stuck_clean_up() -> None:
     )
     with subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None
-        assert proc.stdout.readline() == "ready\n"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.stdout.readline() == "cleaning up\n"
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=30) == -signal.SIGTERM
+        try:
+            assert proc.stdout.readline() == "ready\n"
+            proc.send_signal(signal.SIGTERM)
+            assert proc.stdout.readline() == "cleaning up\n"
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == -signal.SIGTERM
+        finally:
+            proc.kill()  # (a failed assertion must not leave the child holding pytest)
 
 
 def test_load_generator_is_one_continuous_capture(tmp_path: Path) -> None:
