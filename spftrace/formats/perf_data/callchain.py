@@ -160,6 +160,20 @@ def in_kernel(threads: Threads, ip: int) -> bool:
     return ip >= 0xFFFF800000000000
 
 
+def in_kernel_all(threads: Threads, ips: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``in_kernel`` of each address."""
+    a = np.asarray(ips, U64)
+    k = threads.kernel
+    if k is not None:
+        out: np.ndarray[Any, Any] = a >= U64(min(max(k.start, 0), (1 << 64) - 1))
+        if k.start < 0:
+            out[:] = True
+        if k.end < 1 << 64:
+            out &= a < U64(max(k.end, 0))
+        return out
+    return np.asarray(a >= U64(0xFFFF800000000000), bool)
+
+
 def resolve(
     ips: np.ndarray[Any, Any],
     modes: np.ndarray[Any, Any],
