@@ -41,7 +41,7 @@ FORMAT = (
 \tfield:char comm[8];\toffset:32;\tsize:8;\tsigned:0;
 
 print fmt: "address=%ps ip=%pS at=%p d=%ld s=%d h=%hd c=%hhu x=%lx X=%#X o=%#o u=%u \
-flag=%s comm=%s", (void *)REC->addr, (void *)REC->addr, REC->addr, REC->delta, REC->small, \
+write=%s comm=%s", (void *)REC->addr, (void *)REC->addr, REC->addr, REC->delta, REC->small, \
 REC->half, REC->small, REC->addr, REC->small, REC->small, REC->small, \
 REC->flag ? "true" : "false", REC->comm
 """
@@ -108,7 +108,7 @@ def test_flat_text_is_printf() -> None:
     assert got == want
     v = vals[1]
     assert got[1] == (
-        b"address=0x%x ip=0x%x at=0x%x d=%d s=%d h=%d c=%d x=%x X=0X%X o=0%o u=%d flag=true "
+        b"address=0x%x ip=0x%x at=0x%x d=%d s=%d h=%d c=%d x=%x X=0X%X o=0%o u=%d write=true "
         b"comm=two w" % (v[0], v[0], v[0], v[1], -1, -2, 255, v[0], 2**32 - 1, 2**32 - 1, 2**32 - 1)
     )
     assert got[0].startswith(b"address=0x0 ip=0x0 at=(nil) d=0 s=0 h=0 c=0 x=0 X=0 o=0 u=0 ")
@@ -127,7 +127,8 @@ def test_rows_equal_with_and_without_flat() -> None:
             rng.integers(0, 64)
         )
         comm = [b"x", b"two w", b"longcomm"][int(rng.integers(0, 3))]
-        vals.append((addr, int(rng.integers(-9, 9)), int(rng.integers(-3, 300)), 1, 3, comm))
+        flag = int(rng.integers(0, 3))
+        vals.append((addr, int(rng.integers(-9, 9)), int(rng.integers(-3, 300)), flag, 3, comm))
     recs = _records([_record(*v) for v in vals])
     dec = EventDecoder({fmt.id: fmt}, resolve=Names(scoped=False))
     prog = dec.program(fmt)
@@ -136,6 +137,9 @@ def test_rows_equal_with_and_without_flat() -> None:
     ref = dec._rows(prog, Evaluator(decode(fmt, recs), 8, dec.resolve), use_flat=False)
     _same(flat, ref)
     assert flat.row_fields  # some rows were read from their text
+    # write=%s of flag ? "true" : "false": true where the flag byte is not 0, always valid
+    assert flat.typed["write"][0].tolist() == [v[3] != 0 for v in vals]
+    assert flat.typed["write"][1].all()
 
 
 def _same(a: EventRows, b: EventRows) -> None:

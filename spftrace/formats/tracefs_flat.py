@@ -50,28 +50,36 @@ class Flat:
     payload: StrCol
     values: dict[int, Any]
     spaced: Arr
+    ops: dict[int, list[tuple[Any, ...]]]  # each conversion's ops (a piece alone)
 
 
 def render_flat(prog: Program, ev: Evaluator) -> Flat | None:
     """The payload as ``render`` gives it, or None where this path does not apply."""
     if not flat_ok(prog):
         return None
-    from .native import perf_walk
 
     n = ev.n
     ops: list[tuple[Any, ...]] = []
     values: dict[int, Any] = {}
     spaced = np.zeros(n, bool)
+    per: dict[int, list[tuple[Any, ...]]] = {}
     for i, p in enumerate(prog.pieces):
         if isinstance(p, bytes):
             if p:
                 ops.append((0, p))
             continue
         conv, arg = p
-        ops += _ops(conv, arg, ev, values, i, spaced)
+        per[i] = _ops(conv, arg, ev, values, i, spaced)
+        ops += per[i]
+    return Flat(_format(ops, n), values, spaced, per)
+
+
+def _format(ops: list[tuple[Any, ...]], n: int) -> StrCol:
+    from .native import perf_walk
+
     off = np.empty(n + 1, np.int64)
     data = perf_walk().format_rows(ops, n, off)
-    return Flat(StrCol(np.frombuffer(data, np.uint8), off), values, spaced)
+    return StrCol(np.frombuffer(data, np.uint8), off)
 
 
 def _ops(
@@ -161,11 +169,24 @@ def _blanks(table: list[bytes], idx: Arr, spaced: Arr) -> None:
 class Pieces:
     """``render``'s pieces, made only when a token asks for one."""
 
-    def __init__(self, prog: Program, ev: Evaluator, values: dict[int, Any]) -> None:
+    def __init__(self, prog: Program, ev: Evaluator, flat: Flat) -> None:
         self.prog = prog
         self.ev = ev
-        self.values = values
+        self.values = flat.values
+        self.ops = flat.ops
         self.done: dict[int, StrCol | bytes] = {}
+
+    def equals(self, parts: list[bytes | int], text: bytes) -> Arr | None:
+        """Rows where a token of one ``cond ? "a" : "b"`` piece reads ``text``
+        (None for any other token: compare its text)."""
+        if len(parts) != 1 or isinstance(parts[0], bytes):
+            return None
+        v = self.values.get(parts[0])
+        if not isinstance(v, tuple):
+            return None
+        _, test, (yes, no) = v
+        out: Arr = np.where(test, yes == text, no == text)
+        return out
 
     def __len__(self) -> int:
         return len(self.prog.pieces)
@@ -175,6 +196,8 @@ class Pieces:
             p = self.prog.pieces[i]
             if isinstance(p, bytes):
                 self.done[i] = p
+            elif i in self.ops:  # rendered alone by the compiled core, as in the payload
+                self.done[i] = _format(self.ops[i], self.ev.n)
             else:
                 v = self.values[i]
                 if isinstance(v, tuple):  # a choice of two strings

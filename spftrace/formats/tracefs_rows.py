@@ -161,7 +161,7 @@ class EventDecoder:
         flat = render_flat(prog, ev) if use_flat else None
         pieces: Any
         if flat is not None:
-            payload, pieces, spaced = flat.payload, Pieces(prog, ev, flat.values), flat.spaced
+            payload, pieces, spaced = flat.payload, Pieces(prog, ev, flat), flat.spaced
         else:
             payload, pieces = render(prog, ev)
             spaced = np.zeros(n, bool)
@@ -181,8 +181,15 @@ class EventDecoder:
             if name in HEX_KEYS:
                 typed[name] = self._hex_value(tok, prog, ev, val)
             elif name in BOOL_KEYS:
-                v = val()
-                t, f = sc.equals(v, b"true"), sc.equals(v, b"false")
+                if (
+                    isinstance(pieces, Pieces)
+                    and (t := pieces.equals(tok.parts, b"true")) is not None
+                ):
+                    f = pieces.equals(tok.parts, b"false")
+                    assert f is not None
+                else:
+                    v = val()
+                    t, f = sc.equals(v, b"true"), sc.equals(v, b"false")
                 typed[name] = (t, t | f)
             elif name == "vma":
                 typed.update(self._vma(tok, prog, ev, val))

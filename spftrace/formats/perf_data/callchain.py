@@ -72,6 +72,9 @@ def frames(
     """The frames of each row's callchain (rows without one have none)."""
     nr = np.asarray(cc_nr, np.int64)
     n = len(nr)
+    if not nr.any():  # no callchains (the usual tracepoint capture): no frames
+        none = np.zeros(0, np.int64)
+        return Frames(none, np.zeros(0, U64), none, np.zeros(n, np.int64))
     owner = np.repeat(np.arange(n, dtype=np.int64), nr)
     start = np.zeros(n + 1, np.int64)
     np.cumsum(nr, out=start[1:])
