@@ -34,7 +34,7 @@ HUGE_RECORD = 64 << 20  # larger (AUX data) is skipped without being held in mem
 TABLE_ROWS = 32768  # records per walk call
 #: queued windows are kept in memory up to this many bytes (with their record
 #: tables); past it they are dropped and read and walked again when delivered
-SPILL_BYTES = 16 << 20
+SPILL_BYTES = 8 << 20
 
 
 class _Blob:
