@@ -264,7 +264,8 @@ class Reader:
         """Rows for delivered records: one buffer holding every window they are in."""
         blob_ids = refs >> 32
         rows_i = refs & 0xFFFFFFFF
-        used = np.unique(blob_ids).tolist()
+        lo = int(blob_ids.min())
+        used = (np.flatnonzero(np.bincount(blob_ids - lo)) + lo).tolist()  # sorted, distinct
         cache: dict[int, tuple[bytes, np.ndarray[Any, Any]]] = {}
         blobs = {b: self._load(self.blobs[b], cache) for b in used}
         if len(used) == 1:
