@@ -3,8 +3,9 @@
     python bench/binary_readers.py [--samples-rounds N] [--runs N]
 
 Records (once, into bench/work/, not committed; reused when present) a perf.data of
->= 2M tracepoint samples (``perf record -e exceptions:page_fault_user -e 'mmap_lock:*'
--- mtfault 4 2000 1024``) and a trace.dat from a private tracefs instance, then times,
+about 10.6M tracepoint samples, 0.97 GB (``perf record -e exceptions:page_fault_user -e
+'mmap_lock:*' -- mtfault 4 10000 1024``; ``--samples-rounds 2000`` gives the earlier
+2.1M-sample, 0.2 GB file) and a trace.dat from a private tracefs instance, then times,
 each in a fresh process, best of --runs (3):
 
 - ``perf script -i FILE > /dev/null`` and ``trace-cmd report -t -i FILE > /dev/null``;
@@ -13,6 +14,10 @@ each in a fresh process, best of --runs (3):
 - ``spftrace ingest FILE --data DIR`` (the whole ingest: reader, pipeline, dataset);
 - with --text, once: ``perf script`` piped into spftrace's existing text parser, the
   whole path the perf.data reader replaces.
+
+The large capture is what makes the ratios mean something: a whole spftrace process
+pays ~0.5 s to start (interpreter, numpy, pyarrow) whatever its input, which at 2M
+samples is a fifth of perf script's own time; at 10M it is amortised.
 
 Whole-process seconds (interpreter start and imports included), CPU seconds
 (user + system, which other processes on a shared machine disturb less than the
@@ -40,7 +45,7 @@ TRACEFS = Path("/sys/kernel/tracing")
 
 
 def capture_perf(rounds: int) -> Path:
-    out = WORK / "binary-tracepoints.data"
+    out = WORK / f"binary-tracepoints-{rounds}.data"
     if out.exists():
         return out
     exe = mtfault()
@@ -112,12 +117,13 @@ def best(cmd: list[str], runs: int = 3, keep: bool = False) -> Timing:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--samples-rounds", type=int, default=2000)
+    ap.add_argument("--samples-rounds", type=int, default=10000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--perf-data", type=Path, help="use this capture instead of recording one")
     ap.add_argument("--text", action="store_true", help="also time perf script | text parser")
     args = ap.parse_args()
     WORK.mkdir(exist_ok=True)
+    load_before = os.getloadavg()
     child = str(HERE / "_binary_child.py")
     spftrace = str(Path(PY).with_name("spftrace"))
     rows = []
@@ -139,7 +145,11 @@ def main() -> None:
         t_ing = _ingest(spftrace, path, args.runs)
         mb = path.stat().st_size / 2**20
         rows.append((kind, info["rows"], mb, t_tool, t_read, t_pq, t_ing))
-    print(f"compiled walk: {env_native}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}")
+    load = os.getloadavg()
+    print(
+        f"compiled walk: {env_native}; {os.cpu_count()} CPUs; load {load_before[0]:.1f} at the "
+        f"start, {load[0]:.1f} at the end (1-minute averages)"
+    )
     print()
     print(
         "| input | rows | MB | measured | wall s | CPU s | peak RSS MB | x tool (wall)"

@@ -359,6 +359,7 @@ def test_queued_windows_are_read_again_from_the_file(monkeypatch: pytest.MonkeyP
         spilled.append(sum(b.data is None and b.rows is None for b in self.blobs.values()))
 
     monkeypatch.setattr(reader, "WINDOW", 4096)
+    monkeypatch.setattr(reader, "SPILL_BYTES", 0)
     monkeypatch.setattr(reader.Reader, "_spill", counting)
     rows, _ = binary_rows(path, kallsyms=KALLSYMS, batch_rows=100)
     assert max(spilled) > 1  # several windows waiting at once, none held in memory

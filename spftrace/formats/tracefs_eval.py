@@ -310,23 +310,29 @@ def render_conv(conv: Conv, v: Value, ev: Evaluator) -> StrCol:
 
 
 def _function(ext: str, v: np.ndarray[Any, Any], ev: Evaluator) -> StrCol:
+    """%ps/%pS/%pf/%pF: the resolver's symbol, else ``0x%llx`` (formatted a column at
+    a time; only the distinct addresses that have a symbol are formatted one by one)."""
     n = ev.n
     val = _mask(v, ev.long_size, False)
+    hexs = sc.concat([sc.const(b"0x", n), sc.unsigned(val, 16)])
+    if ev.resolve is None or not n:
+        return hexs
     uniq, inv = np.unique(val, return_inverse=True)
-    names: list[bytes | None] = [None] * len(uniq)
-    starts = np.zeros(len(uniq), U64)
-    if ev.resolve is not None and len(uniq):
-        names, starts = ev.resolve(uniq)
-    texts = []
+    names, starts = ev.resolve(uniq)
+    texts: list[bytes] = [b""]
+    pick = np.zeros(len(uniq), np.int64)
     for i, name in enumerate(names):
-        a = int(uniq[i])
         if name is None:
-            texts.append(b"0x%x" % a)
-        elif ext in "SF":
-            texts.append(name + b"+0x%x" % (a - int(starts[i])))
+            continue
+        pick[i] = len(texts)
+        if ext in "SF":
+            texts.append(name + b"+0x%x" % (int(uniq[i]) - int(starts[i])))
         else:
             texts.append(name)
-    return sc.choose(texts, inv.reshape(n))
+    if len(texts) == 1:
+        return hexs
+    idx = pick[inv.reshape(n)]
+    return sc.where(idx > 0, sc.choose(texts, idx), hexs)
 
 
 @dataclass

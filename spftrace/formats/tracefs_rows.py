@@ -16,6 +16,7 @@ when it is built, the rest by decode_fields; tests hold both equal to decode_fie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 from . import strcol as sc
 from .strcol import StrCol
 from .tracefs_eval import Evaluator, Program, Resolver, _mask, compile_program, render
+from .tracefs_flat import Pieces, flat_ok, render_flat
 from .tracefs_format import Decoded, EventFormat, Records, decode_fields
 from .tracefs_print import Conv, Expr, FieldRef, Str, Unsupported
 
@@ -97,6 +99,14 @@ def _conv(prog: Program, i: int) -> Conv:
     return p[0]
 
 
+def _blank_free(conv: Conv) -> bool:
+    """A conversion whose text never holds a blank: digits (with a sign or prefix),
+    without a field width (spaces) or the ``' '`` flag."""
+    if conv.width or " " in conv.flags:
+        return False
+    return conv.conv in "diuxXo"
+
+
 def _arg(prog: Program, i: int) -> Expr:
     p = prog.pieces[i]
     assert not isinstance(p, bytes)
@@ -133,7 +143,8 @@ class EventDecoder:
         prog = self.program(fmt)
         if prog is not None:
             try:
-                few = _distinct(dec, _field_refs(prog))
+                # rendered flat, every row costs little: no grouping of equal rows
+                few = None if flat_ok(prog) else _distinct(dec, _field_refs(prog))
                 if few is not None:  # render each distinct set of arguments once
                     sub, inv = few
                     return _expand(
@@ -145,30 +156,46 @@ class EventDecoder:
         self.unrendered[fmt.full_name] = self.unrendered.get(fmt.full_name, 0) + dec.n
         return self._listing(fmt, ev)
 
-    def _rows(self, prog: Program, ev: Evaluator) -> EventRows:
+    def _rows(self, prog: Program, ev: Evaluator, *, use_flat: bool = True) -> EventRows:
         n = ev.n
-        payload, pieces = render(prog, ev)
+        flat = render_flat(prog, ev) if use_flat else None
+        pieces: Any
+        if flat is not None:
+            payload, pieces, spaced = flat.payload, Pieces(prog, ev, flat), flat.spaced
+        else:
+            payload, pieces = render(prog, ev)
+            spaced = np.zeros(n, bool)
+            for i, p in enumerate(pieces):
+                if not isinstance(p, bytes) and not _blank_free(_conv(prog, i)):
+                    spaced |= sc.contains_any(p, b" ")
         tokens, static = _tokens(prog)
-        spaced = np.zeros(n, bool)
-        for p in pieces:
-            if not isinstance(p, bytes):
-                spaced |= sc.contains_any(p, b" ")
         typed: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
         keys: list[bytes] = []
         values: list[StrCol] = []
         for tok in tokens:
             name = tok.key.decode("ascii", "replace")
-            val = _value(tok, pieces, n)
+
+            def val(tok: _Token = tok) -> StrCol:
+                return _value(tok, pieces, n)
+
             if name in HEX_KEYS:
                 typed[name] = self._hex_value(tok, prog, ev, val)
             elif name in BOOL_KEYS:
-                t, f = sc.equals(val, b"true"), sc.equals(val, b"false")
+                if (
+                    isinstance(pieces, Pieces)
+                    and (t := pieces.equals(tok.parts, b"true")) is not None
+                ):
+                    f = pieces.equals(tok.parts, b"false")
+                    assert f is not None
+                else:
+                    v = val()
+                    t, f = sc.equals(v, b"true"), sc.equals(v, b"false")
                 typed[name] = (t, t | f)
             elif name == "vma":
                 typed.update(self._vma(tok, prog, ev, val))
             else:
                 keys.append(tok.key)
-                values.append(val)
+                values.append(val())
         rows = EventRows(payload, typed, keys, values)
         redo = np.flatnonzero(spaced) if static else np.arange(n)
         if len(redo):
@@ -186,7 +213,7 @@ class EventDecoder:
         return rows
 
     def _hex_value(
-        self, tok: _Token, prog: Program, ev: Evaluator, val: StrCol
+        self, tok: _Token, prog: Program, ev: Evaluator, val: Callable[[], StrCol]
     ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
         parts = [p for p in tok.parts if not (isinstance(p, bytes) and p == b"0x")]
         if len(parts) == 1 and isinstance(parts[0], int):
@@ -194,10 +221,10 @@ class EventDecoder:
             if conv.conv in _NUMERIC:
                 v = ev.num(_arg(prog, parts[0]))
                 return v, np.ones(ev.n, bool)
-        return _hex_text(val)
+        return _hex_text(val())
 
     def _vma(
-        self, tok: _Token, prog: Program, ev: Evaluator, val: StrCol
+        self, tok: _Token, prog: Program, ev: Evaluator, val: Callable[[], StrCol]
     ) -> dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]]:
         p = tok.parts
         if (
@@ -214,7 +241,7 @@ class EventDecoder:
                 "vm_end": (ev.num(_arg(prog, p[2])), ok),
             }
         start, end = [], []
-        for text in val.to_list():
+        for text in val().to_list():
             a, dash, b = text.partition(b"-")
             start.append(_hex1(a) if dash else None)
             end.append(_hex1(b) if dash else None)
@@ -328,6 +355,9 @@ def _distinct(dec: Decoded, refs: set[str]) -> tuple[Decoded, np.ndarray[Any, An
     if n < 64 or not refs or any(r in dec.strings or r not in dec.numbers for r in refs):
         return None
     names = sorted(refs)
+    probe = min(n, 2048)
+    if probe >= 1024 and len(np.unique(dec.numbers[names[0]][:probe])) > probe // 2:
+        return None  # mostly distinct already in one field: no saving to be had
     # a validity column that is True throughout does not split any group
     partial = [r for r in names if not dec.valid[r].all()]
     keys = np.stack(

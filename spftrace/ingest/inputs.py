@@ -33,6 +33,7 @@ from ..formats.lines import CHUNK_BYTES, LineReader, error_text
 from ..formats.spec import Head
 
 HEAD_BYTES = 64 * 1024
+HASH_CHUNK = 1 << 20
 
 _MAGIC = (
     (b"\x1f\x8b", "gzip"),
@@ -148,14 +149,31 @@ class Input:
         self.reader_threads: list[tuple[threading.Thread, threading.Event]] = []
         #: ways to unblock such a read (stop the process that writes the stream)
         self.interrupters: list[Callable[[], object]] = []
+        #: a regular file handed to a binary reader as itself (seekable) is hashed on
+        #: this thread, reading the file a second time beside the reader
+        self._hash_thread: threading.Thread | None = None
+        self._hash_progress = [0]
+        self._hash_error: str | None = None
+        self._hash_stop = threading.Event()
 
     @property
     def sha256(self) -> str:
+        self._hashed()
         return self.hasher.sha.hexdigest()
 
     @property
     def nbytes(self) -> int:
+        if self._hash_thread is not None and self._hash_thread.is_alive():
+            return self._hash_progress[0]  # the bytes hashed so far (progress lines)
+        self._hashed()
         return self.hasher.nbytes
+
+    def _hashed(self) -> None:
+        t = self._hash_thread
+        if t is not None:
+            t.join()
+            if self._hash_error is not None:
+                raise SpftraceError(f"{self.name}: cannot read: {self._hash_error}")
 
     def sniff_head(self) -> Head:
         return Head(self.head)
@@ -175,7 +193,45 @@ class Input:
         return self._path if self.compression is None else None
 
     def stream(self) -> IO[bytes]:
+        """A regular uncompressed file is opened again and given as itself (seekable:
+        a perf.data reader then seeks to its features instead of spooling the stream
+        to a temporary file) while a thread hashes it; anything else is the stream."""
+        if self._path is not None and self.compression is None and self._hash_thread is None:
+            try:
+                f = self._path.open("rb")
+            except OSError:
+                pass
+            else:
+                self.closers.append(f)
+                self._hash_thread = threading.Thread(
+                    target=self._hash_file, name="spftrace-hash", daemon=True
+                )
+                self._hash_thread.start()
+                return f
         return io.BufferedReader(_HeadThenRest(self.head, self._stream), CHUNK_BYTES)
+
+    def _hash_file(self) -> None:
+        assert self._path is not None
+        sha = hashlib.sha256()
+        n = 0
+        buf = bytearray(HASH_CHUNK)
+        view = memoryview(buf)
+        try:
+            with self._path.open("rb", buffering=0) as f:
+                while True:
+                    got = f.readinto(buf)
+                    if not got or self._hash_stop.is_set():
+                        break
+                    sha.update(view[:got])  # hashlib releases the GIL for large updates
+                    n += got
+                    self._hash_progress[0] = n
+        except OSError as exc:
+            self._hash_error = exc.strerror or str(exc)
+            return
+        if self._hash_stop.is_set():
+            self._hash_error = "the input was closed while it was hashed"
+            return
+        self.hasher.sha, self.hasher.nbytes = sha, n
 
     def interrupt_with(self, stop: Callable[[], object]) -> None:
         self.interrupters.append(stop)
@@ -185,6 +241,7 @@ class Input:
         silent pipe): closing would wait for that read forever.  Asked of the threads
         themselves, not of a flag their generator sets: an exception (Ctrl-C, SIGTERM)
         may close the input before that generator is finalised."""
+        self._hash_stop.set()
         for _, stop in self.reader_threads:
             stop.set()
         for t, _ in self.reader_threads:

@@ -8,6 +8,8 @@
  * fields()    fixed-offset integer fields of tracepoint payloads -> an (n, k) u64 matrix
  *             (twin: tracefs_format.decode_fields, which tests hold it equal to)
  * u64s()      u64 words at given offsets (callchain entries; twin: callchain.read_u64s_py)
+ * format_rows() a print fmt's pieces rendered and joined row by row
+ *             (twin: tracefs_eval.render)
  * take()      rows of a string column picked by index (strcol.choose / gather:
  *             per row a memcpy instead of numpy's per-byte index arithmetic;
  *             twin: strcol.take_py)
@@ -739,6 +741,277 @@ e1:
 	return res;
 }
 
+/* format_rows(ops, n, out_off i64[n+1]) -> bytearray: row i is the concatenation of
+ * every op's text for row i (a print fmt rendered a row at a time;
+ * twin: tracefs_eval.render, which tests hold it equal to).  ops is a sequence of
+ *   (0, lit bytes)                          the literal on every row
+ *   (1, v u64[n], base, upper, alt bytes)   v[i] unsigned in base 8/10/16, alt before
+ *                                           nonzero values (printf's '#')
+ *   (2, v u64[n])                           v[i] as a signed 64-bit decimal
+ *   (3, v u64[n])                           %p: "(nil)" for 0, else 0x and hex
+ *   (4, data u8, off i64[n+1])              a string column
+ *   (5, v u64[n], idx i64[n], data u8, off i64[k+1])
+ *                                           table[idx[i]] when idx[i] >= 0, else 0x and hex
+ */
+#define MAX_OPS 128
+typedef struct {
+	long kind, base, upper;
+	const uint8_t *lit;
+	Py_ssize_t litlen, altlen;
+	const uint8_t *alt;
+	const uint64_t *v;
+	const int64_t *idx, *off;
+	const uint8_t *data;
+	Py_ssize_t noff;
+} op_t;
+
+static inline int ndigits(uint64_t v, int base)
+{
+	int k = 1;
+	if (base == 16)
+		return v ? (67 - __builtin_clzll(v)) / 4 : 1;
+	if (base == 8)
+		return v ? (66 - __builtin_clzll(v)) / 3 : 1;
+	while (v >= 10000) {
+		v /= 10000;
+		k += 4;
+	}
+	while (v >= 10) {
+		v /= 10;
+		k++;
+	}
+	return k;
+}
+
+static inline char *put_digits(char *dst, uint64_t v, int base, int upper)
+{
+	const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	int k = ndigits(v, base);
+	if (base == 16)
+		for (int q = k - 1; q >= 0; q--, v >>= 4)
+			dst[q] = dig[v & 15];
+	else if (base == 8)
+		for (int q = k - 1; q >= 0; q--, v >>= 3)
+			dst[q] = dig[v & 7];
+	else
+		for (int q = k - 1; q >= 0; q--, v /= 10)
+			dst[q] = (char)('0' + v % 10);
+	return dst + k;
+}
+
+static int64_t op_len(const op_t *o, Py_ssize_t i)
+{
+	uint64_t v;
+	switch (o->kind) {
+	case 0: return o->litlen;
+	case 1:
+		v = o->v[i];
+		return ndigits(v, (int)o->base) + (v ? o->altlen : 0);
+	case 2: {
+		int64_t s = (int64_t)o->v[i];
+		uint64_t m = s < 0 ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
+		return ndigits(m, 10) + (s < 0);
+	}
+	case 3:
+		v = o->v[i];
+		return v ? 2 + ndigits(v, 16) : 5;
+	case 4: return o->off[i + 1] - o->off[i];
+	default:
+		if (o->idx[i] >= 0)
+			return o->off[o->idx[i] + 1] - o->off[o->idx[i]];
+		return 2 + ndigits(o->v[i], 16);
+	}
+}
+
+static char *op_put(const op_t *o, Py_ssize_t i, char *d)
+{
+	uint64_t v;
+	switch (o->kind) {
+	case 0:
+		memcpy(d, o->lit, (size_t)o->litlen);
+		return d + o->litlen;
+	case 1:
+		v = o->v[i];
+		if (v && o->altlen) {
+			memcpy(d, o->alt, (size_t)o->altlen);
+			d += o->altlen;
+		}
+		return put_digits(d, v, (int)o->base, (int)o->upper);
+	case 2: {
+		int64_t s = (int64_t)o->v[i];
+		uint64_t m = s < 0 ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
+		if (s < 0)
+			*d++ = '-';
+		return put_digits(d, m, 10, 0);
+	}
+	case 3:
+		v = o->v[i];
+		if (!v) {
+			memcpy(d, "(nil)", 5);
+			return d + 5;
+		}
+		*d++ = '0';
+		*d++ = 'x';
+		return put_digits(d, v, 16, 0);
+	case 4: {
+		int64_t a = o->off[i], b = o->off[i + 1];
+		memcpy(d, o->data + a, (size_t)(b - a));
+		return d + (b - a);
+	}
+	default:
+		if (o->idx[i] >= 0) {
+			int64_t a = o->off[o->idx[i]], b = o->off[o->idx[i] + 1];
+			memcpy(d, o->data + a, (size_t)(b - a));
+			return d + (b - a);
+		}
+		*d++ = '0';
+		*d++ = 'x';
+		return put_digits(d, o->v[i], 16, 0);
+	}
+}
+
+static PyObject *format_rows(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *oops, *ooff, *seq = NULL, *res = NULL;
+	Py_ssize_t n, nops = 0, nb = 0, i;
+	Py_buffer bufs[MAX_OPS * 3], off;
+	op_t ops[MAX_OPS];
+	int ok = 1;
+	if (!PyArg_ParseTuple(args, "OnO", &oops, &n, &ooff))
+		return NULL;
+	if (get(ooff, &off, 1, 8, "out_off") < 0)
+		return NULL;
+	seq = PySequence_Fast(oops, "format_rows: ops must be a sequence");
+	if (seq == NULL)
+		goto done;
+	nops = PySequence_Fast_GET_SIZE(seq);
+	if (nops > MAX_OPS || n < 0 || off.len / 8 != n + 1) {
+		PyErr_SetString(PyExc_ValueError, "format_rows: too many ops or bad sizes");
+		goto done;
+	}
+#define ARG(k) PyTuple_GET_ITEM(t, k)
+#define BUF(k, item, what)                                                                         \
+	do {                                                                                       \
+		if (get(ARG(k), &bufs[nb], 0, item, what) < 0)                                     \
+			goto done;                                                                 \
+		nb++;                                                                              \
+	} while (0)
+	for (Py_ssize_t j = 0; j < nops; j++) {
+		PyObject *t = PySequence_Fast_GET_ITEM(seq, j);
+		op_t *o = &ops[j];
+		Py_ssize_t want;
+		memset(o, 0, sizeof(*o));
+		if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) < 2) {
+			PyErr_SetString(PyExc_TypeError, "format_rows: an op is a tuple (kind, ...)");
+			goto done;
+		}
+		o->kind = PyLong_AsLong(ARG(0));
+		want = o->kind == 0 ? 2 : o->kind == 1 ? 5 : o->kind == 4 ? 3 : o->kind == 5 ? 5 : 2;
+		if (o->kind < 0 || o->kind > 5 || PyTuple_GET_SIZE(t) != want) {
+			PyErr_SetString(PyExc_ValueError, "format_rows: unknown op");
+			goto done;
+		}
+		if (o->kind == 0) {
+			BUF(1, 0, "lit");
+			o->lit = bufs[nb - 1].buf;
+			o->litlen = bufs[nb - 1].len;
+			continue;
+		}
+		if (o->kind == 4) {
+			BUF(1, 0, "data");
+			o->data = bufs[nb - 1].buf;
+			BUF(2, 8, "off");
+			o->off = bufs[nb - 1].buf;
+			if (bufs[nb - 1].len / 8 != n + 1) {
+				PyErr_SetString(PyExc_ValueError, "format_rows: offsets of another length");
+				goto done;
+			}
+			for (i = 0; i < n; i++)
+				if (o->off[i] < 0 || o->off[i] > o->off[i + 1] ||
+				    o->off[i + 1] > bufs[nb - 2].len) {
+					PyErr_SetString(PyExc_ValueError, "format_rows: a string outside its data");
+					goto done;
+				}
+			continue;
+		}
+		BUF(1, 8, "v");
+		o->v = bufs[nb - 1].buf;
+		if (bufs[nb - 1].len / 8 != n) {
+			PyErr_SetString(PyExc_ValueError, "format_rows: values of another length");
+			goto done;
+		}
+		if (o->kind == 1) {
+			o->base = PyLong_AsLong(ARG(2));
+			o->upper = PyObject_IsTrue(ARG(3));
+			if (o->base != 8 && o->base != 10 && o->base != 16) {
+				PyErr_SetString(PyExc_ValueError, "format_rows: base 8, 10 or 16");
+				goto done;
+			}
+			BUF(4, 0, "alt");
+			o->alt = bufs[nb - 1].buf;
+			o->altlen = bufs[nb - 1].len;
+		} else if (o->kind == 5) {
+			Py_ssize_t k;
+			BUF(2, 8, "idx");
+			o->idx = bufs[nb - 1].buf;
+			if (bufs[nb - 1].len / 8 != n) {
+				PyErr_SetString(PyExc_ValueError, "format_rows: indices of another length");
+				goto done;
+			}
+			BUF(3, 0, "data");
+			o->data = bufs[nb - 1].buf;
+			BUF(4, 8, "off");
+			o->off = bufs[nb - 1].buf;
+			k = bufs[nb - 1].len / 8 - 1;
+			for (i = 0; i < k; i++)
+				if (o->off[i] < 0 || o->off[i] > o->off[i + 1] ||
+				    o->off[i + 1] > bufs[nb - 2].len) {
+					PyErr_SetString(PyExc_ValueError, "format_rows: a string outside its data");
+					goto done;
+				}
+			for (i = 0; i < n; i++)
+				if (o->idx[i] >= k) {
+					PyErr_SetString(PyExc_IndexError, "format_rows: index out of range");
+					goto done;
+				}
+		}
+	}
+#undef ARG
+#undef BUF
+	{
+		int64_t *oo = (int64_t *)off.buf, total = 0;
+		char *dst;
+		Py_BEGIN_ALLOW_THREADS
+		for (i = 0; i < n; i++) {
+			oo[i] = total;
+			for (Py_ssize_t j = 0; j < nops; j++)
+				total += op_len(&ops[j], i);
+		}
+		oo[n] = total;
+		Py_END_ALLOW_THREADS
+		res = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)total);
+		if (res == NULL)
+			goto done;
+		dst = PyByteArray_AS_STRING(res);
+		Py_BEGIN_ALLOW_THREADS
+		for (i = 0; i < n; i++) {
+			char *d = dst + oo[i];
+			for (Py_ssize_t j = 0; j < nops; j++)
+				d = op_put(&ops[j], i, d);
+		}
+		Py_END_ALLOW_THREADS
+	}
+	ok = 1;
+done:
+	(void)ok;
+	for (Py_ssize_t b = 0; b < nb; b++)
+		PyBuffer_Release(&bufs[b]);
+	Py_XDECREF(seq);
+	PyBuffer_Release(&off);
+	return res;
+}
+
 static PyMethodDef methods[] = {
 	{"walk", walk, METH_VARARGS,
 	 "walk(buf, pos, end, big_endian, attrs, ids, id_attr, id_pos, is_pos, out) -> "
@@ -749,6 +1022,8 @@ static PyMethodDef methods[] = {
 	{"fields", fields, METH_VARARGS,
 	 "fields(buf, starts, lens, offs, sizes, static_size, big_endian, out) -> None"},
 	{"u64s", u64s, METH_VARARGS, "u64s(buf, at, big_endian, out) -> None"},
+	{"format_rows", format_rows, METH_VARARGS,
+	 "format_rows(ops, n, out_off) -> bytearray (a print fmt rendered row by row)"},
 	{"take", take, METH_VARARGS,
 	 "take(data, starts, lens, idx, out_off) -> bytearray (rows picked by index)"},
 	{NULL, NULL, 0, NULL},

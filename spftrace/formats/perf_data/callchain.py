@@ -72,6 +72,9 @@ def frames(
     """The frames of each row's callchain (rows without one have none)."""
     nr = np.asarray(cc_nr, np.int64)
     n = len(nr)
+    if not nr.any():  # no callchains (the usual tracepoint capture): no frames
+        none = np.zeros(0, np.int64)
+        return Frames(none, np.zeros(0, U64), none, np.zeros(n, np.int64))
     owner = np.repeat(np.arange(n, dtype=np.int64), nr)
     start = np.zeros(n + 1, np.int64)
     np.cumsum(nr, out=start[1:])
@@ -158,6 +161,20 @@ def in_kernel(threads: Threads, ip: int) -> bool:
     if k is not None:
         return k.start <= ip < k.end
     return ip >= 0xFFFF800000000000
+
+
+def in_kernel_all(threads: Threads, ips: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """``in_kernel`` of each address."""
+    a = np.asarray(ips, U64)
+    k = threads.kernel
+    if k is not None:
+        out: np.ndarray[Any, Any] = a >= U64(min(max(k.start, 0), (1 << 64) - 1))
+        if k.start < 0:
+            out[:] = True
+        if k.end < 1 << 64:
+            out &= a < U64(max(k.end, 0))
+        return out
+    return np.asarray(a >= U64(0xFFFF800000000000), bool)
 
 
 def resolve(

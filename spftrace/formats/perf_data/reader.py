@@ -32,6 +32,9 @@ WINDOW = 2 << 20
 BATCH_ROWS = 32768
 HUGE_RECORD = 64 << 20  # larger (AUX data) is skipped without being held in memory
 TABLE_ROWS = 32768  # records per walk call
+#: queued windows are kept in memory up to this many bytes (with their record
+#: tables); past it they are dropped and read and walked again when delivered
+SPILL_BYTES = 8 << 20
 
 
 class _Blob:
@@ -120,7 +123,16 @@ class Reader:
         return _Blob(data, table, blob.src)
 
     def _spill(self) -> None:
-        """Drop the bytes and table of file-backed blobs: read again when delivered."""
+        """Drop the bytes and table of file-backed blobs (read again when delivered)
+        once they hold more than SPILL_BYTES: a window is then read and walked once
+        in the usual case of perf's rounds of a few MB."""
+        held: dict[int, int] = {}
+        for blob in self.blobs.values():
+            if blob.src is not None and blob.data is not None and blob.rows is not None:
+                held[id(blob.data)] = blob.data.nbytes
+                held[id(blob.rows)] = blob.rows.nbytes
+        if sum(held.values()) <= SPILL_BYTES:
+            return
         for blob in self.blobs.values():
             if blob.src is not None:
                 blob.data = blob.rows = None
@@ -252,7 +264,8 @@ class Reader:
         """Rows for delivered records: one buffer holding every window they are in."""
         blob_ids = refs >> 32
         rows_i = refs & 0xFFFFFFFF
-        used = np.unique(blob_ids).tolist()
+        lo = int(blob_ids.min())
+        used = (np.flatnonzero(np.bincount(blob_ids - lo)) + lo).tolist()  # sorted, distinct
         cache: dict[int, tuple[bytes, np.ndarray[Any, Any]]] = {}
         blobs = {b: self._load(self.blobs[b], cache) for b in used}
         if len(used) == 1:

@@ -146,8 +146,8 @@ class RowBuilder:
                 fmt = s.formats[a.config]
                 recs = Records(
                     buf,
-                    t[rows, C["raw_off"]].astype(np.int64),
-                    t[rows, C["raw_len"]].astype(np.int64),
+                    t[:, C["raw_off"]][rows].astype(np.int64),
+                    t[:, C["raw_len"]][rows].astype(np.int64),
                     s.big,
                 )
                 er = s.decoder.decode(fmt, recs)

@@ -23,7 +23,7 @@ from ..tracing_data import TracingDataError, parse_tracing_data
 from . import attr as A
 from . import state
 from .attr import Attr
-from .callchain import in_kernel
+from .callchain import in_kernel_all
 from .header import Features
 from .walk import C, WalkConfig, make_config
 
@@ -39,6 +39,23 @@ RECORD_NAMES = {
     81: "compressed", 82: "finished_init",
 }  # fmt: skip
 STATE_TYPES = (state.COMM, state.FORK, state.EXIT, state.MMAP, state.MMAP2)
+
+
+class _KernelNames:
+    """The session's %ps resolver; ``scope`` tells which addresses it may name."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def __call__(
+        self, addrs: np.ndarray[Any, Any]
+    ) -> tuple[list[bytes | None], np.ndarray[Any, Any]]:
+        return self.s._resolve(addrs)
+
+    def scope(self, addrs: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        if self.s.ksyms is None:
+            return np.zeros(len(addrs), bool)
+        return in_kernel_all(self.s.threads, addrs)
 
 
 @dataclass
@@ -94,7 +111,7 @@ class Session:
     def make_decoder(self) -> None:
         # perf script sets its %ps resolver when it opens the file; in pipe mode the
         # tracing data comes later, so pipe-mode payloads print addresses as numbers
-        resolve = None if self.pipe else self._resolve
+        resolve = None if self.pipe else _KernelNames(self)
         self.decoder = EventDecoder(self.formats, long_size=self.long_size, resolve=resolve)
 
     def _resolve(
@@ -105,7 +122,7 @@ class Session:
         starts = np.zeros(len(addrs), np.uint64)
         if self.ksyms is None:
             return names, starts
-        inside = np.array([in_kernel(self.threads, int(a)) for a in addrs.tolist()], bool)
+        inside = in_kernel_all(self.threads, addrs)
         if inside.any():
             rows = np.flatnonzero(inside)
             got, st = self.ksyms.resolve(addrs[rows])
