@@ -112,6 +112,25 @@ def test_doubtful_lines_are_left_to_python(line: str) -> None:
     assert data[start:end] == line.encode()
 
 
+def test_sample_events_are_left_over_and_counted() -> None:
+    """``page-faults:u`` reads as a tracepoint name too, but its fields are perf's own
+    (perf_script.sample_row): the core leaves it over and counts it.  The rule is
+    _SAMPLE_EVENT_RE's: modifier letters after the colon, no PERF_RECORD_ name."""
+    sample = LINE.replace("pagefault:spf_vma_changed", "page-faults:u")
+    mods = LINE.replace("pagefault:spf_vma_changed", "cpu-clock:uhH")
+    side = LINE.replace("pagefault:spf_vma_changed", "PERF_RECORD_X:u")  # not a sample event
+    trace = LINE.replace("pagefault:spf_vma_changed", "sched:sched_switch")
+    scan = perf(chunk("\n".join([LINE, sample, mods, side, trace]) + "\n"))
+    assert ints(scan.other_line_no, "q") == [2, 3]
+    assert scan.samples == 2
+    assert strings(scan.event) == [
+        "pagefault:spf_vma_changed",
+        "PERF_RECORD_X:u",
+        "sched:sched_switch",
+    ]
+    assert perf(chunk(LINE + "\n")).samples == 0
+
+
 def test_last_line_without_newline_and_bytearray() -> None:
     data = bytearray(f"{LINE}\n{LINE}".encode())
     scan = perf(Chunk(1, data, 2, terminated=False))

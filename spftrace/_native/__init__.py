@@ -27,7 +27,7 @@ from types import ModuleType
 from typing import Any
 
 #: the C core's interface version this loader expects (CORE_VERSION in module.c)
-VERSION = 2
+VERSION = 3
 
 #: typed payload columns the scanners decode (``tracetext.decode_payload``'s keys;
 #: vm_start is also read as decimal, which v4 kernels print)
@@ -86,10 +86,13 @@ class Scan:
     null), its payload decoded (``typed``: TYPED -> Column; ``fields``: per record
     an int32 offset into ``keys``/``values``) and its raw payload text.  ``other``
     are the lines left to the per-line path: their numbers and byte ranges in
-    the chunk (int64 each).  ``v4``: a record shows a v4 kernel."""
+    the chunk (int64 each).  ``v4``: a record shows a v4 kernel.  ``samples``:
+    perf script lines of a sample event (``page-faults:u``: its fields are perf's
+    own), all left over."""
 
     records: int
     v4: bool
+    samples: int
     line_no: memoryview
     ts: Column
     cpu: Column | None
@@ -120,7 +123,8 @@ def _scan(d: dict[str, Any]) -> Scan:
     keys, values = _strings(d, "key"), _strings(d, "value")
     assert event is not None and payload is not None and keys is not None and values is not None
     return Scan(
-        records=d["records"], v4=d["v4"], line_no=d["line_no"], ts=Column(d["ts"]),
+        records=d["records"], v4=d["v4"], samples=d["samples"], line_no=d["line_no"],
+        ts=Column(d["ts"]),
         cpu=col("cpu"), pid=col("pid", "pid_valid"), tid=col("tid"), comm=comm,
         event=event, payload=payload,
         typed={k: Column(d[k], d[f"{k}_valid"]) for k in TYPED},

@@ -292,11 +292,13 @@ class PerfScriptParser(TraceTextParser):
         if self._next_line is not None and chunk.first_line_no < self._next_line:
             raise AssertionError("perf script chunks must be fed in input order")
         self._next_line = chunk.first_line_no + chunk.n_lines
-        if not self.stacks and (_has_stacks(chunk) or self._has_samples(chunk)):
+        if not self.stacks and _has_stacks(chunk):
             self.stacks = True  # the compiled scanner knows tracepoint payloads only
         fast = None
         if not self.stacks and chunk.n_lines >= self._VECTOR_MIN_LINES:
             fast = self.fast_columns(chunk)
+            if fast is not None and self._has_samples(fast):
+                self.stacks, fast = True, None
         if fast is None:
             return self.feed_lines(chunk.lines(), chunk.first_line_no)
         out = self._feed_fast(fast, chunk)
@@ -311,10 +313,14 @@ class PerfScriptParser(TraceTextParser):
         out.rows = _concat([*pieces, t])
         return out
 
-    def _has_samples(self, chunk: Chunk) -> bool:
-        """A sample event (page-faults, cpu-clock ...) among the chunk's first lines."""
-        for text in chunk.head_lines(400):
-            m = _RECORD_RE.match(text)
+    def _has_samples(self, fast: Fast) -> bool:
+        """A sample event (page-faults, cpu-clock ...) in the chunk: the scanner
+        counts those it reads and leaves them over, and the lines it left over for
+        other reasons (a period column, a comm that is not ASCII) are asked here."""
+        if fast.scan.samples:
+            return True
+        for k in range(len(fast.other)):
+            m = _RECORD_RE.match(fast.text(k))
             if m is not None and _SAMPLE_EVENT_RE.match(m.group("event")):
                 return True
         return False

@@ -12,7 +12,7 @@
 
 /* Bumped whenever a function's arguments or results change: the loader refuses
  * a stale build (an editable install whose C sources moved on). */
-#define CORE_VERSION 2
+#define CORE_VERSION 3
 
 static const char *U64_NAMES[N_U64] = {"ip",      "vm_start",   "vm_start_decimal", "vm_end",
                                        "address", "error_code", "mm"};
@@ -108,6 +108,7 @@ static PyObject *result(Scan *out) {
     char key[64];
     if (set_obj(d, "records", PyLong_FromSize_t(out->records)) < 0 ||
         set_obj(d, "v4", PyBool_FromLong(out->v4)) < 0 ||
+        set_obj(d, "samples", PyLong_FromSize_t(out->samples)) < 0 ||
         set_buf(d, "line_no", &out->line_no) < 0 || set_buf(d, "ts", &out->ts) < 0 ||
         set_opt(d, "cpu", &out->cpu, out->has_cpu) < 0 ||
         set_opt(d, "pid", &out->pid, out->has_pid) < 0 ||
