@@ -131,6 +131,16 @@ def test_sample_events_are_left_over_and_counted() -> None:
     assert perf(chunk(LINE + "\n")).samples == 0
 
 
+def test_lines_ending_in_a_parenthesis_are_left_over_and_counted() -> None:
+    """perf script prints a sample's ``ip sym (dso)`` after a tracepoint payload with
+    -F +ip,sym,dso; the per-line path splits it off (callchain.sample_tail)."""
+    tail = LINE + " ffffffff81234567 do_user_addr_fault+0x1e3 ([kernel.kallsyms])"
+    scan = perf(chunk(f"{LINE}\n{tail}\n{LINE}\n{tail}"))
+    assert ints(scan.other_line_no, "q") == [2, 4]
+    assert scan.tails == 2 and scan.samples == 0
+    assert perf(chunk(LINE + " (x\n")).tails == 0
+
+
 def test_last_line_without_newline_and_bytearray() -> None:
     data = bytearray(f"{LINE}\n{LINE}".encode())
     scan = perf(Chunk(1, data, 2, terminated=False))

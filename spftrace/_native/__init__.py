@@ -88,11 +88,13 @@ class Scan:
     are the lines left to the per-line path: their numbers and byte ranges in
     the chunk (int64 each).  ``v4``: a record shows a v4 kernel.  ``samples``:
     perf script lines of a sample event (``page-faults:u``: its fields are perf's
-    own), all left over."""
+    own), ``tails``: perf script lines ending in ``)`` (a sample's ``ip sym
+    (dso)``?), all left over."""
 
     records: int
     v4: bool
     samples: int
+    tails: int
     line_no: memoryview
     ts: Column
     cpu: Column | None
@@ -123,7 +125,8 @@ def _scan(d: dict[str, Any]) -> Scan:
     keys, values = _strings(d, "key"), _strings(d, "value")
     assert event is not None and payload is not None and keys is not None and values is not None
     return Scan(
-        records=d["records"], v4=d["v4"], samples=d["samples"], line_no=d["line_no"],
+        records=d["records"], v4=d["v4"], samples=d["samples"], tails=d["tails"],
+        line_no=d["line_no"],
         ts=Column(d["ts"]),
         cpu=col("cpu"), pid=col("pid", "pid_valid"), tid=col("tid"), comm=comm,
         event=event, payload=payload,

@@ -292,13 +292,15 @@ class PerfScriptParser(TraceTextParser):
         if self._next_line is not None and chunk.first_line_no < self._next_line:
             raise AssertionError("perf script chunks must be fed in input order")
         self._next_line = chunk.first_line_no + chunk.n_lines
-        if not self.stacks and _has_stacks(chunk):
-            self.stacks = True  # the compiled scanner knows tracepoint payloads only
+        # stacks or sample events: the per-line path from then on (the compiled scanner
+        # knows tracepoint payloads only); the scanner finds them in the chunks it cuts
         fast = None
         if not self.stacks and chunk.n_lines >= self._VECTOR_MIN_LINES:
             fast = self.fast_columns(chunk)
-            if fast is not None and self._has_samples(fast):
+            if fast is not None and self._stacks_or_samples(fast):
                 self.stacks, fast = True, None
+        if fast is None and not self.stacks and _has_stacks(chunk):
+            self.stacks = True
         if fast is None:
             return self.feed_lines(chunk.lines(), chunk.first_line_no)
         out = self._feed_fast(fast, chunk)
@@ -313,14 +315,19 @@ class PerfScriptParser(TraceTextParser):
         out.rows = _concat([*pieces, t])
         return out
 
-    def _has_samples(self, fast: Fast) -> bool:
-        """A sample event (page-faults, cpu-clock ...) in the chunk: the scanner
-        counts those it reads and leaves them over, and the lines it left over for
-        other reasons (a period column, a comm that is not ASCII) are asked here."""
-        if fast.scan.samples:
+    def _stacks_or_samples(self, fast: Fast) -> bool:
+        """What ``_has_stacks`` finds, or a sample event (page-faults, cpu-clock ...),
+        in a chunk the scanner cut.  It leaves over, and counts, the lines ending in
+        ``)`` and those of sample events; a tab it never accepts.  So only the lines
+        it left over are asked here for a tab or a sample event (read with a period
+        column, or with a comm that is not ASCII)."""
+        if fast.scan.samples or fast.scan.tails:
             return True
         for k in range(len(fast.other)):
-            m = _RECORD_RE.match(fast.text(k))
+            text = fast.text(k)
+            if "\t" in text:
+                return True
+            m = _RECORD_RE.match(text)
             if m is not None and _SAMPLE_EVENT_RE.match(m.group("event")):
                 return True
         return False
@@ -464,7 +471,8 @@ def sample_row(line_no: int, rec: Record) -> tuple[Any, ...]:
 
 
 def _has_stacks(chunk: Chunk) -> bool:
-    """Frames (tab-indented) or a sample's ``ip sym (dso)`` tail in the chunk."""
+    """Frames (tab-indented) or a sample's ``ip sym (dso)`` tail in the chunk (a
+    chunk the scanner cuts is asked by ``_stacks_or_samples`` instead)."""
     data = chunk.data
     if b"\t" in data:
         return True

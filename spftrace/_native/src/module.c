@@ -109,6 +109,7 @@ static PyObject *result(Scan *out) {
     if (set_obj(d, "records", PyLong_FromSize_t(out->records)) < 0 ||
         set_obj(d, "v4", PyBool_FromLong(out->v4)) < 0 ||
         set_obj(d, "samples", PyLong_FromSize_t(out->samples)) < 0 ||
+        set_obj(d, "tails", PyLong_FromSize_t(out->tails)) < 0 ||
         set_buf(d, "line_no", &out->line_no) < 0 || set_buf(d, "ts", &out->ts) < 0 ||
         set_opt(d, "cpu", &out->cpu, out->has_cpu) < 0 ||
         set_opt(d, "pid", &out->pid, out->has_pid) < 0 ||

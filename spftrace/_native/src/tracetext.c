@@ -409,6 +409,10 @@ static inline ix rnum(const uint8_t *p, ix s, ix end, int32_t *v) {
  * event, the regex may go on to a later one: the line is refused); the prefix
  * left of the time is anchored on the right, so it is cut from the right. */
 static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r, Scan *out) {
+    if (e > s && p[e - 1] == ')') {
+        out->tails++; /* perhaps a sample's `ip sym (dso)` (callchain.sample_tail) */
+        return 0;
+    }
     ix c1 = s;
     for (;; c1++) { /* up to the first ": ", printable */
         c1 = prefix_skip(p, c1, e);

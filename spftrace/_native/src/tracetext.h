@@ -22,6 +22,7 @@ typedef struct {
     size_t records;
     int v4; /* a record shows a v4 kernel (TraceTextParser._note_v4) */
     size_t samples; /* perf script lines of a sample event (page-faults:u), all left over */
+    size_t tails;   /* perf script lines ending in ')' (a symbol's dso?), all left over */
     /* which prefix columns the grammar or layout has (the others are all null) */
     int has_cpu, has_pid, has_pid_valid, has_tid, has_comm;
     Buf line_no, ts, cpu, pid, tid; /* int64, int64, int32, int32, int32 */
