@@ -131,6 +131,13 @@ static inline ix spaces(const uint8_t *p, ix k) {
     return k;
 }
 
+/* spaces() within a line ending at e (p[e] is its newline), a word at a time */
+static inline ix spaces_to(const uint8_t *p, ix k, ix e) {
+    while (k + 8 <= e + 1 && load8(p + k) == ONES * ' ')
+        k += 8;
+    return spaces(p, k);
+}
+
 static inline ix token_end(const uint8_t *p, ix k) {
     while (p[k] != ' ' && p[k] != '\n')
         k++;
@@ -437,7 +444,7 @@ static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r
         return 0;
     r->ts = sec_frac_ns(p, t0, dot, c1);
     /* ": +" system:name ":" then one optional space */
-    ix i = spaces(p, c1 + 1), a = i;
+    ix i = spaces_to(p, c1 + 1, e), a = i;
     while (WORD[p[i]])
         i++;
     if (i == a || p[i] != ':')
@@ -491,7 +498,7 @@ static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r
     }
     ix cq = s;
     if (lay->comm) {
-        cq = spaces(p, s);
+        cq = spaces_to(p, s, e);
         if (cq >= q)
             return 0;
     } else if (q != s) {
