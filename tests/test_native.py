@@ -180,6 +180,14 @@ def test_threads_scan_at_once() -> None:
     assert results == {k: [1000 + k] for k in range(4)}
 
 
+@given(st.binary(max_size=3000), st.integers(0, 15))
+def test_lines_are_counted_as_bytes_count_counts_them(blob: bytes, skip: int) -> None:
+    """count_lines (formats/lines.py cuts chunks with it) at any alignment."""
+    data = b"\n" * 2100 + blob  # past 255 words: the lane sums carry over
+    assert _native.count_lines(data[skip:]) == data[skip:].count(b"\n")
+    assert _native.count_lines(bytearray(blob)) == blob.count(b"\n")
+
+
 PIECES = st.sampled_from(
     [LINE, " ", ":", ": ", "-", "1", "[0]", "=", "vma:", "\\", "\t", "\r", "\x00", "é", "\n", "x"]
 )

@@ -153,6 +153,12 @@ class V4Rule:
     dead: bytes
 
 
+def count_lines(data: bytes | bytearray) -> int:
+    """``data.count(b"\\n")``: compiled (a third of the time, and the GIL released
+    for the parse threads) when the core is built."""
+    return int(_CORE.count_lines(data)) if _CORE is not None else data.count(b"\n")
+
+
 def scan_perf_script(
     data: bytes | bytearray, n_lines: int, origin: int, *, comm: bool, ids: int, cpu: bool,
     v4: V4Rule,

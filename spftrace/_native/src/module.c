@@ -254,7 +254,23 @@ static PyObject *py_scan_ftrace(PyObject *self, PyObject *args, PyObject *kw) {
     return res;
 }
 
+PyDoc_STRVAR(count_lines_doc, "count_lines(data) -> int\n\ndata.count(b'\\n'), without the GIL.");
+
+static PyObject *py_count_lines(PyObject *self, PyObject *arg) {
+    Py_buffer data;
+    (void)self;
+    if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    size_t n;
+    Py_BEGIN_ALLOW_THREADS;
+    n = count_newlines(data.buf, (size_t)data.len);
+    Py_END_ALLOW_THREADS;
+    PyBuffer_Release(&data);
+    return PyLong_FromSize_t(n);
+}
+
 static PyMethodDef METHODS[] = {
+    {"count_lines", py_count_lines, METH_O, count_lines_doc},
     {"scan_perf_script", (PyCFunction)(void (*)(void))py_scan_perf_script,
      METH_VARARGS | METH_KEYWORDS, scan_perf_script_doc},
     {"scan_ftrace", (PyCFunction)(void (*)(void))py_scan_ftrace, METH_VARARGS | METH_KEYWORDS,

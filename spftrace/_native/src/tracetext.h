@@ -61,4 +61,7 @@ void scan_perf_script(const uint8_t *data, size_t len, size_t n_lines, int64_t o
 void scan_ftrace(const uint8_t *data, size_t len, size_t n_lines, int64_t origin, int tracecmd,
                  const System *systems, size_t n_systems, const V4Rule *v4, Scan *out);
 
+/* How many newlines data[0:len] holds (bytes.count(b"\n")). */
+size_t count_newlines(const uint8_t *data, size_t len);
+
 #endif
