@@ -40,8 +40,8 @@ header spftrace capture writes adds ``# exit status : N`` (``exit_status``) and
 Speed: whole chunks are cut by ``_native.scan_perf_script`` (compiled C), which
 mirrors ``_RECORD_RE`` and ``_prefix_re`` on printable-ASCII lines and leaves
 every other line to ``parse_line``; tests/test_traces.py holds the two equal.
-Chunks with stacks (a tab, or a line ending in ``)``) take the per-line path.
-"""
+Chunks with stacks (a tab, or a line ending in ``)``) or sample events take the
+per-line path (the scanner counts those it meets: ``_stacks_or_samples``)."""
 
 from __future__ import annotations
 
@@ -52,8 +52,9 @@ from typing import Any
 
 from . import callchain
 from .lines import Chunk
+from .numbers import time_to_ns
 from .spec import Batch, FormatSpec, Head, Stat
-from .tracetext import TABLE, Fast, Record, TraceTextParser, rows_table, scanner, time_to_ns
+from .tracetext import TABLE, Fast, Record, TraceTextParser, rows_table, scanner
 
 FORMAT = "perf-script"
 
@@ -292,15 +293,13 @@ class PerfScriptParser(TraceTextParser):
         if self._next_line is not None and chunk.first_line_no < self._next_line:
             raise AssertionError("perf script chunks must be fed in input order")
         self._next_line = chunk.first_line_no + chunk.n_lines
-        # stacks or sample events: the per-line path from then on (the compiled scanner
-        # knows tracepoint payloads only); the scanner finds them in the chunks it cuts
+        # stacks or sample events: the per-line path from then on (the scanner: tracepoints)
         fast = None
         if not self.stacks and chunk.n_lines >= self._VECTOR_MIN_LINES:
             fast = self.fast_columns(chunk)
             if fast is not None and self._stacks_or_samples(fast):
                 self.stacks, fast = True, None
-        if fast is None and not self.stacks and _has_stacks(chunk):
-            self.stacks = True
+        self.stacks = self.stacks or (fast is None and _has_stacks(chunk))
         if fast is None:
             return self.feed_lines(chunk.lines(), chunk.first_line_no)
         out = self._feed_fast(fast, chunk)
@@ -316,11 +315,10 @@ class PerfScriptParser(TraceTextParser):
         return out
 
     def _stacks_or_samples(self, fast: Fast) -> bool:
-        """What ``_has_stacks`` finds, or a sample event (page-faults, cpu-clock ...),
-        in a chunk the scanner cut.  It leaves over, and counts, the lines ending in
-        ``)`` and those of sample events; a tab it never accepts.  So only the lines
-        it left over are asked here for a tab or a sample event (read with a period
-        column, or with a comm that is not ASCII)."""
+        """What ``_has_stacks`` finds, or a sample event (page-faults ...), in a chunk
+        the scanner cut: it counts the lines ending in ``)`` and those of sample
+        events (leaving them over) and never accepts a tab; the lines it left over
+        are asked here (a sample event with a period column, or a comm not ASCII)."""
         if fast.scan.samples or fast.scan.tails:
             return True
         for k in range(len(fast.other)):
@@ -471,8 +469,7 @@ def sample_row(line_no: int, rec: Record) -> tuple[Any, ...]:
 
 
 def _has_stacks(chunk: Chunk) -> bool:
-    """Frames (tab-indented) or a sample's ``ip sym (dso)`` tail in the chunk (a
-    chunk the scanner cuts is asked by ``_stacks_or_samples`` instead)."""
+    """Frames (tab-indented) or a sample's ``ip sym (dso)`` tail in the chunk."""
     data = chunk.data
     if b"\t" in data:
         return True
