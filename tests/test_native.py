@@ -112,6 +112,35 @@ def test_doubtful_lines_are_left_to_python(line: str) -> None:
     assert data[start:end] == line.encode()
 
 
+def test_sample_events_are_left_over_and_counted() -> None:
+    """``page-faults:u`` reads as a tracepoint name too, but its fields are perf's own
+    (perf_script.sample_row): the core leaves it over and counts it.  The rule is
+    _SAMPLE_EVENT_RE's: modifier letters after the colon, no PERF_RECORD_ name."""
+    sample = LINE.replace("pagefault:spf_vma_changed", "page-faults:u")
+    mods = LINE.replace("pagefault:spf_vma_changed", "cpu-clock:uhH")
+    side = LINE.replace("pagefault:spf_vma_changed", "PERF_RECORD_X:u")  # not a sample event
+    trace = LINE.replace("pagefault:spf_vma_changed", "sched:sched_switch")
+    scan = perf(chunk("\n".join([LINE, sample, mods, side, trace]) + "\n"))
+    assert ints(scan.other_line_no, "q") == [2, 3]
+    assert scan.samples == 2
+    assert strings(scan.event) == [
+        "pagefault:spf_vma_changed",
+        "PERF_RECORD_X:u",
+        "sched:sched_switch",
+    ]
+    assert perf(chunk(LINE + "\n")).samples == 0
+
+
+def test_lines_ending_in_a_parenthesis_are_left_over_and_counted() -> None:
+    """perf script prints a sample's ``ip sym (dso)`` after a tracepoint payload with
+    -F +ip,sym,dso; the per-line path splits it off (callchain.sample_tail)."""
+    tail = LINE + " ffffffff81234567 do_user_addr_fault+0x1e3 ([kernel.kallsyms])"
+    scan = perf(chunk(f"{LINE}\n{tail}\n{LINE}\n{tail}"))
+    assert ints(scan.other_line_no, "q") == [2, 4]
+    assert scan.tails == 2 and scan.samples == 0
+    assert perf(chunk(LINE + " (x\n")).tails == 0
+
+
 def test_last_line_without_newline_and_bytearray() -> None:
     data = bytearray(f"{LINE}\n{LINE}".encode())
     scan = perf(Chunk(1, data, 2, terminated=False))
@@ -149,6 +178,14 @@ def test_threads_scan_at_once() -> None:
     for t in threads:
         t.join()
     assert results == {k: [1000 + k] for k in range(4)}
+
+
+@given(st.binary(max_size=3000), st.integers(0, 15))
+def test_lines_are_counted_as_bytes_count_counts_them(blob: bytes, skip: int) -> None:
+    """count_lines (formats/lines.py cuts chunks with it) at any alignment."""
+    data = b"\n" * 2100 + blob  # past 255 words: the lane sums carry over
+    assert _native.count_lines(data[skip:]) == data[skip:].count(b"\n")
+    assert _native.count_lines(bytearray(blob)) == blob.count(b"\n")
 
 
 PIECES = st.sampled_from(

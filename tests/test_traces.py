@@ -361,6 +361,36 @@ def test_fast_path_takes_every_record_of_real_captures(fmt: str, path: Path) -> 
     assert fast.scan.records == expected > 0
 
 
+@pytest.mark.parametrize("at", [2, 500])
+def test_a_sample_event_anywhere_in_a_chunk_reads_as_the_per_line_path_reads_it(at: int) -> None:
+    """Only the first 400 lines of a chunk used to be asked for sample events, so a
+    ``page-faults:u`` further down was cut as a tracepoint (its address in the
+    payload).  The scanner now counts those it meets and the chunk goes per line:
+    the number is the sample's ip (perf prints ``ip [sym] [(dso)]`` without a callchain)."""
+    tp = "          app  4321 [003]  1.{:06d}:  exceptions:page_fault_user: address=0x1000 ip=0x2"
+    sample = "          app  4321 [003]  1.{:06d}:  page-faults:u:  7f2a00000800"
+    lines = [(sample if k == at else tp).format(k) for k in range(1, 601)]
+    data = ("\n".join(lines) + "\n").encode()
+    a, b = via("perf-script", data, True), via("perf-script", data, False)
+    assert norm(a.rows) == norm(b.rows)
+    row = a.rows[at - 1]
+    assert (row["event"], row["ip"], row["address"]) == ("page-faults:u", 0x7F2A00000800, None)
+
+
+def test_a_sample_tail_deep_in_a_chunk_is_split_off_as_per_line() -> None:
+    """``perf script -F +ip,sym,dso`` ends a tracepoint line with ``ip sym (dso)``:
+    the scanner leaves such lines over (it keeps payloads whole), and the chunk
+    then takes the per-line path, which splits the tail off."""
+    tp = "          app  4321 [003]  1.{:06d}:  exceptions:page_fault_user: address=0x1000 ip=0x2"
+    tail = " ffffffff81234567 asm_exc_page_fault+0x26 ([kernel.kallsyms])"
+    lines = [tp.format(k) + (tail if k == 500 else "") for k in range(1, 601)]
+    data = ("\n".join(lines) + "\n").encode()
+    a, b = via("perf-script", data, True), via("perf-script", data, False)
+    assert norm(a.rows) == norm(b.rows)
+    row = a.rows[499]
+    assert (row["payload"], row["dso"]) == ("address=0x1000 ip=0x2", "[kernel.kallsyms]")
+
+
 @pytest.mark.parametrize("columnar", [True, False])
 def test_ids_too_large_for_their_column_are_rejected(columnar: bool) -> None:
     """Found by the damaged-lines test: a 10-digit tid used to crash the table build."""

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+from .._native import count_lines
+
 CHUNK_BYTES = 1 << 20
 MAX_LINE = 1 << 20
 
@@ -211,7 +213,7 @@ class LineReader:
             carry = bytes(buf[cut + 1 :])
             del buf[cut + 1 :]
             block = buf
-            n = block.count(b"\n")
+            n = count_lines(block)
             if n and len(block) > MAX_LINE and _longest_line(block) > MAX_LINE:
                 yield from self._split_long(block, line_no)
                 line_no += n

@@ -90,3 +90,8 @@ def parse_plain_number(text: str) -> float | None:
     if not _PLAIN_RE.match(s):
         return None
     return float(s.replace(",", "."))
+
+
+def time_to_ns(text: str) -> int:
+    """A trace's time: ``sec.frac`` (seconds_to_ns), or whole nanoseconds."""
+    return seconds_to_ns(text) if "." in text else int(text)

@@ -40,8 +40,8 @@ header spftrace capture writes adds ``# exit status : N`` (``exit_status``) and
 Speed: whole chunks are cut by ``_native.scan_perf_script`` (compiled C), which
 mirrors ``_RECORD_RE`` and ``_prefix_re`` on printable-ASCII lines and leaves
 every other line to ``parse_line``; tests/test_traces.py holds the two equal.
-Chunks with stacks (a tab, or a line ending in ``)``) take the per-line path.
-"""
+Chunks with stacks (a tab, or a line ending in ``)``) or sample events take the
+per-line path (the scanner counts those it meets: ``_stacks_or_samples``)."""
 
 from __future__ import annotations
 
@@ -52,8 +52,9 @@ from typing import Any
 
 from . import callchain
 from .lines import Chunk
+from .numbers import time_to_ns
 from .spec import Batch, FormatSpec, Head, Stat
-from .tracetext import TABLE, Fast, Record, TraceTextParser, rows_table, scanner, time_to_ns
+from .tracetext import TABLE, Fast, Record, TraceTextParser, rows_table, scanner
 
 FORMAT = "perf-script"
 
@@ -292,11 +293,13 @@ class PerfScriptParser(TraceTextParser):
         if self._next_line is not None and chunk.first_line_no < self._next_line:
             raise AssertionError("perf script chunks must be fed in input order")
         self._next_line = chunk.first_line_no + chunk.n_lines
-        if not self.stacks and (_has_stacks(chunk) or self._has_samples(chunk)):
-            self.stacks = True  # the compiled scanner knows tracepoint payloads only
+        # stacks or sample events: the per-line path from then on (the scanner: tracepoints)
         fast = None
         if not self.stacks and chunk.n_lines >= self._VECTOR_MIN_LINES:
             fast = self.fast_columns(chunk)
+            if fast is not None and self._stacks_or_samples(fast):
+                self.stacks, fast = True, None
+        self.stacks = self.stacks or (fast is None and _has_stacks(chunk))
         if fast is None:
             return self.feed_lines(chunk.lines(), chunk.first_line_no)
         out = self._feed_fast(fast, chunk)
@@ -311,9 +314,17 @@ class PerfScriptParser(TraceTextParser):
         out.rows = _concat([*pieces, t])
         return out
 
-    def _has_samples(self, chunk: Chunk) -> bool:
-        """A sample event (page-faults, cpu-clock ...) among the chunk's first lines."""
-        for text in chunk.head_lines(400):
+    def _stacks_or_samples(self, fast: Fast) -> bool:
+        """What ``_has_stacks`` finds, or a sample event (page-faults ...), in a chunk
+        the scanner cut: it counts the lines ending in ``)`` and those of sample
+        events (leaving them over) and never accepts a tab; the lines it left over
+        are asked here (a sample event with a period column, or a comm not ASCII)."""
+        if fast.scan.samples or fast.scan.tails:
+            return True
+        for k in range(len(fast.other)):
+            text = fast.text(k)
+            if "\t" in text:
+                return True
             m = _RECORD_RE.match(text)
             if m is not None and _SAMPLE_EVENT_RE.match(m.group("event")):
                 return True

@@ -18,8 +18,9 @@ import re
 
 from ..kernel import full_event_name
 from .lines import Chunk
+from .numbers import time_to_ns
 from .spec import FormatSpec, Head, Stat
-from .tracetext import Fast, Record, TraceTextParser, scanner, time_to_ns
+from .tracetext import Fast, Record, TraceTextParser, scanner
 
 FORMAT = "trace-cmd"
 TABLE = "events"

@@ -22,7 +22,6 @@ from ..kernel import SPF_EVENT_PREFIX, SPF_VMA_DEAD, SYSTEMS
 from ..schema import parser_schema, to_arrow
 from ..text import escape
 from .lines import Chunk
-from .numbers import seconds_to_ns
 from .spec import Batch, Reject, Stat
 
 if TYPE_CHECKING:
@@ -461,12 +460,22 @@ def text_schema() -> Any:
 
 
 def rows_table(rows: list[tuple[Any, ...]]) -> Any:
-    """An events table (without ``input``) of rows from the per-line path."""
+    """An events table (without ``input``) of rows from the per-line path.  No rows:
+    one empty table for all (built per chunk, it cost 1.3 ms: 0.09 s per 1M lines)."""
+    if not rows:
+        return _no_rows()
     import pyarrow as pa
 
     schema = text_schema()
-    cols = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
+    cols = list(zip(*rows, strict=True))
     return pa.table([to_arrow(c, f.type) for c, f in zip(cols, schema, strict=True)], schema=schema)
+
+
+@functools.cache
+def _no_rows() -> Any:
+    import pyarrow as pa
+
+    return pa.table([to_arrow((), f.type) for f in text_schema()], schema=text_schema())
 
 
 def merge_by_line(tables: list[Any]) -> Any:
@@ -489,7 +498,3 @@ def merge_by_line(tables: list[Any]) -> Any:
         prev = int(cut)
     pieces.append(a.slice(prev))
     return pa.concat_tables(pieces, promote_options="default")  # perf script: period, sym ...
-
-
-def time_to_ns(text: str) -> int:
-    return seconds_to_ns(text) if "." in text else int(text)

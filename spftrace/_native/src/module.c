@@ -12,7 +12,7 @@
 
 /* Bumped whenever a function's arguments or results change: the loader refuses
  * a stale build (an editable install whose C sources moved on). */
-#define CORE_VERSION 2
+#define CORE_VERSION 3
 
 static const char *U64_NAMES[N_U64] = {"ip",      "vm_start",   "vm_start_decimal", "vm_end",
                                        "address", "error_code", "mm"};
@@ -108,6 +108,8 @@ static PyObject *result(Scan *out) {
     char key[64];
     if (set_obj(d, "records", PyLong_FromSize_t(out->records)) < 0 ||
         set_obj(d, "v4", PyBool_FromLong(out->v4)) < 0 ||
+        set_obj(d, "samples", PyLong_FromSize_t(out->samples)) < 0 ||
+        set_obj(d, "tails", PyLong_FromSize_t(out->tails)) < 0 ||
         set_buf(d, "line_no", &out->line_no) < 0 || set_buf(d, "ts", &out->ts) < 0 ||
         set_opt(d, "cpu", &out->cpu, out->has_cpu) < 0 ||
         set_opt(d, "pid", &out->pid, out->has_pid) < 0 ||
@@ -252,7 +254,23 @@ static PyObject *py_scan_ftrace(PyObject *self, PyObject *args, PyObject *kw) {
     return res;
 }
 
+PyDoc_STRVAR(count_lines_doc, "count_lines(data) -> int\n\ndata.count(b'\\n'), without the GIL.");
+
+static PyObject *py_count_lines(PyObject *self, PyObject *arg) {
+    Py_buffer data;
+    (void)self;
+    if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    size_t n;
+    Py_BEGIN_ALLOW_THREADS;
+    n = count_newlines(data.buf, (size_t)data.len);
+    Py_END_ALLOW_THREADS;
+    PyBuffer_Release(&data);
+    return PyLong_FromSize_t(n);
+}
+
 static PyMethodDef METHODS[] = {
+    {"count_lines", py_count_lines, METH_O, count_lines_doc},
     {"scan_perf_script", (PyCFunction)(void (*)(void))py_scan_perf_script,
      METH_VARARGS | METH_KEYWORDS, scan_perf_script_doc},
     {"scan_ftrace", (PyCFunction)(void (*)(void))py_scan_ftrace, METH_VARARGS | METH_KEYWORDS,

@@ -15,6 +15,7 @@ static uint8_t WORD[256];    /* [A-Za-z0-9_.-]: perf's [\w.-] on ASCII; trace-cm
 static uint8_t PREFIX[256];  /* 0 plain, 1 ':', 2 newline, 3 refused */
 static uint8_t PAYLOAD[256]; /* 0 plain, 1 space or newline, 2 '=', 3 refused */
 static uint8_t HEX[256];     /* digit value; 16: not a hex digit */
+static uint8_t MODS[256];    /* perf's event modifier letters [ukhpPGHSDIWeb] */
 static int classes_ready;
 
 static void classes_init(void) {
@@ -28,6 +29,8 @@ static void classes_init(void) {
     }
     for (const char *w = word; *w; w++)
         WORD[(uint8_t)*w] = 1;
+    for (const char *m = "ukhpPGHSDIWeb"; *m; m++)
+        MODS[(uint8_t)*m] = 1;
     PREFIX[':'] = 1;
     PREFIX['\n'] = 2;
     PAYLOAD[' '] = PAYLOAD['\n'] = 1;
@@ -42,6 +45,71 @@ static void classes_init(void) {
 }
 
 static inline int isdig(uint8_t c) { return c >= '0' && c <= '9'; }
+
+/* --- eight bytes at a time ----------------------------------------------------------
+ * The prefix and payload loops skip whole words of plain bytes: a word is tested
+ * for any byte the byte loop would stop at (exact as a yes/no; the byte loop then
+ * finds which), so the result is the byte loop's.  Words are read only up to the
+ * line's newline, which is such a byte, so a skip never passes the line's end. */
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+static inline uint64_t load8(const uint8_t *p) {
+    uint64_t w;
+    memcpy(&w, p, 8);
+    return w;
+}
+
+/* some byte of w is below n (n <= 128) / above n (n <= 127) / equal to c */
+static inline uint64_t any_below(uint64_t w, uint8_t n) { return (w - ONES * n) & ~w & HIGHS; }
+static inline uint64_t any_above(uint64_t w, uint8_t n) {
+    return ((w + ONES * (127 - n)) | w) & HIGHS;
+}
+static inline uint64_t any_eq(uint64_t w, uint8_t c) {
+    uint64_t x = w ^ (ONES * c);
+    return (x - ONES) & ~x & HIGHS;
+}
+
+/* the first byte a mask of the above flags (little-endian: the lowest flag is
+ * exact, a false flag only ever sits above a true one); elsewhere the word's
+ * first byte, which the byte loops then step over as usual */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define FIRST_FLAG(m) ((ix)(__builtin_ctzll(m) >> 3))
+#else
+#define FIRST_FLAG(m) ((ix)0)
+#endif
+
+/* PREFIX[c] != PLAIN: outside ' '..'~', ':' or a backslash */
+static inline uint64_t prefix_stop(uint64_t w) {
+    return any_below(w, 32) | any_above(w, 126) | any_eq(w, ':') | any_eq(w, '\\');
+}
+
+/* PAYLOAD[c] != PLAIN, or (with eq) '=': outside '!'..'~' or a backslash */
+static inline uint64_t payload_stop(uint64_t w, int eq) {
+    uint64_t x = any_below(w, 33) | any_above(w, 126) | any_eq(w, '\\');
+    return eq ? x | any_eq(w, '=') : x;
+}
+
+/* From j on, past whole words of plain bytes of the line ending at e: j itself,
+ * or a later byte no further than the first stop */
+static inline ix prefix_skip(const uint8_t *p, ix j, ix e) {
+    for (; j + 8 <= e + 1; j += 8) {
+        uint64_t m = prefix_stop(load8(p + j));
+        if (m)
+            return j + FIRST_FLAG(m);
+    }
+    return j;
+}
+
+static inline ix payload_skip(const uint8_t *p, ix j, ix e, int eq) {
+    for (; j + 8 <= e + 1; j += 8) {
+        uint64_t m = payload_stop(load8(p + j), eq);
+        if (m)
+            return j + FIRST_FLAG(m);
+    }
+    return j;
+}
 
 /* value of the digits p[a:b]; callers check them and keep b - a <= 18 */
 static inline int64_t dec(const uint8_t *p, ix a, ix b) {
@@ -61,6 +129,13 @@ static inline ix spaces(const uint8_t *p, ix k) {
     while (p[k] == ' ')
         k++;
     return k;
+}
+
+/* spaces() within a line ending at e (p[e] is its newline), a word at a time */
+static inline ix spaces_to(const uint8_t *p, ix k, ix e) {
+    while (k + 8 <= e + 1 && load8(p + k) == ONES * ' ')
+        k += 8;
+    return spaces(p, k);
 }
 
 static inline ix token_end(const uint8_t *p, ix k) {
@@ -179,7 +254,10 @@ static int decode_payload(const uint8_t *p, ix a0, ix e, Row *row, Scan *out) {
     ix i = a0;
     for (;;) {
         ix j = i, sep = -1;
-        for (; j < e; j++) {
+        for (;; j++) {
+            j = payload_skip(p, j, e, sep < 0);
+            if (j >= e)
+                break;
             uint8_t c = PAYLOAD[p[j]];
             if (c == PLAIN)
                 continue;
@@ -304,6 +382,18 @@ static void commit(const uint8_t *p, ix e, const Rec *r, int64_t line_no, const 
                               v4);
 }
 
+/* perf_script._SAMPLE_EVENT_RE on an event "A:B" (p[a:b-1] ":" p[b:i]) of word
+ * bytes: B is perf's modifier letters (1-15 of [ukhpPGHSDIWeb]), A does not
+ * start with PERF_RECORD_.  page-faults:u reads as a tracepoint name too. */
+static int sample_event(const uint8_t *p, ix a, ix b, ix i) {
+    if (i - b > 15)
+        return 0;
+    for (ix k = b; k < i; k++)
+        if (!MODS[p[k]])
+            return 0;
+    return !(b - 1 - a >= 12 && memcmp(p + a, "PERF_RECORD_", 12) == 0);
+}
+
 /* -?\d+ ending at p (1-9 digits), read right to left: its start, or -1 */
 static inline ix rnum(const uint8_t *p, ix s, ix end, int32_t *v) {
     ix q = end;
@@ -326,8 +416,13 @@ static inline ix rnum(const uint8_t *p, ix s, ix end, int32_t *v) {
  * event, the regex may go on to a later one: the line is refused); the prefix
  * left of the time is anchored on the right, so it is cut from the right. */
 static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r, Scan *out) {
+    if (e > s && p[e - 1] == ')') {
+        out->tails++; /* perhaps a sample's `ip sym (dso)` (callchain.sample_tail) */
+        return 0;
+    }
     ix c1 = s;
     for (;; c1++) { /* up to the first ": ", printable */
+        c1 = prefix_skip(p, c1, e);
         uint8_t c = PREFIX[p[c1]];
         if (c == PLAIN)
             continue;
@@ -349,7 +444,7 @@ static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r
         return 0;
     r->ts = sec_frac_ns(p, t0, dot, c1);
     /* ": +" system:name ":" then one optional space */
-    ix i = spaces(p, c1 + 1), a = i;
+    ix i = spaces_to(p, c1 + 1, e), a = i;
     while (WORD[p[i]])
         i++;
     if (i == a || p[i] != ':')
@@ -359,6 +454,10 @@ static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r
         i++;
     if (i == b || p[i] != ':')
         return 0;
+    if (sample_event(p, a, b, i)) {
+        out->samples++; /* a sample event's fields are perf's own: the per-line path */
+        return 0;
+    }
     r->ev_a = a;
     r->ev_b = i++;
     if (p[i] == ' ')
@@ -399,7 +498,7 @@ static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r
     }
     ix cq = s;
     if (lay->comm) {
-        cq = spaces(p, s);
+        cq = spaces_to(p, s, e);
         if (cq >= q)
             return 0;
     } else if (q != s) {
@@ -711,4 +810,25 @@ void scan_ftrace(const uint8_t *data, size_t len, size_t n_lines, int64_t origin
     out->has_pid = out->has_pid_valid = !tracecmd; /* trace-cmd prints no tgid */
     Grammar g = {1, tracecmd, NULL, systems, n_systems, v4};
     scan_lines(data, len, n_lines, origin, &g, out);
+}
+
+/* data.count(b"\n") (formats/lines.py cuts chunks with it), a word at a time:
+ * each newline byte flagged exactly (no carries between bytes), the flags summed
+ * in byte lanes for up to 255 words, then across the lanes. */
+size_t count_newlines(const uint8_t *p, size_t n) {
+    const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL, pairs = 0x00FF00FF00FF00FFULL;
+    size_t total = 0, i = 0;
+    while (n - i >= 8) {
+        uint64_t acc = 0;
+        size_t words = (n - i) / 8 > 255 ? 255 : (n - i) / 8;
+        for (size_t k = 0; k < words; k++, i += 8) {
+            uint64_t x = load8(p + i) ^ (ONES * '\n');
+            acc += (~(((x & low7) + low7) | x) & HIGHS) >> 7;
+        }
+        uint64_t sums = (acc & pairs) + ((acc >> 8) & pairs); /* 4 lanes of 16 bits */
+        total += (size_t)((sums * 0x0001000100010001ULL) >> 48);
+    }
+    for (; i < n; i++)
+        total += p[i] == '\n';
+    return total;
 }

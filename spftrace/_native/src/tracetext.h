@@ -21,6 +21,8 @@ typedef struct {
     int oom;
     size_t records;
     int v4; /* a record shows a v4 kernel (TraceTextParser._note_v4) */
+    size_t samples; /* perf script lines of a sample event (page-faults:u), all left over */
+    size_t tails;   /* perf script lines ending in ')' (a symbol's dso?), all left over */
     /* which prefix columns the grammar or layout has (the others are all null) */
     int has_cpu, has_pid, has_pid_valid, has_tid, has_comm;
     Buf line_no, ts, cpu, pid, tid; /* int64, int64, int32, int32, int32 */
@@ -58,5 +60,8 @@ void scan_perf_script(const uint8_t *data, size_t len, size_t n_lines, int64_t o
                       const PerfLayout *layout, const V4Rule *v4, Scan *out);
 void scan_ftrace(const uint8_t *data, size_t len, size_t n_lines, int64_t origin, int tracecmd,
                  const System *systems, size_t n_systems, const V4Rule *v4, Scan *out);
+
+/* How many newlines data[0:len] holds (bytes.count(b"\n")). */
+size_t count_newlines(const uint8_t *data, size_t len);
 
 #endif
