@@ -18,18 +18,24 @@ import tempfile
 import time
 from pathlib import Path
 
-STAGES = ("connect", "scan", "classify", "totals", "breakdowns", "fault_sites", "json", "html")
+STAGES = ("connect", "scan", "classify", "totals", "breakdowns", "fault_sites", "json", "html",
+          "text")  # fmt: skip
 
 
 def _stage(stage: str, data: str, run: str) -> None:
     from spftrace.api import open_dataset
 
     if stage in ("json", "html", "text"):
-        out = Path(tempfile.mkdtemp()) / f"report.{stage}"
-        sys.argv = ["spftrace", "report", stage, "--data", data, "-o", str(out)]
         from spftrace.cli import main
 
-        main()
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / f"report.{stage}"
+            sys.argv = ["spftrace", "report", stage, "--data", data, "-o", str(out)]
+            try:
+                main()
+            except SystemExit as exc:  # the CLI exits 0 when done
+                if exc.code:
+                    raise
         return
     con = open_dataset(data).connect()
     if stage == "connect":
