@@ -381,3 +381,27 @@ def test_every_fixture_has_provenance_and_is_small() -> None:
         if path.name != "PROVENANCE.tsv":
             assert f"\n{path.name}\t" in prov, f"{path.name} has no provenance line"
             assert path.stat().st_size < 2_000_000
+
+
+@pytest.mark.parametrize(("name", "kept"), [("writerblock", True), ("writerblock-nostack", False)])
+def test_culprit_intervals_are_kept_only_while_the_run_may_be_exact(
+    name: str, kept: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The culprit search needs every write hold and wait and every fallback, and runs
+    only on an exact run: once a lock row without a callchain is seen they are dropped
+    (a 50M-event run without stacks kept hundreds of MB of them), the holders stay."""
+    from spftrace.analysis import vmalock_pass
+
+    seen: list[tuple[bool, bool, bool]] = []
+    real = vmalock_pass.process
+
+    def keep(reader: object, acc: vmalock_pass.Acc, **kw: object) -> None:
+        real(reader, acc, **kw)  # type: ignore[arg-type]
+        seen.append((bool(acc.wh), bool(acc.ww), bool(acc.fb)))  # before culprit_rows
+
+    monkeypatch.setattr(vmalock, "process", keep)
+    monkeypatch.setattr(vmalock, "BATCH_ROWS", 97)
+    pv = classified(VMALOCK / f"{name}.txt", tmp_path)
+    assert pv["exact"] is kept and bool(pv["top_write_holders"])
+    assert seen[-1] == (kept, kept, kept)
+    assert bool(pv["culprits"]) is kept

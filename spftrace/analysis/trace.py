@@ -304,19 +304,36 @@ def culprits(
     fallback (an mmap_lock write acquisition or an mmap/munmap/mprotect... syscall by
     another thread of the same process, at most ``window_us`` earlier), ranked."""
     changers = "', '".join(CHANGERS)
+    window = int(window_us * 1000)
+    # the writers that can match: of a process that fell back, from ``window`` before
+    # its first fallback (an earlier one is too early for every fallback) to its last;
+    # without this the join sorted every write acquisition of the run (533 MB at 50M
+    # events, for a per-VMA-lock trace that has no fallback events at all)
+    spans = con.execute(
+        """SELECT coalesce(CAST(pid AS VARCHAR), comm) AS proc, min(ts), max(ts) FROM events
+           WHERE run = ? AND event = 'pagefault:spf_vma_changed' GROUP BY ALL""",
+        [run],
+    ).fetchall()
+    if not spans:
+        return []
     rows = con.execute(
         f"""
         WITH f AS (
             SELECT tid, ts, coalesce(CAST(pid AS VARCHAR), comm) AS proc FROM events
             WHERE run = ? AND event = 'pagefault:spf_vma_changed'
         ),
+        spans AS (
+            SELECT proc, min(ts) - ? AS lo, max(ts) AS hi FROM f GROUP BY proc
+        ),
         w AS (
-            SELECT tid AS wtid, comm AS wcomm, ts AS wts,
-                   coalesce(CAST(pid AS VARCHAR), comm) AS proc,
-                   CASE WHEN event = '{ACQ}' THEN 'mmap_lock write'
-                        ELSE replace(event, 'syscalls:sys_enter_', '') END AS op
-            FROM events
-            WHERE run = ? AND ((event = '{ACQ}' AND write) OR event IN ('{changers}'))
+            SELECT * FROM (
+                SELECT tid AS wtid, comm AS wcomm, ts AS wts,
+                       coalesce(CAST(pid AS VARCHAR), comm) AS proc,
+                       CASE WHEN event = '{ACQ}' THEN 'mmap_lock write'
+                            ELSE replace(event, 'syscalls:sys_enter_', '') END AS op
+                FROM events
+                WHERE run = ? AND ((event = '{ACQ}' AND write) OR event IN ('{changers}'))
+            ) AS x SEMI JOIN spans ON spans.proc = x.proc AND x.wts BETWEEN spans.lo AND spans.hi
         ),
         j AS (
             SELECT f.tid, f.ts, w.wtid, w.wcomm, w.op, w.wts
@@ -326,6 +343,6 @@ def culprits(
         WHERE wtid <> tid AND ts - wts <= ?
         GROUP BY ALL ORDER BY fallbacks DESC, wtid LIMIT 10
         """,
-        [run, run, int(window_us * 1000)],
+        [run, window, run, window],
     ).fetchall()
     return [{"comm": c, "tid": t, "op": op, "fallbacks": int(n)} for c, t, op, n in rows]

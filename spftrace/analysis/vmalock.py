@@ -8,8 +8,10 @@ Why a stream: DuckDB scans the fault and mmap_lock events in file order, which i
 each thread's time order (perf script, ftrace and trace-cmd print in time order),
 and hands them over in Arrow batches; each batch is sorted by thread with numpy and
 classified, and only each thread's open tail (its last fault window, and holds still
-open) is carried into the next.  Memory is a batch and the tails, whatever the run's
-size; no sort or window over the whole run (which spilled).  A run whose threads come
+open) is carried into the next.  Memory is a batch, the tails and the running figures
+(vmalock_stats.py: counts, not lists of every hold), whatever the run's size; no sort or
+window over the whole run (which spilled).  Only an exact run keeps more: the intervals
+of its write holds, waits and fallbacks, for the culprit search.  A run whose threads come
 out of time order across batches is re-read sorted by DuckDB instead.
 
 File order is asked for, not assumed: on several threads DuckDB hands over a scan of the

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import progress
 from . import vmalock_names as N
+from .vmalock_stats import Dist, Holders, Spans
 
 _CLASSES = (N.SUCCESS, N.ABORT, N.RETRY, N.STACK_EXPANSION)
 CARRY_MAX = 1 << 18  # rows: beyond this a still-open hold of the carried thread is given up
@@ -29,87 +30,6 @@ _OPS = {
     "__do_sys_brk": "brk", "do_madvise": "madvise", "madvise_lock": "madvise",
     "__do_sys_mremap": "mremap", "do_vmi_munmap": "munmap", "lock_mm_and_find_vma": "fault",
 }  # fmt: skip
-
-
-@dataclass
-class Dist:
-    """Durations (ns) and whether each was of a write hold, kept as the distinct
-    (duration, write) values with their counts: the same summary as the whole list,
-    in memory that grows with the distinct durations rather than with the events."""
-
-    keys: Any = field(default_factory=lambda: np.zeros(0, np.int64))  # ns * 2 + write, sorted
-    counts: Any = field(default_factory=lambda: np.zeros(0, np.int64))
-    pending: list[Any] = field(default_factory=list)
-    npending: int = 0
-
-    def add(self, ns: Any, write: Any) -> None:
-        if len(ns):
-            self.pending.append(ns.astype(np.int64) * 2 + write.astype(np.int64))
-            self.npending += len(ns)
-            if self.npending >= 1 << 20:
-                self._compact()
-
-    def _compact(self) -> None:
-        if not self.pending:
-            return
-        new = np.concatenate(self.pending)
-        keys = np.concatenate([self.keys, new])
-        counts = np.concatenate([self.counts, np.ones(len(new), np.int64)])
-        self.keys, inv = np.unique(keys, return_inverse=True)
-        self.counts = np.zeros(len(self.keys), np.int64)
-        np.add.at(self.counts, inv, counts)
-        self.pending, self.npending = [], 0
-
-    def summary(self) -> dict[str, Any]:
-        self._compact()
-        if not len(self.keys):
-            return {"count": 0}
-        ns, wr, c = self.keys >> 1, (self.keys & 1).astype(bool), self.counts
-        us = ns / 1e3
-        edges = [1, 10, 100, 1000]
-        names = ["<1", "1-10", "10-100", "100-1000", ">=1000"]
-        at = np.searchsorted(edges, us, side="right")
-        hist = np.bincount(at, weights=c, minlength=5).astype(np.int64)
-        p50, p90, p99 = (float(x) for x in _quantiles(us, c, [0.5, 0.9, 0.99]))
-        n = int(c.sum())
-        return {
-            "count": n, "p50": _r(p50), "p90": _r(p90), "p99": _r(p99),
-            "max": _r(float(us[-1])), "total": _r(_sum_us(ns, c)),
-            "write_count": int(c[wr].sum()), "write_total": _r(_sum_us(ns[wr], c[wr])),
-            "histogram": {k: int(v) for k, v in zip(names, hist, strict=True)},
-        }  # fmt: skip
-
-
-def _sum_us(ns: Any, counts: Any) -> float:
-    """The durations' sum in us, from the exact sum in ns."""
-    return sum(int(v) * int(k) for v, k in zip(ns, counts, strict=True)) / 1e3
-
-
-def _quantiles(values: Any, counts: Any, qs: list[float]) -> Any:
-    """``np.quantile`` (linear) of ``values`` (sorted, distinct) each repeated
-    ``counts`` times, computed as numpy does, so the figures are the same."""
-    n = int(counts.sum())
-    q = np.asarray(qs, np.float64)
-    virtual = (n - 1) * q
-    prev = np.floor(virtual)
-    nxt = prev + 1
-    prev[virtual >= n - 1] = n - 1
-    nxt[virtual >= n - 1] = n - 1
-    prev[virtual < 0] = 0
-    nxt[virtual < 0] = 0
-    ends = np.cumsum(counts)
-    a = values[np.searchsorted(ends, prev.astype(np.int64), side="right")]
-    b = values[np.searchsorted(ends, nxt.astype(np.int64), side="right")]
-    gamma = virtual - np.floor(virtual)
-    diff = b - a
-    out = a + diff * gamma
-    hi = gamma >= 0.5
-    out[hi] = (b - diff * (1 - gamma))[hi]
-    return out
-
-
-def _r(v: float) -> float:
-    return round(v, 3)
 
 
 @dataclass
@@ -126,9 +46,12 @@ class Acc:
     holds: Dist = field(default_factory=Dist)
     sites: list[str] = field(default_factory=list)
     site_code: dict[str, int] = field(default_factory=dict)
-    wh: list[tuple[Any, ...]] = field(default_factory=list)  # write holds (tid, mm, t0, t1, site)
-    ww: list[tuple[Any, ...]] = field(default_factory=list)  # write waits, the same
-    fb: list[tuple[Any, ...]] = field(default_factory=list)  # (tid, t_fault, t_lock, mm, class)
+    holders: Holders = field(default_factory=Holders)  # write holds per (thread, site)
+    # culprit_rows' inputs, kept only while the run may be exact (every lock row stacked):
+    wh: Spans = field(default_factory=Spans)  # write holds (tid, mm code, t0, t1, site)
+    ww: Spans = field(default_factory=Spans)  # write waits, the same
+    fb: Spans = field(default_factory=Spans)  # (tid, t_fault, t_lock, mm code, class)
+    mm_codes: dict[int, int] = field(default_factory=dict)
     #: fallbacks of each class that overlapped a writer (culprit_rows fills it)
     attributed: Counter[str] = field(default_factory=Counter)
 
@@ -144,32 +67,24 @@ class Acc:
     def exact(self) -> bool:
         return self.locks > 0 and self.stacked == self.locks
 
-    # -- results ----------------------------------------------------------------------
-    def _write_holds(self) -> tuple[Any, ...]:
-        if not self.wh:
-            e = np.zeros(0, np.int64)
-            return e, e.astype(np.uint64), e, e, e.astype(np.int32)
-        return tuple(np.concatenate(c) for c in zip(*self.wh, strict=True))
+    @property
+    def may_be_exact(self) -> bool:
+        """No lock row without a callchain so far: culprit_rows may be wanted."""
+        if self.stacked == self.locks:
+            return True
+        for spans in (self.fb, self.wh, self.ww):
+            spans.clear()
+        return False
 
+    def mm_code(self, mm: Any) -> Any:
+        """Small codes of the mm values (which culprit_rows only compares)."""
+        uniq, inv = np.unique(mm, return_inverse=True)
+        codes = [self.mm_codes.setdefault(int(m), len(self.mm_codes)) for m in uniq.tolist()]
+        return np.asarray(codes, np.int32)[inv]
+
+    # -- results ----------------------------------------------------------------------
     def holder_rows(self, comms: dict[int, str], top: int = 10) -> list[dict[str, Any]]:
-        tid, _mm, start, end, site = self._write_holds()
-        if not len(tid):
-            return []
-        held = end - start
-        uniq, inv = np.unique(tid, return_inverse=True)
-        n = np.bincount(inv)
-        total = np.bincount(inv, weights=held)
-        longest = np.zeros(len(uniq), np.int64)
-        np.maximum.at(longest, inv, held)
-        rows = []
-        for i in np.lexsort((uniq, -total))[:top]:
-            ops = Counter(self._op(int(s)) for s in site[inv == i])
-            rows.append({
-                "comm": comms.get(int(uniq[i])), "tid": int(uniq[i]), "holds": int(n[i]),
-                "held_us": _r(total[i] / 1e3), "longest_us": _r(longest[i] / 1e3),
-                "ops": dict(ops.most_common()),
-            })  # fmt: skip
-        return rows
+        return self.holders.rows(comms, self._op, top)
 
     def _op(self, code: int) -> str:
         if code < 0:
@@ -185,13 +100,13 @@ class Acc:
         self.attributed.clear()
         if not self.fb:
             return []
-        f_tid, f_t0, f_t1, f_mm, f_cls = (np.concatenate(c) for c in zip(*self.fb, strict=True))
+        f_tid, f_t0, f_t1, f_mm, f_cls = self.fb.columns()
         who = np.full(len(f_tid), -1, np.int64)  # culprit tid
         what = np.full(len(f_tid), -1, np.int64)  # its site code
         for kind in (self.wh, self.ww):
             if not kind:
                 continue
-            tid, mm, start, end, site = (np.concatenate(c) for c in zip(*kind, strict=True))
+            tid, mm, start, end, site = kind.columns()
             for m in np.unique(f_mm[who < 0]):
                 sel = np.flatnonzero((f_mm == m) & (who < 0))
                 ok = np.flatnonzero(mm == m)
@@ -423,9 +338,10 @@ def _classify(c: dict[str, Any], gs: Any, cut: int, acc: Acc) -> None:
     fell = np.flatnonzero(has)
     for g in fell:
         acc.by_thread[int(tid[gs[g]])][classes[names[g]]] += 1
-    if len(fell):
+    if len(fell) and acc.may_be_exact:
         at = f_lock[fell]
-        acc.fb.append((tid[gs[fell]], ts[gs[fell]], ts[at], mm[at], names[fell]))
+        f_cls = names[fell].astype(np.int8)
+        acc.fb.append(tid[gs[fell]], ts[gs[fell]], ts[at], acc.mm_code(mm[at]), f_cls)
 
 
 def _pairs(c: dict[str, Any]) -> tuple[Any, ...]:
@@ -483,11 +399,12 @@ def _account_pairs(c: dict[str, Any], pairs: tuple[Any, ...], cut: int, acc: Acc
     acc.unpaired += int(((opens < cut) & (closes >= cut)).sum())
     acc.unpaired += int((unmatched < cut).sum())  # rows before the cut are never seen again
     wo, wc = op[write], cl[write]
-    if len(wo):
-        acc.wh.append((c["tid"][wo], c["mm"][wo], ts[wo], ts[wc], c["site"][wo]))
+    acc.holders.add(c["tid"][wo], ts[wc] - ts[wo], c["site"][wo])
+    if len(wo) and acc.may_be_exact:
+        acc.wh.append(c["tid"][wo], acc.mm_code(c["mm"][wo]), ts[wo], ts[wc], c["site"][wo])
     wd = (w_start < cut) & (w_acq < cut)
     ws, wa = w_start[wd], w_acq[wd]
     acc.waits.add(ts[wa] - ts[ws], w[wa])
     ws, wa = ws[w[wa]], wa[w[wa]]
-    if len(ws):
-        acc.ww.append((c["tid"][wa], c["mm"][wa], ts[ws], ts[wa], c["site"][wa]))
+    if len(ws) and acc.may_be_exact:
+        acc.ww.append(c["tid"][wa], acc.mm_code(c["mm"][wa]), ts[ws], ts[wa], c["site"][wa])
