@@ -346,6 +346,7 @@ def _read_ahead(items: Iterator[T], inp: Input) -> Iterator[T]:
             yield cast(T, value)
     finally:
         stop.set()
+        inp.stop_reading()  # wakes the thread if it waits for the drain of a pipe
         # a reader blocked on a silent pipe cannot be woken: leave it (a daemon) behind,
         # and its input open (closing a stream waits for the read that holds it)
         t.join(timeout=1.0)
