@@ -41,8 +41,8 @@ BLOCK = 1 << 20
 #: the most bytes held, read but not yet taken by the ingest
 BUDGET = 32 << 20
 #: a read shorter than this means the pipe was nearly empty: nap before the next one
-LOW = 64 << 10
-NAP = 0.002
+LOW = 256 << 10
+NAP = 0.004
 #: what the pipe on stdin is widened to (Linux's default ceiling for users)
 PIPE_BYTES = 1 << 20
 _F_SETPIPE_SZ = 1031
@@ -178,7 +178,7 @@ def stdin_drain() -> Drain | None:
             return None
         if stat.S_ISFIFO(mode):
             widen_pipe(0)
-        _stdin = Drain(0)
+        _stdin = Drain(0, nap=NAP)
         return _stdin
 
 
