@@ -38,8 +38,13 @@ if TYPE_CHECKING:
 
 #: the most one read takes from the pipe
 BLOCK = 1 << 20
-#: the most bytes held, read but not yet taken by the ingest
+#: the most bytes held, read but not yet taken by the ingest, while it starts (its
+#: imports: perf script writes ~20 MB meanwhile) ...
 BUDGET = 32 << 20
+#: ... and once it parses (``steady``): the parser's read-ahead holds a few chunks
+#: more, and a producer faster than the ingest keeps the drain full, so this adds to
+#: the peak RSS of a long ingest while the start-up budget does not
+STEADY = 8 << 20
 #: a read shorter than this means the pipe was nearly empty: nap before the next one
 LOW = 256 << 10
 NAP = 0.004
@@ -111,6 +116,11 @@ class Drain:
                 cond.notify_all()
             if len(data) < LOW and self._nap:
                 time.sleep(self._nap)
+
+    def steady(self, budget: int = STEADY) -> None:
+        """From now on hold at most ``budget`` bytes (the start-up is over)."""
+        with self._cond:
+            self.budget = budget
 
     def readable(self) -> bool:
         return True

@@ -166,17 +166,7 @@ def test_the_drain_holds_at_most_its_budget() -> None:
         os.set_blocking(w, False)
         pipe = fcntl.fcntl(w, F_GETPIPE_SZ)
         d = drain.Drain(r, budget=budget, nap=0)
-        written = bytearray()
-        chunk = bytes(range(256)) * 256  # 64 KiB
-        last = time.monotonic()
-        while time.monotonic() - last < 1.5 and len(written) < 4 * budget:
-            try:
-                n = os.write(w, chunk)
-            except BlockingIOError:
-                time.sleep(0.01)
-                continue
-            written += chunk[:n]
-            last = time.monotonic()
+        written = _fill(w, bytes(range(256)) * 256, 4 * budget)
         assert budget <= len(written) <= budget + drain.BLOCK + pipe
         assert d.peak <= budget + drain.BLOCK
         os.set_blocking(w, True)
@@ -187,6 +177,51 @@ def test_the_drain_holds_at_most_its_budget() -> None:
     finally:
         os.close(r)
     assert got == bytes(written) + b"tail"
+
+
+def _fill(w: int, chunk: bytes, limit: int) -> bytes:
+    """Write ``chunk`` after ``chunk`` without blocking until nothing more goes in
+    for a while (or ``limit`` bytes): what went in."""
+    written = bytearray()
+    last = time.monotonic()
+    while time.monotonic() - last < 1.5 and len(written) < limit:
+        try:
+            n = os.write(w, chunk)
+        except BlockingIOError:
+            time.sleep(0.01)
+            continue
+        written += chunk[:n]
+        last = time.monotonic()
+    return bytes(written)
+
+
+def test_once_steady_the_drain_holds_its_smaller_budget() -> None:
+    """Start-up over (``steady``): the backlog of the start-up budget is taken, and
+    then the drain fills only up to the steady budget."""
+    start, steady = 4 * MiB, 1 * MiB
+    r, w = os.pipe()
+    try:
+        os.set_blocking(w, False)
+        pipe = fcntl.fcntl(w, F_GETPIPE_SZ)
+        d = drain.Drain(r, budget=start, nap=0)
+        chunk = bytes(range(256)) * 256
+        first = _fill(w, chunk, 4 * start)
+        assert len(first) >= start
+        d.steady(steady)
+        got = bytearray()
+        while len(got) < len(first):  # the backlog, as the ingest takes it
+            buf = bytearray(MiB)
+            got += buf[: d.readinto(buf)]
+        more = _fill(w, chunk, 4 * start)
+        assert steady <= len(more) <= steady + drain.BLOCK + pipe
+        os.close(w)
+        w = -1
+        got += _read_all(d, [MiB])
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+    assert bytes(got) == first + more
 
 
 def test_closing_wakes_a_reader_that_waits() -> None:

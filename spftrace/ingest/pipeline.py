@@ -115,6 +115,8 @@ def ingest_input(
     write its rows, rejects and statistics; fills ``summary``."""
     s = summary
     started = time.perf_counter()
+    if inp.drain is not None:  # the start-up is over: the pipeline's read-ahead takes over
+        inp.drain.steady()
     stats: dict[tuple[str, int | None], int] = {}
     wpool = ThreadPoolExecutor(1, thread_name_prefix="spftrace-write")
     writes: deque[Future[None]] = deque()
