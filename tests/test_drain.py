@@ -308,3 +308,23 @@ def test_the_fast_exit_flushes_and_keeps_the_status(
         rc = subprocess.run([sys.executable, "-c", prog], stdout=o, stderr=e, check=False)
     assert rc.returncode == status
     assert out.read_text() == "kept\n" and err.read_text() == stderr
+
+
+def test_the_drain_starts_before_anything_heavy_loads() -> None:
+    """In a fresh interpreter: the drain and the command line import none of the
+    packages that make the start-up slow (the drain must run while they load), nor
+    the fleet's engine (only its commands need it)."""
+    heavy = ["numpy", "pyarrow", "duckdb", "rich", "pandas", "spftrace.fleet.engine",
+             "spftrace.ingest", "spftrace.formats"]  # fmt: skip
+    prog = (
+        "import sys\n"
+        "import spftrace.drain\n"
+        "early = set(sys.modules)\n"
+        "import spftrace.cli\n"
+        f"print(sorted(m for m in {heavy!r} if m in early), "
+        f"sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", prog], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[] []"
