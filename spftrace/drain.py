@@ -131,6 +131,8 @@ class Drain:
             return self._take(view)
 
     def _take(self, view: memoryview) -> int:
+        if not view:
+            return 0
         cond = self._cond
         with cond:
             while not (self._blocks or self._eof or self._error or self._closed):
