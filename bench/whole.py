@@ -46,12 +46,12 @@ GRAMMARS = {
 }
 
 
-def timed(cmd: Sequence[str], rss_file: str) -> list[str]:
+def timed(cmd: Sequence[str], rss_file: str, fmt: str = "%M %U %S") -> list[str]:
     """cmd under GNU time, which writes the peak RSS (KB) and the user and system
     CPU seconds of cmd alone to rss_file."""
     if not Path("/usr/bin/time").exists():
         raise SystemExit("bench/whole.py needs GNU time: apt-get install time")
-    return ["/usr/bin/time", "-f", "%M %U %S", "-o", rss_file, *cmd]
+    return ["/usr/bin/time", "-f", fmt, "-o", rss_file, *cmd]
 
 
 def rss_mb(rss_file: str) -> float:
@@ -64,11 +64,14 @@ def cpu_s(rss_file: str) -> float:
 
 
 class Timing(NamedTuple):
-    """One command: wall seconds from spawn to exit, peak RSS MB, CPU seconds."""
+    """One command: wall seconds from spawn to exit, peak RSS MB, CPU seconds; for a
+    pipe, how often its producer waited (voluntary context switches: perf script
+    reads perf.data from the page cache, so nearly every one is a full pipe)."""
 
     wall: float
     rss: float
     cpu: float
+    waits: int = 0
 
 
 def run(
@@ -91,10 +94,14 @@ def run(
 
 
 def pipe(producer: Sequence[str], consumer: Sequence[str]) -> Timing:
-    """Wall seconds of ``producer | consumer``, the consumer's peak RSS MB and CPU s."""
-    with tempfile.NamedTemporaryFile() as rss:
+    """Wall seconds of ``producer | consumer``, the consumer's peak RSS MB and CPU s,
+    the producer's waits."""
+    with tempfile.NamedTemporaryFile() as rss, tempfile.NamedTemporaryFile() as waits:
         t0 = time.perf_counter()
-        a = subprocess.Popen(producer, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=ENV)
+        a = subprocess.Popen(
+            timed(producer, waits.name, "%w"), stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, env=ENV,
+        )  # fmt: skip
         b = subprocess.Popen(
             timed(consumer, rss.name), stdin=a.stdout, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, env=ENV, cwd=WORK,
@@ -103,13 +110,19 @@ def pipe(producer: Sequence[str], consumer: Sequence[str]) -> Timing:
         a.stdout.close()  # the consumer holds the read end
         if a.wait() or b.wait():
             raise SystemExit(f"pipe failed: {' '.join(producer)} | {' '.join(consumer)}")
-        return Timing(time.perf_counter() - t0, rss_mb(rss.name), cpu_s(rss.name))
+        wall = time.perf_counter() - t0
+        n = int(Path(waits.name).read_text().split()[-1])
+        return Timing(wall, rss_mb(rss.name), cpu_s(rss.name), n)
 
 
 def best(n: int, fn: Callable[[], Timing]) -> Timing:
-    """Fastest of n runs, the largest peak RSS seen, the least CPU time."""
+    """Fastest of n runs, the largest peak RSS seen, the least CPU time, the fewest
+    waits."""
     runs = [fn() for _ in range(n)]
-    return Timing(min(r.wall for r in runs), max(r.rss for r in runs), min(r.cpu for r in runs))
+    return Timing(
+        min(r.wall for r in runs), max(r.rss for r in runs), min(r.cpu for r in runs),
+        min(r.waits for r in runs),
+    )  # fmt: skip
 
 
 def ingest(path: Path | str, spftrace: Sequence[str] = (SPFTRACE,)) -> list[str]:
@@ -266,7 +279,9 @@ def bench_whole(results: list[str], runs: int = 3) -> None:
             f"< 250 MB at any size: {ok(peak < 250)} (peak {peak:.0f})",
         ),
         "",
-        "CPU seconds of the pipe row are the ingest's alone (perf script's are the row above).",
+        "CPU seconds of the pipe row are the ingest's alone (perf script's are the row above); "
+        f"perf script waited {piped.waits:,} times (voluntary context switches, GNU time `%w`, "
+        "fewest of the runs: nearly all of them on a full pipe).",
         "",
         "Where a 10-line ingest spends its start-up (`python -X importtime`, self time summed "
         "per top-level package, ms): "
@@ -308,18 +323,54 @@ def file_only(runs: int) -> None:
     print(f"ratio: {p.wall / i.wall:.2f}x (wall), {p.cpu / i.cpu:.2f}x (CPU)")
 
 
+def bench_pipe(results: list[str], runs: int) -> None:
+    """The pipe rows alone (``--pipe``), alternated so that a change of load hits
+    each alike, with ``perf script | cat`` as the cost of the pipe itself."""
+    load_before = f"{os.getloadavg()[0]:.1f}"
+    data, _ = recording()
+    script = ["perf", "script", "-i", str(data)]
+    rows: dict[str, list[Timing]] = {"null": [], "cat": [], "ingest": []}
+    for _ in range(runs):
+        rows["null"].append(run(script))
+        rows["cat"].append(pipe(script, ["cat"]))
+        rows["ingest"].append(pipe(script, ingest("-")))
+    null, cat, piped = (_best(v) for v in rows.values())
+    results += [
+        f"best of {runs}, alternated; load average {load_before} -> {os.getloadavg()[0]:.1f}",
+        "",
+        "| command | seconds | CPU s | perf script waits | / `> /dev/null` |",
+        "|---|---:|---:|---:|---:|",
+        *(
+            f"| {name} | {t.wall:.2f} | {t.cpu:.2f} | {t.waits:,} | {t.wall / null.wall:.2f}x |"
+            for name, t in (
+                ("`perf script > /dev/null`", null),
+                ("`perf script \\| cat` (CPU: cat's)", cat),
+                ("`perf script \\| spftrace ingest -` (CPU: the ingest's)", piped),
+            )
+        ),
+    ]
+
+
+def _best(runs: list[Timing]) -> Timing:
+    return best(len(runs), iter(runs).__next__)
+
+
 def main() -> None:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--file-only", action="store_true", help="only the file-ingest row")
-    ap.add_argument("--runs", type=int, default=3, help="best of RUNS (default 3)")
+    ap.add_argument("--pipe", action="store_true", help="only the pipe rows (quick)")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each command (best kept)")
     args = ap.parse_args()
     if args.file_only:
         file_only(args.runs)
         return
     results: list[str] = []
-    bench_whole(results, args.runs)
+    if args.pipe:
+        bench_pipe(results, args.runs)
+    else:
+        bench_whole(results, args.runs)
     print("\n".join(results))
 
 

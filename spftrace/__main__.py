@@ -1,3 +1,51 @@
-from .cli import main
+"""The ``spftrace`` command (console script and ``python -m spftrace``).
 
-main()
+Before anything heavy is imported, an ingest of stdin starts draining the pipe
+(``spftrace.drain``): the producer (``perf script``) then runs on while typer,
+pyarrow and numpy load.  An ingest ends with ``os._exit`` once its output is
+flushed: everything it wrote is committed and closed by then, and tearing down
+an interpreter that holds pyarrow and numpy took longer than the last batch.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    from .drain import start_early
+
+    argv = sys.argv[1:]
+    start_early(argv)
+    from .cli import main as cli_main
+
+    if not argv or argv[0] != "ingest":
+        cli_main()
+        return
+    try:
+        cli_main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    _fast_exit(code)
+
+
+def _fast_exit(code: object) -> None:
+    """Exit as ``sys.exit(code)`` would, without the interpreter's tear-down."""
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):
+        print(code, file=sys.stderr)
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            code = code or 120  # as Python exits when its final flush fails
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    main()

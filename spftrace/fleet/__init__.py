@@ -27,8 +27,25 @@ its Python workers.
 
 from __future__ import annotations
 
-from .engine import Fleet, compare, render_summary, summaries
-from .reading import DEFAULT_MASTER, FleetData, open_fleet, session
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import Fleet, compare, render_summary, summaries
+    from .reading import DEFAULT_MASTER, FleetData, open_fleet, session
+
+#: loaded on first use: every ``spftrace`` command imports the fleet's command line
+#: (spftrace/cli.py adds it), and only the fleet commands need these
+_FROM = {
+    "Fleet": "engine",
+    "compare": "engine",
+    "render_summary": "engine",
+    "summaries": "engine",
+    "DEFAULT_MASTER": "reading",
+    "FleetData": "reading",
+    "open_fleet": "reading",
+    "session": "reading",
+}
 
 __all__ = [
     "DEFAULT_MASTER",
@@ -40,3 +57,9 @@ __all__ = [
     "session",
     "summaries",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM:
+        return getattr(importlib.import_module(f".{_FROM[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,6 +28,7 @@ from typing import IO, TYPE_CHECKING, cast
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
+from ..drain import Drain, stdin_drain
 from ..errors import SpftraceError
 from ..formats.lines import CHUNK_BYTES, LineReader, error_text
 from ..formats.spec import Head
@@ -46,7 +47,7 @@ _MAGIC = (
 class _HashingReader(io.RawIOBase):
     """Counts and hashes every byte read from ``raw``."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: IO[bytes] | Drain) -> None:
         self.raw = raw
         self.sha = hashlib.sha256()
         self.nbytes = 0
@@ -55,7 +56,7 @@ class _HashingReader(io.RawIOBase):
         return True
 
     def readinto(self, b: WriteableBuffer) -> int:
-        n = self.raw.readinto(b) or 0  # type: ignore[attr-defined]
+        n = self.raw.readinto(b) or 0  # type: ignore[union-attr]
         self.sha.update(memoryview(b)[:n])
         self.nbytes += n
         return n
@@ -134,6 +135,7 @@ class Input:
         compression: str | None,
         closers: list[IO[bytes]],
         path: Path | None = None,
+        drain: Drain | None = None,
     ) -> None:
         self.name = name  # path as given, or <stdin>
         self._stream = stream  # decompressed bytes
@@ -141,6 +143,8 @@ class Input:
         self.compression = compression
         self.closers = closers
         self._path = path
+        #: the thread reading stdin ahead (spftrace.drain), if it is a pipe
+        self.drain = drain
         self.head = b""  # the first HEAD_BYTES of the decompressed stream (already consumed)
         self.head_error: str | None = None  # the stream failed within the head
         self.reader: LineReader | None = None
@@ -236,12 +240,19 @@ class Input:
     def interrupt_with(self, stop: Callable[[], object]) -> None:
         self.interrupters.append(stop)
 
+    def stop_reading(self) -> None:
+        """The consumer has gone: stop the drain, which wakes a read-ahead thread
+        waiting on it (a silent pipe then holds up nothing)."""
+        if self.drain is not None:
+            self.drain.close()
+
     def close(self) -> None:
         """Close the streams, unless a read-ahead thread still blocks in a read of one (a
         silent pipe): closing would wait for that read forever.  Asked of the threads
         themselves, not of a flag their generator sets: an exception (Ctrl-C, SIGTERM)
         may close the input before that generator is finalised."""
         self._hash_stop.set()
+        self.stop_reading()
         for _, stop in self.reader_threads:
             stop.set()
         for t, _ in self.reader_threads:
@@ -270,12 +281,15 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
     """Open a path, or ``-`` for stdin, detecting compression by magic bytes."""
     closers: list[IO[bytes]] = []
     path: Path | None = None
+    drain: Drain | None = None
+    raw: IO[bytes] | Drain
     if str(spec) == "-":
         if stdin is None and stdin_closed():
             raise SpftraceError("<stdin>: standard input is closed; give FILE ..., or pipe data in")
-        raw: IO[bytes] = stdin if stdin is not None else _stdin_raw()
+        if stdin is None:
+            drain = stdin_drain()  # a pipe: read ahead since start-up (spftrace.__main__)
+        raw = stdin if stdin is not None else drain or _stdin_raw()
         name = "<stdin>"
-        _widen_pipe(raw)
     else:
         p = Path(spec)
         if p.is_dir():
@@ -302,6 +316,8 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
     except OSError as exc:
         for c in closers:
             c.close()
+        if drain is not None:
+            drain.close()
         raise SpftraceError(f"{name}: cannot read: {exc.strerror or exc}") from None
     compression = next((kind for m, kind in _MAGIC if magic.startswith(m)), None)
     stream: io.BufferedIOBase = buffered
@@ -315,7 +331,7 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
         stream = io.BufferedReader(_ZstdReader(buffered), CHUNK_BYTES)
     decoded = cast(IO[bytes], stream)  # the decompressors are binary file objects
     closers.append(decoded)
-    inp = Input(name, decoded, hasher, compression, closers, path)
+    inp = Input(name, decoded, hasher, compression, closers, path, drain)
     try:
         inp.head, inp.head_error = _read_head(decoded, HEAD_BYTES, read_errors(inp))
     except BaseException:
@@ -329,9 +345,6 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
     return inp
 
 
-PIPE_BYTES = 1 << 20
-
-
 def _stdin_raw() -> IO[bytes]:
     """File descriptor 0 unbuffered, not ``sys.stdin.buffer``: a read-ahead thread
     left blocked on a silent pipe must not hold the interpreter's stdin lock, or
@@ -340,19 +353,6 @@ def _stdin_raw() -> IO[bytes]:
         return io.FileIO(sys.stdin.fileno(), "rb", closefd=False)
     except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
         return sys.stdin.buffer
-
-
-def _widen_pipe(stream: IO[bytes]) -> None:
-    """Give a pipe on stdin 1 MiB (Linux's default ceiling) instead of 64 KiB, so the
-    producer (``perf script``) can run ahead while we parse.  Best effort."""
-    import fcntl
-
-    try:
-        fd = stream.fileno()
-        if stat.S_ISFIFO(os.fstat(fd).st_mode):
-            fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        pass
 
 
 def _read_head(

@@ -115,6 +115,8 @@ def ingest_input(
     write its rows, rejects and statistics; fills ``summary``."""
     s = summary
     started = time.perf_counter()
+    if inp.drain is not None:  # the start-up is over: the pipeline's read-ahead takes over
+        inp.drain.steady()
     stats: dict[tuple[str, int | None], int] = {}
     wpool = ThreadPoolExecutor(1, thread_name_prefix="spftrace-write")
     writes: deque[Future[None]] = deque()
@@ -346,6 +348,7 @@ def _read_ahead(items: Iterator[T], inp: Input) -> Iterator[T]:
             yield cast(T, value)
     finally:
         stop.set()
+        inp.stop_reading()  # wakes the thread if it waits for the drain of a pipe
         # a reader blocked on a silent pipe cannot be woken: leave it (a daemon) behind,
         # and its input open (closing a stream waits for the read that holds it)
         t.join(timeout=1.0)
