@@ -62,7 +62,8 @@ unit: $(STAMP)
 # trace line through the exact per-line Python path (SPFTRACE_NO_NATIVE=1 at
 # install skips building it; at run time it ignores a built one)
 test-pure: $(STAMP)
-	SPFTRACE_NO_NATIVE=1 $(BIN)/pytest -q tests/test_traces.py tests/test_native.py tests/test_golden.py
+	@# the whole suite again through the pure-Python path, as on a machine without a compiler
+	SPFTRACE_NO_NATIVE=1 $(BIN)/pytest -q -p no:cacheprovider
 
 # spftrace fleet on a local Spark (pyspark, the [fleet] extra; Java 17): Spark's summaries
 # and comparisons equal DuckDB's on a many-run dataset.  Not part of make test (its size)
