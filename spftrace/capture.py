@@ -128,8 +128,10 @@ def capture(
             # without --run the name is made unique under the dataset lock: parallel
             # captures of one command get capture-CMD, capture-CMD-2, ...
             default = None if run else "capture-" + Path(command[0]).name
+            # force: a fresh recording is never a re-ingest, even when a deterministic
+            # command (``true``) printed exactly the counts of an earlier capture
             summaries = ingest(inputs, data=data, run=run, append=append,
-                               default_name=default, label=label,
+                               default_name=default, label=label, force=True,
                                progress=ingest_callback())  # fmt: skip
         return CaptureResult(summaries, status, [p for p in inputs if keep is not None])
     finally:
