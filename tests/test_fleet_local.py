@@ -93,3 +93,28 @@ def test_comparisons_equal_the_per_run_path(data: Path, base: str, head: str) ->
     b = duck_compare(Dataset(data), base, head, show_all=True)
     assert a.as_dict() == b.as_dict()
     assert len(a.rows) > 10
+
+
+def test_cli_engine_duckdb(data: Path) -> None:
+    """``spftrace fleet summary|compare --engine duckdb``: no Spark, the same output."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from spftrace.analysis.compare import render_text
+    from spftrace.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["fleet", "summary", str(data), "--json", "--engine", "duckdb"])
+    assert res.exit_code == 0, res.output
+    want = [json.loads(json.dumps(run_record(s))) for _r, s in sorted(per_run(data).items())]
+    assert json.loads(res.stdout)["runs"] == want
+    cmd = ["fleet", "compare", str(data), "--base", "base", "--head", "spf", "--engine", "duckdb"]
+    res = runner.invoke(app, cmd)
+    assert res.exit_code == 0, res.output
+    assert res.stdout == "\n".join(render_text(duck_compare(Dataset(data), "base", "spf"))) + "\n"
+    res = runner.invoke(app, ["fleet", "summary", "s3a://b/fleet", "--engine", "duckdb"])
+    assert (res.exit_code, res.stderr) == (
+        1,
+        "error: --engine duckdb reads a local dataset directory, not s3a://b/fleet\n",
+    )
