@@ -183,6 +183,10 @@ def document(
         "aggregates. DuckDB: spftrace/fleet/local.py (one grouped scan per table); Spark "
         "`local[2]`, driver memory 1 GB. The two outputs are identical (checked in this run).",
         "",
+        "CPU s counts the job's process and the children it waited for: Spark's JVM "
+        "(py4j's gateway, not waited for) is not in it, so for Spark it is the Python "
+        "driver's alone.",
+        "",
         "| round | engine | process wall s | CPU s (process + children) | start-up s "
         "| aggregates + summaries s | compare s |",
         "|---:|---|---:|---:|---:|---:|---:|",
