@@ -24,9 +24,9 @@ import contextlib
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,15 +99,19 @@ def build(runs: int) -> tuple[Path, dict[str, float]]:
 
 
 def timed(cmd: list[str]) -> tuple[float, float, float, str]:
-    """Wall s, CPU s of the process and its waited children (Spark's JVM), peak RSS MB
-    of the largest, and stdout of ``cmd``."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    """Wall s, CPU s of the process and the children it waited for (not Spark's JVM),
+    its peak RSS MB (os.wait4: this process's own figures), and stdout of ``cmd``."""
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, check=True, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, after.ru_maxrss / 1024, res.stdout
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, text=True)
+        _pid, status, use = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        if proc.returncode:
+            raise SystemExit(f"{cmd} failed (exit {proc.returncode})")
+        out.seek(0)
+        stdout = out.read()
+    return wall, use.ru_utime + use.ru_stime, use.ru_maxrss / 1024, stdout
 
 
 def engine_job(engine: str, data: Path, out: Path) -> dict[str, Any]:
