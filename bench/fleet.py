@@ -123,10 +123,12 @@ def engine_job(engine: str, data: Path, out: Path) -> dict[str, Any]:
 
 
 def cli_checks(data: Path) -> list[tuple[str, float, float, float, int]]:
-    """``spftrace runs`` and ``report json`` on the fleet: (command, wall, CPU, RSS, lines)."""
+    """``spftrace runs``, ``report json`` and ``compare`` (run by run, where fleet/local.py
+    scans each table once) on the fleet: (command, wall, CPU, RSS, lines)."""
     spftrace = str(Path(sys.executable).with_name("spftrace"))
     out = []
-    for args in (["runs"], ["report", "json"]):
+    cmp = ["compare", "--base", "base", "--head", "spf", "--all"]
+    for args in (["runs"], ["report", "json"], cmp):
         wall, cpu, rss, stdout = timed([spftrace, *args, "--data", str(data)])
         out.append((f"spftrace {' '.join(args)}", wall, cpu, rss, stdout.count("\n")))
     return out
