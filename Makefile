@@ -78,6 +78,13 @@ test-spark: $(FLEET_STAMP)
 		"apt-get install -y openjdk-17-jre-headless"; exit 1; }
 	SPFTRACE_TEST_SPARK=1 $(BIN)/pytest -q tests/spark
 
+# a FLEET_RUNS-run fleet on DuckDB (fleet/local.py) and Spark local, the same outputs
+# checked; figures in bench/FLEET.md (make bench links it: minutes, so run apart)
+FLEET_RUNS ?= 1000
+.PHONY: bench-fleet
+bench-fleet: $(FLEET_STAMP)
+	$(BIN)/python bench/fleet.py --runs $(FLEET_RUNS)
+
 # rebuild the compiled core in place after editing spftrace/_native/src
 native: $(STAMP)
 	$(BIN)/python -m pip install -q --no-deps -e .

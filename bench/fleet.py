@@ -1,26 +1,32 @@
 """A fleet on DuckDB and on Spark local: the same summaries and comparison, timed.
 
-usage: python bench/fleet.py [--runs 1000]      (needs the [fleet] extra and Java 17)
+usage: python bench/fleet.py [--runs 1000] [--rounds 1]    (make bench-fleet; needs the
+[fleet] extra and Java 17)
 
-A dataset of RUNS runs from 25 hosts is built once with tests/spark/fleetdata.py (a
-fresh simulator run per run, every tenth a bundled sample) in bench/work/fleet-RUNS.
-Then, each job in a fresh process and timed whole (interpreter, imports, Spark's JVM):
-every run's summary and the comparison base vs spf (``--all``), on DuckDB (spftrace's own
-path: ``summarize`` per run, ``analysis.compare.compare``) and on Spark ``local[2]``
-(spftrace/fleet), ``--rounds`` rounds (default 1) alternating.  The two outputs must be
-identical; the section "Fleets" of bench/RESULTS.md is replaced (or appended) with the
-figures of this run.
+A dataset of RUNS runs from 25 hosts is built once by tests/spark/fleetdata.py in
+bench/work/fleet-RUNS: every distinct run (a simulated kind with one of 6 seeds, or a
+bundled sample; 73 of them) simulated and ingested by ``spftrace ingest``'s code in this
+process, every other run that run's rows written again under its own name and host
+through the dataset writer (store.RunWriter's commit: staging, journal, manifest, the
+runs file last), which is what ``spftrace ingest --force`` of the same inputs writes.
+Then, each engine in a fresh process (interpreter, imports, Spark's JVM in the wall
+time): the fleet's aggregates and every run's summary, then the comparison base vs spf
+(``--all``) over the same aggregates; on DuckDB (spftrace/fleet/local.py: one grouped
+scan per table) and on Spark ``local[2]`` (spftrace/fleet/engine.py).  The two outputs
+must be identical.  Then ``spftrace runs`` and ``spftrace report json`` on the same
+dataset (wall, CPU, peak RSS).  Writes bench/FLEET.md, which bench/RESULTS.md links.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,65 +36,102 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 WORK = HERE / "work"
 PAIRS = (("base", "spf"),)
-HEADING = "## Fleets: DuckDB vs Spark local"
+HEADING = "# Fleets: DuckDB vs Spark local"
+OUT = HERE / "FLEET.md"
+#: bump when tests/spark/fleetdata.py writes other runs: a stored dataset is rebuilt
+BUILDER = "templates-1"
 
 
 def child(engine: str, data: str, out: str) -> None:
     t0 = time.perf_counter()
+    c0 = time.process_time()
+    from spftrace.fleet.aggregates import compare_of, summaries_of
     from spftrace.fleet.cli import run_record
 
     if engine == "duckdb":
-        from spftrace.analysis.compare import compare
-        from spftrace.analysis.model import summarize
+        from spftrace.fleet import local
         from spftrace.store import Dataset
 
-        ds = Dataset(data)
-        con = ds.connect()
-        summaries = [summarize(con, r, breakdowns=False) for r in ds.run_names()]
-        con.close()
-        comparisons = [compare(ds, b, h, show_all=True).as_dict() for b, h in PAIRS]
-        started = t0
+        started = time.perf_counter()
+        agg = local.dataset_aggregates(Dataset(data))
     else:
         from spftrace.fleet import Fleet, session
 
         spark = session("local[2]")
         started = time.perf_counter()
-        fleet = Fleet(data, spark=spark)
-        summaries = fleet.summaries()
-        comparisons = [fleet.compare(b, h, show_all=True).as_dict() for b, h in PAIRS]
+        agg = Fleet(data, spark=spark).agg
+    summaries = summaries_of(agg)
+    summarized = time.perf_counter()
+    comparisons = [compare_of(agg, b, h, show_all=True).as_dict() for b, h in PAIRS]
+    end = time.perf_counter()
     doc = {"runs": [run_record(s) for s in summaries], "compare": comparisons}
     Path(out).write_text(json.dumps(doc, sort_keys=True))
-    end = time.perf_counter()
-    print(json.dumps({"startup_s": started - t0, "compute_s": end - started}))
+    times = {
+        "startup_s": started - t0,
+        "summary_s": summarized - started,
+        "compare_s": end - summarized,
+        "cpu_s": time.process_time() - c0,  # this process's; Spark's JVM is another
+    }
+    print(json.dumps(times))
 
 
-def build(runs: int) -> tuple[Path, float | None]:
+def build(runs: int) -> tuple[Path, dict[str, float]]:
+    """The dataset, and its build's wall and CPU seconds (recorded by the build)."""
     data = WORK / f"fleet-{runs}"
     done = data / ".bench-complete"
-    if done.is_file():  # built by an earlier run: its build time
-        return data, float(done.read_text())
+    if done.is_file():  # built by an earlier run
+        with contextlib.suppress(ValueError, KeyError):
+            info = json.loads(done.read_text())
+            if info.get("builder") == BUILDER:
+                return data, info
     import shutil
 
     shutil.rmtree(data, ignore_errors=True)
     sys.path.insert(0, str(ROOT / "tests" / "spark"))
     import fleetdata
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fleetdata.build(data, runs, hosts=25)
-    took = time.perf_counter() - t0
-    done.write_text(f"{took:.1f}\n")
-    return data, took
+    info = {"builder": BUILDER, "wall_s": time.perf_counter() - t0,
+            "cpu_s": time.process_time() - c0}  # fmt: skip
+    done.write_text(json.dumps(info) + "\n")
+    return data, info
 
 
-def timed(engine: str, data: Path, out: Path) -> dict[str, Any]:
+def timed(cmd: list[str]) -> tuple[float, float, float, str]:
+    """Wall s, CPU s of the process and the children it waited for (not Spark's JVM),
+    its peak RSS MB (os.wait4: this process's own figures), and stdout of ``cmd``."""
     t0 = time.perf_counter()
-    res = subprocess.run(
-        [sys.executable, __file__, "--child", engine, str(data), str(out)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    wall = time.perf_counter() - t0
-    inner = json.loads(res.stdout.strip().splitlines()[-1])
-    return {"wall_s": wall, **inner}
+    with tempfile.TemporaryFile("w+") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.DEVNULL, text=True)
+        _pid, status, use = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - t0
+        if proc.returncode:
+            raise SystemExit(f"{cmd} failed (exit {proc.returncode})")
+        out.seek(0)
+        stdout = out.read()
+    return wall, use.ru_utime + use.ru_stime, use.ru_maxrss / 1024, stdout
+
+
+def engine_job(engine: str, data: Path, out: Path) -> dict[str, Any]:
+    wall, cpu, _rss, stdout = timed(
+        [sys.executable, __file__, "--child", engine, str(data), str(out)]
+    )
+    inner = json.loads(stdout.strip().splitlines()[-1])
+    return {"wall_s": wall, "tree_cpu_s": cpu, **inner}
+
+
+def cli_checks(data: Path) -> list[tuple[str, float, float, float, int]]:
+    """``spftrace runs``, ``report json`` and ``compare`` (run by run, where fleet/local.py
+    scans each table once) on the fleet: (command, wall, CPU, RSS, lines)."""
+    spftrace = str(Path(sys.executable).with_name("spftrace"))
+    out = []
+    cmp = ["compare", "--base", "base", "--head", "spf", "--all"]
+    for args in (["runs"], ["report", "json"], cmp):
+        wall, cpu, rss, stdout = timed([spftrace, *args, "--data", str(data)])
+        out.append((f"spftrace {' '.join(args)}", wall, cpu, rss, stdout.count("\n")))
+    return out
 
 
 def versions() -> str:
@@ -117,7 +160,13 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} CPUs, {mem} GiB; kernel {platform.release()}"
 
 
-def section(runs: int, data: Path, build_s: float | None, rounds: list[dict[str, Any]]) -> str:
+def document(
+    runs: int,
+    data: Path,
+    build: dict[str, float],
+    rounds: list[dict[str, Any]],
+    checks: list[tuple[str, float, float, float, int]],
+) -> str:
     size = sum(f.stat().st_size for f in data.rglob("*.parquet")) / 1e6
     files = sum(1 for _ in data.rglob("*.parquet"))
     best = {e: min(r[e]["wall_s"] for r in rounds) for e in ("duckdb", "spark")}
@@ -125,25 +174,36 @@ def section(runs: int, data: Path, build_s: float | None, rounds: list[dict[str,
     lines = [
         HEADING,
         "",
-        f"Measured with `python bench/fleet.py --runs {runs}` on "
+        f"Written by `make bench-fleet` (`python bench/fleet.py --runs {runs}`) on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {machine()}; {versions()}. "
         f"Load average at the end {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
-        "(other jobs shared the CPUs: the ratio is the figure, not the seconds).",
+        "(other jobs shared the CPUs: CPU seconds and the ratio are the figures, not the "
+        "wall seconds).",
         "",
-        f"Dataset: {runs} runs from 25 hosts, labels spf / base / per-vma-lock, written by "
-        f"{runs} ingests (tests/spark/fleetdata.py"
-        + (f", built in {build_s:.0f} s" if build_s is not None else "")
-        + f"): {files:,} Parquet files, {size:.1f} MB. Job: every run's summary and the "
-        "comparison base vs spf with `--all`, in a fresh process "
-        "timed whole; Spark `local[2]`, driver memory 1 GB. The two engines' outputs are "
-        "identical (checked in this run).",
+        f"Dataset: {runs} runs from 25 hosts, labels spf / base / per-vma-lock "
+        f"(tests/spark/fleetdata.py: the distinct runs simulated and ingested, the others "
+        f"written again under their own names through the dataset writer), built in "
+        f"{build['wall_s']:.0f} s wall, {build['cpu_s']:.0f} s CPU; {files:,} Parquet "
+        f"files, {size:.1f} MB. Job, in a fresh process per engine: the aggregates and "
+        "every run's summary, then the comparison base vs spf with `--all` over the same "
+        "aggregates. DuckDB: spftrace/fleet/local.py (one grouped scan per table); Spark "
+        "`local[2]`, driver memory 1 GB. The two outputs are identical (checked in this run).",
         "",
-        "| round | DuckDB s | Spark local s | of which Spark start-up s | Spark / DuckDB |",
-        "|---:|---:|---:|---:|---:|",
+        "CPU s counts the job's process and the children it waited for: Spark's JVM "
+        "(py4j's gateway, not waited for) is not in it, so for Spark it is the Python "
+        "driver's alone.",
+        "",
+        "| round | engine | process wall s | CPU s (process + children) | start-up s "
+        "| aggregates + summaries s | compare s |",
+        "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for i, r in enumerate(rounds, 1):
-        d, s = r["duckdb"]["wall_s"], r["spark"]["wall_s"]
-        lines.append(f"| {i} | {d:.2f} | {s:.2f} | {r['spark']['startup_s']:.2f} | {s / d:.2f}x |")
+        for e in ("duckdb", "spark"):
+            x = r[e]
+            lines.append(
+                f"| {i} | {e} | {x['wall_s']:.2f} | {x['tree_cpu_s']:.2f} | "
+                f"{x['startup_s']:.2f} | {x['summary_s']:.2f} | {x['compare_s']:.3f} |"
+            )
     lines += [
         "",
         f"Best of {len(rounds)}: DuckDB {best['duckdb']:.2f} s, Spark local "
@@ -151,19 +211,14 @@ def section(runs: int, data: Path, build_s: float | None, rounds: list[dict[str,
         "DuckDB is the tool; Spark is for fleets that live on object storage or exceed one "
         "machine, where the same computation runs on a cluster (`--master`).",
         "",
+        "The single-machine commands on the same dataset:",
+        "",
+        "| command | wall s | CPU s | peak RSS MB | output lines |",
+        "|---|---:|---:|---:|---:|",
+        *(f"| `{c}` | {w:.2f} | {u:.2f} | {m:.0f} | {n:,} |" for c, w, u, m, n in checks),
+        "",
     ]
     return "\n".join(lines)
-
-
-def write_section(text: str) -> None:
-    path = HERE / "RESULTS.md"
-    old = path.read_text() if path.exists() else "# spftrace benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(HEADING)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(old):
-        new = pattern.sub(lambda _m: text, old)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new.rstrip("\n") + "\n")
 
 
 def main() -> None:
@@ -175,21 +230,22 @@ def main() -> None:
     if args.child:
         child(*args.child)
         return
-    data, build_s = build(args.runs)
-    print(f"dataset {data} ({args.runs} runs)" + (f", built in {build_s:.0f} s" if build_s else ""))
+    data, build_info = build(args.runs)
+    print(f"dataset {data} ({args.runs} runs), built in {build_info['wall_s']:.0f} s", flush=True)
     rounds = []
     for i in range(args.rounds):
         r = {}
         for engine in ("duckdb", "spark"):
-            r[engine] = timed(engine, data, WORK / f"fleet-{engine}.json")
+            r[engine] = engine_job(engine, data, WORK / f"fleet-{engine}.json")
             print(f"round {i + 1} {engine}: {r[engine]}", flush=True)
         a = (WORK / "fleet-duckdb.json").read_text()
         b = (WORK / "fleet-spark.json").read_text()
         if a != b:
             raise SystemExit("DuckDB and Spark disagree: see bench/work/fleet-*.json")
         rounds.append(r)
-    text = section(args.runs, data, build_s, rounds)
-    write_section(text)
+    checks = cli_checks(data)
+    text = document(args.runs, data, build_info, rounds, checks)
+    OUT.write_text(text)
     print(text)
 
 

@@ -444,6 +444,15 @@ def bench_load_links(results: list[str]) -> None:
         if (HERE / name).exists():
             results.append(f"- bench/{name}: {what}.")
     results.append("")
+    if (HERE / "FLEET.md").exists():
+        results += [
+            "## Fleets (`make bench-fleet`, run apart from make bench)",
+            "",
+            "- bench/FLEET.md: a 1,000-run dataset's summaries and comparison on DuckDB "
+            "(spftrace/fleet/local.py) and on Spark local, the outputs checked equal; "
+            "`spftrace runs` and `report json` on the same dataset.",
+            "",
+        ]
 
 
 def main() -> None:

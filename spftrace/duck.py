@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpftraceError
-from .schema import PARTITION, arrow_schema, duckdb_columns
+from .schema import PARTITION, SCHEMA_VERSION, arrow_schema, duckdb_columns
 
 if TYPE_CHECKING:
     import duckdb
@@ -100,13 +100,14 @@ def _views(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Sequence[Path]],
     import duckdb
 
     try:
+        by_name = True
         for table, files_ in tables.items():
             if mode == "user" and files_:
                 source = _arrow_source(con, table, files_)
             elif files_:
                 source = (
                     "read_parquet([" + ", ".join(_sql_string(str(f)) for f in files_) + "], "
-                    "hive_partitioning = true, union_by_name = true)"
+                    f"hive_partitioning = true, union_by_name = {str(by_name).lower()})"
                 )
             else:
                 con.execute(f"CREATE OR REPLACE TABLE {table} ({duckdb_columns(table)})")
@@ -116,9 +117,28 @@ def _views(con: duckdb.DuckDBPyConnection, tables: Mapping[str, Sequence[Path]],
                 if table == "runs"
                 else f" WHERE ({PARTITION}, input) IN (SELECT {PARTITION}, input FROM runs)"
             )
-            con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT * FROM {source}{where}")
+            # spftrace's own SQL: runs (a row per input) read once, into an in-memory table
+            # (which cursors share); every
+            # other view's semi-join on it would read each runs file once per query
+            # (a thousand runs: a second a query, and report json's are many per run)
+            kind = "TABLE" if table == "runs" and mode == "internal" else "VIEW"
+            con.execute(f"CREATE OR REPLACE {kind} {table} AS SELECT * FROM {source}{where}")
+            if table == "runs" and mode != "user":  # the user's: Arrow datasets
+                by_name = _mixed_schemas(con)
     except duckdb.Error as exc:
         raise ReadFailed(str(exc).strip().splitlines()[0] if str(exc).strip() else "") from exc
+
+
+def _mixed_schemas(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the inputs were written with different dataset schemas, whose files have
+    different columns: then DuckDB matches columns by name, file by file
+    (``union_by_name``), which reads every file's footer at each query's bind (a
+    thousand runs: half a second a query).  Files of one schema have the same columns
+    (DuckDB still matches them by name, and fails on a missing one)."""
+    row = con.execute(
+        f"SELECT count(*) FILTER (WHERE schema_version IS DISTINCT FROM {SCHEMA_VERSION}) FROM runs"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def _arrow_source(con: duckdb.DuckDBPyConnection, table: str, files: Sequence[Path]) -> str:

@@ -19,6 +19,11 @@ turns those per-run aggregates into summaries and the comparison with the same f
 the DuckDB path uses (analysis/model.py ``build_summary``, compare ``compare_metrics``),
 so the two engines cannot drift apart in the model, and tests/spark checks the aggregates.
 
+The same aggregates computed by DuckDB on one machine (local.py, ``--engine duckdb``: one
+grouped scan per table over every run) make a thousand runs' summaries take seconds
+where ``summarize`` run by run took more than 16 minutes; aggregates.py turns either
+engine's aggregates into summaries and comparisons.
+
 Entry points: ``spftrace fleet summary|compare DATASET`` (``python -m spftrace.fleet``
 is the same), or ``Fleet(source).summaries()`` / ``.compare(base, head)`` here.  Needs
 the ``[fleet]`` extra (pyspark) and Java 17; spftrace must be installed where Spark runs

@@ -31,6 +31,28 @@ Conf = Annotated[
     list[str] | None, typer.Option("--conf", help="Spark setting KEY=VALUE (repeatable)")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+Engine = Annotated[
+    str,
+    typer.Option(
+        "--engine",
+        help="spark, or duckdb: the same computation on this machine (a local dataset; "
+        "no Spark or Java needed)",
+    ),
+]
+ENGINES = ("spark", "duckdb")
+
+
+def _local(source: str, engine: str) -> Any:
+    """The dataset for ``--engine duckdb`` (None for spark)."""
+    if engine not in ENGINES:
+        raise SpftraceError(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "spark":
+        return None
+    if "://" in source:
+        raise SpftraceError(f"--engine duckdb reads a local dataset directory, not {source}")
+    from ..store import Dataset
+
+    return Dataset(source)
 
 
 def _errors(fn: F) -> F:
@@ -70,13 +92,23 @@ def run_record(s: Any) -> dict[str, Any]:
 @app.command()
 @_errors
 def summary(
-    source: Source, as_json: AsJson = False, master: Master = "local[2]", conf: Conf = None
+    source: Source,
+    as_json: AsJson = False,
+    master: Master = "local[2]",
+    conf: Conf = None,
+    engine: Engine = "spark",
 ) -> None:
     """Every run's summary (faults, speculative or under the VMA lock, fallbacks per
     reason, not attempted), then totals per label."""
     from . import render_summary, summaries
 
-    items = summaries(source, master=master, conf=conf or [])
+    ds = _local(source, engine)
+    if ds is not None:
+        from . import local
+
+        items = local.summaries(ds)
+    else:
+        items = summaries(source, master=master, conf=conf or [])
     if as_json:
         doc = {"schema": JSON_SCHEMA, "source": source, "runs": [run_record(s) for s in items]}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
@@ -97,14 +129,21 @@ def compare(
     sort: Annotated[str, typer.Option("--sort", help="lkp or change")] = "lkp",
     master: Master = "local[2]",
     conf: Conf = None,
+    engine: Engine = "spark",
 ) -> None:
     """Base versus head over the fleet: `spftrace compare`'s table, computed on Spark."""
     from ..analysis.compare import render_text
     from . import compare as fleet_compare
 
-    cmp = fleet_compare(
-        source, base, head, show_all=show_all, sort=sort, master=master, conf=conf or []
-    )
+    ds = _local(source, engine)
+    if ds is not None:
+        from . import local
+
+        cmp = local.compare(ds, base, head, show_all=show_all, sort=sort)
+    else:
+        cmp = fleet_compare(
+            source, base, head, show_all=show_all, sort=sort, master=master, conf=conf or []
+        )
     if as_json:
         sys.stdout.write(json.dumps(cmp.as_dict(), indent=2) + "\n")
     else:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..errors import SpftraceError
+from .aggregates import LOSS, Aggregates, by_run, classify_run, compare_of, summaries_of
 from .reading import (
     DEFAULT_MASTER,
     FleetData,
@@ -33,38 +32,25 @@ if TYPE_CHECKING:
 
 #: DuckDB's literal in trace._fault_origins: the lowest kernel address on x86-64
 _KERNEL_ADDRESS = Decimal(18446603336221196288)
-_LOSS = ("samples_lost", "events_lost", "samples_lost_approx", "events_dropped",
-         "chunks_lost", "events_lost_ftrace")  # fmt: skip
-
-
-@dataclass
-class _Aggregates:
-    """Everything the driver needs, per run: collected Spark results."""
-
-    meta: dict[str, tuple[str | None, str | None, list[str]]]
-    perf_stat: dict[str, list[tuple[Any, ...]]]
-    vmstat: dict[str, list[tuple[Any, ...]]]
-    wis: dict[str, list[tuple[str, float]]]
-    events: dict[str, dict[str, int]]
-    loss: dict[str, dict[str, Any]]
-    origins: dict[str, dict[str, float]]
-    per_vma_lock: dict[str, dict[str, Any]]
-    axes: dict[str, dict[str, list[str]]]
-
-
-def _by_run(rows: Iterable[Any]) -> dict[str, list[tuple[Any, ...]]]:
-    out: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for r in rows:
-        out[r[0]].append(tuple(r[1:]))
-    return out
 
 
 def _perf_stat(fd: FleetData) -> Any:
-    """model.perf_stat_totals for every run: per (block, event) the total row when the
-    block has one (ts null), else the interval rows; summed per event."""
+    """model.perf_stat_totals for every run: only the blocks of each input's first
+    workload (stat perf_stat_first_workload_blocks, when the parser found several); per
+    (block, event) the total row when the block has one (ts null), else the interval
+    rows; summed per event."""
     from pyspark.sql import functions as F  # type: ignore[import-not-found,unused-ignore]
 
-    c = fd.counters.filter(F.col("origin") == "perf-stat")
+    first = (
+        fd.stats.filter(F.col("name") == "perf_stat_first_workload_blocks")
+        .groupBy("run", "input")
+        .agg(F.min("value").alias("first_blocks"))
+    )
+    c = (
+        fd.counters.filter(F.col("origin") == "perf-stat")
+        .join(first, ["run", "input"], "left")
+        .filter(F.col("first_blocks").isNull() | (F.col("block") < F.col("first_blocks")))
+    )
     keys = ["run", "block", "event"]
     t = c.groupBy(*keys).agg(F.bool_or(F.col("ts").isNull()).alias("has_total"))
     j = c.join(t, keys).filter((F.col("has_total") & F.col("ts").isNull()) | ~F.col("has_total"))
@@ -136,36 +122,7 @@ def _classify_rows(fd: FleetData, runs: list[str]) -> Any:
     )
 
 
-def classify_run(table: Any) -> Any:
-    """One run's rows (``_classify_rows``) through spftrace's own classifier: a worker
-    function for ``applyInArrow``; returns (run, the section as JSON)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from ..analysis.vmalock import BATCH_ROWS, _section
-    from ..analysis.vmalock_pass import Acc, process
-
-    run = table.column("run")[0].as_py()
-    named = bool(pc.any(table.column("named")).as_py())
-    mm = table.column("mm").to_numpy().view(np.uint64) ^ np.uint64(1 << 63)
-    table = table.set_column(table.schema.get_field_index("mm"), "mm", pa.array(mm, pa.uint64()))
-    table = table.sort_by([("tid", "ascending"), ("ts", "ascending"), ("seq", "ascending")])
-    acc = Acc()
-    process(table.to_batches(max_chunksize=BATCH_ROWS), acc)
-    section = _section(acc, {}, named)  # comms name threads in reports, not in summaries
-    return pa.table({"run": [run], "section": [json.dumps(section, default=_plain)]})
-
-
-def _plain(v: Any) -> Any:
-    if hasattr(v, "item"):  # numpy scalars
-        return v.item()
-    if isinstance(v, tuple | set):
-        return list(v)
-    raise TypeError(type(v).__name__)
-
-
-def aggregates(fd: FleetData) -> _Aggregates:
+def aggregates(fd: FleetData) -> Aggregates:
     from pyspark.sql import functions as F  # type: ignore[import-not-found,unused-ignore]
 
     from ..analysis import vmalock_names as N
@@ -189,7 +146,7 @@ def aggregates(fd: FleetData) -> _Aggregates:
     events: dict[str, dict[str, int]] = defaultdict(dict)
     for run, event, n in fd.events.groupBy("run", "event").count().collect():
         events[run][event] = int(n)
-    loss_names = F.col("name").isin(*_LOSS) | F.col("name").startswith("samples_lost:")
+    loss_names = F.col("name").isin(*LOSS) | F.col("name").startswith("samples_lost:")
     loss: dict[str, dict[str, Any]] = defaultdict(dict)
     stats = fd.stats.filter(loss_names).groupBy("run", "name").agg(F.sum("value"))
     for run, name, v in stats.collect():
@@ -209,13 +166,15 @@ def aggregates(fd: FleetData) -> _Aggregates:
         rows = _classify_rows(fd, pv_runs).groupBy("run")
         for run, section in rows.applyInArrow(classify_run, "run string, section string").collect():
             pv[run] = json.loads(section)
-    return _Aggregates(
+    workloads = fd.stats.filter(F.col("name") == "perf_stat_workloads").groupBy("run")
+    return Aggregates(
         meta=meta,
-        perf_stat=_by_run(_perf_stat(fd).collect()),
-        vmstat=_by_run(_vmstat(fd).collect()),
+        perf_stat=by_run(_perf_stat(fd).collect()),
+        workloads={r: int(v) for r, v in workloads.agg(F.max("value")).collect()},
+        vmstat=by_run(_vmstat(fd).collect()),
         wis={
             r: [(e, float(v)) for e, v in rows]
-            for r, rows in _by_run(wis.agg(F.sum("value")).collect()).items()
+            for r, rows in by_run(wis.agg(F.sum("value")).collect()).items()
         },
         events=dict(events),
         loss=dict(loss),
@@ -226,31 +185,6 @@ def aggregates(fd: FleetData) -> _Aggregates:
 
 
 # -- the driver: summaries and the comparison -----------------------------------------------
-
-
-def _summary(agg: _Aggregates, run: str) -> RunSummary:
-    from ..analysis.model import build_summary, perf_stat_from_rows, vmstat_from_rows
-    from ..analysis.trace import lost_from_stats, totals_from
-
-    label, command, formats = agg.meta[run]
-    tr = None
-    if agg.events.get(run):
-        tr = totals_from(
-            agg.events[run],
-            lambda: agg.per_vma_lock[run],
-            lambda: agg.origins.get(run, {"kernel_address_faults": 0.0, "perf_own_faults": 0.0}),
-            lost_from_stats(agg.loss.get(run, {})),
-        )
-    per_source = [
-        s
-        for s in (
-            perf_stat_from_rows(agg.perf_stat.get(run, [])),
-            vmstat_from_rows(agg.vmstat.get(run, [])),
-            tr,
-        )
-        if s is not None
-    ]
-    return build_summary(run, label, command, formats, per_source)
 
 
 def _session_for(source: str, master: str, conf: Sequence[str]) -> Any:
@@ -274,10 +208,10 @@ class Fleet:
         self.source = source
         with quiet():
             self.data = open_fleet(spark or _session_for(source, master, conf), source)
-        self._agg: _Aggregates | None = None
+        self._agg: Aggregates | None = None
 
     @property
-    def agg(self) -> _Aggregates:
+    def agg(self) -> Aggregates:
         if self._agg is None:
             with quiet():
                 self._agg = aggregates(self.data)
@@ -285,31 +219,13 @@ class Fleet:
 
     def summaries(self) -> list[RunSummary]:
         """Every run's summary (``s.contract()`` is ``report json``'s run), by run name."""
-        return [_summary(self.agg, run) for run in sorted(self.agg.meta)]
+        return summaries_of(self.agg)
 
     def compare(
         self, base: str, head: str, *, show_all: bool = False, sort: str = "lkp"
     ) -> Comparison:
         """Base versus head (``spftrace compare``'s rows and warnings)."""
-        from ..analysis.compare import SORTS, compare_metrics
-        from ..analysis.compare.runs import AXES, metrics_of
-
-        if sort not in SORTS:
-            raise SpftraceError(f"--sort must be one of {', '.join(SORTS)}, not {sort!r}")
-        agg = self.agg
-        bl, base_runs = _resolve(agg, base)
-        hl, head_runs = _resolve(agg, head)
-        metrics = {
-            r: metrics_of(_summary(agg, r), agg.wis.get(r, [])) for r in {*base_runs, *head_runs}
-        }
-        axes: dict[str, dict[str, str | None]] = {}
-        for r in base_runs + head_runs:
-            vals = agg.axes[r]
-            axes[r] = {a: vals[a][0] if len(vals[a]) == 1 else None for a in AXES}
-        return compare_metrics(
-            bl, base_runs, {r: metrics[r] for r in base_runs},
-            hl, head_runs, {r: metrics[r] for r in head_runs}, axes, show_all, sort,
-        )  # fmt: skip
+        return compare_of(self.agg, base, head, show_all=show_all, sort=sort)
 
 
 def summaries(
@@ -333,21 +249,6 @@ def compare(
     """Base versus head over the dataset at ``source`` (``Fleet.compare``)."""
     fleet = Fleet(source, master=master, conf=conf, spark=spark)
     return fleet.compare(base, head, show_all=show_all, sort=sort)
-
-
-def _resolve(agg: _Aggregates, spec: str) -> tuple[str, list[str]]:
-    """compare.runs.resolve over the collected runs: a label, or run names."""
-    runs = sorted(r for r, (label, _c, _f) in agg.meta.items() if label == spec)
-    if runs:
-        return spec, runs
-    names = [x for x in spec.split(",") if x]
-    missing = [n for n in names if n not in agg.meta]
-    if missing or not names:
-        raise SpftraceError(
-            f"{spec!r} is neither a label nor a list of run names (unknown: "
-            f"{', '.join(missing) or spec})"
-        )
-    return spec, names
 
 
 def render_summary(items: list[RunSummary]) -> list[str]:

@@ -26,6 +26,14 @@ from spftrace.ingest import ingest
 from spftrace.store import Dataset
 
 PAIRS = [("base", "spf"), ("spf", "per-vma-lock"), ("base", "per-vma-lock")]
+REAL = Path(__file__).resolve().parents[1] / "data" / "realworld"
+#: perf stat inputs of tests/data/realworld and their page-faults as the files read
+#: (by hand): blocks of different workloads count the first only, repetitions are summed
+MULTI = {
+    "two-workloads": ("perf-stat-csv-two-workloads.txt", 49),
+    "two-commands": ("perf-stat-two-commands.txt", 49),
+    "same-twice": ("perf-stat-csv-same-workload-twice.txt", 49 + 50),
+}
 
 
 def duck_summaries(data: Path) -> list[Any]:
@@ -173,3 +181,36 @@ def test_cli_summary_and_compare(spark: Any, small_dir: Path) -> None:
     assert res.stderr.startswith("error: 'nope' is neither a label nor a list of run names")
     res = runner.invoke(app, ["fleet", "summary", str(small_dir), "--conf", "nonsense"])
     assert (res.exit_code, res.stderr) == (1, "error: --conf 'nonsense': expected KEY=VALUE\n")
+
+
+def test_perf_stat_counts_only_the_first_workload(
+    spark: Any, small_dir: Path, tmp_path: Path
+) -> None:
+    """A perf stat input holding several workloads' blocks (the parser's stat
+    perf_stat_first_workload_blocks): Spark counts the first workload only, as DuckDB."""
+    data = tmp_path / "data"
+    shutil.copytree(small_dir, data)
+    for run, (name, _faults) in MULTI.items():
+        ingest([REAL / name], data=data, run=run, label="multi", force=True)
+    a = {s.run: s for s in Fleet(str(data), spark=spark).summaries()}
+    b = {s.run: s for s in duck_summaries(data)}
+    assert {r: a[r].faults for r in MULTI} == {r: f for r, (_n, f) in MULTI.items()}
+    assert any("2 different workloads" in n for n in a["two-commands"].disagreements)
+    assert not any("different workloads" in n for n in a["same-twice"].disagreements)
+    assert sorted(a) == sorted(b)
+    for run in a:
+        assert run_record(a[run]) == run_record(b[run]), run
+        assert reconciliation(a[run]) == reconciliation(b[run]), run
+
+
+def test_local_engine_equals_spark(fleet: Fleet, fleet_dir: Path) -> None:
+    """fleet/local.py (DuckDB, one grouped scan per table; bench/fleet.py's DuckDB side)
+    and Spark: the same summaries and comparisons over the whole fleet."""
+    from spftrace.fleet import local
+
+    ds = Dataset(fleet_dir)
+    a = [run_record(s) for s in local.summaries(ds)]
+    assert a == [run_record(s) for s in fleet.summaries()]
+    for base, head in PAIRS:
+        got = local.compare(ds, base, head, show_all=True).as_dict()
+        assert got == fleet.compare(base, head, show_all=True).as_dict()
