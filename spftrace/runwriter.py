@@ -61,12 +61,12 @@ _DICT_COLUMNS = frozenset(
         "error_code",
     ]
 )
-#: lz4 (LZ4_RAW), not zstd: on the events of 1M perf script lines the whole writer
-#: took 13% less CPU (0.48 s instead of 0.55 s, best of 3, bench/text_stages.py's
-#: input) for files of 3.5 MB instead of 1.9 MB; DuckDB and pyarrow read both, lz4
-#: faster.  snappy cost the same CPU as lz4 for 7.6 MB, and zstd level 1 no less
-#: than the default level.
-COMPRESSION = "lz4"
+#: zstd, not lz4: lz4 saved the writer 13% of its CPU on the events of 1M perf script
+#: lines (0.48 s instead of 0.55 s, bench/text_stages.py) but made the files 1.8x as
+#: large (3.5 MB instead of 1.9 MB), and 3x on a 10M-sample perf.data (113 MB instead
+#: of 37 MB, bench/LOAD-perf-data.md); datasets are kept for years and copied across
+#: fleets, so the 0.07 s per 1M rows is not worth it.  snappy: 7.6 MB for lz4's CPU.
+COMPRESSION = "zstd"
 
 
 _NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")

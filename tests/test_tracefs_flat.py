@@ -17,10 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from spftrace.formats.native import perf_walk
 from spftrace.formats.tracefs_eval import Evaluator, render
 from spftrace.formats.tracefs_flat import flat_ok, render_flat
 from spftrace.formats.tracefs_format import Records, parse_format
 from spftrace.formats.tracefs_rows import EventDecoder, EventRows, decode
+
+#: the C renderer against the reference; without the core (make test-pure) there is
+#: nothing to compare, as in test_native
+pytestmark = pytest.mark.skipif(perf_walk() is None, reason="the compiled core is off")
 
 PERF = Path(__file__).resolve().parent / "data" / "perf_data"
 
