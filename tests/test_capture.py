@@ -4,6 +4,7 @@ recording (tests/vmalock_truth.py reads trace.txt's stacks) and perf's own outpu
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -78,9 +79,20 @@ def test_capture_passes_the_exit_status_through(built: Path, tmp_path: Path) -> 
     assert status == 7
 
 
-def test_capture_reports_a_signal_as_the_shell_does(built: Path, tmp_path: Path) -> None:
-    result = api.capture(["sh", "-c", "kill -TERM $$"], data=tmp_path / "ds", trace=False)
-    assert result.exit_status == 128 + 15
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_capture_reports_a_signal_as_the_shell_does(
+    built: Path, tmp_path: Path, sig: signal.Signals, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A signal a caller ignores stays ignored across exec (POSIX), so a CI runner that
+    ignores SIGTERM would make ``kill -TERM $$`` a no-op: the test restores the default
+    for its own child; SIGKILL cannot be ignored at all."""
+    old = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        result = api.capture(["sh", "-c", f"kill -{sig.name[3:]} $$"], data=tmp_path / "ds",
+                             trace=False)  # fmt: skip
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert result.exit_status == 128 + int(sig), capfd.readouterr().err[-2000:]
 
 
 def test_capture_removes_its_files_unless_kept(built: Path, tmp_path: Path) -> None:
