@@ -27,6 +27,7 @@ DEFAULT_SWEEP = (
     "mmap_us",
     "munmap_us",
     "munmap_page_us",
+    "adjust_us",
     "ipi_us",
     "bounce_us",
     "wakeup_us",

@@ -45,6 +45,9 @@ class Workload:
     mmap_us: float = 1.92  # measured: mmap of a 512 KiB anonymous chunk
     munmap_us: float = 2.63  # measured: munmap of a 512 KiB chunk with no page touched
     munmap_page_us: float = 0.268  # measured: munmap cost per mapped page (zap, free)
+    # measured (vma_window.c): one __vma_adjust, the only place SPF v11 moves the
+    # sequence counts of mapped VMAs; 0 = the whole syscall's fixed part (the old rule)
+    adjust_us: float = 0.65
     ipi_us: float = 1.46  # measured: per other CPU of the mm, TLB-shootdown IPI (x86)
     bounce_us: float = 0.048  # measured: one cache-line transfer between two CPUs
     wake_cv: float = 0.14  # measured: log-spread of a wake-up (IQR / 1.349)
@@ -84,12 +87,14 @@ class Workload:
         return self.mmap_us + extra
 
     def change_window_us(self, op: str, spf: bool) -> float:
-        """How long a VMA change moves sequence counts: mmap's merge is the whole call;
-        munmap splits and detaches first and zaps the detached range later, so only its
-        fixed part (munmap of an untouched chunk) counts."""
-        return (self.munmap_us if op == "munmap" else self.mmap_us) + (
-            self.spf_write_us if spf else 0.0
-        )
+        """How long a VMA change holds the sequence counts of the VMAs around it odd:
+        SPF v11 write-begins them only inside ``__vma_adjust`` (patch "mm: VMA sequence
+        count"), once for an mmap's merge and once per split of a munmap (two: a chunk
+        inside a merged VMA).  With ``adjust_us`` 0, the whole fixed part of the call."""
+        extra = self.spf_write_us if spf else 0.0
+        if self.adjust_us > 0:
+            return self.adjust_us * (2 if op == "munmap" else 1) + extra
+        return (self.munmap_us if op == "munmap" else self.mmap_us) + extra
 
     def startup_faults(self, end_us: float) -> int:
         """Faults of the single-threaded start (ebizzy writes its ``static_chunks``
