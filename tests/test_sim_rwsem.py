@@ -84,14 +84,40 @@ def test_a_vma_change_moves_vm_next_as_well() -> None:
     lay.owner.pop(2)
     lay.owner.pop(4)
     assert lay.changed_by(3, "munmap") == []
-    # mmap between two neighbours merges them (vma_adjust(prev)): those two only
+    # mmap between two neighbours merges them (vma_adjust(prev)): all of that run
     lay.owner.update({1: 11, 2: 12})  # slots 0-3 now one run, 1 just mapped
     assert sorted(lay.changed_by(1, "mmap")) == [10, 12, 13]
+    # ... and, 4.17's remove_next path (next = vma->vm_next; vm_raw_write_begin(next)),
+    # the VMA above the one removed: slot 7 fills the hole between 6 and 8, 4 is above
+    lay = Layout(preset("ebizzy"))
+    lay.owner.update({4: 14, 6: 16, 7: 17, 8: 18})
+    assert sorted(lay.changed_by(7, "mmap")) == [14, 16, 18]
     # mmap next to one neighbour extends it, and the VMA above that moves too
     lay = Layout(preset("ebizzy"))
     lay.owner.update({0: 10, 2: 12, 3: 13})  # 3 just mapped below 2; hole at 1
     assert sorted(lay.changed_by(3, "mmap")) == [10, 12]
     assert lay.changed_by(3, "mmap", vm_next=False) == [12]
+
+
+def test_the_sequence_count_window_is_one_vma_adjust_per_merge_or_split() -> None:
+    """SPF v11/v12 write-begins mapped VMAs' counts only in __vma_adjust: do_munmap
+    splits once per mapped neighbour (__split_vma at start, then at end), vma_merge
+    adjusts once, a chunk alone is linked or detached without one."""
+    from spftrace.sim.layout import Layout
+
+    w = preset("ebizzy")
+    lay = Layout(w)
+    lay.owner.update({2: 12, 3: 13, 4: 14, 6: 16})
+    assert [lay.adjusts(3, "munmap"), lay.adjusts(2, "munmap"), lay.adjusts(6, "munmap")] == [
+        2, 1, 0
+    ]
+    assert [lay.adjusts(3, "mmap"), lay.adjusts(6, "mmap")] == [1, 0]
+    spf = w.spf_write_us
+    assert w.change_window_us("munmap", True, 2) == pytest.approx(2 * w.adjust_us + spf)
+    assert w.change_window_us("mmap", False, 1) == pytest.approx(w.adjust_us)
+    assert w.change_window_us("munmap", False, 0) == 0.0
+    old = replace(w, adjust_us=0.0)  # the old rule: the call's fixed part
+    assert old.change_window_us("munmap", False, 2) == w.munmap_us
 
 
 def test_lazy_tlb_ipi_adds_one_wake_up_to_a_shared_munmap_only() -> None:

@@ -45,16 +45,22 @@ class Layout:
     def changed_by(self, slot: int, op: str, vm_next: bool = True) -> list[int]:
         """Threads whose VMA's sequence count a change at ``slot`` moves (SPF v11
         ``__vma_adjust`` write-begins ``vma`` and ``vma->vm_next``).  munmap of a chunk
-        with a neighbour splits the merged VMA: it and the VMA above.  mmap between two
-        neighbours merges them (``vma_adjust(prev)``, next is the one removed); next to
-        one of them it extends it, and the VMA above that moves too."""
+        with a neighbour splits the merged VMA: it and the VMA above.  mmap next to a
+        neighbour extends it, and the VMA above moves too; between two, ``vma_adjust(prev)``
+        removes next and write-begins the VMA above next (4.17 ``remove_next`` path)."""
         near = self.run_of(slot)
         if not near or not vm_next:
             return near
-        both = slot - 1 in self.owner and slot + 1 in self.owner
-        if op == "mmap" and both:
-            return near
+        # mmap between two neighbours: vma_adjust(prev) removes next and then
+        # write-begins the new vma->vm_next too (the VMA above), as the other cases do
         return near + self.run_above(slot)
+
+    def adjusts(self, slot: int, op: str) -> int:
+        """``__vma_adjust`` calls of a change at ``slot`` (mapped): munmap splits once
+        per mapped neighbour (do_munmap: __split_vma at start, then at end); an mmap
+        next to a mapped chunk merges (vma_merge: one), alone it only links."""
+        n = (slot - 1 in self.owner) + (slot + 1 in self.owner)
+        return n if op == "munmap" else min(1, n)
 
     def place(self, thread: int) -> int:
         slot = 0

@@ -156,7 +156,8 @@ class Simulator:
         """Every other thread whose fault schedule crosses the write reacts to it."""
         k = self.kernel
         touched = self._touched_by(writer, op) if self.w.layout else None
-        hi = a + self.w.change_window_us(op, self.kernel == "spf") if k == "spf" else b
+        n = self.layout.adjusts(writer.group, op) if self.w.layout else None
+        hi = a + self.w.change_window_us(op, k == "spf", n) if k == "spf" else b
         for t in self.threads:
             if t is writer or not t.in_run or t.mm != writer.mm:
                 continue

@@ -86,14 +86,15 @@ class Workload:
             return self.munmap_us + pages + self.ipi_us * others + idle + extra
         return self.mmap_us + extra
 
-    def change_window_us(self, op: str, spf: bool) -> float:
+    def change_window_us(self, op: str, spf: bool, adjusts: int | None = None) -> float:
         """How long a VMA change holds the sequence counts of the VMAs around it odd:
         SPF v11 write-begins them only inside ``__vma_adjust`` (patch "mm: VMA sequence
-        count"), once for an mmap's merge and once per split of a munmap (two: a chunk
-        inside a merged VMA).  With ``adjust_us`` 0, the whole fixed part of the call."""
+        count"): once for an mmap's merge, once per split of a munmap (``adjusts``, from
+        the layout; else one and two).  With ``adjust_us`` 0, the call's fixed part."""
         extra = self.spf_write_us if spf else 0.0
         if self.adjust_us > 0:
-            return self.adjust_us * (2 if op == "munmap" else 1) + extra
+            n = adjusts if adjusts is not None else (2 if op == "munmap" else 1)
+            return self.adjust_us * n + extra
         return (self.munmap_us if op == "munmap" else self.mmap_us) + extra
 
     def startup_faults(self, end_us: float) -> int:
