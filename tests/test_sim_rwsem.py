@@ -108,9 +108,8 @@ def test_the_sequence_count_window_is_one_vma_adjust_per_merge_or_split() -> Non
     w = preset("ebizzy")
     lay = Layout(w)
     lay.owner.update({2: 12, 3: 13, 4: 14, 6: 16})
-    assert [lay.adjusts(3, "munmap"), lay.adjusts(2, "munmap"), lay.adjusts(6, "munmap")] == [
-        2, 1, 0
-    ]
+    munmaps = [lay.adjusts(slot, "munmap") for slot in (3, 2, 6)]
+    assert munmaps == [2, 1, 0]
     assert [lay.adjusts(3, "mmap"), lay.adjusts(6, "mmap")] == [1, 0]
     spf = w.spf_write_us
     assert w.change_window_us("munmap", True, 2) == pytest.approx(2 * w.adjust_us + spf)

@@ -14,8 +14,7 @@ their sources: docs/simulator.md):
 * The mmap semaphore: VMA changes take it for write, one after the other; munmap
   holds it for its zap (per mapped page) and a shootdown IPI per other CPU.  A
   fault that must take it for read (every fault on base, a fallback on spf) sleeps
-  until the current writer releases it, and a writer that queued after that reader
-  waits until the reader was woken and done: the reader batch between two writers.
+  until the writer releases it; a writer queued after it waits for that reader batch.
 * Threads pinned to CPUs (time-sliced when more threads than CPUs) loop: VMA change,
   a run of faults, compute, VMA change; a run's pace and a wake-up's latency vary.
   (The base kernel with ``rwsem_queue`` runs on the wait list of sim/rwsem.py.)
@@ -79,6 +78,7 @@ class _Thread:
     fallback_index: set[int] = field(default_factory=set)
     period: float = 1.0  # this run's pace: one fault every ``period`` us
     fault: float = 1.0  # this run's fault service time
+    first_notsup: float | None = None  # the run's first fault found pmd_none (at this time)
 
 
 class Simulator:
@@ -296,7 +296,7 @@ class Simulator:
                 t.run_start = b
                 t.run_i0 = 0
                 t.run_k = w.chunk_pages
-                t.fallback_index = set()
+                t.fallback_index, t.first_notsup = set(), None
                 t.version += 1
                 self.members.setdefault(t.group, set()).add(idx)
                 self._first_touch(t, b)
@@ -329,17 +329,12 @@ class Simulator:
     def _first_touch(self, t: _Thread, at: float) -> None:
         """SPF v11 does not allocate page tables: a run starting in a PMD range whose PTE
         page was freed takes its first fault classically (traced as spf_vma_notsup)."""
-        if not self.w.layout:
-            return
-        if not self.layout.take_fresh_pte(t.group):
+        if not (self.w.layout and self.layout.take_fresh_pte(t.group)):
             return
         if self.kernel != "spf" or not self.multi:
             return
-        t.fallback_index.add(0)
-        self.fallbacks["spf_vma_notsup"] += 1
-        if self.keep:
-            vs, ve = group_vma(self.w, t.mm, t.group)
-            self.samples.append(Fallback(at, t.idx, "spf_vma_notsup", vs, vs, ve))
+        t.fallback_index.add(0)  # counted with the run, if the window's end leaves it one
+        t.first_notsup = at
 
     def _readers_inside(self, writer: _Thread, a: float) -> float:
         """How long the writer waits for faults already in progress (classic path)."""
@@ -391,6 +386,11 @@ class Simulator:
             self.ops += k
             self.ops_thread[t.idx] += k
         dyn = len([i for i in t.fallback_index if i < k])
+        if t.first_notsup is not None:
+            self.fallbacks["spf_vma_notsup"] += 1
+            if self.keep:
+                vs, ve = group_vma(w, t.mm, t.group)
+                self.samples.append(Fallback(t.first_notsup, t.idx, "spf_vma_notsup", vs, vs, ve))
         if self.keep:
             self.runs.append((t.idx, t.run_start, t.period, k, t.group, t.run_chunk))
         if self.kernel == "base":
