@@ -20,13 +20,16 @@ only the command line calls it.
 
 from __future__ import annotations
 
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:  # (importlib.abc imports importlib.resources, tempfile ...: 15 ms)
+    from importlib.abc import Loader
 
 #: libarrow_python's ``int arrow::py::arrow_init_numpy()`` (numpy_init.h)
 SYMBOL = "_ZN5arrow2py16arrow_init_numpyEv"
@@ -69,7 +72,7 @@ def import_pyarrow() -> bool:
     return True
 
 
-class _NumpyFinder(importlib.abc.MetaPathFinder):
+class _NumpyFinder:
     """Finds numpy as the other finders do, and runs ``init`` once it is loaded."""
 
     def __init__(self, init: Callable[[], int]) -> None:
@@ -83,12 +86,12 @@ class _NumpyFinder(importlib.abc.MetaPathFinder):
         sys.meta_path.remove(self)
         spec = importlib.util.find_spec(fullname)
         if spec is not None and spec.loader is not None:
-            spec.loader = _Loader(spec.loader, self.init)
+            spec.loader = cast("Loader", _Loader(spec.loader, self.init))
         return spec
 
 
-class _Loader(importlib.abc.Loader):
-    def __init__(self, inner: importlib.abc.Loader, init: Callable[[], int]) -> None:
+class _Loader:
+    def __init__(self, inner: Loader, init: Callable[[], int]) -> None:
         self.inner = inner
         self.init = init
 
