@@ -20,6 +20,7 @@ only the command line calls it.
 
 from __future__ import annotations
 
+import functools
 import importlib.machinery
 import importlib.util
 import sys
@@ -36,8 +37,12 @@ SYMBOL = "_ZN5arrow2py16arrow_init_numpyEv"
 
 
 def _init_numpy_function() -> Callable[[], int] | None:
-    """arrow_init_numpy of the pyarrow that ``import pyarrow`` would load, or None."""
-    import ctypes
+    """arrow_init_numpy of the pyarrow that ``import pyarrow`` would load, or None.
+
+    Found by its name in libarrow_python's dynamic symbols (read from the file: 1 ms;
+    ctypes, which calls it, costs 5-9 ms to import and is only needed with numpy,
+    which imports ctypes itself)."""
+    import mmap
 
     spec = importlib.util.find_spec("pyarrow")
     if spec is None or not spec.submodule_search_locations:
@@ -45,12 +50,31 @@ def _init_numpy_function() -> Callable[[], int] | None:
     for where in spec.submodule_search_locations:
         for lib in sorted(Path(where).glob("libarrow_python.so*")):
             try:
-                fn = getattr(ctypes.PyDLL(str(lib)), SYMBOL)  # PyDLL: called with the GIL
-            except (OSError, AttributeError):
+                with lib.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                    if m.find(SYMBOL.encode() + b"\0") >= 0:
+                        return functools.partial(_call, str(lib))
+            except (OSError, ValueError):
                 continue
-            fn.restype = ctypes.c_int
-            return fn  # type: ignore[no-any-return]
     return None
+
+
+def _call(lib: str) -> int:
+    """arrow_init_numpy() of the libarrow_python pyarrow.lib loaded.  The wheel ships
+    it as three copies (not links), so opening another path would load a second
+    copy and initialise that one: the copy is looked up in this process's maps and
+    opened with RTLD_NOLOAD (never a new load)."""
+    import ctypes
+    import os
+
+    name = Path(lib).name.split(".so")[0]
+    with open("/proc/self/maps") as fh:
+        loaded = {ln.split()[-1] for ln in fh if f"/{name}.so" in ln}
+    if len(loaded) != 1:
+        return -1
+    handle = ctypes.PyDLL(loaded.pop(), mode=os.RTLD_NOLOAD | os.RTLD_NOW)
+    fn = getattr(handle, SYMBOL)  # PyDLL: called with the GIL held
+    fn.restype = ctypes.c_int
+    return int(fn())
 
 
 def import_pyarrow() -> bool:
@@ -103,8 +127,8 @@ class _Loader:
 
     def exec_module(self, module: ModuleType) -> None:
         self.inner.exec_module(module)
-        if self.init() != 0:  # (numpy's C API did not import: its exception is set)
-            raise ImportError("pyarrow could not initialise numpy support")
+        if self.init() != 0:  # (libarrow_python not found loaded: never seen)
+            raise ImportError("pyarrow: numpy support not initialised; SPFTRACE_LAZY_NUMPY=0")
         import pyarrow.lib
 
         pyarrow.lib.np = module  # what lib.pyx's own import would have bound
