@@ -9,6 +9,9 @@ far less than wall time) come from GNU time (``/usr/bin/time -f "%M %U %S"``): a
 spawned straight from this process would count this process's own memory in
 its ru_maxrss, because the kernel carries the high-water mark across exec.
 
+``--small``: the 10-line row and its import breakdown alone (``--file-only``, ``--pipe``:
+the other rows alone).
+
 Recording (bench/work/, not committed): ``perf record -e exceptions:page_fault_user
 -e 'mmap_lock:*' -- mtfault 4 1000 1024`` (sample_traces/workloads/mtfault.c),
 about 1M lines of ``perf script``.
