@@ -487,38 +487,12 @@ def _on_signal(signum: int, _frame: Any) -> None:
     raise Terminated(signum)
 
 
-def _named(argv: list[str]) -> tuple[list[Any], list[Any]] | None:
-    """The commands and groups to build for ``argv``: only the one it names.  typer
-    builds every command of an app on each call (``inspect.signature`` and the
-    annotations of each function: 50-100 ms for all of them, 5 ms for one); the
-    top-level help and an unknown name need them all (None)."""
-    if not argv or argv[0].startswith("-"):
-        return None
-    cmds = [c for c in app.registered_commands if _command_name(c) == argv[0]]
-    groups = [g for g in app.registered_groups if g.name == argv[0]]
-    return (cmds, groups) if cmds or groups else None
-
-
-def _command_name(info: Any) -> str:
-    name: str = info.name or typer.main.get_command_name(info.callback.__name__)
-    return name
-
-
 def main() -> None:
     import signal
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _on_signal)
-    named = _named(sys.argv[1:])
-    if named is None:
-        app()
-        return
-    every = app.registered_commands, app.registered_groups
-    app.registered_commands, app.registered_groups = named
-    try:
-        app()
-    finally:
-        app.registered_commands, app.registered_groups = every
+    app()
 
 
 if __name__ == "__main__":  # pragma: no cover
