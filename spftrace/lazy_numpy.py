@@ -101,23 +101,31 @@ class _NumpyFinder:
 
     def __init__(self, init: Callable[[], int]) -> None:
         self.init = init
+        self.busy = False  # (in its own look-up of numpy's spec)
+        self.done = False  # (numpy loaded, pyarrow told)
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "numpy":
+        # it stays on sys.meta_path once done: removing it could make another thread's
+        # import, iterating the list meanwhile, skip the finder after it; and a bare
+        # find_spec("numpy") (a check, no import) must not use it up
+        if fullname != "numpy" or self.busy or self.done:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
+        self.busy = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self.busy = False
         if spec is not None and spec.loader is not None:
-            spec.loader = cast("Loader", _Loader(spec.loader, self.init))
+            spec.loader = cast("Loader", _Loader(spec.loader, self))
         return spec
 
 
 class _Loader:
-    def __init__(self, inner: Loader, init: Callable[[], int]) -> None:
+    def __init__(self, inner: Loader, finder: _NumpyFinder) -> None:
         self.inner = inner
-        self.init = init
+        self.finder = finder
 
     def __getattr__(self, name: str) -> object:  # get_code, is_package, resource readers
         return getattr(self.inner, name)
@@ -127,8 +135,9 @@ class _Loader:
 
     def exec_module(self, module: ModuleType) -> None:
         self.inner.exec_module(module)
-        if self.init() != 0:  # (libarrow_python not found loaded: never seen)
+        if self.finder.init() != 0:  # (libarrow_python not found loaded: never seen)
             raise ImportError("pyarrow: numpy support not initialised; SPFTRACE_LAZY_NUMPY=0")
         import pyarrow.lib
 
         pyarrow.lib.np = module  # what lib.pyx's own import would have bound
+        self.finder.done = True

@@ -29,6 +29,8 @@ def test_numpy_imported_later_works_with_pyarrow() -> None:
         "import pyarrow as pa\n"
         "assert 'numpy' not in sys.modules and pa.lib.np is None\n"
         "print(pa.array([1, None]).null_count)\n"  # (no numpy needed)
+        "import importlib.util\n"
+        "assert importlib.util.find_spec('numpy') is not None\n"  # (a check: not the import)
         "import numpy as np\n"
         "assert pa.lib.np is np\n"
         "print(pa.array(np.arange(3, dtype=np.int16)).type, pa.array([np.int64(7)]).to_pylist())\n"
