@@ -9,6 +9,9 @@ far less than wall time) come from GNU time (``/usr/bin/time -f "%M %U %S"``): a
 spawned straight from this process would count this process's own memory in
 its ru_maxrss, because the kernel carries the high-water mark across exec.
 
+``--small``: the 10-line row and its import breakdown alone (``--file-only``, ``--pipe``:
+the other rows alone).
+
 Recording (bench/work/, not committed): ``perf record -e exceptions:page_fault_user
 -e 'mmap_lock:*' -- mtfault 4 1000 1024`` (sample_traces/workloads/mtfault.c),
 about 1M lines of ``perf script``.
@@ -323,6 +326,34 @@ def file_only(runs: int) -> None:
     print(f"ratio: {p.wall / i.wall:.2f}x (wall), {p.cpu / i.cpu:.2f}x (CPU)")
 
 
+def small_only(runs: int) -> None:
+    """The 10-line row alone (``--small``): ten lines of the recording's perf script
+    text, ``spftrace ingest`` of them against ``python -c pass``, alternating, best of
+    ``runs``, and where the start-up goes (``-X importtime``)."""
+    data, _ = recording()
+    load = os.getloadavg()[0]
+    ten = WORK / "ps-10.txt"
+    with subprocess.Popen(["perf", "script", "-i", str(data)], stdout=subprocess.PIPE) as ps:
+        assert ps.stdout is not None
+        ten.write_bytes(b"".join(islice(ps.stdout, 10)))
+        ps.kill()
+    small, bare = [], []
+    for _ in range(runs):
+        small.append(run(ingest(ten)))
+        bare.append(run([PY, "-c", "pass"]))
+    groups = import_groups(ten)
+    shutil.rmtree(WORK / "ds-whole", ignore_errors=True)
+    s, b = _best(small), _best(bare)
+    print(f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}; best of {runs}")
+    print(f"spftrace ingest of 10 lines: {s.wall:.2f} s, {s.cpu:.2f} CPU s, {s.rss:.0f} MB")
+    print(f"python -c pass:              {b.wall:.2f} s, {b.cpu:.2f} CPU s, {b.rss:.0f} MB")
+    print(
+        "import self time per top-level package (ms): "
+        + ", ".join(f"{k} {v:.0f}" for k, v in groups[:9])
+        + f"; total {sum(v for _, v in groups):.0f} ms"
+    )
+
+
 def bench_pipe(results: list[str], runs: int) -> None:
     """The pipe rows alone (``--pipe``), alternated so that a change of load hits
     each alike, with ``perf script | cat`` as the cost of the pipe itself."""
@@ -361,10 +392,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--file-only", action="store_true", help="only the file-ingest row")
     ap.add_argument("--pipe", action="store_true", help="only the pipe rows (quick)")
+    ap.add_argument("--small", action="store_true", help="only the 10-line row (quick)")
     ap.add_argument("--runs", type=int, default=3, help="runs of each command (best kept)")
     args = ap.parse_args()
     if args.file_only:
         file_only(args.runs)
+        return
+    if args.small:
+        small_only(args.runs)
         return
     results: list[str] = []
     if args.pipe:

@@ -5,12 +5,17 @@ Before anything heavy is imported, an ingest of stdin starts draining the pipe
 pyarrow and numpy load.  An ingest ends with ``os._exit`` once its output is
 flushed: everything it wrote is committed and closed by then, and tearing down
 an interpreter that holds pyarrow and numpy took longer than the last batch.
+An ingest imports pyarrow without numpy (``spftrace.lazy_numpy``): only inputs
+whose parsers use numpy pay for it (``SPFTRACE_LAZY_NUMPY=0``: at start, as before).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 
 def main() -> None:
@@ -18,17 +23,50 @@ def main() -> None:
 
     argv = sys.argv[1:]
     start_early(argv)
+    if argv[:1] == ["ingest"] and os.environ.get("SPFTRACE_LAZY_NUMPY") != "0":
+        from .lazy_numpy import import_pyarrow
+
+        import_pyarrow()  # numpy when a parser asks for it: 0.1 s less for small inputs
     from .cli import main as cli_main
 
     if not argv or argv[0] != "ingest":
-        cli_main()
+        with _only_named(argv):
+            cli_main()
         return
     try:
-        cli_main()
+        with _only_named(argv):
+            cli_main()
         code: object = 0
     except SystemExit as exc:
         code = exc.code
     _fast_exit(code)
+
+
+@contextlib.contextmanager
+def _only_named(argv: list[str]) -> Iterator[None]:
+    """The app with only the command ``argv`` names.  typer builds every command of an
+    app on each call (``inspect.signature`` and the annotations of each function:
+    50-100 ms for all of them, 5 ms for one); the top-level help and an unknown name
+    (click suggests the near ones) keep them all."""
+    from .cli import app
+
+    def name(info: Any) -> str:
+        import typer.main
+
+        return str(info.name or typer.main.get_command_name(info.callback.__name__))
+
+    head = argv[0] if argv and not argv[0].startswith("-") else None
+    cmds = [c for c in app.registered_commands if name(c) == head]
+    groups = [g for g in app.registered_groups if g.name == head]
+    if not cmds and not groups:
+        yield
+        return
+    every = app.registered_commands, app.registered_groups
+    app.registered_commands, app.registered_groups = cmds, groups
+    try:
+        yield
+    finally:
+        app.registered_commands, app.registered_groups = every
 
 
 def _fast_exit(code: object) -> None:

@@ -169,7 +169,8 @@ class RunWriter:
             self._write(table, columns, input_no)
 
     def _write(self, table: str, columns: Any, input_no: int) -> None:
-        import numpy as np
+        from array import array
+
         import pyarrow as pa
 
         with self._io():
@@ -185,7 +186,7 @@ class RunWriter:
         for f in schema:
             if f.name == "input":
                 # from buffers: pa.array(ndarray) would load Arrow's compute functions
-                data = pa.py_buffer(np.full(n, input_no, dtype=np.int32))
+                data = pa.py_buffer(array("i", [input_no]) * n)  # (no numpy: spftrace.cli)
                 arrays.append(pa.Array.from_buffers(pa.int32(), n, [None, data]))
             elif isinstance(columns, dict):
                 if f.name in columns:

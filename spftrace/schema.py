@@ -16,7 +16,7 @@ Schema history (bump SCHEMA_VERSION on any incompatible change):
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -287,49 +287,73 @@ def _utf8(v: Any) -> bytes:
         return escape(v).encode()
 
 
+#: Arrow type id -> the ``array`` typecode of its values (all are native-endian, as Arrow)
+_TYPECODES = {
+    "int8": "b", "int16": "h", "int32": "i", "int64": "q",
+    "uint8": "B", "uint16": "H", "uint32": "I", "uint64": "Q",
+    "float": "f", "double": "d",
+}  # fmt: skip
+
+
+_DIGITS = bytes.maketrans(b"\x00\x01", b"01")
+
+
+def _bits(flags: Iterable[bool], n: int) -> bytes:
+    """Arrow's bitmap of n flags (bit i of byte i // 8 is flag i, least significant
+    first: ``numpy.packbits(bitorder="little")``), without numpy."""
+    digits = bytes(flags)[::-1].translate(_DIGITS)
+    return int(digits or b"0", 2).to_bytes((n + 7) // 8, "little")
+
+
 def to_arrow(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
     """Python values (None for null) as an Arrow array of one of the dataset's types.
 
     Built from buffers rather than ``pa.array``: the first ``pa.array`` call of a
     process makes pyarrow import pandas (to check for pandas objects), which costs
-    an ingest 0.15 s and 50 MB of resident memory for a handful of stats rows."""
-    import numpy as np
+    an ingest 0.15 s and 50 MB of resident memory for a handful of stats rows.  And
+    without numpy (the ``array`` module packs the values): a small ingest imports
+    no numpy at all (``spftrace.cli``), which is 0.1 s of its start-up."""
+    from array import array
+    from itertools import accumulate
+
     import pyarrow as pa
 
-    n = len(values)
-    valid = np.fromiter((v is not None for v in values), bool, n)
-    if not valid.any():  # (an empty batch's list column would reach pa.array: pandas)
+    vals = values if isinstance(values, list) else list(values)
+    n = len(vals)
+    nulls = vals.count(None)
+    if nulls == n:  # (an empty batch's list column would reach pa.array: pandas)
         return pa.nulls(n, typ)
-    bitmap = None if valid.all() else pa.py_buffer(np.packbits(valid, bitorder="little"))
+    bitmap = None if not nulls else pa.py_buffer(_bits([v is not None for v in vals], n))
     if pa.types.is_string(typ) or pa.types.is_binary(typ):
-        raw = [b"" if v is None else _utf8(v) for v in values]
-        offsets = np.zeros(n + 1, np.int32)
-        np.cumsum([len(b) for b in raw], out=offsets[1:])
+        raw = [b"" if v is None else _utf8(v) for v in vals]
+        offsets = array("i", accumulate(map(len, raw), initial=0))
         data = pa.py_buffer(b"".join(raw))
         return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(offsets), data])
     if pa.types.is_map(typ):
-        pairs = [[] if v is None else list(v) for v in values]
-        offsets = np.zeros(n + 1, np.int32)
-        np.cumsum([len(p) for p in pairs], out=offsets[1:])
+        pairs = [[] if v is None else list(v) for v in vals]
+        offsets = array("i", accumulate(map(len, pairs), initial=0))
         keys = to_arrow([k for p in pairs for k, _ in p], typ.key_type)
         items = to_arrow([x for p in pairs for _, x in p], typ.item_type)
         if bitmap is not None:  # nulls in a map column: rare enough for the generic path
-            return pa.array([None if v is None else list(v) for v in values], typ)
+            return pa.array([None if v is None else list(v) for v in vals], typ)
         offs = pa.Array.from_buffers(pa.int32(), n + 1, [None, pa.py_buffer(offsets)])
         return pa.MapArray.from_arrays(offs, keys, items)
     if pa.types.is_timestamp(typ):
         from datetime import UTC, datetime, timedelta
 
         epoch, us = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
-        micros = [0 if v is None else (v - epoch) // us for v in values]
-        data = pa.py_buffer(np.array(micros, np.int64))
+        data = pa.py_buffer(array("q", [0 if v is None else (v - epoch) // us for v in vals]))
     elif pa.types.is_boolean(typ):
-        data = pa.py_buffer(
-            np.packbits(np.array([bool(v) for v in values], bool), bitorder="little")
-        )
-    elif pa.types.is_integer(typ) or pa.types.is_floating(typ):
-        dtype = typ.to_pandas_dtype()
-        data = pa.py_buffer(np.array([0 if v is None else v for v in values], dtype))
+        data = pa.py_buffer(_bits(map(bool, vals), n))
+    elif str(typ) in _TYPECODES:
+        filled = [0 if v is None else v for v in vals]
+        try:
+            packed: object = array(_TYPECODES[str(typ)], filled)
+        except TypeError:  # numpy scalars of a float into an int column, say: as numpy does
+            import numpy as np
+
+            packed = np.array(filled, typ.to_pandas_dtype())
+        data = pa.py_buffer(packed)
     else:
-        return pa.array(values, typ)
+        return pa.array(vals, typ)
     return pa.Array.from_buffers(typ, n, [bitmap, data])

@@ -181,7 +181,11 @@ def test_binary_sniffers_take_every_reader_magic_without_importing_readers() -> 
 
 def test_a_text_ingest_imports_no_binary_reader(tmp_path: Path) -> None:
     """A 10-line perf script ingest loads neither binary reader (numpy tables, kallsyms:
-    0.3 s of start-up) nor pandas or pyarrow.compute."""
+    0.3 s of start-up) nor pandas or pyarrow.compute; and through the command line (the
+    whole process, as users run it: issue 11's 10-line ingest under 0.3 s) neither
+    numpy (``spftrace.lazy_numpy``), duckdb, rich, Arrow's dataset or Acero layers,
+    nor the formats sniffing never reached (``formats.FORMATS`` imports on first use).
+    (ssl stays: pyarrow.parquet imports pyarrow.fs, which imports it.)"""
     import subprocess
     import sys
 
@@ -197,6 +201,25 @@ def test_a_text_ingest_imports_no_binary_reader(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+    heavy = (
+        "numpy", "pandas", "duckdb", "rich", "scipy", "pyarrow.compute", "pyarrow.acero",
+        "pyarrow.dataset", "spftrace.formats.perf_data", "spftrace.formats.trace_dat",
+        "spftrace.formats.perf_stat", "spftrace.formats.simpleperf_stat", "spftrace.fleet.engine",
+    )  # fmt: skip
+    cli = (  # (the ingest ends with os._exit: what is loaded is listed there)
+        "import os, sys\n"
+        "end = os._exit\n"
+        "def listed(code):\n"
+        f"    print([m for m in {heavy!r} if m in sys.modules], flush=True)\n"
+        "    end(code)\n"
+        "os._exit = listed\n"
+        f"sys.argv = ['spftrace', 'ingest', {str(ten)!r}, '--data', {str(tmp_path / 'cli')!r}]\n"
+        "from spftrace.__main__ import main\n"
+        "main()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", cli], capture_output=True, text=True, check=True)
+    assert "rows: 10 events" in out.stderr, out.stdout + out.stderr
+    assert out.stdout.splitlines()[-1] == "[]", out.stdout + out.stderr
 
 
 def test_no_small_text_ingest_loads_pandas(tmp_path: Path) -> None:
