@@ -18,7 +18,7 @@ from typing import Any
 from ..lines import Chunk
 from ..numbers import parse_plain_number, seconds_to_ns
 from ..spec import ArrowTable, Batch, Reject, Stat, rows_table
-from . import fast
+from . import compiled, fast
 from .blocks import Blocks, Key
 from .csv_lines import CsvShape, csv_fields, detect_sep, looks_locale_mangled, shape_of
 from .human import FAST_RE, footer_fields, human_fields
@@ -90,6 +90,8 @@ class PerfStatParser:
 
     # -- entry points ---------------------------------------------------------
     def feed(self, chunk: Chunk) -> Batch:
+        if compiled.feed_compiled(self, chunk):
+            return self._take()
         return self.feed_lines(chunk.lines(), chunk.first_line_no)
 
     def feed_lines(self, lines: Sequence[str], first_line_no: int) -> Batch:

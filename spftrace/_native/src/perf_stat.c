@@ -1,0 +1,448 @@
+/* spftrace._native._perf_stat: perf stat's human counter lines, cut in C.
+ *
+ * Why C: the Arrow path (formats/perf_stat/fast.py) spent ~40 compute calls
+ * and a str->Arrow round trip per chunk, capping ingest near 250k lines/s; one
+ * byte loop per line reads the same lines 5-10x faster.  Why its own extension:
+ * _core (module.c) and _perf_walk belong to other scanners; this one needs no
+ * shared state.
+ *
+ * scan_human(data) reads every line of a chunk and takes exactly the lines
+ * that formats/perf_stat/human.FAST_RE matches (its groups found in the same
+ * priority order as the regex backtracks) and whose numbers the per-line path
+ * reads without checks; it also takes perf's "#  time CPU counts unit events"
+ * header (ignored).  Every other line - anything with a byte outside printable
+ * ASCII, a '\r', a long number - is left to the per-line Python path, as is a
+ * row followed by a line that may be a wrapped "( +- x% )" (it amends that row).
+ * Floats are read by PyOS_string_to_double, the function behind float(). */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "out.h"
+
+#define NO ((size_t)-1)
+#define MAX_NUM 64 /* longer numbers go to the per-line path */
+
+enum { K_OTHER = 0, K_ROW = 1, K_HEADER = 2 };
+
+/* the fixed-width per-row columns, in FIXED_NAMES order, and their element sizes */
+enum {
+    ROW_LINE, TS, TS_VALID, CPU, CPU_VALID, AGGR_VALID, AGGR_CPUS, VALUE, STATUS, UNIT,
+    ENABLED, ENABLED_VALID, MV, MV_VALID, N_FIXED
+};
+static const size_t FIXED_SIZE[N_FIXED] = {4, 8, 1, 4, 1, 1, 4, 8, 1, 1, 8, 1, 8, 1};
+static const char *FIXED_NAMES[N_FIXED] = {
+    "row_line", "ts",     "ts_valid", "cpu",     "cpu_valid",     "aggr_valid", "aggr_cpus",
+    "value",    "status", "unit",     "enabled", "enabled_valid", "mv",         "mv_valid"};
+
+typedef struct {
+    int oom;
+    Buf kind, line_start;
+    Buf col[N_FIXED];
+    Strs aggr, event, mu;
+} Out;
+
+static inline int dig(char c) { return c >= '0' && c <= '9'; }
+static inline int alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+static inline int evch(char c) {
+    return alpha(c) || dig(c) || c == '_' || c == ':' || c == '.' || c == '/' || c == '@' ||
+           c == '=' || c == ',' || c == '-';
+}
+
+static inline size_t spaces(const char *s, size_t n, size_t i) {
+    while (i < n && s[i] == ' ')
+        i++;
+    return i;
+}
+
+static inline size_t digits(const char *s, size_t n, size_t i) {
+    while (i < n && dig(s[i]))
+        i++;
+    return i;
+}
+
+/* one or more spaces at i: the position after them, or NO */
+static inline size_t gap(const char *s, size_t n, size_t i) {
+    size_t j = spaces(s, n, i);
+    return j > i ? j : NO;
+}
+
+typedef struct {
+    size_t a, b;
+} Span;
+
+typedef struct {
+    Span ts, cpu, aggr, nr, value, event, mv, mu, pct;
+    int has_ts, ident, unit, has_metric, has_pct; /* ident: 0 CPU, 1 aggr, 2 none */
+} Hit;
+
+/* `\d+\.\d{9}\s+` */
+static size_t m_ts(const char *s, size_t n, size_t i, Hit *h) {
+    size_t j = digits(s, n, i);
+    if (j == i || j >= n || s[j] != '.')
+        return NO;
+    size_t k = digits(s, n, j + 1);
+    if (k - (j + 1) != 9)
+        return NO;
+    h->ts = (Span){i, k};
+    return gap(s, n, k);
+}
+
+/* `CPU(\d+)\s+` */
+static size_t m_cpu(const char *s, size_t n, size_t i, Hit *h) {
+    if (i + 3 > n || memcmp(s + i, "CPU", 3) != 0)
+        return NO;
+    size_t j = digits(s, n, i + 3);
+    if (j == i + 3)
+        return NO;
+    h->cpu = (Span){i + 3, j};
+    return gap(s, n, j);
+}
+
+/* optional `-X\d+` at i (X the letter): the position after it, or i */
+static size_t opt_part(const char *s, size_t n, size_t i, char x) {
+    if (i + 2 < n && s[i] == '-' && s[i + 1] == x && dig(s[i + 2]))
+        return digits(s, n, i + 2);
+    return i;
+}
+
+/* `(S\d+(?:-D\d+)?(?:-C\d+)?|N\d+)\s+(\d+)\s+` */
+static size_t m_aggr(const char *s, size_t n, size_t i, Hit *h) {
+    if (i >= n || (s[i] != 'S' && s[i] != 'N'))
+        return NO;
+    size_t j = digits(s, n, i + 1);
+    if (j == i + 1)
+        return NO;
+    if (s[i] == 'S')
+        j = opt_part(s, n, opt_part(s, n, j, 'D'), 'C');
+    h->aggr = (Span){i, j};
+    size_t k = gap(s, n, j);
+    if (k == NO)
+        return NO;
+    size_t m = digits(s, n, k);
+    if (m == k)
+        return NO;
+    h->nr = (Span){k, m};
+    return gap(s, n, m);
+}
+
+/* `(\d+(?:\.\d\d|\.\d{4,})?|<not counted>|<not supported>)\s+` */
+static size_t m_value(const char *s, size_t n, size_t i, Hit *h) {
+    static const char NC[] = "<not counted>", NS[] = "<not supported>";
+    size_t j;
+    if (i + sizeof NC - 1 <= n && memcmp(s + i, NC, sizeof NC - 1) == 0) {
+        j = i + sizeof NC - 1;
+    } else if (i + sizeof NS - 1 <= n && memcmp(s + i, NS, sizeof NS - 1) == 0) {
+        j = i + sizeof NS - 1;
+    } else {
+        j = digits(s, n, i);
+        if (j == i)
+            return NO;
+        if (j < n && s[j] == '.') {
+            size_t k = digits(s, n, j + 1), f = k - (j + 1);
+            if (f != 2 && f < 4)
+                return NO;
+            j = k;
+        }
+    }
+    h->value = (Span){i, j};
+    return gap(s, n, j);
+}
+
+/* `(?:\s+\((\d+\.\d\d)%\))?\s*$` */
+static int m_end(const char *s, size_t n, size_t i, Hit *h) {
+    size_t j = spaces(s, n, i);
+    h->has_pct = 0;
+    if (j > i && j < n && s[j] == '(') {
+        size_t d = digits(s, n, j + 1);
+        if (d > j + 1 && d + 5 <= n && s[d] == '.' && dig(s[d + 1]) && dig(s[d + 2]) &&
+            s[d + 3] == '%' && s[d + 4] == ')' && spaces(s, n, d + 5) == n) {
+            h->pct = (Span){j + 1, d + 3};
+            h->has_pct = 1;
+            return 1;
+        }
+    }
+    return j == n;
+}
+
+static inline int mu_stop(char c) { return c == '(' || c == '#' || c == '['; }
+
+/* `(?:\s+#\s+(\d+\.\d+)\s+([^\s(#\[](?:[^(#\[]*[^\s(#\[])?))?` then m_end */
+static int m_tail(const char *s, size_t n, size_t i, Hit *h) {
+    h->has_metric = 0;
+    size_t j = gap(s, n, i);
+    if (j != NO && j < n && s[j] == '#') {
+        size_t k = gap(s, n, j + 1);
+        size_t d = k == NO ? NO : digits(s, n, k);
+        if (d != NO && d > k && d < n && s[d] == '.') {
+            size_t e = digits(s, n, d + 1);
+            size_t m = e > d + 1 ? gap(s, n, e) : NO;
+            if (m != NO && m < n && s[m] != ' ' && !mu_stop(s[m])) {
+                size_t t = m + 1;
+                while (t < n && !mu_stop(s[t]))
+                    t++;
+                while (s[t - 1] == ' ')
+                    t--;
+                if (m_end(s, n, t, h)) {
+                    h->mv = (Span){k, e};
+                    h->mu = (Span){m, t};
+                    h->has_metric = 1;
+                    return 1;
+                }
+            }
+        }
+    }
+    return m_end(s, n, i, h);
+}
+
+/* FAST_RE over one printable-ASCII line: 1 with the groups in h, else 0 */
+static int match(const char *s, size_t n, Hit *h) {
+    size_t p = spaces(s, n, 0);
+    for (int t = 1; t >= 0; t--) {
+        size_t q = t ? m_ts(s, n, p, h) : p;
+        if (q == NO)
+            continue;
+        for (int id = 0; id < 3; id++) {
+            size_t r = id == 0 ? m_cpu(s, n, q, h) : id == 1 ? m_aggr(s, n, q, h) : q;
+            if (r == NO)
+                continue;
+            size_t v = m_value(s, n, r, h);
+            if (v == NO)
+                continue;
+            for (int u = 1; u >= 0; u--) {
+                size_t e = v;
+                h->unit = 0;
+                if (u) {
+                    if (v + 4 <= n && memcmp(s + v, "msec", 4) == 0)
+                        h->unit = 1, e = gap(s, n, v + 4);
+                    else if (v + 2 <= n && memcmp(s + v, "ns", 2) == 0)
+                        h->unit = 2, e = gap(s, n, v + 2);
+                    else
+                        continue;
+                    if (e == NO)
+                        continue;
+                }
+                if (e >= n || !alpha(s[e]))
+                    continue;
+                size_t w = e + 1;
+                while (w < n && evch(s[w]))
+                    w++;
+                if (m_tail(s, n, w, h)) {
+                    h->event = (Span){e, w};
+                    h->has_ts = t;
+                    h->ident = id;
+                    return 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int to_double(const char *s, Span x, double *out) {
+    char tmp[MAX_NUM + 1];
+    size_t len = x.b - x.a;
+    if (len > MAX_NUM)
+        return -1;
+    memcpy(tmp, s + x.a, len);
+    tmp[len] = 0;
+    char *end;
+    double v = PyOS_string_to_double(tmp, &end, NULL);
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return -1;
+    }
+    *out = v;
+    return end == tmp + len ? 0 : -1;
+}
+
+static int64_t to_int(const char *s, Span x) {
+    int64_t v = 0;
+    for (size_t k = x.a; k < x.b; k++)
+        if (s[k] != '.')
+            v = v * 10 + (s[k] - '0');
+    return v;
+}
+
+static inline void put_u8(Buf *b, int v) {
+    uint8_t x = (uint8_t)v;
+    buf_put(b, &x, 1);
+}
+
+static inline void put_f64(Buf *b, double v) { buf_put(b, &v, sizeof v); }
+
+/* A matched line's row; 0 when its numbers are left to the per-line path. */
+static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
+    if ((h->has_ts && h->ts.b - h->ts.a > 19) || (h->ident == 0 && h->cpu.b - h->cpu.a > 9) ||
+        (h->ident == 1 && h->nr.b - h->nr.a > 9))
+        return 0; /* the per-line path checks these (parser.line_path) */
+    double value = 0, enabled = 0, mv = 0;
+    int status = s[h->value.a] != '<' ? 0 : s[h->value.a + 5] == 'c' ? 1 : 2;
+    if ((status == 0 && to_double(s, h->value, &value) < 0) ||
+        (h->has_pct && to_double(s, h->pct, &enabled) < 0) ||
+        (h->has_metric && to_double(s, h->mv, &mv) < 0))
+        return 0;
+    buf_i32(&o->col[ROW_LINE], line);
+    buf_i64(&o->col[TS], h->has_ts ? to_int(s, h->ts) : 0);
+    put_u8(&o->col[TS_VALID], h->has_ts);
+    buf_i32(&o->col[CPU], h->ident == 0 ? (int32_t)to_int(s, h->cpu) : 0);
+    put_u8(&o->col[CPU_VALID], h->ident == 0);
+    put_u8(&o->col[AGGR_VALID], h->ident == 1);
+    buf_i32(&o->col[AGGR_CPUS], h->ident == 1 ? (int32_t)to_int(s, h->nr) : 0);
+    put_f64(&o->col[VALUE], value);
+    put_u8(&o->col[STATUS], status);
+    put_u8(&o->col[UNIT], h->unit);
+    put_f64(&o->col[ENABLED], enabled);
+    put_u8(&o->col[ENABLED_VALID], h->has_pct);
+    put_f64(&o->col[MV], mv);
+    put_u8(&o->col[MV_VALID], h->has_metric);
+    strs_push(&o->aggr, s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
+    strs_push(&o->event, s + h->event.a, h->event.b - h->event.a);
+    strs_push(&o->mu, s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
+    return 1;
+}
+
+static void drop_last_row(Out *o, size_t rows) {
+    for (int k = 0; k < N_FIXED; k++)
+        o->col[k].len = (rows - 1) * FIXED_SIZE[k];
+    strs_truncate(&o->aggr, rows - 1);
+    strs_truncate(&o->event, rows - 1);
+    strs_truncate(&o->mu, rows - 1);
+}
+
+/* perf's interval column header: "#" spaces "time" space, letters and spaces only */
+static int is_header(const char *s, size_t n) {
+    size_t j = spaces(s, n, 1);
+    if (n < 6 || s[0] != '#' || j == 1 || j + 5 > n || memcmp(s + j, "time ", 5) != 0)
+        return 0;
+    for (size_t k = j; k < n; k++)
+        if (!alpha(s[k]) && s[k] != ' ')
+            return 0;
+    return 1;
+}
+
+static void scan(const char *data, size_t len, Out *o) {
+    size_t pos = 0, rows = 0;
+    int32_t line = 0;
+    int prev = K_OTHER;
+    while (pos < len && !o->oom) {
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - data) : len;
+        const char *s = data + pos;
+        size_t n = end - pos;
+        buf_i64(&o->line_start, (int64_t)pos);
+        int printable = 1;
+        for (size_t k = 0; k < n; k++)
+            if ((unsigned char)s[k] < 0x20 || (unsigned char)s[k] > 0x7e) {
+                printable = 0;
+                break;
+            }
+        int kind = K_OTHER;
+        Hit h;
+        if (printable && n && match(s, n, &h) && emit(o, s, &h, line)) {
+            kind = K_ROW;
+            rows++;
+        } else if (printable && is_header(s, n)) {
+            kind = K_HEADER;
+        }
+        if (kind == K_OTHER && prev == K_ROW) {
+            size_t j = spaces(s, n, 0);
+            unsigned char c = j < n ? (unsigned char)s[j] : ' ';
+            if (c == '(' || (j < n && (c < 0x21 || c > 0x7e))) {
+                drop_last_row(o, rows--); /* it may be amended: per line, both */
+                ((uint8_t *)o->kind.p)[line - 1] = K_OTHER;
+            }
+        }
+        put_u8(&o->kind, kind);
+        prev = kind;
+        line++;
+        pos = nl ? end + 1 : len;
+    }
+    buf_i64(&o->line_start, (int64_t)len);
+}
+
+static void out_free(Out *o) {
+    for (int k = 0; k < N_FIXED; k++)
+        free(o->col[k].p);
+    free(o->kind.p);
+    free(o->line_start.p);
+    Strs *st[] = {&o->aggr, &o->event, &o->mu};
+    for (int k = 0; k < 3; k++) {
+        free(st[k]->off.p);
+        free(st[k]->data.p);
+    }
+}
+
+static int put(PyObject *d, const char *key, const Buf *b) {
+    PyObject *v = PyBytes_FromStringAndSize(b->p ? b->p : "", (Py_ssize_t)b->len);
+    if (v == NULL)
+        return -1;
+    int rc = PyDict_SetItemString(d, key, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+PyDoc_STRVAR(scan_human_doc,
+             "scan_human(data) -> dict\n\nThe human counter lines of a chunk of perf stat "
+             "output that FAST_RE matches, as columns (see spftrace/formats/perf_stat/"
+             "compiled.py).");
+
+static PyObject *py_scan_human(PyObject *self, PyObject *arg) {
+    Py_buffer data;
+    (void)self;
+    if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (data.len > INT32_MAX) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "data over 2 GiB (string offsets are int32)");
+        return NULL;
+    }
+    Out o;
+    memset(&o, 0, sizeof o);
+    for (int k = 0; k < N_FIXED; k++)
+        o.col[k].oom = &o.oom;
+    o.kind.oom = o.line_start.oom = &o.oom;
+    Strs *st[] = {&o.aggr, &o.event, &o.mu};
+    for (int k = 0; k < 3; k++) {
+        st[k]->off.oom = st[k]->data.oom = &o.oom;
+        strs_start(st[k]);
+    }
+    scan(data.buf, (size_t)data.len, &o);
+    PyBuffer_Release(&data);
+    PyObject *d = NULL;
+    if (o.oom) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    d = PyDict_New();
+    if (d == NULL)
+        goto done;
+    int rc = put(d, "kind", &o.kind) | put(d, "line_start", &o.line_start);
+    for (int k = 0; k < N_FIXED; k++)
+        rc |= put(d, FIXED_NAMES[k], &o.col[k]);
+    static const char *SN[] = {"aggr", "event", "mu"};
+    for (int k = 0; k < 3; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s_offsets", SN[k]);
+        rc |= put(d, key, &st[k]->off);
+        snprintf(key, sizeof key, "%s_data", SN[k]);
+        rc |= put(d, key, &st[k]->data);
+    }
+    if (rc) {
+        Py_CLEAR(d);
+    }
+done:
+    out_free(&o);
+    return d;
+}
+
+static PyMethodDef METHODS[] = {
+    {"scan_human", py_scan_human, METH_O, scan_human_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef MODULE = {
+    PyModuleDef_HEAD_INIT, "_perf_stat", "perf stat's human counter lines, cut in C.",
+    -1, METHODS, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__perf_stat(void) { return PyModule_Create(&MODULE); }

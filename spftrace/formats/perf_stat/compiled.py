@@ -1,0 +1,118 @@
+"""perf stat human counter lines through the compiled scanner (``_native/src/perf_stat.c``).
+
+Why C and not more Arrow: the Arrow interval path (``fast.human_interval``) cost
+~40 compute calls and a str -> Arrow round trip per chunk (250k lines/s whole
+process); the scanner reads the chunk's bytes once and hands back columns.
+
+The scanner takes exactly the lines ``human.FAST_RE`` matches (and perf's
+interval column header); every other run of lines is decoded and goes through
+``fast.feed_vectorised`` / the per-line path, in order, so blocks and state
+advance as they would line by line.  Without the extension (not built, or
+SPFTRACE_NO_NATIVE) nothing changes.  ``fast.THRESHOLDS["compiled"]`` is the
+chunk size below which it is not tried (tests set it to 1).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from ..lines import Chunk
+from . import fast
+
+if TYPE_CHECKING:
+    from .parser import PerfStatParser
+
+#: the scanner's status and unit codes
+_STATUS = ("counted", "not-counted", "not-supported")
+_UNITS = (None, "msec", "ns")
+
+
+@functools.cache
+def scanner() -> Any:
+    """spftrace._native._perf_stat, or None (not built, or SPFTRACE_NO_NATIVE)."""
+    import importlib
+
+    from ..._native import disabled
+
+    if disabled():
+        return None
+    try:
+        return importlib.import_module("spftrace._native._perf_stat")
+    except ImportError:
+        return None
+
+
+def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
+    """Parse ``chunk`` into ``p`` with the scanner where it takes lines; False
+    (nothing done) when it is not built, the chunk is small, or it took none."""
+    mod = scanner()
+    if mod is None or chunk.damage is not None or chunk.n_lines < fast.THRESHOLDS["compiled"]:
+        return False
+    import numpy as np
+
+    d = mod.scan_human(chunk.data)
+    kind = np.frombuffer(d["kind"], np.uint8)
+    if len(kind) != chunk.n_lines or not kind.any():
+        return False
+    starts = np.frombuffer(d["line_start"], np.int64)
+    row_line = np.frombuffer(d["row_line"], np.int32)
+    cols = _columns(d, len(row_line))
+    taken = kind != 0
+    edges = (np.flatnonzero(taken[1:] != taken[:-1]) + 1).tolist()
+    for a, b in zip([0, *edges], [*edges, len(kind)], strict=True):
+        first = chunk.first_line_no + a
+        if not taken[a]:
+            data = chunk.data[int(starts[a]) : int(starts[b])]
+            lines = Chunk(first, data, b - a, data.endswith(b"\n")).lines()
+            if not fast.feed_vectorised(p, lines, first):
+                p.line_path(lines, first)
+            continue
+        r0, r1 = np.searchsorted(row_line, [a, b]).tolist()
+        table = None
+        if r1 > r0:
+            line_no = row_line[r0:r1].astype(np.int64) + chunk.first_line_no
+            table = p.segment_table(line_no, {k: v.slice(r0, r1 - r0) for k, v in cols.items()})
+        p.add_segment("compiled_human", table, b - a, r1 - r0)
+    return True
+
+
+def _columns(d: dict[str, bytes], n: int) -> dict[str, Any]:
+    """The scanner's row columns as Arrow arrays (segment_table's ``cols``)."""
+    import numpy as np
+    import pyarrow as pa
+
+    def valid(name: str) -> Any:
+        v = np.frombuffer(d[name], np.bool_)
+        return None if v.all() else pa.py_buffer(np.packbits(v, bitorder="little"))
+
+    def fixed(name: str, typ: Any, validity: str | None = None) -> Any:
+        bitmap = valid(validity) if validity is not None else None
+        return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(d[name])])
+
+    def strings(name: str, validity: str | None = None) -> Any:
+        bitmap = valid(validity) if validity is not None else None
+        bufs = [bitmap, pa.py_buffer(d[f"{name}_offsets"]), pa.py_buffer(d[f"{name}_data"])]
+        return pa.Array.from_buffers(pa.string(), n, bufs)
+
+    status = np.frombuffer(d["status"], np.uint8)
+    counted = pa.py_buffer(np.packbits(status == 0, bitorder="little"))
+    codes = pa.array(status.astype(np.int32))
+    unit_codes = pa.array(np.frombuffer(d["unit"], np.uint8).astype(np.int32))
+    return {
+        "ts": fixed("ts", pa.int64(), "ts_valid"),
+        "cpu": fixed("cpu", pa.int32(), "cpu_valid"),
+        "aggr": strings("aggr", "aggr_valid"),
+        "aggr_cpus": fixed("aggr_cpus", pa.int32(), "aggr_valid"),
+        "thread": pa.nulls(n, pa.string()),
+        "cgroup": pa.nulls(n, pa.string()),
+        "event": strings("event"),
+        "value": pa.Array.from_buffers(pa.float64(), n, [counted, pa.py_buffer(d["value"])]),
+        "unit": pa.array(_UNITS, pa.string()).take(unit_codes),
+        "variance_pct": pa.nulls(n, pa.float64()),
+        "enabled_pct": fixed("enabled", pa.float64(), "enabled_valid"),
+        "run_ns": pa.nulls(n, pa.int64()),
+        "status": pa.array(_STATUS, pa.string()).take(codes),
+        "metric_value": fixed("mv", pa.float64(), "mv_valid"),
+        "metric_unit": strings("mu", "mv_valid"),
+    }
