@@ -27,12 +27,13 @@ enum { K_OTHER = 0, K_ROW = 1, K_HEADER = 2 };
 /* the fixed-width per-row columns, in FIXED_NAMES order, and their element sizes */
 enum {
     ROW_LINE, TS, TS_VALID, CPU, CPU_VALID, AGGR_VALID, AGGR_CPUS, VALUE, STATUS, UNIT,
-    ENABLED, ENABLED_VALID, MV, MV_VALID, N_FIXED
+    ENABLED, ENABLED_VALID, MV, MV_VALID, KEY_HASH, N_FIXED
 };
-static const size_t FIXED_SIZE[N_FIXED] = {4, 8, 1, 4, 1, 1, 4, 8, 1, 1, 8, 1, 8, 1};
+static const size_t FIXED_SIZE[N_FIXED] = {4, 8, 1, 4, 1, 1, 4, 8, 1, 1, 8, 1, 8, 1, 8};
 static const char *FIXED_NAMES[N_FIXED] = {
-    "row_line", "ts",     "ts_valid", "cpu",     "cpu_valid",     "aggr_valid", "aggr_cpus",
-    "value",    "status", "unit",     "enabled", "enabled_valid", "mv",         "mv_valid"};
+    "row_line", "ts",      "ts_valid",      "cpu", "cpu_valid", "aggr_valid",
+    "aggr_cpus", "value",  "status",        "unit", "enabled",  "enabled_valid",
+    "mv",        "mv_valid", "key_hash"};
 
 typedef struct {
     int oom;
@@ -238,7 +239,35 @@ static int match(const char *s, size_t n, Hit *h) {
     return 0;
 }
 
+/* exact powers of ten as doubles (10^22 is the largest one a double holds exactly) */
+static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* float(s[x]) for `\d+(\.\d+)?`: at most 15 digits and 22 decimals is an exact
+ * integer divided by an exact power of ten, one correctly rounded IEEE division
+ * (Clinger's fast path), so equal to float(); anything else goes to
+ * PyOS_string_to_double. */
 static int to_double(const char *s, Span x, double *out) {
+    uint64_t m = 0;
+    int nd = 0, frac = -1;
+    for (size_t k = x.a; k < x.b; k++) {
+        if (s[k] == '.') {
+            frac = 0;
+            continue;
+        }
+        m = m * 10 + (uint64_t)(s[k] - '0');
+        if (m)
+            nd++;
+        if (frac >= 0)
+            frac++;
+    }
+    if (frac < 0)
+        frac = 0;
+    if (nd <= 15 && frac <= 22) {
+        *out = (double)m / POW10[frac];
+        return 0;
+    }
     char tmp[MAX_NUM + 1];
     size_t len = x.b - x.a;
     if (len > MAX_NUM)
@@ -270,6 +299,24 @@ static inline void put_u8(Buf *b, int v) {
 
 static inline void put_f64(Buf *b, double v) { buf_put(b, &v, sizeof v); }
 
+/* FNV-1a over s[x], then a separator byte */
+static inline uint64_t fnv(uint64_t h, const char *s, Span x, int sep) {
+    for (size_t k = x.a; k < x.b; k++)
+        h = (h ^ (unsigned char)s[k]) * 0x100000001b3ULL;
+    return (h ^ (unsigned)sep) * 0x100000001b3ULL;
+}
+
+/* A hash of the row's block key but its time (cpu or aggregation, event): equal
+ * keys hash equal, so distinct (time, hash) pairs prove distinct keys (blocks.py) */
+static uint64_t key_hash(const char *s, const Hit *h) {
+    Span none = {0, 0};
+    uint64_t x = 0xcbf29ce484222325ULL;
+    if (h->ident == 0) /* the number, not its digits: CPU01 is CPU1 */
+        x = (x ^ (uint64_t)to_int(s, h->cpu)) * 0x100000001b3ULL;
+    x = fnv(x, s, h->ident == 1 ? h->aggr : none, 256 + h->ident);
+    return fnv(x, s, h->event, 0);
+}
+
 /* A matched line's row; 0 when its numbers are left to the per-line path. */
 static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
     if ((h->has_ts && h->ts.b - h->ts.a > 19) || (h->ident == 0 && h->cpu.b - h->cpu.a > 9) ||
@@ -295,6 +342,7 @@ static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
     put_u8(&o->col[ENABLED_VALID], h->has_pct);
     put_f64(&o->col[MV], mv);
     put_u8(&o->col[MV_VALID], h->has_metric);
+    buf_u64(&o->col[KEY_HASH], key_hash(s, h));
     strs_push(&o->aggr, s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
     strs_push(&o->event, s + h->event.a, h->event.b - h->event.a);
     strs_push(&o->mu, s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
@@ -320,6 +368,25 @@ static int is_header(const char *s, size_t n) {
     return 1;
 }
 
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
+/* every byte in 0x20..0x7e, eight at a time: any byte below 0x20, at or above
+ * 0x80, or equal to 0x7f (bit tricks: "determine if a word has a byte less than n") */
+static int is_printable(const char *s, size_t n) {
+    uint64_t bad = 0;
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t x, y;
+        memcpy(&x, s + k, 8);
+        y = x ^ (0x7f * ONES);
+        bad |= ((x - 0x20 * ONES) & ~x) | x | ((y - ONES) & ~y);
+    }
+    for (; k < n; k++)
+        bad |= (unsigned char)(s[k] - 0x20) > 0x5e ? HIGH : 0;
+    return (bad & HIGH) == 0;
+}
+
 static void scan(const char *data, size_t len, Out *o) {
     size_t pos = 0, rows = 0;
     int32_t line = 0;
@@ -330,12 +397,7 @@ static void scan(const char *data, size_t len, Out *o) {
         const char *s = data + pos;
         size_t n = end - pos;
         buf_i64(&o->line_start, (int64_t)pos);
-        int printable = 1;
-        for (size_t k = 0; k < n; k++)
-            if ((unsigned char)s[k] < 0x20 || (unsigned char)s[k] > 0x7e) {
-                printable = 0;
-                break;
-            }
+        int printable = is_printable(s, n);
         int kind = K_OTHER;
         Hit h;
         if (printable && n && match(s, n, &h) && emit(o, s, &h, line)) {

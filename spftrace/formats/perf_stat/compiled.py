@@ -58,6 +58,7 @@ def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
     starts = np.frombuffer(d["line_start"], np.int64)
     row_line = np.frombuffer(d["row_line"], np.int32)
     cols = _columns(d, len(row_line))
+    key_hash = np.frombuffer(d["key_hash"], np.uint64)
     taken = kind != 0
     edges = (np.flatnonzero(taken[1:] != taken[:-1]) + 1).tolist()
     for a, b in zip([0, *edges], [*edges, len(kind)], strict=True):
@@ -72,7 +73,8 @@ def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
         table = None
         if r1 > r0:
             line_no = row_line[r0:r1].astype(np.int64) + chunk.first_line_no
-            table = p.segment_table(line_no, {k: v.slice(r0, r1 - r0) for k, v in cols.items()})
+            sliced = {k: v.slice(r0, r1 - r0) for k, v in cols.items()}
+            table = p.segment_table(line_no, sliced, key_hash[r0:r1])
         p.add_segment("compiled_human", table, b - a, r1 - r0)
     return True
 

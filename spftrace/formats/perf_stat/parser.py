@@ -177,16 +177,17 @@ class PerfStatParser:
             self._segments.append(rows_table(TABLE, cols))
             self._rows = []
 
-    def segment_table(self, line_no: Any, cols: dict[str, Any]) -> ArrowTable:
+    def segment_table(self, line_no: Any, cols: dict[str, Any], key_hash: Any = None) -> ArrowTable:
         """A vectorised path's rows (numpy line numbers, Arrow columns but the block),
-        their blocks assigned in order, as the per-line path assigns them."""
+        their blocks assigned in order, as the per-line path assigns them
+        (``key_hash``: see ``Blocks.assign_columns``)."""
         import pyarrow as pa
 
         from ...schema import parser_schema
 
         n = len(line_no)
         key_cols = [cols[c] for c in ("ts", "cpu", "aggr", "thread", "cgroup", "event")]
-        block = self.blocks.assign_columns(key_cols)
+        block = self.blocks.assign_columns(key_cols, key_hash)
         arrays = {
             "line_no": pa.array(line_no, pa.int64()),
             "block": pa.array(block, pa.int32()),
