@@ -82,11 +82,11 @@ def test_vectorised_paths_equal_the_per_line_path(path: Path, config: str) -> No
     assert expected_table(quick) == path.with_suffix(".expected").read_text()
     want = mode(path)
     if want == "human_interval" and config == "all" and compiled.scanner() is not None:
-        want = "compiled_human"
+        want = "compiled"
     if want is not None and path.name not in NOT_VECTORISED:
         assert p_fast.fast_lines.get(want, 0) > 0, p_fast.fast_lines
     if config == "arrow":
-        assert "compiled_human" not in p_fast.fast_lines
+        assert "compiled" not in p_fast.fast_lines
 
 
 def test_the_compiled_scanner_takes_human_lines_of_every_shape() -> None:
@@ -94,8 +94,12 @@ def test_the_compiled_scanner_takes_human_lines_of_every_shape() -> None:
     scanner (not only the interval ones), so the equality above covers it."""
     if compiled.scanner() is None:
         pytest.skip("the compiled core is not built (SPFTRACE_NO_NATIVE or no compiler)")
-    used = [p.name for p in GOLDEN if parse(p, 1)[1].fast_lines.get("compiled_human")]
+    used = [p.name for p in GOLDEN if parse(p, 1)[1].fast_lines.get("compiled")]
     for name in ("human.txt", "interval-human-long.txt", "human-not-counted.txt"):
+        assert name in used
+    # CSV rows once the layout is known (a chunk after the first row's)
+    used = [p.name for p in GOLDEN if parse(p, 1, chunk_lines=5)[1].fast_lines.get("compiled")]
+    for name in ("csv-comma.txt", "csv-semicolon.txt", "per-cpu-interval-csv.txt"):
         assert name in used
 
 
@@ -131,7 +135,10 @@ def _parse_text(text: str, threshold: int, config: str = "all") -> tuple[Parsed,
     old = _set(threshold, config)
     try:
         p = PerfStatParser()
-        return Parsed([p.feed(Chunk.of_text(text)), p.close()], p), p
+        # two chunks: a CSV layout learnt in the first is used by the scanner in the second
+        head, _, tail = text.partition("\n")
+        outs = [p.feed(Chunk.of_text(head + "\n")), p.feed(Chunk.of_text(tail, 2)), p.close()]
+        return Parsed(outs, p), p
     finally:
         fast.THRESHOLDS.update(old)
 

@@ -14,6 +14,7 @@
  * ASCII, a '\r', a long number - is left to the per-line Python path, as is a
  * row followed by a line that may be a wrapped "( +- x% )" (it amends that row).
  * Floats are read by PyOS_string_to_double, the function behind float(). */
+#define _GNU_SOURCE /* memmem */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -26,21 +27,24 @@ enum { K_OTHER = 0, K_ROW = 1, K_HEADER = 2 };
 
 /* the fixed-width per-row columns, in FIXED_NAMES order, and their element sizes */
 enum {
-    ROW_LINE, TS, TS_VALID, CPU, CPU_VALID, AGGR_VALID, AGGR_CPUS, VALUE, STATUS, UNIT,
-    ENABLED, ENABLED_VALID, MV, MV_VALID, KEY_HASH, N_FIXED
+    ROW_LINE, TS, TS_VALID, CPU, CPU_VALID, AGGR_VALID, AGGR_CPUS, VALUE, STATUS, UNIT_VALID,
+    ENABLED, ENABLED_VALID, MV, MV_VALID, KEY_HASH, RUN, RUN_VALID, N_FIXED
 };
-static const size_t FIXED_SIZE[N_FIXED] = {4, 8, 1, 4, 1, 1, 4, 8, 1, 1, 8, 1, 8, 1, 8};
+static const size_t FIXED_SIZE[N_FIXED] = {4, 8, 1, 4, 1, 1, 4, 8, 1, 1, 8, 1, 8, 1, 8, 8, 1};
 static const char *FIXED_NAMES[N_FIXED] = {
-    "row_line", "ts",      "ts_valid",      "cpu", "cpu_valid", "aggr_valid",
-    "aggr_cpus", "value",  "status",        "unit", "enabled",  "enabled_valid",
-    "mv",        "mv_valid", "key_hash"};
+    "row_line", "ts",       "ts_valid", "cpu",       "cpu_valid", "aggr_valid",
+    "aggr_cpus", "value",   "status",   "unit_valid", "enabled",  "enabled_valid",
+    "mv",        "mv_valid", "key_hash", "run",       "run_valid"};
+#define N_STRS 4
 
 typedef struct {
     int oom;
     Buf kind, line_start;
     Buf col[N_FIXED];
-    Strs aggr, event, mu;
+    Strs str[N_STRS]; /* aggr, event, mu, unit */
 } Out;
+enum { S_AGGR, S_EVENT, S_MU, S_UNIT };
+static const char *STR_NAMES[N_STRS] = {"aggr", "event", "mu", "unit"};
 
 static inline int dig(char c) { return c >= '0' && c <= '9'; }
 static inline int alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
@@ -72,8 +76,8 @@ typedef struct {
 } Span;
 
 typedef struct {
-    Span ts, cpu, aggr, nr, value, event, mv, mu, pct;
-    int has_ts, ident, unit, has_metric, has_pct; /* ident: 0 CPU, 1 aggr, 2 none */
+    Span ts, cpu, aggr, nr, value, event, mv, mu, pct, unit, run;
+    int has_ts, ident, has_unit, has_metric, has_pct, has_run; /* ident: 0 CPU, 1 aggr, 2 none */
 } Hit;
 
 /* `\d+\.\d{9}\s+` */
@@ -211,12 +215,12 @@ static int match(const char *s, size_t n, Hit *h) {
                 continue;
             for (int u = 1; u >= 0; u--) {
                 size_t e = v;
-                h->unit = 0;
+                h->has_unit = u;
                 if (u) {
                     if (v + 4 <= n && memcmp(s + v, "msec", 4) == 0)
-                        h->unit = 1, e = gap(s, n, v + 4);
+                        h->unit = (Span){v, v + 4}, e = gap(s, n, v + 4);
                     else if (v + 2 <= n && memcmp(s + v, "ns", 2) == 0)
-                        h->unit = 2, e = gap(s, n, v + 2);
+                        h->unit = (Span){v, v + 2}, e = gap(s, n, v + 2);
                     else
                         continue;
                     if (e == NO)
@@ -231,6 +235,7 @@ static int match(const char *s, size_t n, Hit *h) {
                     h->event = (Span){e, w};
                     h->has_ts = t;
                     h->ident = id;
+                    h->has_run = 0;
                     return 1;
                 }
             }
@@ -252,7 +257,7 @@ static int to_double(const char *s, Span x, double *out) {
     uint64_t m = 0;
     int nd = 0, frac = -1;
     for (size_t k = x.a; k < x.b; k++) {
-        if (s[k] == '.') {
+        if (s[k] == '.' || s[k] == ',') { /* CSV: float(text.replace(",", ".")) */
             frac = 0;
             continue;
         }
@@ -274,6 +279,9 @@ static int to_double(const char *s, Span x, double *out) {
         return -1;
     memcpy(tmp, s + x.a, len);
     tmp[len] = 0;
+    for (size_t k = 0; k < len; k++)
+        if (tmp[k] == ',')
+            tmp[k] = '.';
     char *end;
     double v = PyOS_string_to_double(tmp, &end, NULL);
     if (v == -1.0 && PyErr_Occurred()) {
@@ -337,24 +345,26 @@ static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
     buf_i32(&o->col[AGGR_CPUS], h->ident == 1 ? (int32_t)to_int(s, h->nr) : 0);
     put_f64(&o->col[VALUE], value);
     put_u8(&o->col[STATUS], status);
-    put_u8(&o->col[UNIT], h->unit);
+    put_u8(&o->col[UNIT_VALID], h->has_unit);
+    buf_i64(&o->col[RUN], h->has_run ? to_int(s, h->run) : 0);
+    put_u8(&o->col[RUN_VALID], h->has_run);
     put_f64(&o->col[ENABLED], enabled);
     put_u8(&o->col[ENABLED_VALID], h->has_pct);
     put_f64(&o->col[MV], mv);
     put_u8(&o->col[MV_VALID], h->has_metric);
     buf_u64(&o->col[KEY_HASH], key_hash(s, h));
-    strs_push(&o->aggr, s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
-    strs_push(&o->event, s + h->event.a, h->event.b - h->event.a);
-    strs_push(&o->mu, s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
+    strs_push(&o->str[S_AGGR], s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
+    strs_push(&o->str[S_EVENT], s + h->event.a, h->event.b - h->event.a);
+    strs_push(&o->str[S_MU], s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
+    strs_push(&o->str[S_UNIT], s + h->unit.a, h->has_unit ? h->unit.b - h->unit.a : 0);
     return 1;
 }
 
 static void drop_last_row(Out *o, size_t rows) {
     for (int k = 0; k < N_FIXED; k++)
         o->col[k].len = (rows - 1) * FIXED_SIZE[k];
-    strs_truncate(&o->aggr, rows - 1);
-    strs_truncate(&o->event, rows - 1);
-    strs_truncate(&o->mu, rows - 1);
+    for (int k = 0; k < N_STRS; k++)
+        strs_truncate(&o->str[k], rows - 1);
 }
 
 /* perf's interval column header: "#" spaces "time" space, letters and spaces only */
@@ -365,6 +375,167 @@ static int is_header(const char *s, size_t n) {
     for (size_t k = j; k < n; k++)
         if (!alpha(s[k]) && s[k] != ' ')
             return 0;
+    return 1;
+}
+
+/* --- CSV (-x SEP) lines: csv_lines._sep_fields for its common layouts ------------- */
+
+#define MAX_FIELDS 16
+
+static inline int all_digits(const char *s, Span x) {
+    if (x.b == x.a)
+        return 0;
+    for (size_t k = x.a; k < x.b; k++)
+        if (!dig(s[k]))
+            return 0;
+    return 1;
+}
+
+/* `^\d+[.,]\d+$` */
+static int is_decimal(const char *s, Span x) {
+    size_t j = digits(s, x.b, x.a);
+    if (j == x.a || j >= x.b || (s[j] != '.' && s[j] != ','))
+        return 0;
+    return j + 1 < x.b && digits(s, x.b, j + 1) == x.b;
+}
+
+static inline Span strip(const char *s, Span x) {
+    while (x.a < x.b && s[x.a] == ' ')
+        x.a++;
+    while (x.b > x.a && s[x.b - 1] == ' ')
+        x.b--;
+    return x;
+}
+
+static inline int span_is(const char *s, Span x, const char *lit) {
+    size_t n = strlen(lit);
+    return x.b - x.a == n && memcmp(s + x.a, lit, n) == 0;
+}
+
+static inline int is_status(const char *s, Span x) {
+    return span_is(s, x, "<not counted>") || span_is(s, x, "<not supported>");
+}
+
+/* parse_plain_number's `^[+-]?\d+(?:[.,]\d+)?$` after strip, unsigned only here */
+static inline int is_plain(const char *s, Span x) {
+    x = strip(s, x);
+    return all_digits(s, x) || is_decimal(s, x);
+}
+
+static inline int has(const char *s, size_t n, const char *lit) {
+    return memmem(s, n, lit, strlen(lit)) != NULL;
+}
+
+/* `[TIME] [CPUn | S..,NR] VALUE UNIT EVENT RUN PCNT [MV [MU]]` split on sep, with
+ * each test csv_fields applies; 0 (the per-line path reads it) for anything else,
+ * and for what the per-line path would read before trying CSV. */
+static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h) {
+    while (n && s[n - 1] == ' ')
+        n--; /* the per-line path reads raw.rstrip() */
+    size_t j = spaces(s, n, 0);
+    if (j == n || s[j] == '{' || s[j] == '#' || s[j] == '(' || has(s, n, "seconds") ||
+        has(s, n, "Wall-clock") || has(s, n, "Performance counter stats"))
+        return 0;
+    Span f[MAX_FIELDS];
+    size_t nf = 0, a = 0;
+    for (size_t k = 0; k + sl <= n;) {
+        if (s[k] == sep[0] && (sl == 1 || memcmp(s + k, sep, sl) == 0)) {
+            if (nf == MAX_FIELDS - 1)
+                return 0;
+            f[nf++] = (Span){a, k};
+            k += sl;
+            a = k;
+        } else {
+            k++;
+        }
+    }
+    f[nf++] = (Span){a, n};
+    if (nf < 2)
+        return 0; /* the separator is not in the line */
+    size_t i = 0;
+    h->has_ts = 0;
+    Span t = {spaces(s, f[0].b, f[0].a), f[0].b}; /* `^\s*\d+\.\d{9}$` */
+    size_t d = digits(s, t.b, t.a);
+    if (d > t.a && d < t.b && s[d] == '.' && t.b - d - 1 == 9 && digits(s, t.b, d + 1) == t.b) {
+        h->ts = t;
+        h->has_ts = 1;
+        i = 1;
+    }
+    if (i >= nf || span_is(s, strip(s, f[i]), "summary"))
+        return 0;
+    Span head = f[i];
+    if (head.b - head.a > 3 && memcmp(s + head.a, "CPU", 3) == 0 &&
+        all_digits(s, (Span){head.a + 3, head.b})) {
+        h->ident = 0;
+        h->cpu = (Span){head.a + 3, head.b};
+        i += 1;
+    } else if (head.b > head.a && (s[head.a] == 'S' || s[head.a] == 'N')) {
+        size_t e = digits(s, head.b, head.a + 1);
+        if (e == head.a + 1)
+            return 0;
+        if (s[head.a] == 'S')
+            e = opt_part(s, head.b, opt_part(s, head.b, e, 'D'), 'C');
+        if (e != head.b || i + 1 >= nf || !all_digits(s, f[i + 1]))
+            return 0;
+        h->ident = 1;
+        h->aggr = head;
+        h->nr = f[i + 1];
+        i += 2;
+    } else if (is_status(s, head) || is_plain(s, head)) {
+        h->ident = 2;
+    } else {
+        return 0; /* comm-pid */
+    }
+    /* _tail: VALUE SEP UNIT SEP EVENT SEP RUN SEP PCNT [SEP MV SEP MU] */
+    if (i + 2 > nf)
+        return 0;
+    Span v = f[i];
+    if (!is_status(s, v) && !all_digits(s, v) && !is_decimal(s, v))
+        return 0;
+    h->value = v;
+    Span *rest = f + i + 1;
+    size_t nr = nf - i - 1;
+    if (nr >= 3 && rest[1].b > rest[1].a && !all_digits(s, rest[0])) {
+        h->has_unit = rest[0].b > rest[0].a;
+        h->unit = rest[0];
+    } else if (nr >= 2 && rest[0].b == rest[0].a) {
+        h->has_unit = 0;
+    } else {
+        return 0;
+    }
+    Span *after = rest + 1;
+    size_t na = nr - 1;
+    /* the RUN,PCNT anchor must be right after the event (no cgroup, no variance) */
+    if (na < 3 || !all_digits(s, after[1]) || !is_decimal(s, after[2]))
+        return 0;
+    Span ev = after[0];
+    if (ev.b == ev.a || s[ev.a] == ' ' || s[ev.b - 1] == ' ' || s[ev.b - 1] == '%' ||
+        after[1].b - after[1].a > 18)
+        return 0;
+    h->event = ev;
+    h->run = after[1];
+    h->has_run = 1;
+    h->pct = after[2];
+    h->has_pct = 1;
+    Span *tail = after + 3;
+    size_t nt = na - 3;
+    int any = 0;
+    for (size_t k = 0; k < nt; k++)
+        any |= tail[k].b > tail[k].a;
+    h->has_metric = 0;
+    if (any) {
+        if (nt > 4)
+            return 0;
+        if (tail[0].b == tail[0].a)
+            return 0; /* mu without mv: rare, left to the per-line path */
+        if (!is_plain(s, tail[0]))
+            return 0;
+        h->mv = strip(s, tail[0]);
+        if (nt < 2 || strip(s, tail[1]).b == strip(s, tail[1]).a)
+            return 0; /* mv without mu: rare, left to the per-line path */
+        h->mu = strip(s, tail[1]);
+        h->has_metric = 1;
+    }
     return 1;
 }
 
@@ -387,7 +558,7 @@ static int is_printable(const char *s, size_t n) {
     return (bad & HIGH) == 0;
 }
 
-static void scan(const char *data, size_t len, Out *o) {
+static void scan(const char *data, size_t len, const char *sep, size_t sl, Out *o) {
     size_t pos = 0, rows = 0;
     int32_t line = 0;
     int prev = K_OTHER;
@@ -400,9 +571,16 @@ static void scan(const char *data, size_t len, Out *o) {
         int printable = is_printable(s, n);
         int kind = K_OTHER;
         Hit h;
-        if (printable && n && match(s, n, &h) && emit(o, s, &h, line)) {
-            kind = K_ROW;
-            rows++;
+        if (printable && n && match(s, n, &h)) {
+            if (emit(o, s, &h, line)) {
+                kind = K_ROW;
+                rows++;
+            }
+        } else if (printable && sl && csv_match(s, n, sep, sl, &h)) {
+            if (emit(o, s, &h, line)) {
+                kind = K_ROW;
+                rows++;
+            }
         } else if (printable && is_header(s, n)) {
             kind = K_HEADER;
         }
@@ -427,10 +605,9 @@ static void out_free(Out *o) {
         free(o->col[k].p);
     free(o->kind.p);
     free(o->line_start.p);
-    Strs *st[] = {&o->aggr, &o->event, &o->mu};
-    for (int k = 0; k < 3; k++) {
-        free(st[k]->off.p);
-        free(st[k]->data.p);
+    for (int k = 0; k < N_STRS; k++) {
+        free(o->str[k].off.p);
+        free(o->str[k].data.p);
     }
 }
 
@@ -443,16 +620,20 @@ static int put(PyObject *d, const char *key, const Buf *b) {
     return rc;
 }
 
-PyDoc_STRVAR(scan_human_doc,
-             "scan_human(data) -> dict\n\nThe human counter lines of a chunk of perf stat "
-             "output that FAST_RE matches, as columns (see spftrace/formats/perf_stat/"
-             "compiled.py).");
+PyDoc_STRVAR(scan_doc,
+             "scan(data, sep) -> dict\n\nThe counter lines of a chunk of perf stat output "
+             "that FAST_RE matches, or that are CSV rows with sep (b'': none), as columns "
+             "(see spftrace/formats/perf_stat/compiled.py).");
 
-static PyObject *py_scan_human(PyObject *self, PyObject *arg) {
-    Py_buffer data;
+static PyObject *py_scan(PyObject *self, PyObject *args) {
+    Py_buffer data, sep;
     (void)self;
-    if (PyObject_GetBuffer(arg, &data, PyBUF_SIMPLE) < 0)
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &sep))
         return NULL;
+    char sepc[16];
+    size_t sl = (size_t)sep.len < sizeof sepc ? (size_t)sep.len : 0; /* long: no CSV */
+    memcpy(sepc, sep.buf, sl);
+    PyBuffer_Release(&sep);
     if (data.len > INT32_MAX) {
         PyBuffer_Release(&data);
         PyErr_SetString(PyExc_ValueError, "data over 2 GiB (string offsets are int32)");
@@ -463,12 +644,11 @@ static PyObject *py_scan_human(PyObject *self, PyObject *arg) {
     for (int k = 0; k < N_FIXED; k++)
         o.col[k].oom = &o.oom;
     o.kind.oom = o.line_start.oom = &o.oom;
-    Strs *st[] = {&o.aggr, &o.event, &o.mu};
-    for (int k = 0; k < 3; k++) {
-        st[k]->off.oom = st[k]->data.oom = &o.oom;
-        strs_start(st[k]);
+    for (int k = 0; k < N_STRS; k++) {
+        o.str[k].off.oom = o.str[k].data.oom = &o.oom;
+        strs_start(&o.str[k]);
     }
-    scan(data.buf, (size_t)data.len, &o);
+    scan(data.buf, (size_t)data.len, sepc, sl, &o);
     PyBuffer_Release(&data);
     PyObject *d = NULL;
     if (o.oom) {
@@ -481,13 +661,12 @@ static PyObject *py_scan_human(PyObject *self, PyObject *arg) {
     int rc = put(d, "kind", &o.kind) | put(d, "line_start", &o.line_start);
     for (int k = 0; k < N_FIXED; k++)
         rc |= put(d, FIXED_NAMES[k], &o.col[k]);
-    static const char *SN[] = {"aggr", "event", "mu"};
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < N_STRS; k++) {
         char key[32];
-        snprintf(key, sizeof key, "%s_offsets", SN[k]);
-        rc |= put(d, key, &st[k]->off);
-        snprintf(key, sizeof key, "%s_data", SN[k]);
-        rc |= put(d, key, &st[k]->data);
+        snprintf(key, sizeof key, "%s_offsets", STR_NAMES[k]);
+        rc |= put(d, key, &o.str[k].off);
+        snprintf(key, sizeof key, "%s_data", STR_NAMES[k]);
+        rc |= put(d, key, &o.str[k].data);
     }
     if (rc) {
         Py_CLEAR(d);
@@ -498,7 +677,7 @@ done:
 }
 
 static PyMethodDef METHODS[] = {
-    {"scan_human", py_scan_human, METH_O, scan_human_doc},
+    {"scan", py_scan, METH_VARARGS, scan_doc},
     {NULL, NULL, 0, NULL},
 };
 

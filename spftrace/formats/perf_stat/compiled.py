@@ -23,9 +23,8 @@ from . import fast
 if TYPE_CHECKING:
     from .parser import PerfStatParser
 
-#: the scanner's status and unit codes
+#: the scanner's status codes
 _STATUS = ("counted", "not-counted", "not-supported")
-_UNITS = (None, "msec", "ns")
 
 
 @functools.cache
@@ -51,7 +50,8 @@ def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
         return False
     import numpy as np
 
-    d = mod.scan_human(chunk.data)
+    sep = _sep(p)
+    d = mod.scan(chunk.data, sep.encode())
     kind = np.frombuffer(d["kind"], np.uint8)
     if len(kind) != chunk.n_lines or not kind.any():
         return False
@@ -62,12 +62,11 @@ def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
     taken = kind != 0
     edges = (np.flatnonzero(taken[1:] != taken[:-1]) + 1).tolist()
     for a, b in zip([0, *edges], [*edges, len(kind)], strict=True):
-        first = chunk.first_line_no + a
         if not taken[a]:
-            data = chunk.data[int(starts[a]) : int(starts[b])]
-            lines = Chunk(first, data, b - a, data.endswith(b"\n")).lines()
-            if not fast.feed_vectorised(p, lines, first):
-                p.line_path(lines, first)
+            _python(p, chunk, starts, a, b)
+            if sep and _sep(p) != sep:  # the input changed separator: rows cut
+                _python(p, chunk, starts, b, len(kind))  # with the old one are void
+                break
             continue
         r0, r1 = np.searchsorted(row_line, [a, b]).tolist()
         table = None
@@ -75,8 +74,28 @@ def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
             line_no = row_line[r0:r1].astype(np.int64) + chunk.first_line_no
             sliced = {k: v.slice(r0, r1 - r0) for k, v in cols.items()}
             table = p.segment_table(line_no, sliced, key_hash[r0:r1])
-        p.add_segment("compiled_human", table, b - a, r1 - r0)
+        p.add_segment("compiled", table, b - a, r1 - r0)
     return True
+
+
+def _sep(p: PerfStatParser) -> str:
+    """The CSV separator the scanner may split on: the input's, once its layout is
+    known (the per-line path then tries it first), printable ASCII, not a space."""
+    sep = p.sep
+    if p.csv_shape is None or not sep or sep == " " or len(sep) > 15:
+        return ""
+    return sep if all(" " < c <= "~" for c in sep) else ""
+
+
+def _python(p: PerfStatParser, chunk: Chunk, starts: Any, a: int, b: int) -> None:
+    """Lines ``a:b`` of the chunk through the Arrow and per-line paths."""
+    if a >= b:
+        return
+    first = chunk.first_line_no + a
+    data = chunk.data[int(starts[a]) : int(starts[b])]
+    lines = Chunk(first, data, b - a, data.endswith(b"\n")).lines()
+    if not fast.feed_vectorised(p, lines, first):
+        p.line_path(lines, first)
 
 
 def _columns(d: dict[str, bytes], n: int) -> dict[str, Any]:
@@ -100,7 +119,6 @@ def _columns(d: dict[str, bytes], n: int) -> dict[str, Any]:
     status = np.frombuffer(d["status"], np.uint8)
     counted = pa.py_buffer(np.packbits(status == 0, bitorder="little"))
     codes = pa.array(status.astype(np.int32))
-    unit_codes = pa.array(np.frombuffer(d["unit"], np.uint8).astype(np.int32))
     return {
         "ts": fixed("ts", pa.int64(), "ts_valid"),
         "cpu": fixed("cpu", pa.int32(), "cpu_valid"),
@@ -110,10 +128,10 @@ def _columns(d: dict[str, bytes], n: int) -> dict[str, Any]:
         "cgroup": pa.nulls(n, pa.string()),
         "event": strings("event"),
         "value": pa.Array.from_buffers(pa.float64(), n, [counted, pa.py_buffer(d["value"])]),
-        "unit": pa.array(_UNITS, pa.string()).take(unit_codes),
+        "unit": strings("unit", "unit_valid"),
         "variance_pct": pa.nulls(n, pa.float64()),
         "enabled_pct": fixed("enabled", pa.float64(), "enabled_valid"),
-        "run_ns": pa.nulls(n, pa.int64()),
+        "run_ns": fixed("run", pa.int64(), "run_valid"),
         "status": pa.array(_STATUS, pa.string()).take(codes),
         "metric_value": fixed("mv", pa.float64(), "mv_valid"),
         "metric_unit": strings("mu", "mv_valid"),
