@@ -78,6 +78,7 @@ typedef struct {
 typedef struct {
     Span ts, cpu, aggr, nr, value, event, mv, mu, pct, unit, run;
     int has_ts, ident, has_unit, has_metric, has_pct, has_run; /* ident: 0 CPU, 1 aggr, 2 none */
+    int ts_pad; /* fraction digits the time lacks to nine (JSON) */
 } Hit;
 
 /* `\d+\.\d{9}\s+` */
@@ -234,6 +235,7 @@ static int match(const char *s, size_t n, Hit *h) {
                 if (m_tail(s, n, w, h)) {
                     h->event = (Span){e, w};
                     h->has_ts = t;
+                    h->ts_pad = 0;
                     h->ident = id;
                     h->has_run = 0;
                     return 1;
@@ -337,7 +339,10 @@ static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
         (h->has_metric && to_double(s, h->mv, &mv) < 0))
         return 0;
     buf_i32(&o->col[ROW_LINE], line);
-    buf_i64(&o->col[TS], h->has_ts ? to_int(s, h->ts) : 0);
+    int64_t ts = h->has_ts ? to_int(s, h->ts) : 0;
+    for (int k = 0; k < h->ts_pad; k++)
+        ts *= 10;
+    buf_i64(&o->col[TS], ts);
     put_u8(&o->col[TS_VALID], h->has_ts);
     buf_i32(&o->col[CPU], h->ident == 0 ? (int32_t)to_int(s, h->cpu) : 0);
     put_u8(&o->col[CPU_VALID], h->ident == 0);
@@ -454,6 +459,7 @@ static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h
         return 0; /* the separator is not in the line */
     size_t i = 0;
     h->has_ts = 0;
+    h->ts_pad = 0;
     Span t = {spaces(s, f[0].b, f[0].a), f[0].b}; /* `^\s*\d+\.\d{9}$` */
     size_t d = digits(s, t.b, t.a);
     if (d > t.a && d < t.b && s[d] == '.' && t.b - d - 1 == 9 && digits(s, t.b, d + 1) == t.b) {
@@ -539,6 +545,183 @@ static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h
     return 1;
 }
 
+/* --- JSON (-j) lines: json_lines.json_fields for perf's flat counter objects ------- */
+
+typedef struct {
+    Span v;
+    int type; /* 0 absent, 1 string (v inside the quotes), 2 number */
+} JVal;
+
+enum {
+    J_VALUE, J_INTERVAL, J_TIMESTAMP, J_CPU, J_RUN, J_RUNTIME, J_PCNT, J_MU, J_MV, J_UNIT,
+    J_EVENT, J_BAIL, N_J
+};
+
+static int json_key(const char *s, Span k) {
+    static const char *NAMES[] = {"counter-value", "interval",     "timestamp",
+                                  "cpu",           "event-runtime", "runtime",
+                                  "pcnt-running",  "metric-unit",  "metric-value",
+                                  "unit",          "event"};
+    /* keys that json_fields reads in ways left to the per-line path */
+    static const char *BAIL[] = {"core",    "die",    "socket",           "node",
+                                 "cluster", "cache",  "aggregate-number", "counters",
+                                 "thread",  "cgroup", "variance"};
+    for (int j = 0; j < J_BAIL; j++)
+        if (span_is(s, k, NAMES[j]))
+            return j;
+    for (size_t j = 0; j < sizeof BAIL / sizeof *BAIL; j++)
+        if (span_is(s, k, BAIL[j]))
+            return J_BAIL;
+    return -1;
+}
+
+/* `-?(0|[1-9]\d*)(\.\d+)?` at i (no exponent here): its end, or NO */
+static size_t json_number(const char *s, size_t n, size_t i) {
+    size_t j = i < n && s[i] == '-' ? i + 1 : i;
+    size_t d = digits(s, n, j);
+    if (d == j || (s[j] == '0' && d > j + 1))
+        return NO;
+    if (d < n && s[d] == '.') {
+        size_t e = digits(s, n, d + 1);
+        if (e == d + 1)
+            return NO;
+        d = e;
+    }
+    if (d < n && (s[d] == 'e' || s[d] == 'E'))
+        return NO;
+    return d;
+}
+
+static inline int unsigned_decimal(const char *s, Span x) {
+    return all_digits(s, x) || (x.b > x.a && s[x.a] != '-' && is_decimal(s, x) &&
+                                memchr(s + x.a, ',', x.b - x.a) == NULL);
+}
+
+static int json_match(const char *s, size_t n, Hit *h) {
+    while (n && s[n - 1] == ' ')
+        n--;
+    size_t i = spaces(s, n, 0);
+    if (i >= n || s[i] != '{' || s[n - 1] != '}')
+        return 0;
+    JVal o[N_J];
+    memset(o, 0, sizeof o);
+    i = spaces(s, n, i + 1);
+    for (;;) { /* "key" : value (, | }) */
+        if (i >= n || s[i] != '"')
+            return 0;
+        const char *q = memchr(s + i + 1, '"', n - i - 1);
+        if (q == NULL)
+            return 0;
+        Span key = {i + 1, (size_t)(q - s)};
+        if (memchr(s + key.a, '\\', key.b - key.a))
+            return 0;
+        i = spaces(s, n, key.b + 1);
+        if (i >= n || s[i] != ':')
+            return 0;
+        i = spaces(s, n, i + 1);
+        JVal v;
+        if (i < n && s[i] == '"') {
+            q = memchr(s + i + 1, '"', n - i - 1);
+            if (q == NULL)
+                return 0;
+            v = (JVal){{i + 1, (size_t)(q - s)}, 1};
+            if (memchr(s + v.v.a, '\\', v.v.b - v.v.a))
+                return 0;
+            i = v.v.b + 1;
+        } else {
+            size_t e = json_number(s, n, i);
+            if (e == NO)
+                return 0; /* null, true, false, objects, arrays, exponents */
+            v = (JVal){{i, e}, 2};
+            i = e;
+        }
+        int j = json_key(s, key);
+        if (j == J_BAIL)
+            return 0;
+        if (j >= 0)
+            o[j] = v; /* json.loads: the last one wins */
+        i = spaces(s, n, i);
+        if (i < n && s[i] == ',') {
+            i = spaces(s, n, i + 1);
+            continue;
+        }
+        if (i == n - 1 && s[i] == '}')
+            break;
+        return 0;
+    }
+    /* counter-value: a status, or an unsigned plain decimal (string or number) */
+    JVal cv = o[J_VALUE];
+    if (cv.type == 0 || !(is_status(s, cv.v) || (cv.v.b > cv.v.a && unsigned_decimal(s, cv.v))))
+        return 0;
+    if (cv.type == 2 && is_status(s, cv.v))
+        return 0;
+    h->value = cv.v;
+    /* interval: a float under 10^6 s with at most nine decimals prints back as itself */
+    h->has_ts = 0;
+    h->ts_pad = 0;
+    if (o[J_INTERVAL].type) {
+        Span t = o[J_INTERVAL].v;
+        size_t d = digits(s, t.b, t.a);
+        if (o[J_INTERVAL].type != 2 || d == t.a || d - t.a > 6 || d >= t.b || s[d] != '.' ||
+            t.b - d - 1 > 9)
+            return 0;
+        h->ts = t;
+        h->has_ts = 1;
+        h->ts_pad = 9 - (int)(t.b - d - 1);
+    } else if (o[J_TIMESTAMP].type) {
+        return 0;
+    }
+    h->ident = 2;
+    if (o[J_CPU].type) {
+        Span c = o[J_CPU].v;
+        if (!all_digits(s, c) || c.b - c.a > 9)
+            return 0;
+        h->ident = 0;
+        h->cpu = c;
+    }
+    h->has_run = 0;
+    if (o[J_RUN].type) {
+        Span r = o[J_RUN].v;
+        if (o[J_RUN].type != 2 || !all_digits(s, r) || r.b - r.a > 15)
+            return 0;
+        h->run = r;
+        h->has_run = 1;
+    } else if (o[J_RUNTIME].type) {
+        return 0;
+    }
+    h->has_pct = 0;
+    if (o[J_PCNT].type) {
+        if (o[J_PCNT].type != 2 || !unsigned_decimal(s, o[J_PCNT].v))
+            return 0;
+        h->pct = o[J_PCNT].v;
+        h->has_pct = 1;
+    }
+    h->has_metric = 0;
+    if (o[J_MU].type) {
+        Span mu = o[J_MU].v;
+        if (o[J_MU].type != 1)
+            return 0;
+        if (mu.b > mu.a && !span_is(s, mu, "(null)")) {
+            if (o[J_MV].type != 2 || !unsigned_decimal(s, o[J_MV].v))
+                return 0;
+            h->mu = mu;
+            h->mv = o[J_MV].v;
+            h->has_metric = 1;
+        }
+    }
+    h->has_unit = 0;
+    if (o[J_UNIT].type) {
+        if (o[J_UNIT].type != 1)
+            return 0;
+        h->unit = o[J_UNIT].v;
+        h->has_unit = h->unit.b > h->unit.a;
+    }
+    if (o[J_EVENT].type != 1 || o[J_EVENT].v.b == o[J_EVENT].v.a)
+        return 0;
+    h->event = o[J_EVENT].v;
+    return 1;
+}
+
 #define ONES 0x0101010101010101ULL
 #define HIGH 0x8080808080808080ULL
 
@@ -573,6 +756,11 @@ static void scan(const char *data, size_t len, const char *sep, size_t sl, Out *
         Hit h;
         if (printable && n && match(s, n, &h)) {
             if (emit(o, s, &h, line)) {
+                kind = K_ROW;
+                rows++;
+            }
+        } else if (printable && spaces(s, n, 0) < n && s[spaces(s, n, 0)] == '{') {
+            if (json_match(s, n, &h) && emit(o, s, &h, line)) {
                 kind = K_ROW;
                 rows++;
             }
