@@ -438,8 +438,9 @@ static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h
     while (n && s[n - 1] == ' ')
         n--; /* the per-line path reads raw.rstrip() */
     size_t j = spaces(s, n, 0);
-    if (j == n || s[j] == '{' || s[j] == '#' || s[j] == '(' || has(s, n, "seconds") ||
-        has(s, n, "Wall-clock") || has(s, n, "Performance counter stats"))
+    /* HEADER_RE and the Wall-clock footer start with a letter, which fails the
+     * head-field test below; the elapsed/user/sys footers hold "seconds" */
+    if (j == n || s[j] == '{' || s[j] == '#' || s[j] == '(' || has(s, n, "seconds"))
         return 0;
     Span f[MAX_FIELDS];
     size_t nf = 0, a = 0;
@@ -557,21 +558,31 @@ enum {
     J_EVENT, J_BAIL, N_J
 };
 
+typedef struct {
+    const char *name;
+    size_t len;
+    int id;
+} JKey;
+
+#define JK(s, id) {s, sizeof s - 1, id}
+/* the keys json_fields reads; J_BAIL: read in ways left to the per-line path */
+static const JKey JKEYS[] = {
+    JK("counter-value", J_VALUE), JK("interval", J_INTERVAL),   JK("timestamp", J_TIMESTAMP),
+    JK("cpu", J_CPU),             JK("event-runtime", J_RUN),   JK("runtime", J_RUNTIME),
+    JK("pcnt-running", J_PCNT),   JK("metric-unit", J_MU),      JK("metric-value", J_MV),
+    JK("unit", J_UNIT),           JK("event", J_EVENT),         JK("core", J_BAIL),
+    JK("die", J_BAIL),            JK("socket", J_BAIL),         JK("node", J_BAIL),
+    JK("cluster", J_BAIL),        JK("cache", J_BAIL),          JK("aggregate-number", J_BAIL),
+    JK("counters", J_BAIL),       JK("thread", J_BAIL),         JK("cgroup", J_BAIL),
+    JK("variance", J_BAIL),
+};
+
 static int json_key(const char *s, Span k) {
-    static const char *NAMES[] = {"counter-value", "interval",     "timestamp",
-                                  "cpu",           "event-runtime", "runtime",
-                                  "pcnt-running",  "metric-unit",  "metric-value",
-                                  "unit",          "event"};
-    /* keys that json_fields reads in ways left to the per-line path */
-    static const char *BAIL[] = {"core",    "die",    "socket",           "node",
-                                 "cluster", "cache",  "aggregate-number", "counters",
-                                 "thread",  "cgroup", "variance"};
-    for (int j = 0; j < J_BAIL; j++)
-        if (span_is(s, k, NAMES[j]))
-            return j;
-    for (size_t j = 0; j < sizeof BAIL / sizeof *BAIL; j++)
-        if (span_is(s, k, BAIL[j]))
-            return J_BAIL;
+    size_t len = k.b - k.a;
+    for (size_t j = 0; j < sizeof JKEYS / sizeof *JKEYS; j++)
+        if (JKEYS[j].len == len && s[k.a] == JKEYS[j].name[0] &&
+            memcmp(s + k.a, JKEYS[j].name, len) == 0)
+            return JKEYS[j].id;
     return -1;
 }
 

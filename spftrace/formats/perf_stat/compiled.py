@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..lines import Chunk
 from . import fast
+from .human import FAST_RE
 
 if TYPE_CHECKING:
     from .parser import PerfStatParser
@@ -50,11 +51,24 @@ def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
         return False
     import numpy as np
 
+    learnt, pos = _learn(p, chunk)
+    if learnt:  # the lines read to learn the CSV layout: the rest is this chunk now
+        chunk = Chunk(
+            chunk.first_line_no + learnt, chunk.data[pos:], chunk.n_lines - learnt,
+            chunk.terminated,
+        )  # fmt: skip
+        if not chunk.n_lines:
+            return True
     sep = _sep(p)
     d = mod.scan(chunk.data, sep.encode())
     kind = np.frombuffer(d["kind"], np.uint8)
     if len(kind) != chunk.n_lines or not kind.any():
-        return False
+        if not learnt:
+            return False
+        lines = chunk.lines()
+        if not fast.feed_vectorised(p, lines, chunk.first_line_no):
+            p.line_path(lines, chunk.first_line_no)
+        return True
     starts = np.frombuffer(d["line_start"], np.int64)
     row_line = np.frombuffer(d["row_line"], np.int32)
     cols = _columns(d, len(row_line))
@@ -76,6 +90,22 @@ def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
             table = p.segment_table(line_no, sliced, key_hash[r0:r1])
         p.add_segment("compiled", table, b - a, r1 - r0)
     return True
+
+
+def _learn(p: PerfStatParser, chunk: Chunk) -> tuple[int, int]:
+    """While the CSV layout is unknown, the first lines one by one through the
+    per-line path until it is (as ``fast.feed_vectorised`` does): how many, and
+    where the next line starts."""
+    k, pos, data = 0, 0, chunk.data
+    while p.csv_shape is None and k < min(fast.LEARN_LINES, chunk.n_lines):
+        nl = data.find(b"\n", pos)
+        end = len(data) if nl < 0 else nl
+        line = chunk.line(pos, end)
+        if line.lstrip().startswith("{") or FAST_RE.match(line):
+            break  # JSON or human lines: nothing to learn
+        p.line_path([line], chunk.first_line_no + k)
+        k, pos = k + 1, min(end + 1, len(data))
+    return k, pos
 
 
 def _sep(p: PerfStatParser) -> str:
