@@ -14,7 +14,6 @@
  * ASCII, a '\r', a long number - is left to the per-line Python path, as is a
  * row followed by a line that may be a wrapped "( +- x% )" (it amends that row).
  * Floats are read by PyOS_string_to_double, the function behind float(). */
-#define _GNU_SOURCE /* memmem */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
@@ -427,8 +426,13 @@ static inline int is_plain(const char *s, Span x) {
     return all_digits(s, x) || is_decimal(s, x);
 }
 
-static inline int has(const char *s, size_t n, const char *lit) {
-    return memmem(s, n, lit, strlen(lit)) != NULL;
+/* whether the line holds "seconds" (an inline loop: memmem's set-up per line cost
+ * more than the search) */
+static inline int has_seconds(const char *s, size_t n) {
+    for (size_t k = 0; k + 7 <= n; k++)
+        if (s[k] == 's' && memcmp(s + k + 1, "econds", 6) == 0)
+            return 1;
+    return 0;
 }
 
 /* `[TIME] [CPUn | S..,NR] VALUE UNIT EVENT RUN PCNT [MV [MU]]` split on sep, with
@@ -440,7 +444,7 @@ static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h
     size_t j = spaces(s, n, 0);
     /* HEADER_RE and the Wall-clock footer start with a letter, which fails the
      * head-field test below; the elapsed/user/sys footers hold "seconds" */
-    if (j == n || s[j] == '{' || s[j] == '#' || s[j] == '(' || has(s, n, "seconds"))
+    if (j == n || s[j] == '{' || s[j] == '#' || s[j] == '(' || has_seconds(s, n))
         return 0;
     Span f[MAX_FIELDS];
     size_t nf = 0, a = 0;
@@ -603,6 +607,17 @@ static size_t json_number(const char *s, size_t n, size_t i) {
     return d;
 }
 
+/* the closing quote of a string opened at i, or NO (a backslash: left to Python) */
+static inline size_t json_string_end(const char *s, size_t n, size_t i) {
+    for (size_t k = i + 1; k < n; k++) {
+        if (s[k] == '"')
+            return k;
+        if (s[k] == '\\')
+            return NO;
+    }
+    return NO;
+}
+
 static inline int unsigned_decimal(const char *s, Span x) {
     return all_digits(s, x) || (x.b > x.a && s[x.a] != '-' && is_decimal(s, x) &&
                                 memchr(s + x.a, ',', x.b - x.a) == NULL);
@@ -618,27 +633,21 @@ static int json_match(const char *s, size_t n, Hit *h) {
     memset(o, 0, sizeof o);
     i = spaces(s, n, i + 1);
     for (;;) { /* "key" : value (, | }) */
-        if (i >= n || s[i] != '"')
+        size_t q = i < n && s[i] == '"' ? json_string_end(s, n, i) : NO;
+        if (q == NO)
             return 0;
-        const char *q = memchr(s + i + 1, '"', n - i - 1);
-        if (q == NULL)
-            return 0;
-        Span key = {i + 1, (size_t)(q - s)};
-        if (memchr(s + key.a, '\\', key.b - key.a))
-            return 0;
+        Span key = {i + 1, q};
         i = spaces(s, n, key.b + 1);
         if (i >= n || s[i] != ':')
             return 0;
         i = spaces(s, n, i + 1);
         JVal v;
         if (i < n && s[i] == '"') {
-            q = memchr(s + i + 1, '"', n - i - 1);
-            if (q == NULL)
+            q = json_string_end(s, n, i);
+            if (q == NO)
                 return 0;
-            v = (JVal){{i + 1, (size_t)(q - s)}, 1};
-            if (memchr(s + v.v.a, '\\', v.v.b - v.v.a))
-                return 0;
-            i = v.v.b + 1;
+            v = (JVal){{i + 1, q}, 1};
+            i = q + 1;
         } else {
             size_t e = json_number(s, n, i);
             if (e == NO)
