@@ -1,19 +1,22 @@
-/* spftrace._native._perf_stat: perf stat's human counter lines, cut in C.
+/* spftrace._native._perf_stat: perf stat's counter lines (human, CSV, JSON), cut in C.
  *
- * Why C: the Arrow path (formats/perf_stat/fast.py) spent ~40 compute calls
- * and a str->Arrow round trip per chunk, capping ingest near 250k lines/s; one
- * byte loop per line reads the same lines 5-10x faster.  Why its own extension:
- * _core (module.c) and _perf_walk belong to other scanners; this one needs no
- * shared state.
+ * Why C: the Arrow paths (formats/perf_stat/fast.py) spent ~40 compute calls
+ * and a str->Arrow round trip per chunk, capping ingest near 250k lines/s
+ * (human), 130k (CSV) and 70k (JSON); one byte loop per line reads the same
+ * lines 5-20x faster.  Why its own extension: _core (module.c) and _perf_walk
+ * belong to other scanners; this one shares no state with them.
  *
- * scan_human(data) reads every line of a chunk and takes exactly the lines
- * that formats/perf_stat/human.FAST_RE matches (its groups found in the same
- * priority order as the regex backtracks) and whose numbers the per-line path
- * reads without checks; it also takes perf's "#  time CPU counts unit events"
- * header (ignored).  Every other line - anything with a byte outside printable
- * ASCII, a '\r', a long number - is left to the per-line Python path, as is a
- * row followed by a line that may be a wrapped "( +- x% )" (it amends that row).
- * Floats are read by PyOS_string_to_double, the function behind float(). */
+ * scan(data, sep) reads every line of a chunk and takes, in the per-line
+ * path's own order of trial, exactly: the lines formats/perf_stat/human.FAST_RE
+ * matches (its groups found in the priority order the regex backtracks in)
+ * and perf's "#  time CPU counts unit events" header (ignored); perf's flat
+ * JSON counter objects (json_lines.json_fields' rules); CSV rows split on
+ * `sep` (the input's separator, once the parser knows its layout) passing
+ * csv_lines._sep_fields' tests.  Every other line - a byte outside printable
+ * ASCII, a '\r', a long number, a layout detail the rules read specially - is
+ * left to the per-line Python path, as is a row followed by a line that may be
+ * a wrapped "( +- x% )" (it amends that row).  Floats: Clinger's exact fast
+ * path, else PyOS_string_to_double (the function behind float()). */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 

@@ -1,14 +1,16 @@
-"""perf stat human counter lines through the compiled scanner (``_native/src/perf_stat.c``).
+"""perf stat counter lines through the compiled scanner (``_native/src/perf_stat.c``).
 
-Why C and not more Arrow: the Arrow interval path (``fast.human_interval``) cost
-~40 compute calls and a str -> Arrow round trip per chunk (250k lines/s whole
+Why C and not more Arrow: the Arrow paths (``fast``) cost ~40 compute calls and a
+str -> Arrow round trip per chunk (250k human, 130k CSV, 70k JSON lines/s whole
 process); the scanner reads the chunk's bytes once and hands back columns.
 
 The scanner takes exactly the lines ``human.FAST_RE`` matches (and perf's
-interval column header); every other run of lines is decoded and goes through
-``fast.feed_vectorised`` / the per-line path, in order, so blocks and state
-advance as they would line by line.  Without the extension (not built, or
-SPFTRACE_NO_NATIVE) nothing changes.  ``fast.THRESHOLDS["compiled"]`` is the
+interval column header), perf's flat JSON counter objects, and CSV rows of the
+input's separator once the layout is known (``_learn`` reads a first chunk's
+lines one by one until then); every other run of lines is decoded and goes
+through ``fast.feed_vectorised`` / the per-line path, in order, so blocks and
+state advance as they would line by line.  Without the extension (not built,
+or SPFTRACE_NO_NATIVE) nothing changes.  ``fast.THRESHOLDS["compiled"]`` is the
 chunk size below which it is not tried (tests set it to 1).
 """
 
