@@ -16,14 +16,14 @@
  * ASCII, a '\r', a long number, a layout detail the rules read specially - is
  * left to the per-line Python path, as is a row followed by a line that may be
  * a wrapped "( +- x% )" (it amends that row).  Floats: Clinger's exact fast
- * path, else PyOS_string_to_double (the function behind float()). */
+ * path (numbers it cannot read exactly go to the per-line path), so the scan
+ * needs no Python API and runs with the GIL released. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include "out.h"
 
 #define NO ((size_t)-1)
-#define MAX_NUM 64 /* longer numbers go to the per-line path */
 
 enum { K_OTHER = 0, K_ROW = 1, K_HEADER = 2 };
 
@@ -253,10 +253,10 @@ static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* float(s[x]) for `\d+(\.\d+)?`: at most 15 digits and 22 decimals is an exact
+/* float(s[x]) for `\d+([.,]\d+)?`: at most 15 digits and 22 decimals is an exact
  * integer divided by an exact power of ten, one correctly rounded IEEE division
- * (Clinger's fast path), so equal to float(); anything else goes to
- * PyOS_string_to_double. */
+ * (Clinger's fast path), so equal to float(); -1 for anything else (the scan
+ * runs without the GIL, so float() itself is left to the per-line path). */
 static int to_double(const char *s, Span x, double *out) {
     uint64_t m = 0;
     int nd = 0, frac = -1;
@@ -273,27 +273,10 @@ static int to_double(const char *s, Span x, double *out) {
     }
     if (frac < 0)
         frac = 0;
-    if (nd <= 15 && frac <= 22) {
-        *out = (double)m / POW10[frac];
-        return 0;
-    }
-    char tmp[MAX_NUM + 1];
-    size_t len = x.b - x.a;
-    if (len > MAX_NUM)
-        return -1;
-    memcpy(tmp, s + x.a, len);
-    tmp[len] = 0;
-    for (size_t k = 0; k < len; k++)
-        if (tmp[k] == ',')
-            tmp[k] = '.';
-    char *end;
-    double v = PyOS_string_to_double(tmp, &end, NULL);
-    if (v == -1.0 && PyErr_Occurred()) {
-        PyErr_Clear();
-        return -1;
-    }
-    *out = v;
-    return end == tmp + len ? 0 : -1;
+    if (nd > 15 || frac > 22)
+        return -1; /* not exact this way: the per-line path reads the line (float()) */
+    *out = (double)m / POW10[frac];
+    return 0;
 }
 
 static int64_t to_int(const char *s, Span x) {
@@ -859,7 +842,9 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
         o.str[k].off.oom = o.str[k].data.oom = &o.oom;
         strs_start(&o.str[k]);
     }
+    Py_BEGIN_ALLOW_THREADS; /* the read-ahead and writer threads run meanwhile */
     scan(data.buf, (size_t)data.len, sepc, sl, &o);
+    Py_END_ALLOW_THREADS;
     PyBuffer_Release(&data);
     PyObject *d = NULL;
     if (o.oom) {
