@@ -616,7 +616,8 @@ static int json_match(const char *s, size_t n, Hit *h) {
     if (i >= n || s[i] != '{' || s[n - 1] != '}')
         return 0;
     JVal o[N_J];
-    memset(o, 0, sizeof o);
+    for (int k = 0; k < N_J; k++)
+        o[k].type = 0; /* (a memset of the spans too cost 7% of the scan) */
     i = spaces(s, n, i + 1);
     for (;;) { /* "key" : value (, | }) */
         size_t q = i < n && s[i] == '"' ? json_string_end(s, n, i) : NO;
@@ -760,12 +761,14 @@ static void scan(const char *data, size_t len, const char *sep, size_t sl, Out *
         int printable = is_printable(s, n);
         int kind = K_OTHER;
         Hit h;
-        if (printable && n && match(s, n, &h)) {
+        size_t lead = spaces(s, n, 0);
+        int brace = lead < n && s[lead] == '{'; /* FAST_RE cannot match these */
+        if (printable && n && !brace && match(s, n, &h)) {
             if (emit(o, s, &h, line)) {
                 kind = K_ROW;
                 rows++;
             }
-        } else if (printable && spaces(s, n, 0) < n && s[spaces(s, n, 0)] == '{') {
+        } else if (printable && brace) {
             if (json_match(s, n, &h) && emit(o, s, &h, line)) {
                 kind = K_ROW;
                 rows++;
