@@ -26,6 +26,14 @@ def extensions() -> list[Extension]:
             extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
         ),
+        # perf stat's human counter lines (formats/perf_stat/compiled.py)
+        Extension(
+            "spftrace._native._perf_stat",
+            sources=[f"{SRC}/perf_stat.c"],
+            depends=[f"{SRC}/out.h"],
+            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+            optional=True,
+        ),
         # the record walks of the binary readers (formats/perf_data, formats/trace_dat)
         Extension(
             "spftrace._native._perf_walk",

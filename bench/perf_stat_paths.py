@@ -4,7 +4,8 @@ Each input is a real capture from tests/data/perf_stat/ (PROVENANCE.tsv has the
 commands) repeated to LINES lines (default 1M) with its timestamps moved
 forward, so it stays one continuous stream in perf's exact layout.  Measured in
 this process: the perf-stat parser over the file's chunks (no Parquet writing),
-best of 3; the baseline for CSV is ``pandas.read_csv`` of the same file.
+best of 3, and each mode's rate as a ratio to the human interval layout's; the
+baseline for CSV is ``pandas.read_csv`` of the same file.
 Written to bench/work/ (not committed); prints a Markdown table.
 """
 
@@ -94,15 +95,20 @@ def pandas_rate(path: Path, sep: str) -> float:
 
 def main() -> None:
     lines = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    print(f"| mode ({lines:,} lines) | rows | parse lines/s | pandas.read_csv lines/s |")
-    print("|---|---:|---:|---:|")
-    for mode in INPUTS:
+    print(
+        f"| mode ({lines:,} lines) | rows | parse lines/s | / human -I -A "
+        "| pandas.read_csv lines/s |"
+    )
+    print("|---|---:|---:|---:|---:|")
+    human = 0.0
+    for mode in INPUTS:  # human first: the others' ratios are to it
         path = build(mode, lines)
         rate, rows = parse_rate(path)
+        human = human or rate
         base = ""
         if mode.startswith("CSV"):
             base = f"{pandas_rate(path, ';' if 'x;' in mode else ','):,.0f}"
-        print(f"| {mode} | {rows:,} | {rate:,.0f} | {base} |", flush=True)
+        print(f"| {mode} | {rows:,} | {rate:,.0f} | {rate / human:.2f} | {base} |", flush=True)
 
 
 if __name__ == "__main__":

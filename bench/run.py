@@ -23,20 +23,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from perf_stat_ingest import bench_perf_stat  # noqa: E402
+
 WORK = HERE / "work"
 PY = sys.executable
-
-PERF_EVENTS = (
-    "cpu-clock,task-clock,faults,page-faults,minor-faults,major-faults,context-switches,"
-    "cpu-migrations,alignment-faults,emulation-faults,exceptions:page_fault_user,"
-    "exceptions:page_fault_kernel,mmap_lock:mmap_lock_start_locking,"
-    "mmap_lock:mmap_lock_acquire_returned,mmap_lock:mmap_lock_released,sched:sched_switch,"
-    "sched:sched_wakeup,sched:sched_waking,sched:sched_process_fork,sched:sched_process_exit,"
-    "irq:irq_handler_entry,irq:softirq_entry,timer:hrtimer_start,timer:timer_start,"
-    "syscalls:sys_enter_mmap,syscalls:sys_enter_munmap,syscalls:sys_enter_mprotect,"
-    "syscalls:sys_enter_brk,kmem:mm_page_alloc,kmem:mm_page_free"
-)
-PERF_STAT_CMD = f"perf stat -a -A -I 10 -e {PERF_EVENTS} -- sleep 5"
 
 
 def sh(cmd: str) -> str:
@@ -86,74 +77,6 @@ def best_ingest(path: Path, data: Path, runs: int = 3) -> dict[str, float]:
             best = r
     shutil.rmtree(data, ignore_errors=True)
     return {**best, "maxrss_mb": rss}
-
-
-def perf_stat_capture() -> Path:
-    cap = WORK / "perf-stat-a-A-I10.txt"
-    if not cap.exists():
-        WORK.mkdir(parents=True, exist_ok=True)
-        with cap.open("w") as fh:
-            subprocess.run(
-                PERF_STAT_CMD, shell=True, stderr=fh, stdout=subprocess.DEVNULL, check=True
-            )
-    return cap
-
-
-def extend(cap: Path, lines_wanted: int) -> Path:
-    """Repeat the capture with timestamps moved forward: one continuous interval stream."""
-    out = WORK / f"perf-stat-{lines_wanted // 1000}k.txt"
-    if out.exists():
-        return out
-    src = cap.read_text().splitlines()
-    last = max(float(ln.split()[0]) for ln in src if ln[:1] == " " and ln.split()[0][0].isdigit())
-    written = 0
-    with out.open("w") as fh:
-        k = 0
-        while written < lines_wanted:
-            shift = k * last
-            for ln in src:
-                if ln[:1] == " " and "." in ln[:17]:
-                    t = float(ln[:16]) + shift
-                    fh.write(f"{t:16.9f}{ln[16:]}\n")
-                else:
-                    fh.write(ln + "\n")
-                written += 1
-            k += 1
-    return out
-
-
-def bench_perf_stat(results: list[str]) -> None:
-    cap = perf_stat_capture()
-    results += [
-        "## perf stat ingestion (`-a -A -I 10`, 30 events, human format)",
-        "",
-        f"Capture: `{PERF_STAT_CMD}` (stderr), extended by repeating it with "
-        "timestamps shifted forward. Command measured: `spftrace ingest FILE --data DIR` "
-        "(parse, convert, write Parquet). Baseline: a Python loop that only reads the lines.",
-        "",
-        "| input lines | MB | ingest s | lines/s | MB/s | peak RSS MB | baseline lines/s "
-        "| ingest / baseline |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for n in (1_200_000, 4_800_000):
-        f = extend(cap, n)
-        data = WORK / "ds"
-        shutil.rmtree(data, ignore_errors=True)
-        r = child("ingest", str(f), str(data))
-        base = child("readlines", str(f))
-        lps = r["lines"] / r["ingest_s"]
-        blps = base["lines"] / base["wall_s"]
-        results.append(
-            f"| {int(r['lines']):,} | {r['bytes'] / 1e6:.0f} | {r['ingest_s']:.2f} | {lps:,.0f} | "
-            f"{r['bytes'] / 1e6 / r['ingest_s']:.1f} | {r['maxrss_mb']:.0f} | {blps:,.0f} "
-            f"| {lps / blps:.2f} |"
-        )
-        shutil.rmtree(data, ignore_errors=True)
-    results += [
-        "",
-        "Target (issue 2): at least 500,000 counter lines/s; peak RSS flat as input grows.",
-        "",
-    ]
 
 
 TRACE_RECORD = (
@@ -467,7 +390,7 @@ def main() -> None:
 
         bench_whole(results)
     if "perf-stat" in which:
-        bench_perf_stat(results)
+        bench_perf_stat(results, child)
     if "traces" in which:
         bench_traces(results)
     if "binary" in which:

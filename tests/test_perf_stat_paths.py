@@ -2,6 +2,9 @@
 
 With the thresholds forced to 1 the vectorised paths (human interval, CSV, JSON)
 take every line they can prove; with them out of reach nothing is vectorised.
+The compiled human scanner (perf_stat/compiled.py) runs first where it is built,
+so each input goes through three configurations: everything at 1, everything
+at 1 but the compiled scanner (the Arrow paths alone), nothing.
 Both must give the golden table (reviewed against the inputs, tests/data/*/
 *.expected), and each path must have been used by the inputs of its mode, or the
 equality would prove nothing.
@@ -17,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from spftrace.formats.lines import Chunk
-from spftrace.formats.perf_stat import PerfStatParser, fast
+from spftrace.formats.perf_stat import PerfStatParser, compiled, fast
 
 from .helpers import DATA, Parsed, expected_table
 from .test_roundtrip_perf_stat import counters, render_csv, render_human, render_json
@@ -27,9 +30,22 @@ GOLDEN = sorted(
 )
 
 
-def parse(path: Path, threshold: int, chunk_lines: int | None = None) -> tuple[Parsed, Any]:
+OFF = 10**12
+#: threshold overrides: every path at 1; the Arrow paths alone; compiled only
+CONFIGS = {"all": {}, "arrow": {"compiled": OFF}}
+
+
+def _set(threshold: int, config: str) -> dict[str, int]:
     old = dict(fast.THRESHOLDS)
     fast.THRESHOLDS.update(dict.fromkeys(fast.THRESHOLDS, threshold))
+    fast.THRESHOLDS.update(CONFIGS[config])
+    return old
+
+
+def parse(
+    path: Path, threshold: int, chunk_lines: int | None = None, config: str = "all"
+) -> tuple[Parsed, Any]:
+    old = _set(threshold, config)
     try:
         lines = path.read_bytes().decode("utf-8", "surrogateescape").split("\n")
         if lines[-1] == "":
@@ -56,16 +72,38 @@ def mode(path: Path) -> str | None:
     return None
 
 
+@pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("path", GOLDEN, ids=[f"{p.parent.name}/{p.name}" for p in GOLDEN])
-def test_vectorised_paths_equal_the_per_line_path(path: Path) -> None:
-    slow, p_slow = parse(path, 10**12)
-    quick, p_fast = parse(path, 1)
+def test_vectorised_paths_equal_the_per_line_path(path: Path, config: str) -> None:
+    slow, p_slow = parse(path, OFF)
+    quick, p_fast = parse(path, 1, config=config)
     assert not p_slow.fast_lines
     assert expected_table(quick) == expected_table(slow)
     assert expected_table(quick) == path.with_suffix(".expected").read_text()
     want = mode(path)
+    paths = {want}
+    if config == "all" and compiled.scanner() is not None:
+        paths = {want, "compiled"}  # the scanner runs first, where it is built
     if want is not None and path.name not in NOT_VECTORISED:
-        assert p_fast.fast_lines.get(want, 0) > 0, p_fast.fast_lines
+        assert sum(p_fast.fast_lines.get(k, 0) for k in paths) > 0, p_fast.fast_lines
+    if config == "arrow":
+        assert "compiled" not in p_fast.fast_lines
+
+
+def test_the_compiled_scanner_takes_human_lines_of_every_shape() -> None:
+    """Every human golden input whose counter lines FAST_RE reads goes through the
+    scanner (not only the interval ones), so the equality above covers it."""
+    if compiled.scanner() is None:
+        pytest.skip("the compiled core is not built (SPFTRACE_NO_NATIVE or no compiler)")
+    used = [p.name for p in GOLDEN if parse(p, 1)[1].fast_lines.get("compiled")]
+    for name in ("human.txt", "interval-human-long.txt", "human-not-counted.txt"):
+        assert name in used
+    # CSV rows once the layout is known (a chunk after the first row's)
+    used = [p.name for p in GOLDEN if parse(p, 1, chunk_lines=5)[1].fast_lines.get("compiled")]
+    for name in ("csv-comma.txt", "csv-semicolon.txt", "per-cpu-interval-csv.txt"):
+        assert name in used
+    for name in ("json.txt", "per-cpu-interval-json.txt", "interval-json-summary.txt"):
+        assert name in used
 
 
 #: inputs of a vectorised mode that no vectorised path may take, and why
@@ -81,11 +119,12 @@ NOT_VECTORISED = {
 }
 
 
+@pytest.mark.parametrize("config", CONFIGS)
 @pytest.mark.parametrize("path", GOLDEN, ids=[f"{p.parent.name}/{p.name}" for p in GOLDEN])
-def test_vectorised_paths_across_chunk_boundaries(path: Path) -> None:
+def test_vectorised_paths_across_chunk_boundaries(path: Path, config: str) -> None:
     """State (blocks, separator, layout) carries across chunks the same on both paths."""
-    slow, _ = parse(path, 10**12, chunk_lines=5)
-    quick, _ = parse(path, 1, chunk_lines=5)
+    slow, _ = parse(path, OFF, chunk_lines=5)
+    quick, _ = parse(path, 1, chunk_lines=5, config=config)
     assert expected_table(quick) == expected_table(slow)
 
 
@@ -95,12 +134,14 @@ def test_vectorised_paths_across_chunk_boundaries(path: Path) -> None:
 EDIT_CHARS = " ,;:'.%/<>{}\"#-_0123456789eE+\t\r\\é\u202f"
 
 
-def _parse_text(text: str, threshold: int) -> tuple[Parsed, Any]:
-    old = dict(fast.THRESHOLDS)
-    fast.THRESHOLDS.update(dict.fromkeys(fast.THRESHOLDS, threshold))
+def _parse_text(text: str, threshold: int, config: str = "all") -> tuple[Parsed, Any]:
+    old = _set(threshold, config)
     try:
         p = PerfStatParser()
-        return Parsed([p.feed(Chunk.of_text(text)), p.close()], p), p
+        # two chunks: a CSV layout learnt in the first is used by the scanner in the second
+        head, _, tail = text.partition("\n")
+        outs = [p.feed(Chunk.of_text(head + "\n")), p.feed(Chunk.of_text(tail, 2)), p.close()]
+        return Parsed(outs, p), p
     finally:
         fast.THRESHOLDS.update(old)
 
@@ -132,12 +173,13 @@ def damaged(draw: st.DrawFn) -> str:
     return "\n".join(lines)
 
 
-@given(damaged())
-def test_vectorised_paths_equal_the_per_line_path_on_damaged_lines(text: str) -> None:
+@pytest.mark.parametrize("config", CONFIGS)
+@given(text=damaged())
+def test_vectorised_paths_equal_the_per_line_path_on_damaged_lines(text: str, config: str) -> None:
     """A vectorised path may leave any line to the per-line path, but a line it takes
     must come out exactly as the per-line path makes it."""
-    quick, _ = _parse_text(text, 1)
-    slow, _ = _parse_text(text, 10**12)
+    quick, _ = _parse_text(text, 1, config)
+    slow, _ = _parse_text(text, OFF)
     assert expected_table(quick) == expected_table(slow)
     assert [(r.line_no, r.reason) for r in quick.rejects] == [
         (r.line_no, r.reason) for r in slow.rejects

@@ -54,21 +54,24 @@ class Blocks:
     def assign_all(self, keys: Iterable[Key]) -> list[int]:
         return [self.assign(k) for k in keys]
 
-    def assign_columns(self, cols: Sequence[Any]) -> list[int] | Any:
+    def assign_columns(self, cols: Sequence[Any], key_hash: Any = None) -> list[int] | Any:
         """Blocks of rows given as Arrow columns (ts, cpu, aggr, thread, cgroup, event).
 
         The common case - interval rows, time not going backwards, no key twice at
         one time - stays in one block and is decided column-wise; anything else goes
-        row by row through ``assign``."""
+        row by row through ``assign``.  ``key_hash`` (numpy uint64, optional): per
+        row a hash of its key but the time (the compiled scanner's), equal for equal
+        keys, so distinct (time, hash) pairs prove distinct keys without encoding
+        the string columns."""
         import numpy as np
 
-        fast = self._one_block(cols)
+        fast = self._one_block(cols, key_hash)
         if fast is not None:
             return np.full(len(cols[0]), fast, np.int32)
         return self.assign_all(keys_of([c.to_pylist() for c in cols]))
 
-    def _one_block(self, cols: Sequence[Any]) -> int | None:
-        import pyarrow as pa
+    def _one_block(self, cols: Sequence[Any], key_hash: Any) -> int | None:
+        import numpy as np
 
         ts = cols[0]
         n = len(ts)
@@ -77,14 +80,13 @@ class Blocks:
         t = ts.to_numpy()
         if (self.last_ts is not None and t[0] < self.last_ts) or (t[1:] < t[:-1]).any():
             return None
-        names = ["ts", "cpu", "aggr", "thread", "cgroup", "event"]
-        table = pa.table(dict(zip(names, cols, strict=True)))
-        if distinct_rows([table[c] for c in names]) != n:
+        hashed = key_hash is not None and _pairs_distinct(t, key_hash)
+        if not hashed and distinct_rows(cols) != n:
             return None  # a key twice at one time
 
         def keys_at(when: int) -> set[Key]:
-            rows = table.filter(pa.compute.equal(table["ts"], when))
-            return set(keys_of([rows[c].to_pylist() for c in names]))
+            lo, hi = np.searchsorted(t, [when, when + 1]).tolist()  # t is sorted
+            return set(keys_of([c.slice(lo, hi - lo).to_pylist() for c in cols]))
 
         if self.last_ts is not None and t[0] == self.last_ts and keys_at(int(t[0])) & self.keys:
             return None
@@ -101,6 +103,15 @@ class Blocks:
         self.keys = set()
         self.has_total = False
         self.last_ts = None
+
+
+def _pairs_distinct(t: Any, key_hash: Any) -> bool:
+    """Whether the (time, hash) pairs are all distinct (False may be a collision)."""
+    import numpy as np
+
+    mixed = key_hash + t.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    mixed.sort()
+    return not bool((mixed[1:] == mixed[:-1]).any())
 
 
 def keys_of(columns: Sequence[Sequence[object]]) -> Iterable[Key]:

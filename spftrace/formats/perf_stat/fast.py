@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from .parser import PerfStatParser
 
 #: lines a chunk needs before each path is tried (tests set them to 1)
-THRESHOLDS = {"human_interval": 256, "csv": 256, "json": 256}
+THRESHOLDS = {"human_interval": 256, "csv": 256, "json": 256, "compiled": 256}
 #: lines of a chunk the per-line path reads first while the CSV layout is unknown
 LEARN_LINES = 16
 

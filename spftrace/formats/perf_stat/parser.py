@@ -18,7 +18,7 @@ from typing import Any
 from ..lines import Chunk
 from ..numbers import parse_plain_number, seconds_to_ns
 from ..spec import ArrowTable, Batch, Reject, Stat, rows_table
-from . import fast
+from . import compiled, fast
 from .blocks import Blocks, Key
 from .csv_lines import CsvShape, csv_fields, detect_sep, looks_locale_mangled, shape_of
 from .human import FAST_RE, footer_fields, human_fields
@@ -90,6 +90,8 @@ class PerfStatParser:
 
     # -- entry points ---------------------------------------------------------
     def feed(self, chunk: Chunk) -> Batch:
+        if compiled.feed_compiled(self, chunk):
+            return self._take()
         return self.feed_lines(chunk.lines(), chunk.first_line_no)
 
     def feed_lines(self, lines: Sequence[str], first_line_no: int) -> Batch:
@@ -175,16 +177,17 @@ class PerfStatParser:
             self._segments.append(rows_table(TABLE, cols))
             self._rows = []
 
-    def segment_table(self, line_no: Any, cols: dict[str, Any]) -> ArrowTable:
+    def segment_table(self, line_no: Any, cols: dict[str, Any], key_hash: Any = None) -> ArrowTable:
         """A vectorised path's rows (numpy line numbers, Arrow columns but the block),
-        their blocks assigned in order, as the per-line path assigns them."""
+        their blocks assigned in order, as the per-line path assigns them
+        (``key_hash``: see ``Blocks.assign_columns``)."""
         import pyarrow as pa
 
         from ...schema import parser_schema
 
         n = len(line_no)
         key_cols = [cols[c] for c in ("ts", "cpu", "aggr", "thread", "cgroup", "event")]
-        block = self.blocks.assign_columns(key_cols)
+        block = self.blocks.assign_columns(key_cols, key_hash)
         arrays = {
             "line_no": pa.array(line_no, pa.int64()),
             "block": pa.array(block, pa.int32()),

@@ -1,0 +1,888 @@
+/* spftrace._native._perf_stat: perf stat's counter lines (human, CSV, JSON), cut in C.
+ *
+ * Why C: the Arrow paths (formats/perf_stat/fast.py) spent ~40 compute calls
+ * and a str->Arrow round trip per chunk, capping ingest near 250k lines/s
+ * (human), 130k (CSV) and 70k (JSON); one byte loop per line reads the same
+ * lines 5-20x faster.  Why its own extension: _core (module.c) and _perf_walk
+ * belong to other scanners; this one shares no state with them.
+ *
+ * scan(data, sep) reads every line of a chunk and takes, in the per-line
+ * path's own order of trial, exactly: the lines formats/perf_stat/human.FAST_RE
+ * matches (its groups found in the priority order the regex backtracks in)
+ * and perf's "#  time CPU counts unit events" header (ignored); perf's flat
+ * JSON counter objects (json_lines.json_fields' rules); CSV rows split on
+ * `sep` (the input's separator, once the parser knows its layout) passing
+ * csv_lines._sep_fields' tests.  Every other line - a byte outside printable
+ * ASCII, a '\r', a long number, a layout detail the rules read specially - is
+ * left to the per-line Python path, as is a row followed by a line that may be
+ * a wrapped "( +- x% )" (it amends that row).  Floats: Clinger's exact fast
+ * path (numbers it cannot read exactly go to the per-line path), so the scan
+ * needs no Python API and runs with the GIL released. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include "out.h"
+
+#define NO ((size_t)-1)
+
+enum { K_OTHER = 0, K_ROW = 1, K_HEADER = 2 };
+
+/* the fixed-width per-row columns, in FIXED_NAMES order, and their element sizes */
+enum {
+    ROW_LINE, TS, TS_VALID, CPU, CPU_VALID, AGGR_VALID, AGGR_CPUS, VALUE, STATUS, UNIT_VALID,
+    ENABLED, ENABLED_VALID, MV, MV_VALID, KEY_HASH, RUN, RUN_VALID, N_FIXED
+};
+static const size_t FIXED_SIZE[N_FIXED] = {4, 8, 1, 4, 1, 1, 4, 8, 1, 1, 8, 1, 8, 1, 8, 8, 1};
+static const char *FIXED_NAMES[N_FIXED] = {
+    "row_line", "ts",       "ts_valid", "cpu",       "cpu_valid", "aggr_valid",
+    "aggr_cpus", "value",   "status",   "unit_valid", "enabled",  "enabled_valid",
+    "mv",        "mv_valid", "key_hash", "run",       "run_valid"};
+#define N_STRS 4
+
+typedef struct {
+    int oom;
+    Buf kind, line_start;
+    Buf col[N_FIXED];
+    Strs str[N_STRS]; /* aggr, event, mu, unit */
+} Out;
+enum { S_AGGR, S_EVENT, S_MU, S_UNIT };
+static const char *STR_NAMES[N_STRS] = {"aggr", "event", "mu", "unit"};
+
+static inline int dig(char c) { return c >= '0' && c <= '9'; }
+static inline int alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+static inline int evch(char c) {
+    return alpha(c) || dig(c) || c == '_' || c == ':' || c == '.' || c == '/' || c == '@' ||
+           c == '=' || c == ',' || c == '-';
+}
+
+static inline size_t spaces(const char *s, size_t n, size_t i) {
+    while (i < n && s[i] == ' ')
+        i++;
+    return i;
+}
+
+static inline size_t digits(const char *s, size_t n, size_t i) {
+    while (i < n && dig(s[i]))
+        i++;
+    return i;
+}
+
+/* one or more spaces at i: the position after them, or NO */
+static inline size_t gap(const char *s, size_t n, size_t i) {
+    size_t j = spaces(s, n, i);
+    return j > i ? j : NO;
+}
+
+typedef struct {
+    size_t a, b;
+} Span;
+
+typedef struct {
+    Span ts, cpu, aggr, nr, value, event, mv, mu, pct, unit, run;
+    int has_ts, ident, has_unit, has_metric, has_pct, has_run; /* ident: 0 CPU, 1 aggr, 2 none */
+    int ts_pad; /* fraction digits the time lacks to nine (JSON) */
+} Hit;
+
+/* `\d+\.\d{9}\s+` */
+static size_t m_ts(const char *s, size_t n, size_t i, Hit *h) {
+    size_t j = digits(s, n, i);
+    if (j == i || j >= n || s[j] != '.')
+        return NO;
+    size_t k = digits(s, n, j + 1);
+    if (k - (j + 1) != 9)
+        return NO;
+    h->ts = (Span){i, k};
+    return gap(s, n, k);
+}
+
+/* `CPU(\d+)\s+` */
+static size_t m_cpu(const char *s, size_t n, size_t i, Hit *h) {
+    if (i + 3 > n || memcmp(s + i, "CPU", 3) != 0)
+        return NO;
+    size_t j = digits(s, n, i + 3);
+    if (j == i + 3)
+        return NO;
+    h->cpu = (Span){i + 3, j};
+    return gap(s, n, j);
+}
+
+/* optional `-X\d+` at i (X the letter): the position after it, or i */
+static size_t opt_part(const char *s, size_t n, size_t i, char x) {
+    if (i + 2 < n && s[i] == '-' && s[i + 1] == x && dig(s[i + 2]))
+        return digits(s, n, i + 2);
+    return i;
+}
+
+/* `(S\d+(?:-D\d+)?(?:-C\d+)?|N\d+)\s+(\d+)\s+` */
+static size_t m_aggr(const char *s, size_t n, size_t i, Hit *h) {
+    if (i >= n || (s[i] != 'S' && s[i] != 'N'))
+        return NO;
+    size_t j = digits(s, n, i + 1);
+    if (j == i + 1)
+        return NO;
+    if (s[i] == 'S')
+        j = opt_part(s, n, opt_part(s, n, j, 'D'), 'C');
+    h->aggr = (Span){i, j};
+    size_t k = gap(s, n, j);
+    if (k == NO)
+        return NO;
+    size_t m = digits(s, n, k);
+    if (m == k)
+        return NO;
+    h->nr = (Span){k, m};
+    return gap(s, n, m);
+}
+
+/* `(\d+(?:\.\d\d|\.\d{4,})?|<not counted>|<not supported>)\s+` */
+static size_t m_value(const char *s, size_t n, size_t i, Hit *h) {
+    static const char NC[] = "<not counted>", NS[] = "<not supported>";
+    size_t j;
+    if (i + sizeof NC - 1 <= n && memcmp(s + i, NC, sizeof NC - 1) == 0) {
+        j = i + sizeof NC - 1;
+    } else if (i + sizeof NS - 1 <= n && memcmp(s + i, NS, sizeof NS - 1) == 0) {
+        j = i + sizeof NS - 1;
+    } else {
+        j = digits(s, n, i);
+        if (j == i)
+            return NO;
+        if (j < n && s[j] == '.') {
+            size_t k = digits(s, n, j + 1), f = k - (j + 1);
+            if (f != 2 && f < 4)
+                return NO;
+            j = k;
+        }
+    }
+    h->value = (Span){i, j};
+    return gap(s, n, j);
+}
+
+/* `(?:\s+\((\d+\.\d\d)%\))?\s*$` */
+static int m_end(const char *s, size_t n, size_t i, Hit *h) {
+    size_t j = spaces(s, n, i);
+    h->has_pct = 0;
+    if (j > i && j < n && s[j] == '(') {
+        size_t d = digits(s, n, j + 1);
+        if (d > j + 1 && d + 5 <= n && s[d] == '.' && dig(s[d + 1]) && dig(s[d + 2]) &&
+            s[d + 3] == '%' && s[d + 4] == ')' && spaces(s, n, d + 5) == n) {
+            h->pct = (Span){j + 1, d + 3};
+            h->has_pct = 1;
+            return 1;
+        }
+    }
+    return j == n;
+}
+
+static inline int mu_stop(char c) { return c == '(' || c == '#' || c == '['; }
+
+/* `(?:\s+#\s+(\d+\.\d+)\s+([^\s(#\[](?:[^(#\[]*[^\s(#\[])?))?` then m_end */
+static int m_tail(const char *s, size_t n, size_t i, Hit *h) {
+    h->has_metric = 0;
+    size_t j = gap(s, n, i);
+    if (j != NO && j < n && s[j] == '#') {
+        size_t k = gap(s, n, j + 1);
+        size_t d = k == NO ? NO : digits(s, n, k);
+        if (d != NO && d > k && d < n && s[d] == '.') {
+            size_t e = digits(s, n, d + 1);
+            size_t m = e > d + 1 ? gap(s, n, e) : NO;
+            if (m != NO && m < n && s[m] != ' ' && !mu_stop(s[m])) {
+                size_t t = m + 1;
+                while (t < n && !mu_stop(s[t]))
+                    t++;
+                while (s[t - 1] == ' ')
+                    t--;
+                if (m_end(s, n, t, h)) {
+                    h->mv = (Span){k, e};
+                    h->mu = (Span){m, t};
+                    h->has_metric = 1;
+                    return 1;
+                }
+            }
+        }
+    }
+    return m_end(s, n, i, h);
+}
+
+/* FAST_RE over one printable-ASCII line: 1 with the groups in h, else 0 */
+static int match(const char *s, size_t n, Hit *h) {
+    size_t p = spaces(s, n, 0);
+    for (int t = 1; t >= 0; t--) {
+        size_t q = t ? m_ts(s, n, p, h) : p;
+        if (q == NO)
+            continue;
+        for (int id = 0; id < 3; id++) {
+            size_t r = id == 0 ? m_cpu(s, n, q, h) : id == 1 ? m_aggr(s, n, q, h) : q;
+            if (r == NO)
+                continue;
+            size_t v = m_value(s, n, r, h);
+            if (v == NO)
+                continue;
+            for (int u = 1; u >= 0; u--) {
+                size_t e = v;
+                h->has_unit = u;
+                if (u) {
+                    if (v + 4 <= n && memcmp(s + v, "msec", 4) == 0)
+                        h->unit = (Span){v, v + 4}, e = gap(s, n, v + 4);
+                    else if (v + 2 <= n && memcmp(s + v, "ns", 2) == 0)
+                        h->unit = (Span){v, v + 2}, e = gap(s, n, v + 2);
+                    else
+                        continue;
+                    if (e == NO)
+                        continue;
+                }
+                if (e >= n || !alpha(s[e]))
+                    continue;
+                size_t w = e + 1;
+                while (w < n && evch(s[w]))
+                    w++;
+                if (m_tail(s, n, w, h)) {
+                    h->event = (Span){e, w};
+                    h->has_ts = t;
+                    h->ts_pad = 0;
+                    h->ident = id;
+                    h->has_run = 0;
+                    return 1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* exact powers of ten as doubles (10^22 is the largest one a double holds exactly) */
+static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* float(s[x]) for `\d+([.,]\d+)?`: at most 15 digits and 22 decimals is an exact
+ * integer divided by an exact power of ten, one correctly rounded IEEE division
+ * (Clinger's fast path), so equal to float(); -1 for anything else (the scan
+ * runs without the GIL, so float() itself is left to the per-line path). */
+static int to_double(const char *s, Span x, double *out) {
+    uint64_t m = 0;
+    int nd = 0, frac = -1;
+    for (size_t k = x.a; k < x.b; k++) {
+        if (s[k] == '.' || s[k] == ',') { /* CSV: float(text.replace(",", ".")) */
+            frac = 0;
+            continue;
+        }
+        m = m * 10 + (uint64_t)(s[k] - '0');
+        if (m)
+            nd++;
+        if (frac >= 0)
+            frac++;
+    }
+    if (frac < 0)
+        frac = 0;
+    if (nd > 15 || frac > 22)
+        return -1; /* not exact this way: the per-line path reads the line (float()) */
+    *out = (double)m / POW10[frac];
+    return 0;
+}
+
+static int64_t to_int(const char *s, Span x) {
+    int64_t v = 0;
+    for (size_t k = x.a; k < x.b; k++)
+        if (s[k] != '.')
+            v = v * 10 + (s[k] - '0');
+    return v;
+}
+
+static inline void put_u8(Buf *b, int v) {
+    uint8_t x = (uint8_t)v;
+    buf_put(b, &x, 1);
+}
+
+static inline void put_f64(Buf *b, double v) { buf_put(b, &v, sizeof v); }
+
+/* FNV-1a over s[x], then a separator byte */
+static inline uint64_t fnv(uint64_t h, const char *s, Span x, int sep) {
+    for (size_t k = x.a; k < x.b; k++)
+        h = (h ^ (unsigned char)s[k]) * 0x100000001b3ULL;
+    return (h ^ (unsigned)sep) * 0x100000001b3ULL;
+}
+
+/* A hash of the row's block key but its time (cpu or aggregation, event): equal
+ * keys hash equal, so distinct (time, hash) pairs prove distinct keys (blocks.py) */
+static uint64_t key_hash(const char *s, const Hit *h) {
+    Span none = {0, 0};
+    uint64_t x = 0xcbf29ce484222325ULL;
+    if (h->ident == 0) /* the number, not its digits: CPU01 is CPU1 */
+        x = (x ^ (uint64_t)to_int(s, h->cpu)) * 0x100000001b3ULL;
+    x = fnv(x, s, h->ident == 1 ? h->aggr : none, 256 + h->ident);
+    return fnv(x, s, h->event, 0);
+}
+
+/* A matched line's row; 0 when its numbers are left to the per-line path. */
+static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
+    if ((h->has_ts && h->ts.b - h->ts.a > 19) || (h->ident == 0 && h->cpu.b - h->cpu.a > 9) ||
+        (h->ident == 1 && h->nr.b - h->nr.a > 9))
+        return 0; /* the per-line path checks these (parser.line_path) */
+    double value = 0, enabled = 0, mv = 0;
+    int status = s[h->value.a] != '<' ? 0 : s[h->value.a + 5] == 'c' ? 1 : 2;
+    if ((status == 0 && to_double(s, h->value, &value) < 0) ||
+        (h->has_pct && to_double(s, h->pct, &enabled) < 0) ||
+        (h->has_metric && to_double(s, h->mv, &mv) < 0))
+        return 0;
+    buf_i32(&o->col[ROW_LINE], line);
+    int64_t ts = h->has_ts ? to_int(s, h->ts) : 0;
+    for (int k = 0; k < h->ts_pad; k++)
+        ts *= 10;
+    buf_i64(&o->col[TS], ts);
+    put_u8(&o->col[TS_VALID], h->has_ts);
+    buf_i32(&o->col[CPU], h->ident == 0 ? (int32_t)to_int(s, h->cpu) : 0);
+    put_u8(&o->col[CPU_VALID], h->ident == 0);
+    put_u8(&o->col[AGGR_VALID], h->ident == 1);
+    buf_i32(&o->col[AGGR_CPUS], h->ident == 1 ? (int32_t)to_int(s, h->nr) : 0);
+    put_f64(&o->col[VALUE], value);
+    put_u8(&o->col[STATUS], status);
+    put_u8(&o->col[UNIT_VALID], h->has_unit);
+    buf_i64(&o->col[RUN], h->has_run ? to_int(s, h->run) : 0);
+    put_u8(&o->col[RUN_VALID], h->has_run);
+    put_f64(&o->col[ENABLED], enabled);
+    put_u8(&o->col[ENABLED_VALID], h->has_pct);
+    put_f64(&o->col[MV], mv);
+    put_u8(&o->col[MV_VALID], h->has_metric);
+    buf_u64(&o->col[KEY_HASH], key_hash(s, h));
+    strs_push(&o->str[S_AGGR], s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
+    strs_push(&o->str[S_EVENT], s + h->event.a, h->event.b - h->event.a);
+    strs_push(&o->str[S_MU], s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
+    strs_push(&o->str[S_UNIT], s + h->unit.a, h->has_unit ? h->unit.b - h->unit.a : 0);
+    return 1;
+}
+
+static void drop_last_row(Out *o, size_t rows) {
+    for (int k = 0; k < N_FIXED; k++)
+        o->col[k].len = (rows - 1) * FIXED_SIZE[k];
+    for (int k = 0; k < N_STRS; k++)
+        strs_truncate(&o->str[k], rows - 1);
+}
+
+/* perf's interval column header: "#" spaces "time" space, letters and spaces only */
+static int is_header(const char *s, size_t n) {
+    size_t j = spaces(s, n, 1);
+    if (n < 6 || s[0] != '#' || j == 1 || j + 5 > n || memcmp(s + j, "time ", 5) != 0)
+        return 0;
+    for (size_t k = j; k < n; k++)
+        if (!alpha(s[k]) && s[k] != ' ')
+            return 0;
+    return 1;
+}
+
+/* --- CSV (-x SEP) lines: csv_lines._sep_fields for its common layouts ------------- */
+
+#define MAX_FIELDS 16
+
+static inline int all_digits(const char *s, Span x) {
+    if (x.b == x.a)
+        return 0;
+    for (size_t k = x.a; k < x.b; k++)
+        if (!dig(s[k]))
+            return 0;
+    return 1;
+}
+
+/* `^\d+[.,]\d+$` */
+static int is_decimal(const char *s, Span x) {
+    size_t j = digits(s, x.b, x.a);
+    if (j == x.a || j >= x.b || (s[j] != '.' && s[j] != ','))
+        return 0;
+    return j + 1 < x.b && digits(s, x.b, j + 1) == x.b;
+}
+
+static inline Span strip(const char *s, Span x) {
+    while (x.a < x.b && s[x.a] == ' ')
+        x.a++;
+    while (x.b > x.a && s[x.b - 1] == ' ')
+        x.b--;
+    return x;
+}
+
+static inline int span_is(const char *s, Span x, const char *lit) {
+    size_t n = strlen(lit);
+    return x.b - x.a == n && memcmp(s + x.a, lit, n) == 0;
+}
+
+static inline int is_status(const char *s, Span x) {
+    return span_is(s, x, "<not counted>") || span_is(s, x, "<not supported>");
+}
+
+/* parse_plain_number's `^[+-]?\d+(?:[.,]\d+)?$` after strip, unsigned only here */
+static inline int is_plain(const char *s, Span x) {
+    x = strip(s, x);
+    return all_digits(s, x) || is_decimal(s, x);
+}
+
+/* whether the line holds "seconds" (an inline loop: memmem's set-up per line cost
+ * more than the search) */
+static inline int has_seconds(const char *s, size_t n) {
+    for (size_t k = 0; k + 7 <= n; k++)
+        if (s[k] == 's' && memcmp(s + k + 1, "econds", 6) == 0)
+            return 1;
+    return 0;
+}
+
+/* `[TIME] [CPUn | S..,NR] VALUE UNIT EVENT RUN PCNT [MV [MU]]` split on sep, with
+ * each test csv_fields applies; 0 (the per-line path reads it) for anything else,
+ * and for what the per-line path would read before trying CSV. */
+static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h) {
+    while (n && s[n - 1] == ' ')
+        n--; /* the per-line path reads raw.rstrip() */
+    size_t j = spaces(s, n, 0);
+    /* HEADER_RE and the Wall-clock footer start with a letter, which fails the
+     * head-field test below; the elapsed/user/sys footers hold "seconds" */
+    if (j == n || s[j] == '{' || s[j] == '#' || s[j] == '(' || has_seconds(s, n))
+        return 0;
+    Span f[MAX_FIELDS];
+    size_t nf = 0, a = 0;
+    for (size_t k = 0; k + sl <= n;) {
+        if (s[k] == sep[0] && (sl == 1 || memcmp(s + k, sep, sl) == 0)) {
+            if (nf == MAX_FIELDS - 1)
+                return 0;
+            f[nf++] = (Span){a, k};
+            k += sl;
+            a = k;
+        } else {
+            k++;
+        }
+    }
+    f[nf++] = (Span){a, n};
+    if (nf < 2)
+        return 0; /* the separator is not in the line */
+    size_t i = 0;
+    h->has_ts = 0;
+    h->ts_pad = 0;
+    Span t = {spaces(s, f[0].b, f[0].a), f[0].b}; /* `^\s*\d+\.\d{9}$` */
+    size_t d = digits(s, t.b, t.a);
+    if (d > t.a && d < t.b && s[d] == '.' && t.b - d - 1 == 9 && digits(s, t.b, d + 1) == t.b) {
+        h->ts = t;
+        h->has_ts = 1;
+        i = 1;
+    }
+    if (i >= nf || span_is(s, strip(s, f[i]), "summary"))
+        return 0;
+    Span head = f[i];
+    if (head.b - head.a > 3 && memcmp(s + head.a, "CPU", 3) == 0 &&
+        all_digits(s, (Span){head.a + 3, head.b})) {
+        h->ident = 0;
+        h->cpu = (Span){head.a + 3, head.b};
+        i += 1;
+    } else if (head.b > head.a && (s[head.a] == 'S' || s[head.a] == 'N')) {
+        size_t e = digits(s, head.b, head.a + 1);
+        if (e == head.a + 1)
+            return 0;
+        if (s[head.a] == 'S')
+            e = opt_part(s, head.b, opt_part(s, head.b, e, 'D'), 'C');
+        if (e != head.b || i + 1 >= nf || !all_digits(s, f[i + 1]))
+            return 0;
+        h->ident = 1;
+        h->aggr = head;
+        h->nr = f[i + 1];
+        i += 2;
+    } else if (is_status(s, head) || is_plain(s, head)) {
+        h->ident = 2;
+    } else {
+        return 0; /* comm-pid */
+    }
+    /* _tail: VALUE SEP UNIT SEP EVENT SEP RUN SEP PCNT [SEP MV SEP MU] */
+    if (i + 2 > nf)
+        return 0;
+    Span v = f[i];
+    if (!is_status(s, v) && !all_digits(s, v) && !is_decimal(s, v))
+        return 0;
+    h->value = v;
+    Span *rest = f + i + 1;
+    size_t nr = nf - i - 1;
+    if (nr >= 3 && rest[1].b > rest[1].a && !all_digits(s, rest[0])) {
+        h->has_unit = rest[0].b > rest[0].a;
+        h->unit = rest[0];
+    } else if (nr >= 2 && rest[0].b == rest[0].a) {
+        h->has_unit = 0;
+    } else {
+        return 0;
+    }
+    Span *after = rest + 1;
+    size_t na = nr - 1;
+    /* the RUN,PCNT anchor must be right after the event (no cgroup, no variance) */
+    if (na < 3 || !all_digits(s, after[1]) || !is_decimal(s, after[2]))
+        return 0;
+    Span ev = after[0];
+    if (ev.b == ev.a || s[ev.a] == ' ' || s[ev.b - 1] == ' ' || s[ev.b - 1] == '%' ||
+        after[1].b - after[1].a > 18)
+        return 0;
+    h->event = ev;
+    h->run = after[1];
+    h->has_run = 1;
+    h->pct = after[2];
+    h->has_pct = 1;
+    Span *tail = after + 3;
+    size_t nt = na - 3;
+    int any = 0;
+    for (size_t k = 0; k < nt; k++)
+        any |= tail[k].b > tail[k].a;
+    h->has_metric = 0;
+    if (any) {
+        if (nt > 4)
+            return 0;
+        if (tail[0].b == tail[0].a)
+            return 0; /* mu without mv: rare, left to the per-line path */
+        if (!is_plain(s, tail[0]))
+            return 0;
+        h->mv = strip(s, tail[0]);
+        if (nt < 2 || strip(s, tail[1]).b == strip(s, tail[1]).a)
+            return 0; /* mv without mu: rare, left to the per-line path */
+        h->mu = strip(s, tail[1]);
+        h->has_metric = 1;
+    }
+    return 1;
+}
+
+/* --- JSON (-j) lines: json_lines.json_fields for perf's flat counter objects ------- */
+
+typedef struct {
+    Span v;
+    int type; /* 0 absent, 1 string (v inside the quotes), 2 number */
+} JVal;
+
+enum {
+    J_VALUE, J_INTERVAL, J_TIMESTAMP, J_CPU, J_RUN, J_RUNTIME, J_PCNT, J_MU, J_MV, J_UNIT,
+    J_EVENT, J_BAIL, N_J
+};
+
+typedef struct {
+    const char *name;
+    size_t len;
+    int id;
+} JKey;
+
+#define JK(s, id) {s, sizeof s - 1, id}
+/* the keys json_fields reads; J_BAIL: read in ways left to the per-line path */
+static const JKey JKEYS[] = {
+    JK("counter-value", J_VALUE), JK("interval", J_INTERVAL),   JK("timestamp", J_TIMESTAMP),
+    JK("cpu", J_CPU),             JK("event-runtime", J_RUN),   JK("runtime", J_RUNTIME),
+    JK("pcnt-running", J_PCNT),   JK("metric-unit", J_MU),      JK("metric-value", J_MV),
+    JK("unit", J_UNIT),           JK("event", J_EVENT),         JK("core", J_BAIL),
+    JK("die", J_BAIL),            JK("socket", J_BAIL),         JK("node", J_BAIL),
+    JK("cluster", J_BAIL),        JK("cache", J_BAIL),          JK("aggregate-number", J_BAIL),
+    JK("counters", J_BAIL),       JK("thread", J_BAIL),         JK("cgroup", J_BAIL),
+    JK("variance", J_BAIL),
+};
+
+static int json_key(const char *s, Span k) {
+    size_t len = k.b - k.a;
+    for (size_t j = 0; j < sizeof JKEYS / sizeof *JKEYS; j++)
+        if (JKEYS[j].len == len && s[k.a] == JKEYS[j].name[0] &&
+            memcmp(s + k.a, JKEYS[j].name, len) == 0)
+            return JKEYS[j].id;
+    return -1;
+}
+
+/* `-?(0|[1-9]\d*)(\.\d+)?` at i (no exponent here): its end, or NO */
+static size_t json_number(const char *s, size_t n, size_t i) {
+    size_t j = i < n && s[i] == '-' ? i + 1 : i;
+    size_t d = digits(s, n, j);
+    if (d == j || (s[j] == '0' && d > j + 1))
+        return NO;
+    if (d < n && s[d] == '.') {
+        size_t e = digits(s, n, d + 1);
+        if (e == d + 1)
+            return NO;
+        d = e;
+    }
+    if (d < n && (s[d] == 'e' || s[d] == 'E'))
+        return NO;
+    return d;
+}
+
+/* the closing quote of a string opened at i, or NO (a backslash: left to Python) */
+static inline size_t json_string_end(const char *s, size_t n, size_t i) {
+    for (size_t k = i + 1; k < n; k++) {
+        if (s[k] == '"')
+            return k;
+        if (s[k] == '\\')
+            return NO;
+    }
+    return NO;
+}
+
+static inline int unsigned_decimal(const char *s, Span x) {
+    return all_digits(s, x) || (x.b > x.a && s[x.a] != '-' && is_decimal(s, x) &&
+                                memchr(s + x.a, ',', x.b - x.a) == NULL);
+}
+
+static int json_match(const char *s, size_t n, Hit *h) {
+    while (n && s[n - 1] == ' ')
+        n--;
+    size_t i = spaces(s, n, 0);
+    if (i >= n || s[i] != '{' || s[n - 1] != '}')
+        return 0;
+    JVal o[N_J];
+    for (int k = 0; k < N_J; k++)
+        o[k].type = 0; /* (a memset of the spans too cost 7% of the scan) */
+    i = spaces(s, n, i + 1);
+    for (;;) { /* "key" : value (, | }) */
+        size_t q = i < n && s[i] == '"' ? json_string_end(s, n, i) : NO;
+        if (q == NO)
+            return 0;
+        Span key = {i + 1, q};
+        i = spaces(s, n, key.b + 1);
+        if (i >= n || s[i] != ':')
+            return 0;
+        i = spaces(s, n, i + 1);
+        JVal v;
+        if (i < n && s[i] == '"') {
+            q = json_string_end(s, n, i);
+            if (q == NO)
+                return 0;
+            v = (JVal){{i + 1, q}, 1};
+            i = q + 1;
+        } else {
+            size_t e = json_number(s, n, i);
+            if (e == NO)
+                return 0; /* null, true, false, objects, arrays, exponents */
+            v = (JVal){{i, e}, 2};
+            i = e;
+        }
+        int j = json_key(s, key);
+        if (j == J_BAIL)
+            return 0;
+        if (j >= 0)
+            o[j] = v; /* json.loads: the last one wins */
+        i = spaces(s, n, i);
+        if (i < n && s[i] == ',') {
+            i = spaces(s, n, i + 1);
+            continue;
+        }
+        if (i == n - 1 && s[i] == '}')
+            break;
+        return 0;
+    }
+    /* counter-value: a status, or an unsigned plain decimal (string or number) */
+    JVal cv = o[J_VALUE];
+    if (cv.type == 0 || !(is_status(s, cv.v) || (cv.v.b > cv.v.a && unsigned_decimal(s, cv.v))))
+        return 0;
+    if (cv.type == 2 && is_status(s, cv.v))
+        return 0;
+    h->value = cv.v;
+    /* interval: a float under 10^6 s with at most nine decimals prints back as itself */
+    h->has_ts = 0;
+    h->ts_pad = 0;
+    if (o[J_INTERVAL].type) {
+        Span t = o[J_INTERVAL].v;
+        size_t d = digits(s, t.b, t.a);
+        if (o[J_INTERVAL].type != 2 || d == t.a || d - t.a > 6 || d >= t.b || s[d] != '.' ||
+            t.b - d - 1 > 9)
+            return 0;
+        h->ts = t;
+        h->has_ts = 1;
+        h->ts_pad = 9 - (int)(t.b - d - 1);
+    } else if (o[J_TIMESTAMP].type) {
+        return 0;
+    }
+    h->ident = 2;
+    if (o[J_CPU].type) {
+        Span c = o[J_CPU].v;
+        if (!all_digits(s, c) || c.b - c.a > 9)
+            return 0;
+        h->ident = 0;
+        h->cpu = c;
+    }
+    h->has_run = 0;
+    if (o[J_RUN].type) {
+        Span r = o[J_RUN].v;
+        if (o[J_RUN].type != 2 || !all_digits(s, r) || r.b - r.a > 15)
+            return 0;
+        h->run = r;
+        h->has_run = 1;
+    } else if (o[J_RUNTIME].type) {
+        return 0;
+    }
+    h->has_pct = 0;
+    if (o[J_PCNT].type) {
+        if (o[J_PCNT].type != 2 || !unsigned_decimal(s, o[J_PCNT].v))
+            return 0;
+        h->pct = o[J_PCNT].v;
+        h->has_pct = 1;
+    }
+    h->has_metric = 0;
+    if (o[J_MU].type) {
+        Span mu = o[J_MU].v;
+        if (o[J_MU].type != 1)
+            return 0;
+        if (mu.b > mu.a && !span_is(s, mu, "(null)")) {
+            if (o[J_MV].type != 2 || !unsigned_decimal(s, o[J_MV].v))
+                return 0;
+            h->mu = mu;
+            h->mv = o[J_MV].v;
+            h->has_metric = 1;
+        }
+    }
+    h->has_unit = 0;
+    if (o[J_UNIT].type) {
+        if (o[J_UNIT].type != 1)
+            return 0;
+        h->unit = o[J_UNIT].v;
+        h->has_unit = h->unit.b > h->unit.a;
+    }
+    if (o[J_EVENT].type != 1 || o[J_EVENT].v.b == o[J_EVENT].v.a)
+        return 0;
+    h->event = o[J_EVENT].v;
+    return 1;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
+/* every byte in 0x20..0x7e, eight at a time: any byte below 0x20, at or above
+ * 0x80, or equal to 0x7f (bit tricks: "determine if a word has a byte less than n") */
+static int is_printable(const char *s, size_t n) {
+    uint64_t bad = 0;
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t x, y;
+        memcpy(&x, s + k, 8);
+        y = x ^ (0x7f * ONES);
+        bad |= ((x - 0x20 * ONES) & ~x) | x | ((y - ONES) & ~y);
+    }
+    for (; k < n; k++)
+        bad |= (unsigned char)(s[k] - 0x20) > 0x5e ? HIGH : 0;
+    return (bad & HIGH) == 0;
+}
+
+static void scan(const char *data, size_t len, const char *sep, size_t sl, Out *o) {
+    size_t pos = 0, rows = 0;
+    int32_t line = 0;
+    int prev = K_OTHER;
+    while (pos < len && !o->oom) {
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - data) : len;
+        const char *s = data + pos;
+        size_t n = end - pos;
+        buf_i64(&o->line_start, (int64_t)pos);
+        int printable = is_printable(s, n);
+        int kind = K_OTHER;
+        Hit h;
+        size_t lead = spaces(s, n, 0);
+        int brace = lead < n && s[lead] == '{'; /* FAST_RE cannot match these */
+        if (printable && n && !brace && match(s, n, &h)) {
+            if (emit(o, s, &h, line)) {
+                kind = K_ROW;
+                rows++;
+            }
+        } else if (printable && brace) {
+            if (json_match(s, n, &h) && emit(o, s, &h, line)) {
+                kind = K_ROW;
+                rows++;
+            }
+        } else if (printable && sl && csv_match(s, n, sep, sl, &h)) {
+            if (emit(o, s, &h, line)) {
+                kind = K_ROW;
+                rows++;
+            }
+        } else if (printable && is_header(s, n)) {
+            kind = K_HEADER;
+        }
+        if (kind == K_OTHER && prev == K_ROW) {
+            size_t j = spaces(s, n, 0);
+            unsigned char c = j < n ? (unsigned char)s[j] : ' ';
+            if (c == '(' || (j < n && (c < 0x21 || c > 0x7e))) {
+                drop_last_row(o, rows--); /* it may be amended: per line, both */
+                ((uint8_t *)o->kind.p)[line - 1] = K_OTHER;
+            }
+        }
+        put_u8(&o->kind, kind);
+        prev = kind;
+        line++;
+        pos = nl ? end + 1 : len;
+    }
+    buf_i64(&o->line_start, (int64_t)len);
+}
+
+static void out_free(Out *o) {
+    for (int k = 0; k < N_FIXED; k++)
+        free(o->col[k].p);
+    free(o->kind.p);
+    free(o->line_start.p);
+    for (int k = 0; k < N_STRS; k++) {
+        free(o->str[k].off.p);
+        free(o->str[k].data.p);
+    }
+}
+
+static int put(PyObject *d, const char *key, const Buf *b) {
+    PyObject *v = PyBytes_FromStringAndSize(b->p ? b->p : "", (Py_ssize_t)b->len);
+    if (v == NULL)
+        return -1;
+    int rc = PyDict_SetItemString(d, key, v);
+    Py_DECREF(v);
+    return rc;
+}
+
+PyDoc_STRVAR(scan_doc,
+             "scan(data, sep) -> dict\n\nThe counter lines of a chunk of perf stat output "
+             "that FAST_RE matches, or that are CSV rows with sep (b'': none), as columns "
+             "(see spftrace/formats/perf_stat/compiled.py).");
+
+static PyObject *py_scan(PyObject *self, PyObject *args) {
+    Py_buffer data, sep;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*y*", &data, &sep))
+        return NULL;
+    char sepc[16];
+    size_t sl = (size_t)sep.len < sizeof sepc ? (size_t)sep.len : 0; /* long: no CSV */
+    memcpy(sepc, sep.buf, sl);
+    PyBuffer_Release(&sep);
+    if (data.len > INT32_MAX) {
+        PyBuffer_Release(&data);
+        PyErr_SetString(PyExc_ValueError, "data over 2 GiB (string offsets are int32)");
+        return NULL;
+    }
+    Out o;
+    memset(&o, 0, sizeof o);
+    for (int k = 0; k < N_FIXED; k++)
+        o.col[k].oom = &o.oom;
+    o.kind.oom = o.line_start.oom = &o.oom;
+    for (int k = 0; k < N_STRS; k++) {
+        o.str[k].off.oom = o.str[k].data.oom = &o.oom;
+        strs_start(&o.str[k]);
+    }
+    Py_BEGIN_ALLOW_THREADS; /* the read-ahead and writer threads run meanwhile */
+    scan(data.buf, (size_t)data.len, sepc, sl, &o);
+    Py_END_ALLOW_THREADS;
+    PyBuffer_Release(&data);
+    PyObject *d = NULL;
+    if (o.oom) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    d = PyDict_New();
+    if (d == NULL)
+        goto done;
+    int rc = put(d, "kind", &o.kind) | put(d, "line_start", &o.line_start);
+    for (int k = 0; k < N_FIXED; k++)
+        rc |= put(d, FIXED_NAMES[k], &o.col[k]);
+    for (int k = 0; k < N_STRS; k++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s_offsets", STR_NAMES[k]);
+        rc |= put(d, key, &o.str[k].off);
+        snprintf(key, sizeof key, "%s_data", STR_NAMES[k]);
+        rc |= put(d, key, &o.str[k].data);
+    }
+    if (rc) {
+        Py_CLEAR(d);
+    }
+done:
+    out_free(&o);
+    return d;
+}
+
+static PyMethodDef METHODS[] = {
+    {"scan", py_scan, METH_VARARGS, scan_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef MODULE = {
+    PyModuleDef_HEAD_INIT, "_perf_stat", "perf stat's human counter lines, cut in C.",
+    -1, METHODS, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__perf_stat(void) { return PyModule_Create(&MODULE); }
