@@ -13,6 +13,8 @@ stat too; trace.txt leaves perf stat out (its pid, and its child before the exec
 so the trace and the count cover the same faults.  The command's exit status is
 perf's (perf stat passes a normal exit through) or, for a signal, read from perf stat's
 ``ARGV0: SIGNAL DESCRIPTION`` line; capture returns it and stores it (``exit_status``).
+perf stat can leave a command that ends quickly unreaped and exit 0 (a race in its
+SIGCHLD handler): perf runs under reaper.py, a child subreaper that then reaps it.
 """
 
 from __future__ import annotations
@@ -110,14 +112,18 @@ def capture(
         full = inner
         if trace and pl.record:
             full = [perf_bin, "record", "-q", "-o", str(rec), *pl.record, "--", *inner]
-        rc, err = _run(full)
+        reaped = out / "exit-status"
+        # perf under a subreaper (reaper.py): perf stat can skip reaping a command
+        # that ends quickly, and its status would be lost
+        reaper = [sys.executable, str(Path(__file__).with_name("reaper.py")), str(reaped), "--"]
+        rc, err = _run([*reaper, *full])
         vm1.write_text(Path("/proc/vmstat").read_text())
         if rc == 255 and "Workload failed" in err:
             why = err.split("Workload failed:", 1)[1].strip().splitlines()[0]
             raise SpftraceError(f"capture could not run {shlex.join(command)}: {why}")
         if not stat.exists() or stat.stat().st_size == 0:
             raise SpftraceError(f"perf stat wrote nothing (exit {rc}): {shlex.join(full)}")
-        status = _exit_status(rc, err, command[0])
+        status = _exit_status(rc, err, command[0], _reaped(reaped))
         inputs = [stat, vm0, vm1]
         # progress only after the command: while it runs, the terminal is the command's
         with activity("rendering the trace (perf script)", unit="lines") as phase:
@@ -162,9 +168,22 @@ def _run(cmd: list[str]) -> tuple[int, str]:
     return rc, b"".join(tail).decode("utf-8", "replace")
 
 
-def _exit_status(rc: int, err: str, argv0: str) -> int:
+def _reaped(path: Path) -> tuple[str, int] | None:
+    """What reaper.py wrote: the command's own status when perf did not reap it."""
+    try:
+        kind, value = path.read_text().split()
+        return kind, int(value)
+    except (OSError, ValueError):
+        return None
+
+
+def _exit_status(rc: int, err: str, argv0: str, reaped: tuple[str, int] | None = None) -> int:
     """perf stat returns the command's exit code, and 0 when a signal ended it after
-    printing psignal()'s ``ARGV0: DESCRIPTION``: the shell's 128 + N for that."""
+    printing psignal()'s ``ARGV0: DESCRIPTION``: the shell's 128 + N for that.  Where
+    perf did not reap the command, the reaper did (``reaped``), and that is the status."""
+    if reaped is not None:
+        kind, value = reaped
+        return 128 + value if kind == "signal" else value
     if rc != 0:
         return rc
     last = [ln for ln in err.splitlines() if ln.strip()][-1:] or [""]

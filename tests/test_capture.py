@@ -4,6 +4,8 @@ recording (tests/vmalock_truth.py reads trace.txt's stacks) and perf's own outpu
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -105,3 +107,67 @@ def test_capture_removes_its_files_unless_kept(built: Path, tmp_path: Path) -> N
 def test_capture_of_a_missing_command_is_an_error(built: Path, tmp_path: Path) -> None:
     with pytest.raises(spftrace.SpftraceError, match="could not run"):
         api.capture([str(tmp_path / "nope")], data=tmp_path / "ds")
+
+
+# A parent that leaves its child unreaped and exits 0, as perf stat does when the
+# command's SIGCHLD comes before its wait4 (builtin-stat.c's skip_signal): the child
+# ends with EXIT (a code, or "kill" for SIGKILL), the parent waits until it is a
+# zombie and exits 0 without reaping it.
+LOSES_THE_STATUS = r"""
+import os, signal, sys, time
+pid = os.fork()
+if pid == 0:
+    if sys.argv[1] == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+    os._exit(int(sys.argv[1]))
+while open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+    time.sleep(0.01)
+os._exit(0)
+"""
+REAPER = Path(spftrace.__file__).with_name("reaper.py")
+
+
+@pytest.mark.parametrize(("how", "expected"), [("7", "exit 7"), ("0", "exit 0"),
+                                                ("kill", "signal 9")])  # fmt: skip
+def test_the_reaper_finds_a_status_its_parent_did_not_collect(
+    tmp_path: Path, how: str, expected: str
+) -> None:
+    out = tmp_path / "status"
+    done = subprocess.run([sys.executable, str(REAPER), str(out), "--", sys.executable, "-c",
+                           LOSES_THE_STATUS, how], check=False)  # fmt: skip
+    assert done.returncode == 0  # the parent's own status, passed through
+    assert out.read_text().split() == expected.split()
+
+
+def test_the_reaper_writes_nothing_when_the_parent_reaped(tmp_path: Path) -> None:
+    out = tmp_path / "status"
+    done = subprocess.run([sys.executable, str(REAPER), str(out), "--", "sh", "-c", "exit 3"],
+                          check=False)  # fmt: skip
+    assert done.returncode == 3
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(("how", "status"), [("7", 7), ("kill", 128 + 9)])
+def test_capture_keeps_the_status_perf_stat_lost(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str, status: int
+) -> None:
+    """A stand-in perf on PATH writes a real perf stat capture (tests/data/perf_stat/
+    human-default.txt) and runs the command the way perf stat does when it loses the
+    race: exit 0, no psignal line, the command left unreaped."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    sample = Path(__file__).parent / "data" / "perf_stat" / "human-default.txt"
+    fake = bindir / "perf"
+    fake.write_text(
+        "#!/bin/sh\n"
+        '[ "$1" = list ] && exit 0\n'
+        '[ "$1" = stat ] && [ "$2" = -o ] || exit 99\n'
+        f'cp {shlex.quote(str(sample))} "$3"\n'
+        'while [ "$1" != -- ]; do shift; done; shift\n'
+        'exec "$@"\n'
+    )  # fmt: skip
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    result = api.capture([sys.executable, "-c", LOSES_THE_STATUS, how], data=tmp_path / "ds",
+                         trace=False)  # fmt: skip
+    assert result.exit_status == status
