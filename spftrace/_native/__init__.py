@@ -13,9 +13,10 @@ it), ``AVAILABLE`` is False and the parsers take the exact per-line Python path,
 which is also the reference the tests hold this core equal to (STYLE.md 14).
 
 Layout: ``src/module.c`` (arguments, results as memoryviews), ``src/out.h``
-(growable buffers), ``src/tracetext.c`` (perf script, ftrace, trace-cmd lines).
-Another walker (perf.data records) adds its ``src/*.c`` to setup.py, its
-functions to module.c's METHODS and its result type here, and bumps VERSION.
+(growable buffers), ``src/tracetext.c`` (perf script, ftrace, trace-cmd lines);
+``src/perf_walk.c`` (perf.data records, extension ``_perf_walk``) and
+``src/perf_stat.c`` (perf stat counter lines, extension ``_perf_stat``) are
+extensions of their own in setup.py.  A change of module.c's interface bumps VERSION.
 """
 
 from __future__ import annotations
