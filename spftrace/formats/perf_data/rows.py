@@ -42,7 +42,7 @@ class RowBuilder:
         # apply state records in order; remember the run each sample belongs to
         run = np.cumsum(~is_sample) if len(typ) else np.zeros(0, np.int64)
         samples = np.flatnonzero(is_sample)
-        t = table if len(samples) == len(table) else table[samples]  # often all samples
+        t = table if len(samples) == len(table) else np.take(table, samples, axis=0)
         n = len(samples)
         s_run = run[samples]
         comm_idx = np.zeros(n, np.int64)
