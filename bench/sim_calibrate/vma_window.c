@@ -29,16 +29,7 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
 
-static double now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static int cmp(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
+#include "timing.h"
 
 static double q(double *v, int n, double f) {
   qsort(v, n, sizeof *v, cmp);
