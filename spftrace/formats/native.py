@@ -11,8 +11,9 @@ from typing import Any
 
 
 @functools.cache
-def perf_walk() -> Any:
-    """spftrace._native._perf_walk, or None (not built, or SPFTRACE_NO_NATIVE)."""
+def extension(name: str) -> Any:
+    """spftrace._native.NAME (an extension of its own in setup.py), or None (not
+    built, or SPFTRACE_NO_NATIVE)."""
     import importlib
 
     from .._native import disabled
@@ -20,6 +21,11 @@ def perf_walk() -> Any:
     if disabled():
         return None
     try:
-        return importlib.import_module("spftrace._native._perf_walk")
+        return importlib.import_module(f"spftrace._native.{name}")
     except ImportError:
         return None
+
+
+def perf_walk() -> Any:
+    """spftrace._native._perf_walk, or None."""
+    return extension("_perf_walk")

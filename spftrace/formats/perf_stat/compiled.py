@@ -16,7 +16,6 @@ chunk size below which it is not tried (tests set it to 1).
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING, Any
 
 from ..lines import Chunk
@@ -30,19 +29,11 @@ if TYPE_CHECKING:
 _STATUS = ("counted", "not-counted", "not-supported")
 
 
-@functools.cache
 def scanner() -> Any:
     """spftrace._native._perf_stat, or None (not built, or SPFTRACE_NO_NATIVE)."""
-    import importlib
+    from ..native import extension
 
-    from ..._native import disabled
-
-    if disabled():
-        return None
-    try:
-        return importlib.import_module("spftrace._native._perf_stat")
-    except ImportError:
-        return None
+    return extension("_perf_stat")
 
 
 def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
