@@ -12,7 +12,7 @@ open) is carried into the next.  Memory is a batch, the tails and the running fi
 (vmalock_stats.py: counts, not lists of every hold), whatever the run's size; no sort or
 window over the whole run (which spilled).  Only an exact run keeps more: the intervals
 of its write holds, waits and fallbacks, for the culprit search.  A run whose threads come
-out of time order across batches is re-read sorted by DuckDB instead.
+out of time order across batches is re-read sorted, a piece at a time (vmalock_order.py).
 
 File order is asked for, not assumed: on several threads DuckDB hands over a scan of the
 ``events`` view (a semi-join on ``runs``) out of order, which sent every run to the whole
@@ -32,6 +32,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from . import vmalock_names as N
+from . import vmalock_order
 from .vmalock_pass import Acc, Unordered, process
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> 
         try:
             acc = _stream_slices(cur, sql, run)
         except Unordered:  # several inputs, a source not by time, equal times out of order
-            acc = _stream(cur, sql + " ORDER BY tid, ts NULLS FIRST, seq", run, file_order=False)
+            acc = _stream_sorted(cur, sql, run)
     finally:
         cur.close()
     comms = dict(
@@ -111,13 +112,24 @@ def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> 
     return _section(acc, comms, named)
 
 
-def _stream(cur: duckdb.DuckDBPyConnection, sql: str, run: str, *, file_order: bool = True) -> Acc:
+def _stream_sorted(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
+    """The rows in (tid, ts, seq) order: the file-order slices merged on disk
+    (vmalock_order.py), or, for rows without a line number, sorted by DuckDB."""
     acc = Acc()
-    reader = cur.sql(sql, params=[run]).to_arrow_reader(BATCH_ROWS)
+    ((unnumbered,),) = cur.execute(
+        "SELECT count(*) FROM events WHERE run = ? AND (input IS NULL OR line_no IS NULL)",
+        [run],
+    ).fetchall()
+    if unnumbered:  # not in any slice
+        reader = cur.sql(sql + " ORDER BY tid, ts NULLS FIRST, seq", params=[run])
+        batches: Any = reader.to_arrow_reader(BATCH_ROWS)
+    else:
+        rows = min(BATCH_ROWS, vmalock_order.BATCH_ROWS)
+        batches = vmalock_order.batches(_slices(cur, sql, run), rows)
     try:
-        process(reader, acc, file_order=file_order)
+        process(batches, acc, file_order=False)
     finally:
-        reader.close()
+        batches.close()
     return acc
 
 
