@@ -125,7 +125,7 @@ def _stream_sorted(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
         batches: Any = reader.to_arrow_reader(BATCH_ROWS)
     else:
         rows = min(BATCH_ROWS, vmalock_order.BATCH_ROWS)
-        batches = vmalock_order.batches(_slices(cur, sql, run), rows)
+        batches = vmalock_order.batches(_slices(cur, sql, run, ordered=False), rows)
     try:
         process(batches, acc, file_order=False)
     finally:
@@ -144,13 +144,15 @@ def _stream_slices(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
     return acc
 
 
-def _slices(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Generator[Any, None, None]:
+def _slices(
+    cur: duckdb.DuckDBPyConnection, sql: str, run: str, *, ordered: bool = True
+) -> Generator[Any, None, None]:
     spans = cur.execute(
         "SELECT input, min(line_no), max(line_no) FROM events WHERE run = ? "
         "AND input IS NOT NULL AND line_no IS NOT NULL GROUP BY input ORDER BY input",
         [run],
     ).fetchall()
-    part = sql + " AND input = ? AND line_no BETWEEN ? AND ? ORDER BY seq"
+    part = sql + " AND input = ? AND line_no BETWEEN ? AND ?" + (" ORDER BY seq" if ordered else "")
     for inp, lo, hi in spans:
         for a in range(int(lo), int(hi) + 1, SLICE_LINES):
             params = [run, inp, a, a + SLICE_LINES - 1]

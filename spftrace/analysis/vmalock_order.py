@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 
 #: rows per sorted run (pyarrow sorts one at a time)
-RUN_ROWS = 1 << 20
+RUN_ROWS = 1 << 19
 #: rows of all the runs' blocks in memory while merging, and of a run's record batches
 MERGE_ROWS = 1 << 18
 CHUNK_ROWS = 1 << 12
 #: rows per batch handed to the pass (its numpy working set grows with it)
-BATCH_ROWS = 1 << 18
+BATCH_ROWS = 1 << 17
 _KEYS = [("tid", "ascending"), ("ts", "ascending"), ("seq", "ascending")]
 
 
