@@ -113,19 +113,11 @@ def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> 
 
 
 def _stream_sorted(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
-    """The rows in (tid, ts, seq) order: the file-order slices merged on disk
-    (vmalock_order.py), or, for rows without a line number, sorted by DuckDB."""
+    """The rows in (tid, ts, seq) order: the file-order slices (input and line_no are
+    never null, so they hold every row) sorted and merged on disk (vmalock_order.py)."""
     acc = Acc()
-    ((unnumbered,),) = cur.execute(
-        "SELECT count(*) FROM events WHERE run = ? AND (input IS NULL OR line_no IS NULL)",
-        [run],
-    ).fetchall()
-    if unnumbered:  # not in any slice
-        reader = cur.sql(sql + " ORDER BY tid, ts NULLS FIRST, seq", params=[run])
-        batches: Any = reader.to_arrow_reader(BATCH_ROWS)
-    else:
-        rows = min(BATCH_ROWS, vmalock_order.BATCH_ROWS)
-        batches = vmalock_order.batches(_slices(cur, sql, run, ordered=False), rows)
+    rows = min(BATCH_ROWS, vmalock_order.BATCH_ROWS)
+    batches = vmalock_order.batches(_slices(cur, sql, run, ordered=False), rows)
     try:
         process(batches, acc, file_order=False)
     finally:
