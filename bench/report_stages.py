@@ -5,7 +5,8 @@ pool, the per-VMA-lock pass, the breakdown queries), and only a fresh process pe
 stage says which one it is.  Peak RSS comes from the kernel (wait4's ru_maxrss),
 CPU seconds beside wall seconds (the machine is shared).
 
-usage: python bench/report_stages.py DATA [RUN] [STAGE ...]
+usage: python bench/report_stages.py DATA [RUN] [STAGE ...]   (RUN: load for bench/load.py,
+       perf-script-10M for bench/run.py bench_report's dataset)
        python bench/report_stages.py --stage STAGE DATA RUN   (one stage, in this process)
 """
 

@@ -12,7 +12,7 @@ open) is carried into the next.  Memory is a batch, the tails and the running fi
 (vmalock_stats.py: counts, not lists of every hold), whatever the run's size; no sort or
 window over the whole run (which spilled).  Only an exact run keeps more: the intervals
 of its write holds, waits and fallbacks, for the culprit search.  A run whose threads come
-out of time order across batches is re-read sorted by DuckDB instead.
+out of time order across batches is re-read sorted, a piece at a time (vmalock_order.py).
 
 File order is asked for, not assumed: on several threads DuckDB hands over a scan of the
 ``events`` view (a semi-join on ``runs``) out of order, which sent every run to the whole
@@ -32,6 +32,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from . import vmalock_names as N
+from . import vmalock_order
 from .vmalock_pass import Acc, Unordered, process
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> 
         try:
             acc = _stream_slices(cur, sql, run)
         except Unordered:  # several inputs, a source not by time, equal times out of order
-            acc = _stream(cur, sql + " ORDER BY tid, ts NULLS FIRST, seq", run, file_order=False)
+            acc = _stream_sorted(cur, sql, run)
     finally:
         cur.close()
     comms = dict(
@@ -111,13 +112,16 @@ def classify(con: duckdb.DuckDBPyConnection, run: str, kallsyms: Any = None) -> 
     return _section(acc, comms, named)
 
 
-def _stream(cur: duckdb.DuckDBPyConnection, sql: str, run: str, *, file_order: bool = True) -> Acc:
+def _stream_sorted(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
+    """The rows in (tid, ts, seq) order: the file-order slices (input and line_no are
+    never null, so they hold every row) sorted and merged on disk (vmalock_order.py)."""
     acc = Acc()
-    reader = cur.sql(sql, params=[run]).to_arrow_reader(BATCH_ROWS)
+    rows = min(BATCH_ROWS, vmalock_order.BATCH_ROWS)
+    batches = vmalock_order.batches(_slices(cur, sql, run, ordered=False), rows)
     try:
-        process(reader, acc, file_order=file_order)
+        process(batches, acc, file_order=False)
     finally:
-        reader.close()
+        batches.close()
     return acc
 
 
@@ -132,13 +136,15 @@ def _stream_slices(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Acc:
     return acc
 
 
-def _slices(cur: duckdb.DuckDBPyConnection, sql: str, run: str) -> Generator[Any, None, None]:
+def _slices(
+    cur: duckdb.DuckDBPyConnection, sql: str, run: str, *, ordered: bool = True
+) -> Generator[Any, None, None]:
     spans = cur.execute(
         "SELECT input, min(line_no), max(line_no) FROM events WHERE run = ? "
         "AND input IS NOT NULL AND line_no IS NOT NULL GROUP BY input ORDER BY input",
         [run],
     ).fetchall()
-    part = sql + " AND input = ? AND line_no BETWEEN ? AND ? ORDER BY seq"
+    part = sql + " AND input = ? AND line_no BETWEEN ? AND ?" + (" ORDER BY seq" if ordered else "")
     for inp, lo, hi in spans:
         for a in range(int(lo), int(hi) + 1, SLICE_LINES):
             params = [run, inp, a, a + SLICE_LINES - 1]
