@@ -54,6 +54,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
+	$(BIN)/mypy --strict --disallow-any-unimported --disallow-any-explicit --follow-imports=silent \
+		spftrace/formats/spec.py spftrace/formats/lines.py spftrace/ingest
 
 unit: $(STAMP)
 	$(BIN)/pytest -q

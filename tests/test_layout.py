@@ -12,8 +12,6 @@ from pathlib import Path
 import spftrace
 
 ROOT = Path(spftrace.__file__).parent
-#: numba's scanners, which the compiled C core replaces (issue 11)
-TOO_LONG_UNTIL_REPLACED = {"formats/scan.py"}
 
 
 def _modules() -> dict[str, Path]:
@@ -65,7 +63,7 @@ def test_no_module_over_500_lines() -> None:
         for p in ROOT.rglob("*.py")
         if (n := len(p.read_text().splitlines())) > 500
     }
-    assert set(long) <= TOO_LONG_UNTIL_REPLACED, long
+    assert not long, long
 
 
 def test_the_import_graph_has_no_cycle() -> None:
