@@ -569,6 +569,8 @@ static const JKey JKEYS[] = {
 
 static int json_key(const char *s, Span k) {
     size_t len = k.b - k.a;
+    if (len < 3 || len > 16) /* JKEYS' shortest and longest */
+        return -1;
     for (size_t j = 0; j < sizeof JKEYS / sizeof *JKEYS; j++)
         if (JKEYS[j].len == len && s[k.a] == JKEYS[j].name[0] &&
             memcmp(s + k.a, JKEYS[j].name, len) == 0)
@@ -593,15 +595,12 @@ static size_t json_number(const char *s, size_t n, size_t i) {
     return d;
 }
 
-/* the closing quote of a string opened at i, or NO (a backslash: left to Python) */
+/* the closing quote of a string opened at i, or NO; json_match has already left
+ * every line with a backslash to Python, so the first quote closes it (memchr:
+ * the byte loop was the JSON scan's largest cost) */
 static inline size_t json_string_end(const char *s, size_t n, size_t i) {
-    for (size_t k = i + 1; k < n; k++) {
-        if (s[k] == '"')
-            return k;
-        if (s[k] == '\\')
-            return NO;
-    }
-    return NO;
+    const char *q = i + 1 < n ? memchr(s + i + 1, '"', n - i - 1) : NULL;
+    return q ? (size_t)(q - s) : NO;
 }
 
 static inline int unsigned_decimal(const char *s, Span x) {
@@ -614,6 +613,10 @@ static int json_match(const char *s, size_t n, Hit *h) {
         n--;
     size_t i = spaces(s, n, 0);
     if (i >= n || s[i] != '{' || s[n - 1] != '}')
+        return 0;
+    /* a backslash can only be an escape in a string (anywhere else the line is not
+     * JSON): such lines are left to the per-line path, as before */
+    if (memchr(s, '\\', n))
         return 0;
     JVal o[N_J];
     for (int k = 0; k < N_J; k++)
