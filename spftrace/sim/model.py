@@ -101,10 +101,11 @@ class Simulator(RunCounter):
             self.period += static * (w.abort_us + w.bounce_us * sharing) / self.speed
         for t in self.threads:
             t.period, t.fault = self.period, self.fault_us
-        self.lock_free_at = 0.0
+        self.lock_free_at: dict[int, float] = {}  # per mm: when its mmap_sem comes free
         self.fault_time_us = 0.0
         self.fault_wait_us = 0.0
-        self.reader_marks: list[tuple[float, float]] = []  # (queued at, done) of readers
+        # per mm: (queued at, done) of the readers sleeping on its mmap_sem
+        self.reader_marks: dict[int, list[tuple[float, float]]] = {}
         self.heap: list[tuple[float, int, int, int, str]] = []
         self.fallbacks = dict.fromkeys(SPF_REASONS, 0)
         self.vma_lock = {"success": 0, "abort": 0, "retry": 0, "miss": 0}
@@ -182,7 +183,7 @@ class Simulator(RunCounter):
         arrival = max(start + t.fault, lo + t.fault) if reason is not None else start
         if self.w.rwsem_fifo:
             b = self._queue_release(t, arrival, b)
-        self.reader_marks.append((arrival, b + wake + t.fault))
+        self.reader_marks.setdefault(t.mm, []).append((arrival, b + wake + t.fault))
         wait = b - start + wake
         self.wait_us += wait
         self.fault_wait_us += wait
@@ -247,18 +248,18 @@ class Simulator(RunCounter):
             # fair rwsem: the writer waits for the previous writer and, on the classic
             # path, for readers already inside a fault (half a fault on average)
             # readers queued before this writer hold the lock first (FIFO)
-            due = [m for m in self.reader_marks if m[0] < t_req]
-            if due:
-                self.lock_free_at = max(self.lock_free_at, max(d for _q, d in due))
-                self.reader_marks = [m for m in self.reader_marks if m[0] >= t_req]
-            a = max(t_req, self.lock_free_at)
+            # (each mm has its own mmap_sem: a build's processes do not wait for each other)
+            marks = self.reader_marks.get(t.mm, [])
+            free = max([self.lock_free_at.get(t.mm, 0.0)] + [d for q, d in marks if q < t_req])
+            self.reader_marks[t.mm] = [m for m in marks if m[0] >= t_req]
+            a = max(t_req, free)
             if self.kernel == "base" or not self.multi:
                 a += self._readers_inside(t, a)
             if a > t_req:  # the writer slept until the lock came free
                 a += w.wakeup_us
             b = a + hold
             self.wait_us += a - t_req
-            self.lock_free_at = b
+            self.lock_free_at[t.mm] = b
             self.writes += 1
             if op == "mmap":
                 t.group = self._place(t)
@@ -271,7 +272,8 @@ class Simulator(RunCounter):
                 t.run_chunk = rounds_done[idx] + idx * 100003
                 # a run's pace varies (measured spread of a chunk's mean fault time)
                 jitter = float(self.rng.lognormal(0.0, w.pace_cv)) if w.pace_cv > 0 else 1.0
-                t.period, t.fault = self.period * jitter, self.fault_us * jitter
+                cold = w.idle_extra_us(a - t_req) / self.speed  # it slept for the mmap
+                t.period, t.fault = (self.period + cold) * jitter, (self.fault_us + cold) * jitter
                 t.in_run = True
                 t.run_t0 = b
                 t.run_start = b
