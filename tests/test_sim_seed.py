@@ -112,10 +112,10 @@ def test_ebizzy_16_cpus_gain_within_15_points(ebizzy16: tuple[sim.Result, sim.Re
 
 @pytest.mark.xfail(
     strict=True,
-    reason="not met: 99.08% / 0.80% (seed 98.14 / 1.79): 0.51 aborts per VMA change where "
+    reason="not met: 99.18% / 0.70% (seed 98.14 / 1.79): 0.45 aborts per VMA change where "
     "the seed's counts give 1.15; with the guest's wake-up (305 us, calibrated on spf "
-    "records/s) a thread's 128-fault run at this machine's measured 2.6 us (2.2 us back "
-    "to back, +0.39 us after its ~5 ms sleep: fault_idle.c) lasts 333 us, about one "
+    "records/s) a thread's 128-fault run at this machine's measured 2.5 us (2.2 us back "
+    "to back, +0.33 us after its ~5 ms sleep: fault_idle.c) lasts 325 us, about one "
     "hand-off, so it is often over before the next change; the seed's fault rate asks "
     "for ~6 us faults in the guest, a second guest constant not measurable here "
     "(docs/simulator.md, the 16 -> 80 scaling)",
@@ -141,11 +141,11 @@ def ebizzy80() -> tuple[sim.Result, sim.Result]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="not met: 73.46% / 26.31% (seed 77.94 / 22.05): 1.06 aborts per VMA change "
+    reason="not met: 73.52% / 26.24% (seed 77.94 / 22.05): 1.05 aborts per VMA change "
     "where the seed's counts give 0.88, with the kernel's rules (__vma_adjust moves vma "
     "and vm_next, for one __vma_adjust per merge or split: adjust_us measured); a change "
-    "meets the 8-fault run (6.1 us a fault) of the thread before it, so the share rests "
-    "on the Power8 fault cost (bounce_us x 79, a worst case; +0.27 us after the ~1.6 ms "
+    "meets the 8-fault run (6.0 us a fault) of the thread before it, so the share rests "
+    "on the Power8 fault cost (bounce_us x 79, a worst case; +0.20 us after the ~1.6 ms "
     "sleep, fault_idle.c) and wake-up (this machine's 17.7 us), neither measurable here "
     "(docs/simulator.md, sensitivity table)",
 )
@@ -188,9 +188,9 @@ def test_idle_fault_ratio_is_the_measurement() -> None:
         assert got == pytest.approx(ratio, abs=5e-4), sleep
     w = preset("ebizzy")
     assert w.idle_extra_us(0.0) == 0.0
-    # halfway between the 3 ms and 10 ms points: (1.201 + 1.407) / 2 - 1 = 0.304
-    assert w.idle_extra_us(6500.0) == pytest.approx(1.49 * 0.304)
-    assert w.idle_extra_us(1e6) == pytest.approx(1.49 * 0.407)
+    # halfway between the 3 ms and 10 ms points: (1.166 + 1.355) / 2 - 1 = 0.2605
+    assert w.idle_extra_us(6500.0) == pytest.approx(1.49 * 0.2605)
+    assert w.idle_extra_us(1e6) == pytest.approx(1.49 * 0.355)
     assert preset("ebizzy", idle_fault=0.0).idle_extra_us(6500.0) == 0.0
 
 

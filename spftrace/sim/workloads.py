@@ -18,8 +18,8 @@ from typing import Any
 
 #: measured (bench/sim_calibrate/fault_idle.c, runs_idle.txt; medians.py): a 128-fault
 #: run's mean cost per fault after its thread slept S us, over the same run back to back
-#: (median of three runs' ratios), as (S, ratio)
-IDLE_FAULT_RATIO = ((0.0, 1.0), (300.0, 1.089), (1000.0, 1.097), (3000.0, 1.201), (10000.0, 1.407))
+#: (median of six runs' ratios), as (S, ratio)
+IDLE_FAULT_RATIO = ((0.0, 1.0), (300.0, 1.063), (1000.0, 1.065), (3000.0, 1.166), (10000.0, 1.355))
 
 
 @dataclass(frozen=True)
