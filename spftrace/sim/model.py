@@ -16,7 +16,8 @@ their sources: docs/simulator.md):
   fault that must take it for read (every fault on base, a fallback on spf) sleeps
   until the writer releases it; a writer queued after it waits for that reader batch.
 * Threads pinned to CPUs (time-sliced when more threads than CPUs) loop: VMA change,
-  a run of faults, compute, VMA change; a run's pace and a wake-up's latency vary.
+  a run of faults, compute, VMA change; a run's pace and a wake-up's latency vary,
+  and a run after its thread slept for the mmap is slower (``idle_fault``, measured).
   (The base kernel with ``rwsem_queue`` runs on the wait list of sim/rwsem.py.)
 
 Time is event driven at the granularity of writes: between two writes a thread's
