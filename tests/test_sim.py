@@ -60,6 +60,24 @@ def test_kernbench_is_never_speculative(tmp_path: Path) -> None:
     assert "single-threaded" in rep["verdict"]
 
 
+def test_each_process_has_its_own_mmap_sem() -> None:
+    """kernbench's processes are single-threaded, one mm each: no VMA change ever waits
+    for another process's, on either kernel (the model once queued them on one lock)."""
+    for kernel in ("base", "spf"):
+        r, _ = sim.run("kernbench", kernel, scale=0.2)
+        assert r.writes > 1000 and r.lock_wait_us == 0.0, kernel
+
+
+def test_base_runs_after_a_sleep_are_slower() -> None:
+    """The base kernel's wait list (rwsem.py) charges the slower run after a sleep too:
+    ebizzy's threads sleep for their mmap, so a fault costs more on average than with
+    the effect off, by less than the 10 ms ratio (1.355) allows."""
+    on, _ = sim.run("ebizzy", "base", threads=16, cpus=16)
+    off, _ = sim.run("ebizzy", "base", threads=16, cpus=16, idle_fault=0.0)
+    per_on, per_off = on.fault_time_us / on.faults, off.fault_time_us / off.faults
+    assert per_off < per_on < 1.355 * per_off
+
+
 def test_throughput_comes_from_lock_contention() -> None:
     """The gain is the faults' waiting on mmap_sem saved; on spf the VMA changes, which
     still serialise, take the waiting over."""

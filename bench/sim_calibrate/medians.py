@@ -1,6 +1,10 @@
 """Medians of bench/sim_calibrate/runs.txt and the spreads the simulator uses.
 
-usage: python bench/sim_calibrate/medians.py   (prints NAME median [n runs])
+usage: python bench/sim_calibrate/medians.py [RUNS]   (prints NAME median [n runs])
+
+RUNS defaults to runs.txt (costs.c); with runs_idle.txt (fault_idle.c) it also prints
+each sleep's per-run ratio to the back-to-back run (idle_0), the simulator's
+``IDLE_FAULT_RATIO``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ def main(path: Path) -> None:
     rows: dict[str, list[float]] = {}
     spreads: dict[str, list[float]] = {}
     ipi: list[float] = []  # per run: munmap with a second CPU in the mm minus without
+    idle: dict[str, list[float]] = {}  # per run: a run after a sleep / back to back
     for line in path.read_text().splitlines():
         if not line.strip() or line.startswith("#"):
             continue
@@ -22,6 +27,9 @@ def main(path: Path) -> None:
         run = dict(zip(parts[::2], (float(v) for v in parts[1::2]), strict=True))
         for k, v in run.items():
             rows.setdefault(k, []).append(v)
+        for k, v in run.items():
+            if k.startswith("idle_") and not k.endswith(("_p25", "_p75")) and "idle_0" in run:
+                idle.setdefault(f"{k}_ratio", []).append(v / run["idle_0"])
         if "munmap_512k_2" in run:
             ipi.append(run["munmap_512k_2"] - run["munmap_512k_1"])
         for name in ("fault_4k", "wake"):  # log-spread: ln(p75 / p25) / 1.349
@@ -33,6 +41,8 @@ def main(path: Path) -> None:
         print(f"{k:<20} {statistics.median(vals):10.4f}  [{len(vals)} runs]")
     for k, vals in spreads.items():
         print(f"{k + '_logsd':<20} {statistics.median(vals):10.4f}  [{len(vals)} runs]")
+    for k, vals in idle.items():
+        print(f"{k:<20} {statistics.median(vals):10.4f}  [{len(vals)} runs]")
     if ipi:
         print(f"{'ipi_per_cpu':<20} {statistics.median(ipi):10.4f}  [{len(ipi)} runs]")
     if "munmap_512k_1" in rows and "munmap_512k_0pages" in rows:

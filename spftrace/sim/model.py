@@ -16,7 +16,8 @@ their sources: docs/simulator.md):
   fault that must take it for read (every fault on base, a fallback on spf) sleeps
   until the writer releases it; a writer queued after it waits for that reader batch.
 * Threads pinned to CPUs (time-sliced when more threads than CPUs) loop: VMA change,
-  a run of faults, compute, VMA change; a run's pace and a wake-up's latency vary.
+  a run of faults, compute, VMA change; a run's pace and a wake-up's latency vary,
+  and a run after its thread slept for the mmap is slower (``idle_fault``, measured).
   (The base kernel with ``rwsem_queue`` runs on the wait list of sim/rwsem.py.)
 
 Time is event driven at the granularity of writes: between two writes a thread's
@@ -45,11 +46,11 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..kernel import SPF_REASONS as ALL_SPF_REASONS
+from .classify import RunCounter, _Thread
 from .layout import Layout, chunk_addr, group_vma
 from .result import Fallback, Result, Write
 from .workloads import Workload
@@ -62,26 +63,7 @@ KERNELS = ("base", "spf", "per-vma-lock")
 SPF_REASONS = tuple(r for r in ALL_SPF_REASONS if r != "spf_vma_dead")
 
 
-@dataclass
-class _Thread:
-    idx: int
-    mm: int
-    cpu: int
-    group: int = 0
-    in_run: bool = False
-    run_t0: float = 0.0  # start time of fault ``run_i0`` of the current run segment
-    run_start: float = 0.0  # when the run began
-    run_i0: int = 0
-    run_k: int = 0
-    run_chunk: int = 0
-    version: int = 0
-    fallback_index: set[int] = field(default_factory=set)
-    period: float = 1.0  # this run's pace: one fault every ``period`` us
-    fault: float = 1.0  # this run's fault service time
-    first_notsup: float | None = None  # the run's first fault found pmd_none (at this time)
-
-
-class Simulator:
+class Simulator(RunCounter):
     def __init__(
         self, workload: Workload, kernel: str, *, seed: int = 1, keep_trace: bool = False
     ) -> None:
@@ -120,10 +102,11 @@ class Simulator:
             self.period += static * (w.abort_us + w.bounce_us * sharing) / self.speed
         for t in self.threads:
             t.period, t.fault = self.period, self.fault_us
-        self.lock_free_at = 0.0
+        self.lock_free_at: dict[int, float] = {}  # per mm: when its mmap_sem comes free
         self.fault_time_us = 0.0
         self.fault_wait_us = 0.0
-        self.reader_marks: list[tuple[float, float]] = []  # (queued at, done) of readers
+        # per mm: (queued at, done) of the readers sleeping on its mmap_sem
+        self.reader_marks: dict[int, list[tuple[float, float]]] = {}
         self.heap: list[tuple[float, int, int, int, str]] = []
         self.fallbacks = dict.fromkeys(SPF_REASONS, 0)
         self.vma_lock = {"success": 0, "abort": 0, "retry": 0, "miss": 0}
@@ -201,7 +184,7 @@ class Simulator:
         arrival = max(start + t.fault, lo + t.fault) if reason is not None else start
         if self.w.rwsem_fifo:
             b = self._queue_release(t, arrival, b)
-        self.reader_marks.append((arrival, b + wake + t.fault))
+        self.reader_marks.setdefault(t.mm, []).append((arrival, b + wake + t.fault))
         wait = b - start + wake
         self.wait_us += wait
         self.fault_wait_us += wait
@@ -266,18 +249,18 @@ class Simulator:
             # fair rwsem: the writer waits for the previous writer and, on the classic
             # path, for readers already inside a fault (half a fault on average)
             # readers queued before this writer hold the lock first (FIFO)
-            due = [m for m in self.reader_marks if m[0] < t_req]
-            if due:
-                self.lock_free_at = max(self.lock_free_at, max(d for _q, d in due))
-                self.reader_marks = [m for m in self.reader_marks if m[0] >= t_req]
-            a = max(t_req, self.lock_free_at)
+            # (each mm has its own mmap_sem: a build's processes do not wait for each other)
+            marks = self.reader_marks.get(t.mm, [])
+            free = max([self.lock_free_at.get(t.mm, 0.0)] + [d for q, d in marks if q < t_req])
+            self.reader_marks[t.mm] = [m for m in marks if m[0] >= t_req]
+            a = max(t_req, free)
             if self.kernel == "base" or not self.multi:
                 a += self._readers_inside(t, a)
             if a > t_req:  # the writer slept until the lock came free
                 a += w.wakeup_us
             b = a + hold
             self.wait_us += a - t_req
-            self.lock_free_at = b
+            self.lock_free_at[t.mm] = b
             self.writes += 1
             if op == "mmap":
                 t.group = self._place(t)
@@ -290,7 +273,8 @@ class Simulator:
                 t.run_chunk = rounds_done[idx] + idx * 100003
                 # a run's pace varies (measured spread of a chunk's mean fault time)
                 jitter = float(self.rng.lognormal(0.0, w.pace_cv)) if w.pace_cv > 0 else 1.0
-                t.period, t.fault = self.period * jitter, self.fault_us * jitter
+                cold = w.idle_extra_us(a - t_req) / self.speed  # it slept for the mmap
+                t.period, t.fault = (self.period + cold) * jitter, (self.fault_us + cold) * jitter
                 t.in_run = True
                 t.run_t0 = b
                 t.run_start = b
@@ -377,83 +361,6 @@ class Simulator:
                  self.vma_lock["success"], self.vma_lock["abort"], self.vma_lock["retry"],
                  self.vma_lock["miss"])
             )  # fmt: skip
-
-    def _count_run_inner(self, t: _Thread, k: int) -> None:
-        w = self.w
-        self.faults += k
-        self.fault_time_us += k * t.fault
-        if w.ops_per_fault:
-            self.ops += k
-            self.ops_thread[t.idx] += k
-        dyn = len([i for i in t.fallback_index if i < k])
-        if t.first_notsup is not None:
-            self.fallbacks["spf_vma_notsup"] += 1
-            if self.keep:
-                vs, ve = group_vma(w, t.mm, t.group)
-                self.samples.append(Fallback(t.first_notsup, t.idx, "spf_vma_notsup", vs, vs, ve))
-        if self.keep:
-            self.runs.append((t.idx, t.run_start, t.period, k, t.group, t.run_chunk))
-        if self.kernel == "base":
-            self._not_attempted += k
-            return
-        rng = self.rng
-        if self.kernel == "spf" and not self.multi:
-            # single-threaded: handled under mmap_sem, never attempted - except the
-            # faults of the few threaded processes of the population (mt_fault_frac)
-            mt = int(rng.binomial(k, min(1.0, w.mt_fault_frac))) if w.mt_fault_frac > 0 else 0
-            n = int(rng.binomial(mt, min(1.0, w.mt_notsup_frac))) if mt else 0
-            self.fallbacks["spf_vma_notsup"] += n
-            self._speculative += mt - n
-            self._not_attempted += k - mt
-            if n and self.keep:
-                self._sample_static(t, k, n, "spf_vma_notsup")
-            return
-        rest = k - dyn
-        if self.kernel == "spf":
-            static = {
-                "spf_vma_notsup": w.notsup_frac,
-                "spf_vma_noanon": w.noanon_frac,
-                "spf_vma_access": w.access_frac,
-                "spf_pmd_changed": w.pmd_changed_frac,
-            }
-            if w.pte_lock:
-                static["spf_pte_lock"] = w.pte_lock_frac * max(0, len(self.members[t.group]) - 1)
-            for name, frac in static.items():
-                n = int(rng.binomial(rest, min(1.0, frac))) if frac > 0 and rest > 0 else 0
-                if n:
-                    self.fallbacks[name] += n
-                    rest -= n
-                    if self.keep:
-                        self._sample_static(t, k, n, name)
-        else:
-            retry = int(rng.binomial(rest, w.retry_frac)) if w.retry_frac > 0 and rest > 0 else 0
-            miss = int(rng.binomial(rest, w.miss_frac)) if w.miss_frac > 0 and rest > 0 else 0
-            self.vma_lock["retry"] += retry
-            self.vma_lock["miss"] += miss
-            rest -= retry
-            self.vma_lock["success"] += rest
-            return
-        # not-attempted faults: kernel-mode share of a multi-threaded workload
-        na = int(rng.binomial(rest, w.kernel_fault_frac)) if w.kernel_fault_frac > 0 else 0
-        self._not_attempted += na
-        self._speculative += rest - na
-
-    def _sample_static(self, t: _Thread, k: int, n: int, name: str) -> None:
-        idx = np.sort(self.rng.choice(k, size=min(n, k), replace=False))
-        vs, ve = group_vma(self.w, t.mm, t.group)
-        if name == "spf_vma_notsup":  # file-backed text and libraries live elsewhere
-            vs, ve = (
-                0x555555554000 + t.mm * 0x10000000,
-                0x555555554000 + t.mm * 0x10000000 + 0x200000,
-            )
-        base = chunk_addr(self.w, t.mm, t.group, t.run_chunk)
-        for i in idx.tolist():
-            addr = base + i * 4096 if name != "spf_vma_notsup" else vs + (i * 4096) % (ve - vs)
-            self.samples.append(
-                Fallback(t.run_t0 + (i - t.run_i0) * t.period, t.idx, name, addr, vs, ve)
-            )
-
-    _speculative = _not_attempted = 0
 
     def _result(self, end: float) -> Result:
         spf = self.kernel == "spf"

@@ -63,6 +63,8 @@ class WaitListBase:
         self.mm = [i // max(1, w.threads_per_mm) for i in range(n)]
         self.locks = {m: _Lock() for m in set(self.mm)}
         self.jitter = [1.0] * n  # this run's pace (measured spread of a run's mean fault)
+        self.run_fault = [self.fault_us] * n  # this run's fault (after its thread's sleep)
+        self.granted = [0.0] * n  # when the current VMA change got the lock
         self.left = [0] * n  # faults left in the current run
         self.op = ["mmap"] * n  # the VMA change a thread asks for next
         self.t_req = [0.0] * n
@@ -96,7 +98,7 @@ class WaitListBase:
 
     def _fault(self, t: int, start: float) -> None:
         """Fault of ``t`` runs from ``start``: the lock is held for read until it ends."""
-        f = self.fault_us * self.jitter[t]
+        f = self.run_fault[t]
         lock = self.locks[self.mm[t]]
         lock.readers_until = max(lock.readers_until, start + f)
         self.faults += 1
@@ -110,7 +112,7 @@ class WaitListBase:
             self._push(end + self.touch_us * self.jitter[t], _FAULT, t)
         else:
             if self.keep:
-                period = (self.fault_us + self.touch_us) * self.jitter[t]
+                period = self.run_fault[t] + self.touch_us * self.jitter[t]
                 k = self.w.chunk_pages
                 self.runs.append((t, self.run_start[t], period, k, self.group[t], 0))
                 self.timeline.append((end, self.faults, 0, 0, 0, 0, 0))
@@ -170,6 +172,7 @@ class WaitListBase:
             elif kind == _GRANT:
                 lock.reserved = False
                 lock.writer = t
+                self.granted[t] = now
                 self.wait_us += now - self.t_req[t]
                 self.writes += 1
                 hold = w.write_hold_us(self.op[t], False)
@@ -192,6 +195,9 @@ class WaitListBase:
         if self.op[t] == "mmap":
             cv = w.pace_cv
             self.jitter[t] = float(self.rng.lognormal(0.0, cv)) if cv > 0 else 1.0
+            # the run is slower when the thread slept for its mmap (fault_idle.c)
+            cold = w.idle_extra_us(self.granted[t] - self.t_req[t]) / self.speed
+            self.run_fault[t] = (self.fault_us + cold) * self.jitter[t]
             self.left[t] = w.chunk_pages
             self.run_start[t] = now
             self._push(now, _FAULT, t)

@@ -24,6 +24,7 @@ from .workloads import POWER8, PRESETS, X86_GUEST, Workload
 DEFAULT_SWEEP = (
     "fault_us",
     "clear_4k_us",
+    "idle_fault",
     "mmap_us",
     "munmap_us",
     "munmap_page_us",

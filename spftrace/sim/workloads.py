@@ -13,7 +13,13 @@ the seed's x86 kernbench counts (there is no other source for it).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields, replace
+from itertools import pairwise
 from typing import Any
+
+#: measured (bench/sim_calibrate/fault_idle.c, runs_idle.txt; medians.py): a 128-fault
+#: run's mean cost per fault after its thread slept S us, over the same run back to back
+#: (median of six runs' ratios), as (S, ratio)
+IDLE_FAULT_RATIO = ((0.0, 1.0), (300.0, 1.063), (1000.0, 1.065), (3000.0, 1.166), (10000.0, 1.355))
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,9 @@ class Workload:
     fault_us: float = 1.49  # measured: first-touch anonymous 4 KiB write fault
     pace_cv: float = 0.105  # measured: log-spread of a chunk's mean fault time (IQR / 1.349)
     clear_4k_us: float = 0.036  # measured: clearing 4 KiB (added per extra 4 KiB of a page)
+    # measured (fault_idle.c): a run after its thread slept is slower (IDLE_FAULT_RATIO);
+    # the factor scales that slowdown (0 = off)
+    idle_fault: float = 1.0
     touch_us: float = 0.0  # user work between two faults of a run (ebizzy -T: one store)
     compute_us: float = 0.0  # work after the run, before the munmap
     gap_us: float = 0.0  # work after the munmap, before the next mmap
@@ -102,6 +111,21 @@ class Workload:
         before creating threads), never attempted: their share of a run of ebizzy's
         default 10 seconds, whatever the simulated window ``end_us``."""
         return round(self.static_chunks * self.chunk_pages * end_us / 10e6)
+
+    def idle_extra_us(self, slept_us: float) -> float:
+        """Extra cost per fault of a run whose thread slept ``slept_us`` before it (its
+        CPU idle: caches and TLB gone cold): ``page_fault_us`` times the measured ratio
+        to a back-to-back run less one (IDLE_FAULT_RATIO, interpolated, flat beyond the
+        longest sleep measured).  The cache-line transfers are not scaled."""
+        if self.idle_fault <= 0 or slept_us <= 0:
+            return 0.0
+        pts = IDLE_FAULT_RATIO
+        ratio = pts[-1][1]
+        for (x0, y0), (x1, y1) in pairwise(pts):
+            if slept_us <= x1:
+                ratio = y0 + (y1 - y0) * (slept_us - x0) / (x1 - x0)
+                break
+        return self.page_fault_us * (ratio - 1.0) * self.idle_fault
 
     @property
     def page_fault_us(self) -> float:
