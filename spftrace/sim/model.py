@@ -27,8 +27,9 @@ in bulk.  Each write, in lock order, is applied to the threads its schedule cros
 * ``base``: a fault starting while the write is pending or held waits for it.
 * ``spf``: single-threaded mms never try (except ``mt_fault_frac`` of the faults of
   a population of processes); otherwise a fault on a VMA the write changes whose
-  window ``[start, start + fault_us]`` overlaps the change (mmap: the whole call;
-  munmap: its fixed part, before the zap) sees the sequence count move:
+  window ``[start + lock line, start + fault_us]`` (v11 reads the sequence count after
+  get_vma's atomics: ``seq_after_get_vma``) overlaps the change (one ``__vma_adjust``
+  per merge or split, ``adjust_us``) sees the sequence count move:
   ``spf_vma_changed``, then the classic path waits for the lock.  Faults of an
   unsupported kind (``notsup_frac`` ...) go classic and wait like base faults.
   ``spf_vma_noanon``, ``spf_vma_access``, ``spf_pmd_changed`` and ``spf_pte_lock``
