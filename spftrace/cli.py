@@ -335,20 +335,20 @@ def simulate(
         str | None,
         typer.Option("--label", metavar="LABEL", help="label for --ingest (default: the kernel)"),
     ] = None,
-    list_: Annotated[
-        bool, typer.Option("--list", help="list presets and overridable rates")
-    ] = False,
+    list_: Annotated[bool, typer.Option("--list", help="presets and overridable rates")] = False,
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option("--sweep", metavar="NAME=A,B,C", help="sensitivity table (repeatable)"),
+    ] = None,
 ) -> None:
     """Simulate a workload on a kernel; print its summary, write or ingest its artefacts."""
+    if list_ or sweep:
+        from .sim.sweep import cli_text
+
+        typer.echo(cli_text(list_, sweep or [], scale=scale, seed=seed), nl=False)
+        return
     from .api import simulate as run_sim
 
-    if list_:
-        from .sim.workloads import OVERRIDABLE, PRESETS
-
-        for w in PRESETS.values():
-            typer.echo(f"{w.name:<12} {w.description}")
-        typer.echo("overridable with --set NAME=VALUE: " + ", ".join(OVERRIDABLE))
-        return
     if workload is None:
         ctx.fail("Missing argument 'WORKLOAD' (spftrace simulate --list names the presets).")
     summary = run_sim(

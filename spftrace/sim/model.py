@@ -27,8 +27,9 @@ in bulk.  Each write, in lock order, is applied to the threads its schedule cros
 * ``base``: a fault starting while the write is pending or held waits for it.
 * ``spf``: single-threaded mms never try (except ``mt_fault_frac`` of the faults of
   a population of processes); otherwise a fault on a VMA the write changes whose
-  window ``[start, start + fault_us]`` overlaps the change (mmap: the whole call;
-  munmap: its fixed part, before the zap) sees the sequence count move:
+  window ``[start + lock line, start + fault_us]`` (v11 reads the sequence count after
+  get_vma's atomics: ``seq_after_get_vma``) overlaps the change (one ``__vma_adjust``
+  per merge or split, ``adjust_us``) sees the sequence count move:
   ``spf_vma_changed``, then the classic path waits for the lock.  Faults of an
   unsupported kind (``notsup_frac`` ...) go classic and wait like base faults.
   ``spf_vma_noanon``, ``spf_vma_access``, ``spf_pmd_changed`` and ``spf_pte_lock``
@@ -86,6 +87,11 @@ class Simulator(RunCounter):
         fault = w.page_fault_us + w.bounce_us * sharing
         self.period = (fault + w.touch_us) / self.speed
         self.fault_us = fault / self.speed
+        # SPF v11 reads the VMA's sequence count after get_vma() (the mm_rb rwlock and
+        # the VMA's refcount: the lock line) and checks it last in pte_map_lock(), before
+        # put_vma(): the line's transfers lie outside the window a change can abort
+        pre = w.bounce_us * sharing if kernel == "spf" and w.seq_after_get_vma else 0.0
+        self.pre_window_us = pre / self.speed
         self.threads = [
             _Thread(i, i // w.threads_per_mm, i % max(1, w.cpus)) for i in range(w.threads)
         ]
@@ -152,7 +158,7 @@ class Simulator(RunCounter):
                 # the VMA being written: a fault whose window overlaps the change aborts
                 # (spf: the sequence count moved; per-vma-lock: the VMA is write-locked
                 # until the writer unlocks) and the classic path waits for the release
-                self._block(t, a - t.fault, hi, b, reason="changed")
+                self._block(t, a - t.fault, hi - self.pre_window_us, b, reason="changed")
             elif self.classic_frac > 0:
                 # faults the fast path does not support (file-backed, ...) take mmap_sem:
                 # the first of them during the write waits for it like a base fault

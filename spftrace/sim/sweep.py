@@ -1,6 +1,7 @@
 """Sensitivity table: how each published ebizzy figure moves with each constant.
 
 usage: python -m spftrace.sim.sweep [NAME=a,b,c ...] [--scale S] [--seed N]
+   or: spftrace simulate --sweep NAME=a,b,c [--sweep ...] [--scale S] [--seed N]
 
 Without arguments every constant of ``DEFAULT_SWEEP`` is run at half and twice its
 default.  Each row is one constant at one value, the others at their defaults (a
@@ -17,8 +18,9 @@ import sys
 from dataclasses import fields
 from typing import Any
 
+from ..errors import SpftraceError
 from . import run
-from .workloads import POWER8, PRESETS, X86_GUEST, Workload
+from .workloads import OVERRIDABLE, POWER8, PRESETS, X86_GUEST, Workload
 
 #: constants that move the ebizzy figures (the geometry comes from ebizzy.c)
 DEFAULT_SWEEP = (
@@ -106,6 +108,29 @@ def table(sweeps: list[tuple[str, list[Any]]], scale: float = 1.0, seed: int = 1
             got = figures({name: v}, scale, seed)
             rows.append(f"| {name} | {v:g} | " + " | ".join(f"{x:.2f}" for x in got) + " |")
     return "\n".join(rows) + "\n"
+
+
+def cli_text(list_presets: bool, sweeps: list[str], scale: float = 1.0, seed: int = 1) -> str:
+    """What ``spftrace simulate --list`` prints, or with ``--sweep NAME=a,b,c``
+    (repeatable) the sensitivity table of those values (``--scale``, ``--seed`` apply)."""
+    if list_presets:
+        lines = [f"{w.name:<12} {w.description}" for w in PRESETS.values()]
+        lines.append("overridable with --set NAME=VALUE: " + ", ".join(OVERRIDABLE))
+        return "\n".join(lines) + "\n"
+    from ..api import _check_sim_numbers, _check_sim_setting
+
+    _check_sim_numbers(threads=None, cpus=None, seed=seed, scale=scale)
+    try:
+        parsed, _, _ = parse(sweeps)
+    except SystemExit as exc:
+        raise SpftraceError(f"--sweep: {exc}") from None
+    for name, values in parsed:
+        for v in values:
+            try:
+                _check_sim_setting(name, v)
+            except SpftraceError as exc:
+                raise SpftraceError(str(exc).replace("--set ", "--sweep ", 1)) from None
+    return table(parsed, scale, seed)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,9 @@ class Workload:
     adjust_us: float = 0.65
     ipi_us: float = 1.46  # measured: per other CPU of the mm, TLB-shootdown IPI (x86)
     bounce_us: float = 0.048  # measured: one cache-line transfer between two CPUs
+    # SPF v11: the sequence count is read after get_vma() (the lock line's transfers) and
+    # checked last in pte_map_lock(), before put_vma(): the transfers are outside the window
+    seq_after_get_vma: bool = True
     wake_cv: float = 0.14  # measured: log-spread of a wake-up (IQR / 1.349)
     rwsem_fifo: bool = False  # readers wait for every queued writer (else: the current one)
     rwsem_queue: bool = False  # base kernel on 4.17's rwsem wait list (sim/rwsem.py)
