@@ -1,8 +1,7 @@
 """The command line: a thin typer shell, one function per command.
 
-Every command calls public library functions and only prints.  A
-``SpftraceError`` becomes ``error: ...`` on stderr and exit code 1; usage
-errors exit 2 (click's convention); anything else is a bug.
+Every command calls public library functions and only prints.  A ``SpftraceError`` becomes
+``error: ...`` on stderr and exit 1; usage errors exit 2 (click's); anything else is a bug.
 """
 
 from __future__ import annotations
@@ -338,10 +337,12 @@ def simulate(
     list_: Annotated[bool, typer.Option("--list", help="presets and overridable rates")] = False,
     sweep: Annotated[
         list[str] | None,
-        typer.Option("--sweep", metavar="NAME=A,B,C", help="sensitivity table (repeatable)"),
+        typer.Option("--sweep", metavar="NAME=A,B,C", help="seed figures' sensitivity table"),
     ] = None,
 ) -> None:
     """Simulate a workload on a kernel; print its summary, write or ingest its artefacts."""
+    if sweep and (workload or threads or cpus):  # it runs the seed's cases: would ignore them
+        ctx.fail("--sweep runs the seed's ebizzy cases: no WORKLOAD, --threads or --cpus")
     if list_ or sweep:
         from .sim.sweep import cli_text
 

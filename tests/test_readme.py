@@ -78,6 +78,12 @@ EXPECT: dict[str, list[str]] = {
     "spftrace simulate ebizzy --threads 16 --cpus 16 --kernel spf --ingest --label spf": [
         '"kernel": "spf"',
     ],
+    "spftrace simulate --sweep fault_us=1.49,3 --sweep bounce_us=0.024,0.096": [
+        # the seed's published figures (SPF v11 cover letter) head the table
+        "| seed (published) | | 98.14 | 1.79 | 100.69 | 77.94 | 22.05 | 84.46 |",
+        "| fault_us | 3 |",
+        "| bounce_us | 0.096 |",
+    ],
     "spftrace simulate ebizzy --threads 16 --cpus 16 --kernel base --ingest --label base": [
         '"kernel": "base"',
         ", label spf - kernel model: spf - sources: perf-stat",

@@ -113,3 +113,19 @@ def test_simulate_sweep_refuses_what_it_cannot_run(value: str, message: str) -> 
     r = CliRunner().invoke(app, ["simulate", "--sweep", value])
     assert r.exit_code == 1 and r.stderr.startswith("error: " + message), r.output
     assert r.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "extra", [["ebizzy"], ["--cpus", "80"], ["--threads", "4"]], ids=["workload", "cpus", "threads"]
+)
+def test_simulate_sweep_refuses_arguments_it_would_ignore(extra: list[str]) -> None:
+    """The sweep runs the seed's own ebizzy cases (16 and 80 CPUs), so a WORKLOAD,
+    --cpus or --threads beside it would be silently ignored: a usage error instead."""
+    from typer.testing import CliRunner
+
+    from spftrace.cli import app
+
+    r = CliRunner().invoke(app, ["simulate", *extra, "--sweep", "fault_us=1"])
+    assert r.exit_code == 2, r.output
+    assert "--sweep runs the seed's ebizzy cases" in r.stderr
+    assert r.stdout == ""
