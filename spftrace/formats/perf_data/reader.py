@@ -82,7 +82,13 @@ class Reader:
             n, nxt, why = W.walk(
                 window, pos, end, self.s.config(), table, use_native=self.use_native
             )
-            rows = table[:n].copy()
+            # the table's rows are kept (every walk fills whole rows), a new table
+            # walked into next: no copy, unless most of it would be kept unused
+            if 2 * n >= len(table):
+                rows = table[:n]
+                table = self.table = W.new_table(TABLE_ROWS, empty=True)
+            else:
+                rows = table[:n].copy()
             data = np.frombuffer(window, np.uint8)
             src = None
             if self.window_at is not None:

@@ -45,7 +45,6 @@ class RowBuilder:
         t = table if len(samples) == len(table) else np.take(table, samples, axis=0)
         n = len(samples)
         s_run = run[samples]
-        comm_idx = np.zeros(n, np.int64)
         comms: list[bytes] = []
         comm_pos: dict[str, int] = {}
         tid = t[:, C["tid"]].astype(np.int64).astype(np.int32)
@@ -63,16 +62,24 @@ class RowBuilder:
         state_rows = np.flatnonzero(~is_sample).tolist()
         bounds = np.searchsorted(s_run, np.arange(len(state_rows) + 2))
         fbounds = np.searchsorted(f_run, np.arange(len(state_rows) + 2))
+        # the distinct (run, tid) pairs of the batch, found at once: a comm is looked
+        # up once per thread and run (the state records between runs change it)
+        pair, pair_inv = np.unique(
+            (s_run.astype(np.int64) << 32) | (tid.astype(np.int64) & 0xFFFFFFFF),
+            return_inverse=True,
+        )
+        pair_tid = (pair & 0xFFFFFFFF).astype(np.uint32).view(np.int32).tolist()
+        pbounds = np.searchsorted(pair >> 32, np.arange(len(state_rows) + 2)).tolist()
+        pair_comm = np.zeros(len(pair), np.int64)
         for r in range(len(state_rows) + 1):
             a, b = int(bounds[r]), int(bounds[r + 1])
             if b > a:
-                uniq, inv = np.unique(tid[a:b], return_inverse=True)
-                for u, tv in enumerate(uniq.tolist()):
-                    name = s.threads.comm_of(int(tv))
+                for u in range(pbounds[r], pbounds[r + 1]):
+                    name = s.threads.comm_of(pair_tid[u])
                     if name not in comm_pos:
                         comm_pos[name] = len(comms)
                         comms.append(name.encode("utf-8", "surrogateescape"))
-                    comm_idx[a:b][inv.reshape(-1) == u] = comm_pos[name]
+                    pair_comm[u] = comm_pos[name]
                 res = resolve(
                     ip[a:b], misc[a:b] & 7, pid[a:b], s.threads, s.ksyms, self.syms, self.dsos
                 )
@@ -91,6 +98,7 @@ class RowBuilder:
                 f_sym[fa:fb], f_dso[fa:fb], f_off[fa:fb] = res.sym, res.dso, res.off
             if r < len(state_rows):
                 s.state_record(buf, table[state_rows[r]])
+        comm_idx = pair_comm[pair_inv.reshape(-1)] if n else np.zeros(0, np.int64)
         cols = self._columns(buf, t, n, tid, pid)
         cols["comm"] = sc.choose(comms, comm_idx) if n else sc.const(b"", 0)
         cols["sym"] = (s_sym, self.syms.items)
