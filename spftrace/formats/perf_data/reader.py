@@ -305,10 +305,12 @@ class Reader:
         return self.builder.build(data, out)
 
     def _gc(self) -> None:
-        live = set(np.unique(self.queue.ref >> 32).tolist()) if len(self.queue) else set()
-        for refs in self.delivered:
-            live |= set(np.unique(refs >> 32).tolist())
-        for b in [b for b in self.blobs if b not in live]:
+        """Drop the blobs no queued or delivered record is in: a blob between the
+        lowest and highest one of each group of refs is kept (ids grow with the
+        file, so the queue's and each delivery's blobs are a run of ids)."""
+        spans = [(int(r.min()) >> 32, int(r.max()) >> 32) for _, r in self.queue.chunks if len(r)]
+        spans += [(int(r.min()) >> 32, int(r.max()) >> 32) for r in self.delivered if len(r)]
+        for b in [b for b in self.blobs if not any(lo <= b <= hi for lo, hi in spans)]:
             del self.blobs[b]
 
 
