@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import strcol as sc
+from .numbers import unique_inverse
 from .strcol import StrCol
 from .tracefs_format import Decoded, EventFormat
 from .tracefs_print import (
@@ -317,7 +318,7 @@ def _function(ext: str, v: np.ndarray[Any, Any], ev: Evaluator) -> StrCol:
     hexs = sc.concat([sc.const(b"0x", n), sc.unsigned(val, 16)])
     if ev.resolve is None or not n:
         return hexs
-    uniq, inv = np.unique(val, return_inverse=True)
+    uniq, inv = unique_inverse(val)
     names, starts = ev.resolve(uniq)
     texts: list[bytes] = [b""]
     pick = np.zeros(len(uniq), np.int64)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import strcol as sc
+from .numbers import unique_inverse
 from .strcol import StrCol
 from .tracefs_eval import Evaluator, Program, _mask, render_conv
 from .tracefs_print import Cond, Conv, Expr, Str, Unsupported
@@ -132,7 +133,7 @@ def _symbols(ext: str, val: Arr, ev: Evaluator, spaced: Arr) -> list[tuple[Any, 
     rows = None if scope is None or not n else np.flatnonzero(scope(val))
     if ev.resolve is not None and n and (rows is None or len(rows)):
         sub = val if rows is None else val[rows]
-        uniq, inv = np.unique(sub, return_inverse=True)
+        uniq, inv = unique_inverse(sub)
         names, starts = ev.resolve(uniq)
         pick = np.full(len(uniq), -1, np.int64)
         for j, name in enumerate(names):

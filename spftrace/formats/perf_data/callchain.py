@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..kallsyms import Symbols
+from ..numbers import unique_inverse
 from .state import Threads
 
 U64 = np.uint64
@@ -135,7 +136,7 @@ def _unique_rows(
 ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
     """Distinct (ip, mode, pid) rows as an (k, 3) uint64 array, and each row's index."""
     if (modes == modes[0]).all() and (pids == pids[0]).all():
-        u, inv = np.unique(ips, return_inverse=True)
+        u, inv = unique_inverse(ips)
         uniq = np.empty((len(u), 3), U64)
         uniq[:, 0] = u
         uniq[:, 1] = U64(int(modes[0]) & 0xFFFFFFFFFFFFFFFF)
@@ -143,11 +144,11 @@ def _unique_rows(
         return uniq, inv.reshape(-1)
     # one 1-D key per row (np.unique over rows, axis=0, sorts bytes and is far slower):
     # the address's rank among the distinct addresses, then pid and mode in 35 bits
-    u_ip, ip_rank = np.unique(ips, return_inverse=True)
+    u_ip, ip_rank = unique_inverse(ips)
     pid_bits = pids.astype(np.int64).astype(U64) & U64(0xFFFFFFFF)
     key = (ip_rank.reshape(-1).astype(U64) << U64(35)) | (pid_bits << U64(3))
     key |= modes.astype(U64) & U64(7)
-    u_key, inv = np.unique(key, return_inverse=True)
+    u_key, inv = unique_inverse(key)
     uniq = np.empty((len(u_key), 3), U64)
     uniq[:, 0] = u_ip[(u_key >> U64(35)).astype(np.int64)]
     uniq[:, 1] = u_key & U64(7)

@@ -68,17 +68,29 @@ class Queue:
     def _deliver(self, limit: int) -> np.ndarray[Any, Any]:
         if not self.chunks:
             return np.zeros(0, np.int64)
-        ts = np.concatenate([t for t, _ in self.chunks])
-        ref = np.concatenate([r for _, r in self.chunks])
+        if len(self.chunks) == 1:
+            ts, ref = self.chunks[0]
+        else:
+            ts = np.concatenate([t for t, _ in self.chunks])
+            ref = np.concatenate([r for _, r in self.chunks])
         sel = ts <= U64(limit)
-        out_ts, out_ref = ts[sel], ref[sel]
+        n_out = int(np.count_nonzero(sel))
+        if n_out == 0:  # nothing due: the chunks kept as one
+            self.chunks = [(ts, ref)]
+            return np.zeros(0, np.int64)
+        if n_out == len(ts):  # everything due
+            out_ts, out_ref = ts, ref
+            self.chunks = []
+            self.count = self.pending_max = 0
+        else:
+            out_ts, out_ref = ts[sel], ref[sel]
+            keep = ~sel
+            kept = ts[keep]
+            self.chunks = [(kept, ref[keep])]
+            self.count = len(kept)
+            self.pending_max = int(kept.max())
         order = np.argsort(out_ts, kind="stable")
-        if len(out_ts):
-            self.last_flush = int(out_ts.max())
-        keep = ~sel
-        self.chunks = [(ts[keep], ref[keep])] if keep.any() else []
-        self.count = int(np.count_nonzero(keep))
-        self.pending_max = int(ts[keep].max()) if self.count else 0
+        self.last_flush = int(out_ts[order[-1]])  # the largest time delivered
         return out_ref[order]
 
     def round(self) -> np.ndarray[Any, Any]:

@@ -82,7 +82,13 @@ class Reader:
             n, nxt, why = W.walk(
                 window, pos, end, self.s.config(), table, use_native=self.use_native
             )
-            rows = table[:n].copy()
+            # the table's rows are kept (every walk fills whole rows), a new table
+            # walked into next: no copy, unless most of it would be kept unused
+            if 2 * n >= len(table):
+                rows = table[:n]
+                table = self.table = W.new_table(TABLE_ROWS, empty=True)
+            else:
+                rows = table[:n].copy()
             data = np.frombuffer(window, np.uint8)
             src = None
             if self.window_at is not None:
@@ -144,10 +150,18 @@ class Reader:
         typ = rows[:, W.C["type"]].astype(np.int64)
         bad = (typ == W.SAMPLE) & (rows[:, W.C["status"]] != W.OK)
         special = np.flatnonzero((typ >= W.USER_START) | bad).tolist()
+        # worked out once for the table, sliced per run of ordinary records
+        t = np.ascontiguousarray(rows[:, W.C["time"]])
+        queued = (t != 0) & (t != np.uint64(W.NO_TIME))
+        n_now = np.concatenate([[0], np.cumsum(~queued)])  # records delivered at once
+        refs = (np.int64(bid) << 32) + np.arange(n, dtype=np.int64)
         a = 0
         for k in [*special, n]:
             if k > a:
-                self._ordinary(bid, rows, a, k)
+                if n_now[k] == n_now[a]:  # every record queued: no selection
+                    self._push(t[a:k], refs[a:k])
+                else:
+                    self._ordinary(t[a:k], queued[a:k], refs[a:k])
             if k == n:
                 break
             if self._special(bid, rows, k):
@@ -156,16 +170,19 @@ class Reader:
             a = k + 1
         return None
 
-    def _ordinary(self, bid: int, rows: np.ndarray[Any, Any], a: int, b: int) -> None:
-        t = rows[a:b, W.C["time"]]
-        queued = (t != 0) & (t != np.uint64(W.NO_TIME))
-        refs = (np.int64(bid) << 32) + np.arange(a, b, dtype=np.int64)
-        if (~queued).any():
-            self._deliver(refs[~queued])
+    def _ordinary(
+        self, t: np.ndarray[Any, Any], queued: np.ndarray[Any, Any], refs: np.ndarray[Any, Any]
+    ) -> None:
+        """A run of ordinary records: those without a time delivered at once, then
+        the others queued."""
+        self._deliver(refs[~queued])
         if queued.any():
-            half = self.queue.push(t[queued], refs[queued])
-            if len(half):
-                self._deliver(half)
+            self._push(t[queued], refs[queued])
+
+    def _push(self, t: np.ndarray[Any, Any], refs: np.ndarray[Any, Any]) -> None:
+        half = self.queue.push(t, refs)
+        if len(half):
+            self._deliver(half)
 
     def _special(self, bid: int, rows: np.ndarray[Any, Any], k: int) -> bool:
         s = self.s
@@ -299,10 +316,12 @@ class Reader:
         return self.builder.build(data, out)
 
     def _gc(self) -> None:
-        live = set(np.unique(self.queue.ref >> 32).tolist()) if len(self.queue) else set()
-        for refs in self.delivered:
-            live |= set(np.unique(refs >> 32).tolist())
-        for b in [b for b in self.blobs if b not in live]:
+        """Drop the blobs no queued or delivered record is in: a blob between the
+        lowest and highest one of each group of refs is kept (ids grow with the
+        file, so the queue's and each delivery's blobs are a run of ids)."""
+        spans = [(int(r.min()) >> 32, int(r.max()) >> 32) for _, r in self.queue.chunks if len(r)]
+        spans += [(int(r.min()) >> 32, int(r.max()) >> 32) for r in self.delivered if len(r)]
+        for b in [b for b in self.blobs if not any(lo <= b <= hi for lo, hi in spans)]:
             del self.blobs[b]
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from .. import strcol as sc
 from ..events_table import build_events_table
+from ..numbers import unique_inverse
 from ..tracefs_format import Records
 from ..tracefs_rows import BOOL_KEYS, EventRows
 from . import attr as A
@@ -43,16 +44,17 @@ class RowBuilder:
         run = np.cumsum(~is_sample) if len(typ) else np.zeros(0, np.int64)
         samples = np.flatnonzero(is_sample)
         t = table if len(samples) == len(table) else np.take(table, samples, axis=0)
+        # columns, each contiguous: one pass over the rows instead of one per column
+        t = np.ascontiguousarray(t.T)
         n = len(samples)
         s_run = run[samples]
-        comm_idx = np.zeros(n, np.int64)
         comms: list[bytes] = []
         comm_pos: dict[str, int] = {}
-        tid = t[:, C["tid"]].astype(np.int64).astype(np.int32)
-        pid = t[:, C["pid"]].astype(np.int64).astype(np.int32)
-        misc = t[:, C["misc"]].astype(np.int64)
-        ip = t[:, C["ip"]]
-        fr = frames(buf, t[:, C["cc_off"]], t[:, C["cc_nr"]], s.big)
+        tid = t[C["tid"]].view(np.int64).astype(np.int32)
+        pid = t[C["pid"]].view(np.int64).astype(np.int32)
+        misc = t[C["misc"]].view(np.int64)
+        ip = t[C["ip"]]
+        fr = frames(buf, t[C["cc_off"]], t[C["cc_nr"]], s.big)
         f_run = s_run[fr.owner] if len(fr.owner) else np.zeros(0, np.int64)
         s_sym = np.full(n, -1, np.int64)
         s_dso = np.full(n, -1, np.int64)
@@ -63,16 +65,20 @@ class RowBuilder:
         state_rows = np.flatnonzero(~is_sample).tolist()
         bounds = np.searchsorted(s_run, np.arange(len(state_rows) + 2))
         fbounds = np.searchsorted(f_run, np.arange(len(state_rows) + 2))
+        # the distinct (run, tid) pairs of the batch, found at once: a comm is looked
+        # up once per thread and run (the state records between runs change it)
+        pair_run, pair_tid, pair_inv = run_tid_pairs(s_run, tid, len(state_rows) + 1)
+        pbounds = np.searchsorted(pair_run, np.arange(len(state_rows) + 2)).tolist()
+        pair_comm = np.zeros(len(pair_tid), np.int64)
         for r in range(len(state_rows) + 1):
             a, b = int(bounds[r]), int(bounds[r + 1])
             if b > a:
-                uniq, inv = np.unique(tid[a:b], return_inverse=True)
-                for u, tv in enumerate(uniq.tolist()):
-                    name = s.threads.comm_of(int(tv))
+                for u in range(pbounds[r], pbounds[r + 1]):
+                    name = s.threads.comm_of(pair_tid[u])
                     if name not in comm_pos:
                         comm_pos[name] = len(comms)
                         comms.append(name.encode("utf-8", "surrogateescape"))
-                    comm_idx[a:b][inv.reshape(-1) == u] = comm_pos[name]
+                    pair_comm[u] = comm_pos[name]
                 res = resolve(
                     ip[a:b], misc[a:b] & 7, pid[a:b], s.threads, s.ksyms, self.syms, self.dsos
                 )
@@ -91,12 +97,13 @@ class RowBuilder:
                 f_sym[fa:fb], f_dso[fa:fb], f_off[fa:fb] = res.sym, res.dso, res.off
             if r < len(state_rows):
                 s.state_record(buf, table[state_rows[r]])
+        comm_idx = pair_comm[pair_inv]
         cols = self._columns(buf, t, n, tid, pid)
         cols["comm"] = sc.choose(comms, comm_idx) if n else sc.const(b"", 0)
         cols["sym"] = (s_sym, self.syms.items)
         cols["dso"] = (s_dso, self.dsos.items)
         st = np.array([a.sample_type for a in s.attrs] or [0], U64)
-        chain = (st[t[:, C["attr"]].astype(np.int64)] & U64(A.CALLCHAIN)) != 0 if n else None
+        chain = (st[t[C["attr"]].view(np.int64)] & U64(A.CALLCHAIN)) != 0 if n else None
         if chain is not None and chain.any():
             cols["callchain"] = (
                 fr,
@@ -113,7 +120,7 @@ class RowBuilder:
         self, buf: np.ndarray[Any, Any], t: np.ndarray[Any, Any], n: int, tid: Any, pid: Any
     ) -> dict[str, Any]:
         s = self.s
-        attr_idx = t[:, C["attr"]].astype(np.int64)
+        attr_idx = t[C["attr"]].view(np.int64)
         cols: dict[str, Any] = {}
         st = (
             np.array([a.sample_type for a in s.attrs] or [0], np.uint64)[attr_idx]
@@ -125,14 +132,14 @@ class RowBuilder:
             out: np.ndarray[Any, Any] = (st & U64(bit)) != 0
             return out
 
-        time = t[:, C["time"]]
+        time = t[C["time"]]
         cols["ts"] = (time.view(np.int64), has(A.TIME) & (time != U64(NO_TIME)))
-        cols["cpu"] = (t[:, C["cpu"]].astype(np.int64).astype(np.int32), has(A.CPU))
+        cols["cpu"] = (t[C["cpu"]].view(np.int64).astype(np.int32), has(A.CPU))
         cols["tid"] = (tid, has(A.TID))
         cols["pid"] = (pid, has(A.TID))
         # evsel__parse_sample: without PERF_SAMPLE_PERIOD a sample's period is the attr's
         fixed = np.array([a.sample_period for a in s.attrs] or [0], U64)[attr_idx]
-        cols["period"] = (np.where(has(A.PERIOD), t[:, C["period"]], fixed), None)
+        cols["period"] = (np.where(has(A.PERIOD), t[C["period"]], fixed), None)
         names = [s.event_name(i) for i in range(len(s.attrs))] or ["?"]
         cols["event"] = sc.choose([x.encode("utf-8", "surrogateescape") for x in names], attr_idx)
         payload: list[tuple[np.ndarray[Any, Any], sc.StrCol]] = []
@@ -146,8 +153,8 @@ class RowBuilder:
                 fmt = s.formats[a.config]
                 recs = Records(
                     buf,
-                    t[:, C["raw_off"]][rows].astype(np.int64),
-                    t[:, C["raw_len"]][rows].astype(np.int64),
+                    t[C["raw_off"]][rows].astype(np.int64),
+                    t[C["raw_len"]][rows].astype(np.int64),
                     s.big,
                 )
                 er = s.decoder.decode(fmt, recs)
@@ -156,12 +163,32 @@ class RowBuilder:
                     _scatter(typed, key, rows, v, ok, n)
                 fields.append((rows, er))
             elif a.type != A.TYPE_TRACEPOINT:
-                _scatter(typed, "ip", rows, t[rows, C["ip"]], has(A.IP)[rows], n)
-                _scatter(typed, "address", rows, t[rows, C["addr"]], has(A.ADDR)[rows], n)
+                _scatter(typed, "ip", rows, t[C["ip"]][rows], has(A.IP)[rows], n)
+                _scatter(typed, "address", rows, t[C["addr"]][rows], has(A.ADDR)[rows], n)
         cols["payload"] = sc.scatter(n, payload)
         cols["typed"] = typed
         cols["fields"] = fields
         return cols
+
+
+def run_tid_pairs(
+    run: np.ndarray[Any, Any], tid: np.ndarray[Any, Any], nruns: int
+) -> tuple[np.ndarray[Any, Any], list[int], np.ndarray[Any, Any]]:
+    """The distinct (run, tid) pairs of samples (``run`` non-decreasing, in
+    [0, nruns)), ordered by run then tid: (their runs, their tids, each sample's
+    pair).  A batch has few threads and runs, so pairs are counted on a dense
+    run x thread grid; np.unique (a sort) only when that grid would be large."""
+    utid = np.unique(tid)
+    code = np.searchsorted(utid, tid)
+    k = max(len(utid), 1)
+    if nruns * k <= max(4 * len(tid), 1 << 16):
+        key = run.astype(np.int64) * k + code
+        present = np.flatnonzero(np.bincount(key, minlength=nruns * k))
+        where = np.zeros(nruns * k, np.int64)
+        where[present] = np.arange(len(present))
+        return present // k, utid[present % k].tolist(), where[key]
+    pair, inv = unique_inverse(run.astype(np.int64) * k + code)
+    return pair // k, utid[pair % k].tolist(), inv.reshape(-1)
 
 
 def _scatter(

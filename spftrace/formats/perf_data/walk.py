@@ -94,8 +94,9 @@ def make_config(big_endian: bool, attrs: list[Attr], ids: list[tuple[int, int]])
     )
 
 
-def new_table(cap: int) -> np.ndarray[Any, np.dtype[np.uint64]]:
-    return np.zeros((cap, NCOL), np.uint64)
+def new_table(cap: int, empty: bool = False) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """A walk's output table; ``empty``: not zeroed (a walk writes whole rows)."""
+    return (np.empty if empty else np.zeros)((cap, NCOL), np.uint64)
 
 
 class _Short(Exception):
