@@ -7,7 +7,8 @@ thread, in the middle of the ingest where both CPUs are busy; the start-up
 (interpreter, pyarrow, typer: ~0.2 s) keeps only one of them busy.  So
 ``spftrace.__main__`` starts hashing the regular files an ingest names before the
 heavy imports (``start``), on a daemon thread that maps each file (``mmap``: no
-copy into a buffer) and feeds hashlib, which releases the GIL; ``open_input``
+copy into a buffer, each block dropped from the resident set once hashed) and
+feeds hashlib, which releases the GIL; ``open_input``
 claims the result of the file it opens (``claim``: same device, inode, size and
 modification time) and its reader then only counts the bytes.
 
@@ -90,10 +91,12 @@ def _feed(sha: object, path: str, limit: int) -> int:
         if size == 0:
             return 0
         with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mm, memoryview(mm) as view:
-            if hasattr(mm, "madvise"):
-                mm.madvise(mmap.MADV_SEQUENTIAL)
+            mm.madvise(mmap.MADV_SEQUENTIAL)
             for at in range(0, size, BLOCK):
                 update(view[at : at + BLOCK])
+                # out of this process's resident memory (the page cache keeps them): the
+                # peak RSS stays the ingest's own whatever the file's size
+                mm.madvise(mmap.MADV_DONTNEED, at, min(BLOCK, size - at))
         return size
 
 
