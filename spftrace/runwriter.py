@@ -26,8 +26,6 @@ from .outfile import atomic_write, dataset_write_error
 from .schema import PARTITION, arrow_schema, to_arrow
 
 if TYPE_CHECKING:
-    import pyarrow.parquet as pq
-
     from .store import Dataset
 
 ROW_GROUP = 128 * 1024
@@ -90,9 +88,38 @@ def sanitize_run_name(name: str) -> str:
     return cleaned or "run"
 
 
+class ParquetFileWriter:
+    """``pyarrow.parquet.ParquetWriter`` of a local path, without its import:
+    ``pyarrow.parquet`` imports ``pyarrow.fs`` (and with it ssl and the cloud file
+    systems: 14-19 ms of every ingest's start-up) to open a local file, which
+    ``pyarrow._parquet.ParquetWriter`` opens itself.  The options are the wrapper's
+    defaults (format version 2.6, writer engine V2, no int96 timestamps), so the
+    file is the same byte for byte (tests/test_store.py compares them)."""
+
+    def __init__(self, path: Path, schema: Any, **options: Any) -> None:
+        from pyarrow._parquet import ParquetWriter
+
+        self.schema = schema
+        self._w = ParquetWriter(
+            str(path), schema, version="2.6", writer_engine_version="V2",
+            use_deprecated_int96_timestamps=False, **options,
+        )  # fmt: skip
+        self._open = True
+
+    def write_table(self, table: Any, row_group_size: int) -> None:
+        if not table.schema.equals(self.schema, check_metadata=False):
+            raise ValueError(f"table schema does not match the file's:\n{table.schema}")
+        self._w.write_table(table, row_group_size=row_group_size)
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._w.close()
+
+
 @dataclass
 class _Open:
-    writer: pq.ParquetWriter
+    writer: ParquetFileWriter
     path: Path
     rows: int = 0
     #: tables not yet written, fewer than WRITE_ROWS rows together (``_flush``)
@@ -144,8 +171,6 @@ class RunWriter:
     def _file(self, table: str) -> _Open:
         o = self._open.get(table)
         if o is None:
-            import pyarrow.parquet as pq
-
             schema = self.schema(table)
             path = (
                 self.staging
@@ -164,7 +189,7 @@ class RunWriter:
             names = [f.name for f in schema]
             path.parent.mkdir(parents=True)
             o = _Open(
-                pq.ParquetWriter(
+                ParquetFileWriter(
                     path,
                     schema,
                     compression=COMPRESSION,
