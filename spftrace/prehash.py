@@ -31,6 +31,9 @@ from collections.abc import Sequence
 BLOCK = 1 << 20
 #: smaller files are hashed while read, as before (the thread would cost more)
 MIN_BYTES = 1 << 20
+#: nor files over this share of the physical memory: the page cache might not keep
+#: them until the parser reads them, which would then read them from disk twice
+MAX_SHARE = 0.25
 
 Key = tuple[int, int, int, int]
 
@@ -64,12 +67,11 @@ class Early:
         self.done.set()
 
     def digest(self, nbytes: int) -> str | None:
-        """The hex SHA-256 of the file's first ``nbytes`` bytes (None: the early hash
-        failed, or the file changed under it: the caller hashes as before)."""
+        """The hex SHA-256 of the file's first ``nbytes`` bytes: the early hash, or
+        (it failed, or fewer bytes were read) those bytes hashed now; None when they
+        cannot be read any more."""
         self.done.wait()
-        if self._sha is None:
-            return None
-        if nbytes == self.nbytes:
+        if self._sha is not None and nbytes == self.nbytes:
             return str(self._sha.hexdigest())  # type: ignore[attr-defined]
         import hashlib
 
@@ -90,7 +92,19 @@ def _feed(sha: object, path: str, limit: int) -> int:
         size = min(os.fstat(f.fileno()).st_size, limit)
         if size == 0:
             return 0
-        with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mm, memoryview(mm) as view:
+        try:
+            mm = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):  # a file system without mmap: read it
+            buf = bytearray(BLOCK)
+            n = 0
+            while n < size:
+                got = f.readinto(memoryview(buf)[: min(BLOCK, size - n)])
+                if not got:
+                    break
+                update(memoryview(buf)[:got])
+                n += got
+            return n
+        with mm, memoryview(mm) as view:
             mm.madvise(mmap.MADV_SEQUENTIAL)
             for at in range(0, size, BLOCK):
                 update(view[at : at + BLOCK])
@@ -108,12 +122,16 @@ def start(paths: Sequence[str]) -> None:
     """Hash the regular files among ``paths`` (of at least MIN_BYTES), one after
     another, on a daemon thread."""
     todo: list[Early] = []
+    try:
+        most = int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") * MAX_SHARE)
+    except (OSError, ValueError):
+        most = 1 << 30
     for p in paths:
         try:
             st = os.stat(p)
         except (OSError, ValueError):
             continue
-        if stat.S_ISREG(st.st_mode) and st.st_size >= MIN_BYTES:
+        if stat.S_ISREG(st.st_mode) and MIN_BYTES <= st.st_size <= most:
             e = Early(p, _key(st))
             with _lock:
                 if e.key not in _early:

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
 
 from spftrace import prehash
 from spftrace.drain import ingest_inputs
@@ -114,3 +115,31 @@ def test_the_command_records_hashlibs_digest(tmp_path: Path) -> None:
     for f in (plain, gz):
         raw = f.read_bytes()
         assert got[str(f)] == (hashlib.sha256(raw).hexdigest(), len(raw))
+
+
+def test_a_failed_early_hash_is_taken_again(tmp_path: Path) -> None:
+    """An early hash that failed (here: told so) costs nothing but the second read."""
+    p = _big(tmp_path)
+    raw = p.read_bytes()
+    e = prehash.Early(str(p), (0, 0, len(raw), 0))
+    e.error = "no mmap here"
+    e.done.set()
+    assert e.digest(len(raw)) == hashlib.sha256(raw).hexdigest()
+    p.unlink()
+    assert e.digest(len(raw)) is None  # gone: the ingest reports it cannot read
+
+
+def test_without_mmap_the_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mmap
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError("no mmap on this file system")
+
+    monkeypatch.setattr(mmap, "mmap", refuse)
+    p = _big(tmp_path)
+    raw = p.read_bytes()
+    e = prehash.Early(str(p), (0, 0, len(raw), 0))
+    e.run()
+    assert e.error is None and e.nbytes == len(raw)
+    assert e.digest(len(raw)) == hashlib.sha256(raw).hexdigest()
+    assert e.digest(len(raw) - 1) == hashlib.sha256(raw[:-1]).hexdigest()
