@@ -96,7 +96,9 @@ def run(
         return Timing(wall, rss_mb(rss.name), cpu_s(rss.name))
 
 
-def pipe(producer: Sequence[str], consumer: Sequence[str]) -> Timing:
+def pipe(
+    producer: Sequence[str], consumer: Sequence[str], env: dict[str, str] | None = None
+) -> Timing:
     """Wall seconds of ``producer | consumer``, the consumer's peak RSS MB and CPU s,
     the producer's waits."""
     with tempfile.NamedTemporaryFile() as rss, tempfile.NamedTemporaryFile() as waits:
@@ -107,7 +109,7 @@ def pipe(producer: Sequence[str], consumer: Sequence[str]) -> Timing:
         )  # fmt: skip
         b = subprocess.Popen(
             timed(consumer, rss.name), stdin=a.stdout, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env=ENV, cwd=WORK,
+            stderr=subprocess.DEVNULL, env=env or ENV, cwd=WORK,
         )  # fmt: skip
         assert a.stdout is not None
         a.stdout.close()  # the consumer holds the read end
@@ -303,27 +305,41 @@ def bench_whole(results: list[str], runs: int = 3) -> None:
     ]
 
 
-def file_only(runs: int) -> None:
+def based(base: str | None) -> tuple[list[str], dict[str, str]]:
+    """The command and environment of the spftrace of another checkout (``--base
+    DIR``: its ``spftrace`` package first on PYTHONPATH, this venv's dependencies and
+    compiled core; ``git archive REV spftrace | tar -x -C DIR`` and a copy of
+    spftrace/_native/_core*.so make one)."""
+    assert base is not None
+    return [PY, "-m", "spftrace"], {**ENV, "PYTHONPATH": str(Path(base).resolve())}
+
+
+def file_only(runs: int, base: str | None = None) -> None:
     """The file row alone (``--file-only``): perf script printing the 1M-line text
-    against ``spftrace ingest`` of it, alternating, best of ``runs``."""
+    against ``spftrace ingest`` of it (and, with ``base``, another checkout's),
+    alternating, best of ``runs``."""
     data, text = recording()
     load = os.getloadavg()[0]
     if not text.exists():
         perf_to(data, text)
-    perf, ing = [], []
+    perf, ing, old = [], [], []
     for _ in range(runs):
         perf.append(perf_to(data, WORK / "ps-again.txt"))
         ing.append(run(ingest(text)))
+        if base is not None:
+            cmd, env = based(base)
+            old.append(run(ingest(text, cmd), env=env))
     (WORK / "ps-again.txt").unlink(missing_ok=True)
     shutil.rmtree(WORK / "ds-whole", ignore_errors=True)
-    p, i = (
-        Timing(min(t.wall for t in r), max(t.rss for t in r), min(t.cpu for t in r))
-        for r in (perf, ing)
-    )
+    p, i = _best(perf), _best(ing)
     print(f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}; best of {runs}")
     print(f"perf script > file: {p.wall:.2f} s, {p.cpu:.2f} CPU s, {p.rss:.0f} MB")
     print(f"spftrace ingest:    {i.wall:.2f} s, {i.cpu:.2f} CPU s, {i.rss:.0f} MB")
     print(f"ratio: {p.wall / i.wall:.2f}x (wall), {p.cpu / i.cpu:.2f}x (CPU)")
+    if old:
+        o = _best(old)
+        print(f"base ingest:        {o.wall:.2f} s, {o.cpu:.2f} CPU s, {o.rss:.0f} MB")
+        print(f"base ratio: {p.wall / o.wall:.2f}x (wall), {p.cpu / o.cpu:.2f}x (CPU)")
 
 
 def small_only(runs: int) -> None:
@@ -354,18 +370,23 @@ def small_only(runs: int) -> None:
     )
 
 
-def bench_pipe(results: list[str], runs: int) -> None:
+def bench_pipe(results: list[str], runs: int, base: str | None = None) -> None:
     """The pipe rows alone (``--pipe``), alternated so that a change of load hits
-    each alike, with ``perf script | cat`` as the cost of the pipe itself."""
+    each alike, with ``perf script | cat`` as the cost of the pipe itself (and, with
+    ``base``, another checkout's ingest)."""
     load_before = f"{os.getloadavg()[0]:.1f}"
     data, _ = recording()
     script = ["perf", "script", "-i", str(data)]
-    rows: dict[str, list[Timing]] = {"null": [], "cat": [], "ingest": []}
+    rows: dict[str, list[Timing]] = {"null": [], "cat": [], "ingest": [], "base": []}
     for _ in range(runs):
         rows["null"].append(run(script))
         rows["cat"].append(pipe(script, ["cat"]))
         rows["ingest"].append(pipe(script, ingest("-")))
-    null, cat, piped = (_best(v) for v in rows.values())
+        if base is not None:
+            cmd, env = based(base)
+            rows["base"].append(pipe(script, ingest("-", cmd), env))
+    null, cat, piped = (_best(rows[k]) for k in ("null", "cat", "ingest"))
+    olds = [("`perf script \\| spftrace ingest -` of --base", _best(rows["base"]))] if base else []
     results += [
         f"best of {runs}, alternated; load average {load_before} -> {os.getloadavg()[0]:.1f}",
         "",
@@ -377,6 +398,7 @@ def bench_pipe(results: list[str], runs: int) -> None:
                 ("`perf script > /dev/null`", null),
                 ("`perf script \\| cat` (CPU: cat's)", cat),
                 ("`perf script \\| spftrace ingest -` (CPU: the ingest's)", piped),
+                *olds,
             )
         ),
     ]
@@ -394,16 +416,19 @@ def main() -> None:
     ap.add_argument("--pipe", action="store_true", help="only the pipe rows (quick)")
     ap.add_argument("--small", action="store_true", help="only the 10-line row (quick)")
     ap.add_argument("--runs", type=int, default=3, help="runs of each command (best kept)")
+    ap.add_argument(
+        "--base", metavar="DIR", help="--file-only, --pipe: also another checkout (see based)"
+    )
     args = ap.parse_args()
     if args.file_only:
-        file_only(args.runs)
+        file_only(args.runs, args.base)
         return
     if args.small:
         small_only(args.runs)
         return
     results: list[str] = []
     if args.pipe:
-        bench_pipe(results, args.runs)
+        bench_pipe(results, args.runs, args.base)
     else:
         bench_whole(results, args.runs)
     print("\n".join(results))

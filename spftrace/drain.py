@@ -202,11 +202,11 @@ def widen_pipe(fd: int) -> None:
         fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", _F_SETPIPE_SZ), PIPE_BYTES)
 
 
-def ingests_stdin(argv: Sequence[str]) -> bool:
-    """Whether ``spftrace ARGV`` is an ingest that reads stdin: ``-`` among its
-    inputs, or no input at all (it then reads stdin when that is not a terminal)."""
+def ingest_inputs(argv: Sequence[str]) -> list[str] | None:
+    """The inputs ``spftrace ARGV`` ingests (``-``: stdin), or None when it is not an
+    ingest (or asks for its help)."""
     if not argv or argv[0] != "ingest":
-        return False
+        return None
     inputs: list[str] = []
     args = iter(argv[1:])
     for a in args:
@@ -214,16 +214,32 @@ def ingests_stdin(argv: Sequence[str]) -> bool:
             inputs += args
             break
         if a == "--help":
-            return False
+            return None
         if a in INGEST_VALUE_OPTIONS:
             next(args, None)
         elif a.startswith("-") and a != "-":
             continue
         else:
             inputs.append(a)
-    return not inputs or "-" in inputs
+    return inputs
+
+
+def ingests_stdin(argv: Sequence[str]) -> bool:
+    """Whether ``spftrace ARGV`` is an ingest that reads stdin: ``-`` among its
+    inputs, or no input at all (it then reads stdin when that is not a terminal)."""
+    inputs = ingest_inputs(argv)
+    return inputs is not None and (not inputs or "-" in inputs)
 
 
 def start_early(argv: Sequence[str]) -> Drain | None:
-    """Start draining stdin if ``argv`` ingests it (before the heavy imports)."""
-    return stdin_drain() if ingests_stdin(argv) else None
+    """Start draining stdin if ``argv`` ingests it, and hashing the files it ingests
+    (spftrace.prehash), before the heavy imports."""
+    inputs = ingest_inputs(argv)
+    if inputs is None:
+        return None
+    files = [a for a in inputs if a != "-"]
+    if files and os.environ.get("SPFTRACE_PREHASH") != "0":
+        from .prehash import start
+
+        start(files)
+    return stdin_drain() if not inputs or "-" in inputs else None

@@ -26,8 +26,6 @@ from .outfile import atomic_write, dataset_write_error
 from .schema import PARTITION, arrow_schema, to_arrow
 
 if TYPE_CHECKING:
-    import pyarrow.parquet as pq
-
     from .store import Dataset
 
 ROW_GROUP = 128 * 1024
@@ -90,9 +88,38 @@ def sanitize_run_name(name: str) -> str:
     return cleaned or "run"
 
 
+class ParquetFileWriter:
+    """``pyarrow.parquet.ParquetWriter`` of a local path, without its import:
+    ``pyarrow.parquet`` imports ``pyarrow.fs`` (and with it ssl and the cloud file
+    systems: 14-19 ms of every ingest's start-up) to open a local file, which
+    ``pyarrow._parquet.ParquetWriter`` opens itself.  The options are the wrapper's
+    defaults (format version 2.6, writer engine V2, no int96 timestamps), so the
+    file is the same byte for byte (tests/test_store.py compares them)."""
+
+    def __init__(self, path: Path, schema: Any, **options: Any) -> None:
+        from pyarrow._parquet import ParquetWriter
+
+        self.schema = schema
+        self._w = ParquetWriter(
+            str(path), schema, version="2.6", writer_engine_version="V2",
+            use_deprecated_int96_timestamps=False, **options,
+        )  # fmt: skip
+        self._open = True
+
+    def write_table(self, table: Any, row_group_size: int) -> None:
+        if not table.schema.equals(self.schema, check_metadata=False):
+            raise ValueError(f"table schema does not match the file's:\n{table.schema}")
+        self._w.write_table(table, row_group_size=row_group_size)
+
+    def close(self) -> None:
+        if self._open:
+            self._open = False
+            self._w.close()
+
+
 @dataclass
 class _Open:
-    writer: pq.ParquetWriter
+    writer: ParquetFileWriter
     path: Path
     rows: int = 0
     #: tables not yet written, fewer than WRITE_ROWS rows together (``_flush``)
@@ -130,16 +157,21 @@ class RunWriter:
         except OSError as exc:
             raise SpftraceError(dataset_write_error(self.ds.path, exc)) from None
 
-    def _file(self, table: str) -> _Open:
-        o = self._open.get(table)
-        if o is None:
-            import pyarrow.parquet as pq
-
+    def schema(self, table: str) -> Any:
+        """The table's schema as written (with spftrace's version in its metadata)."""
+        schema = self._schemas.get(table)
+        if schema is None:
             schema = arrow_schema(table)
             schema = schema.with_metadata(
                 {**(schema.metadata or {}), b"spftrace.version": __version__.encode()}
             )
             self._schemas[table] = schema
+        return schema
+
+    def _file(self, table: str) -> _Open:
+        o = self._open.get(table)
+        if o is None:
+            schema = self.schema(table)
             path = (
                 self.staging
                 / table
@@ -157,7 +189,7 @@ class RunWriter:
             names = [f.name for f in schema]
             path.parent.mkdir(parents=True)
             o = _Open(
-                pq.ParquetWriter(
+                ParquetFileWriter(
                     path,
                     schema,
                     compression=COMPRESSION,
@@ -173,25 +205,24 @@ class RunWriter:
 
     def write(self, table: str, columns: Any, input_no: int) -> None:
         """Append rows: a dict of column lists, or a pyarrow Table without ``input``."""
-        with self._lock:
-            if self._aborted:
-                return
-            self._write(table, columns, input_no)
+        self.append(table, self.prepare(table, columns, input_no))
 
-    def _write(self, table: str, columns: Any, input_no: int) -> None:
+    def prepare(self, table: str, columns: Any, input_no: int) -> Any:
+        """The rows as a Table of the written schema (``input`` and the columns the
+        rows lack added), or None for no rows.  No I/O: the ingest calls it on its
+        own thread, so that the writer thread (the busiest one of a large text
+        ingest) only encodes (``append``)."""
         from array import array
 
         import pyarrow as pa
 
-        with self._io():
-            o = self._file(table)
-        schema = self._schemas[table]
+        schema = self.schema(table)
         if isinstance(columns, dict):
             n = len(next(iter(columns.values()))) if columns else 0
         else:
             n = columns.num_rows
         if n == 0:
-            return
+            return None
         arrays = []
         for f in schema:
             if f.name == "input":
@@ -208,11 +239,22 @@ class RunWriter:
             else:
                 col = columns.column(f.name)
                 arrays.append(col if col.type == f.type else col.cast(f.type))
-        o.pending.append(pa.Table.from_arrays(arrays, schema=schema))
-        o.pending_rows += n
-        o.rows += n
-        if o.pending_rows >= WRITE_ROWS:
-            self._flush(o)
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    def append(self, table: str, rows: Any) -> None:
+        """Append a Table from ``prepare`` (None: nothing) to the table's file."""
+        with self._lock:
+            if self._aborted:
+                return
+            with self._io():
+                o = self._file(table)  # (made for no rows too, as it always was)
+            if rows is None:
+                return
+            o.pending.append(rows)
+            o.pending_rows += rows.num_rows
+            o.rows += rows.num_rows
+            if o.pending_rows >= WRITE_ROWS:
+                self._flush(o)
 
     def _flush(self, o: _Open) -> None:
         """Write the pending tables as whole row groups.  A parser's batch is one

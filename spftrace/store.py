@@ -302,8 +302,6 @@ class Dataset:
     def _runs_index(self) -> list[tuple[str, str, int]]:
         """(run, sha256, input) of every committed input, read straight from the
         runs files: ingest needs no SQL engine (DuckDB would add to its memory)."""
-        import pyarrow.parquet as pq
-
         cs = self.commits()
         if self._index is not None and self._index[0] is cs:  # no commit since
             return self._index[1]
@@ -311,6 +309,8 @@ class Dataset:
         for c in cs:
             if c.run in self.damage:
                 continue
+            import pyarrow.parquet as pq  # (only when there are runs: a first ingest has none)
+
             try:
                 t = pq.read_table(c.runs_file, columns=["sha256", "input"])
             except Exception as exc:  # a damaged runs file: its run is left out

@@ -247,3 +247,42 @@ def test_to_arrow_equals_pyarrows_own_conversion(typ: object, data: st.DataObjec
     got = to_arrow(values, typ)
     got.validate(full=True)
     assert got.equals(pa.array(values, typ)), (got, values)
+
+
+def test_the_file_writer_writes_what_pyarrow_parquet_writes(tmp_path: Path) -> None:
+    """runwriter.ParquetFileWriter (pyarrow._parquet, without pyarrow.fs) makes the same
+    file, byte for byte, as pyarrow.parquet.ParquetWriter with the same options, and
+    refuses a table of another schema as it does."""
+    from spftrace import runwriter
+    from spftrace.formats.perf_script import SPEC
+    from spftrace.formats.spec import parse_chunks
+    from spftrace.ingest.inputs import open_input
+
+    inp = open_input(DATA / "traces" / "perf-script-default.txt")
+    try:
+        assert SPEC.parser is not None
+        batches = list(parse_chunks(SPEC.parser(), inp.lines().chunks(), "events"))
+    finally:
+        inp.close()
+    ds = Dataset(tmp_path / "ds", create=True)
+    w = ds.writer("r", 0)
+    tables = [w.prepare("events", b.rows, 0) for b in batches if b.n_rows]
+    schema = w.schema("events")
+    options = {
+        "compression": "zstd", "use_dictionary": ["comm", "event"],
+        "column_encoding": {"ts": "DELTA_BINARY_PACKED"}, "write_statistics": ["ts"],
+        "data_page_version": "2.0",
+    }  # fmt: skip
+    ours, theirs = tmp_path / "ours.parquet", tmp_path / "theirs.parquet"
+    a = runwriter.ParquetFileWriter(ours, schema, **options)
+    b = pq.ParquetWriter(theirs, schema, **options)
+    for t in tables:
+        a.write_table(t, row_group_size=7)
+        b.write_table(t, row_group_size=7)
+    with pytest.raises(ValueError, match="schema"):
+        a.write_table(tables[0].drop_columns(["payload"]), row_group_size=7)
+    a.close()
+    a.close()  # (abort after a failed commit closes again)
+    b.close()
+    assert sum(t.num_rows for t in tables) > 7
+    assert ours.read_bytes() == theirs.read_bytes()

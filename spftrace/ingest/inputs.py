@@ -32,6 +32,7 @@ from ..drain import Drain, stdin_drain
 from ..errors import SpftraceError
 from ..formats.lines import CHUNK_BYTES, LineReader, error_text
 from ..formats.spec import Head
+from ..prehash import Early, claim
 
 HEAD_BYTES = 64 * 1024
 HASH_CHUNK = 1 << 20
@@ -47,19 +48,33 @@ _MAGIC = (
 class _HashingReader(io.RawIOBase):
     """Counts and hashes every byte read from ``raw``."""
 
-    def __init__(self, raw: IO[bytes] | Drain) -> None:
+    def __init__(self, raw: IO[bytes] | Drain, early: Early | None = None) -> None:
         self.raw = raw
         self.sha = hashlib.sha256()
         self.nbytes = 0
+        #: the file's hash taken since start-up (spftrace.prehash): bytes only counted
+        self.early = early
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: WriteableBuffer) -> int:
         n = self.raw.readinto(b) or 0  # type: ignore[union-attr]
-        self.sha.update(memoryview(b)[:n])
+        if self.early is None:
+            self.sha.update(memoryview(b)[:n])
         self.nbytes += n
         return n
+
+    def hexdigest(self) -> str:
+        """The SHA-256 of the bytes read: the early hash of as many bytes of the file,
+        or (none, or it failed) the file's first ``nbytes`` hashed now."""
+        e = self.early
+        if e is not None:
+            got = e.digest(self.nbytes)
+            if got is None:
+                raise SpftraceError(f"{e.path}: cannot read: {e.error or 'it changed'}")
+            return got
+        return self.sha.hexdigest()
 
 
 class TruncatedStream(EOFError):
@@ -163,7 +178,7 @@ class Input:
     @property
     def sha256(self) -> str:
         self._hashed()
-        return self.hasher.sha.hexdigest()
+        return self.hasher.hexdigest()
 
     @property
     def nbytes(self) -> int:
@@ -207,6 +222,9 @@ class Input:
                 pass
             else:
                 self.closers.append(f)
+                if self.hasher.early is not None:  # hashed since start-up: the whole file
+                    self.hasher.nbytes = self.hasher.early.key[2]
+                    return f
                 self._hash_thread = threading.Thread(
                     target=self._hash_file, name="spftrace-hash", daemon=True
                 )
@@ -281,6 +299,7 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
     """Open a path, or ``-`` for stdin, detecting compression by magic bytes."""
     closers: list[IO[bytes]] = []
     path: Path | None = None
+    early: Early | None = None
     drain: Drain | None = None
     raw: IO[bytes] | Drain
     if str(spec) == "-":
@@ -307,9 +326,10 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
         try:
             if stat.S_ISREG(os.fstat(raw.fileno()).st_mode):
                 path = p
+                early = claim(raw.fileno())  # hashed since start-up (spftrace.prehash)
         except OSError:
             pass
-    hasher = _HashingReader(raw)
+    hasher = _HashingReader(raw, early)
     buffered = io.BufferedReader(hasher, buffer_size=CHUNK_BYTES)
     try:
         magic = buffered.peek(8)[:8]

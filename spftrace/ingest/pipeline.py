@@ -122,7 +122,9 @@ def ingest_input(
     writes: deque[Future[None]] = deque()
 
     def write(table: str, rows: object) -> None:
-        writes.append(wpool.submit(writer.write, table, rows, s.input))
+        # the table is put together here: the writer thread (the busiest) only encodes
+        prepared = writer.prepare(table, rows, s.input)
+        writes.append(wpool.submit(writer.append, table, prepared))
         while len(writes) > WRITE_QUEUE:
             writes.popleft().result()
 
