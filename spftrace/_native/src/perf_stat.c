@@ -21,7 +21,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "out.h"
+#include <stdint.h>
+#include <string.h>
 
 #define NO ((size_t)-1)
 
@@ -39,14 +40,38 @@ static const char *FIXED_NAMES[N_FIXED] = {
     "mv",        "mv_valid", "key_hash", "run",       "run_valid"};
 #define N_STRS 4
 
+/* Every column is written in place into a bytes object sized for the chunk's worst
+ * case (one row per line; each string column at most the chunk's bytes: a row's
+ * strings are disjoint pieces of its line) and cut to its length at the end, so
+ * the scan neither grows nor copies a buffer (growing by doubling and copying the
+ * result into bytes cost a fifth of the scan, much of it in page faults). */
 typedef struct {
-    int oom;
-    Buf kind, line_start;
-    Buf col[N_FIXED];
-    Strs str[N_STRS]; /* aggr, event, mu, unit */
+    PyObject *obj;
+    char *p;
+} Col;
+
+typedef struct {
+    size_t rows, lines;
+    Col kind, line_start;
+    Col col[N_FIXED];
+    Col str_off[N_STRS], str_data[N_STRS]; /* aggr, event, mu, unit */
+    size_t str_len[N_STRS];
 } Out;
 enum { S_AGGR, S_EVENT, S_MU, S_UNIT };
 static const char *STR_NAMES[N_STRS] = {"aggr", "event", "mu", "unit"};
+
+#define PUT(o, k, T, v)                                                                   \
+    do {                                                                                  \
+        T x_ = (T)(v);                                                                    \
+        memcpy((o)->col[k].p + (o)->rows * sizeof(T), &x_, sizeof(T));                   \
+    } while (0)
+
+static inline void str_put(Out *o, int k, const char *src, size_t n) {
+    memcpy(o->str_data[k].p + o->str_len[k], src, n);
+    o->str_len[k] += n;
+    int32_t end = (int32_t)o->str_len[k];
+    memcpy(o->str_off[k].p + (o->rows + 1) * sizeof end, &end, sizeof end);
+}
 
 static inline int dig(char c) { return c >= '0' && c <= '9'; }
 static inline int alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
@@ -71,6 +96,32 @@ static inline size_t digits(const char *s, size_t n, size_t i) {
 static inline size_t gap(const char *s, size_t n, size_t i) {
     size_t j = spaces(s, n, i);
     return j > i ? j : NO;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
+/* the first c in s[i:n], or NO: eight bytes at a time (memchr's set-up costs more
+ * than the search on the short strings of perf's lines) */
+static inline size_t find_byte(const char *s, size_t i, size_t n, char c) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+    const uint64_t pat = (unsigned char)c * ONES;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        x ^= pat;
+        uint64_t z = (x - ONES) & ~x & HIGH; /* exact at the lowest zero byte */
+        if (z)
+            return i + (size_t)(__builtin_ctzll(z) >> 3);
+    }
+    for (; i < n; i++)
+        if (s[i] == c)
+            return i;
+    return NO;
+#else
+    const char *q = i < n ? memchr(s + i, c, n - i) : NULL;
+    return q ? (size_t)(q - s) : NO;
+#endif
 }
 
 typedef struct {
@@ -287,13 +338,6 @@ static int64_t to_int(const char *s, Span x) {
     return v;
 }
 
-static inline void put_u8(Buf *b, int v) {
-    uint8_t x = (uint8_t)v;
-    buf_put(b, &x, 1);
-}
-
-static inline void put_f64(Buf *b, double v) { buf_put(b, &v, sizeof v); }
-
 /* FNV-1a over s[x], then a separator byte */
 static inline uint64_t fnv(uint64_t h, const char *s, Span x, int sep) {
     for (size_t k = x.a; k < x.b; k++)
@@ -323,38 +367,42 @@ static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
         (h->has_pct && to_double(s, h->pct, &enabled) < 0) ||
         (h->has_metric && to_double(s, h->mv, &mv) < 0))
         return 0;
-    buf_i32(&o->col[ROW_LINE], line);
+    PUT(o, ROW_LINE, int32_t, line);
     int64_t ts = h->has_ts ? to_int(s, h->ts) : 0;
     for (int k = 0; k < h->ts_pad; k++)
         ts *= 10;
-    buf_i64(&o->col[TS], ts);
-    put_u8(&o->col[TS_VALID], h->has_ts);
-    buf_i32(&o->col[CPU], h->ident == 0 ? (int32_t)to_int(s, h->cpu) : 0);
-    put_u8(&o->col[CPU_VALID], h->ident == 0);
-    put_u8(&o->col[AGGR_VALID], h->ident == 1);
-    buf_i32(&o->col[AGGR_CPUS], h->ident == 1 ? (int32_t)to_int(s, h->nr) : 0);
-    put_f64(&o->col[VALUE], value);
-    put_u8(&o->col[STATUS], status);
-    put_u8(&o->col[UNIT_VALID], h->has_unit);
-    buf_i64(&o->col[RUN], h->has_run ? to_int(s, h->run) : 0);
-    put_u8(&o->col[RUN_VALID], h->has_run);
-    put_f64(&o->col[ENABLED], enabled);
-    put_u8(&o->col[ENABLED_VALID], h->has_pct);
-    put_f64(&o->col[MV], mv);
-    put_u8(&o->col[MV_VALID], h->has_metric);
-    buf_u64(&o->col[KEY_HASH], key_hash(s, h));
-    strs_push(&o->str[S_AGGR], s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
-    strs_push(&o->str[S_EVENT], s + h->event.a, h->event.b - h->event.a);
-    strs_push(&o->str[S_MU], s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
-    strs_push(&o->str[S_UNIT], s + h->unit.a, h->has_unit ? h->unit.b - h->unit.a : 0);
+    PUT(o, TS, int64_t, ts);
+    PUT(o, TS_VALID, uint8_t, h->has_ts);
+    PUT(o, CPU, int32_t, h->ident == 0 ? (int32_t)to_int(s, h->cpu) : 0);
+    PUT(o, CPU_VALID, uint8_t, h->ident == 0);
+    PUT(o, AGGR_VALID, uint8_t, h->ident == 1);
+    PUT(o, AGGR_CPUS, int32_t, h->ident == 1 ? (int32_t)to_int(s, h->nr) : 0);
+    PUT(o, VALUE, double, value);
+    PUT(o, STATUS, uint8_t, status);
+    PUT(o, UNIT_VALID, uint8_t, h->has_unit);
+    PUT(o, RUN, int64_t, h->has_run ? to_int(s, h->run) : 0);
+    PUT(o, RUN_VALID, uint8_t, h->has_run);
+    PUT(o, ENABLED, double, enabled);
+    PUT(o, ENABLED_VALID, uint8_t, h->has_pct);
+    PUT(o, MV, double, mv);
+    PUT(o, MV_VALID, uint8_t, h->has_metric);
+    PUT(o, KEY_HASH, uint64_t, key_hash(s, h));
+    str_put(o, S_AGGR, s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
+    str_put(o, S_EVENT, s + h->event.a, h->event.b - h->event.a);
+    str_put(o, S_MU, s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
+    str_put(o, S_UNIT, s + h->unit.a, h->has_unit ? h->unit.b - h->unit.a : 0);
+    o->rows++;
     return 1;
 }
 
-static void drop_last_row(Out *o, size_t rows) {
-    for (int k = 0; k < N_FIXED; k++)
-        o->col[k].len = (rows - 1) * FIXED_SIZE[k];
-    for (int k = 0; k < N_STRS; k++)
-        strs_truncate(&o->str[k], rows - 1);
+/* the last row appended is void (its line may be amended by the next) */
+static void drop_last_row(Out *o) {
+    o->rows--;
+    for (int k = 0; k < N_STRS; k++) {
+        int32_t end;
+        memcpy(&end, o->str_off[k].p + o->rows * sizeof end, sizeof end);
+        o->str_len[k] = (size_t)end;
+    }
 }
 
 /* perf's interval column header: "#" spaces "time" space, letters and spaces only */
@@ -608,19 +656,9 @@ static inline int unsigned_decimal(const char *s, Span x) {
                                 memchr(s + x.a, ',', x.b - x.a) == NULL);
 }
 
-static int json_match(const char *s, size_t n, Hit *h) {
-    while (n && s[n - 1] == ' ')
-        n--;
-    size_t i = spaces(s, n, 0);
-    if (i >= n || s[i] != '{' || s[n - 1] != '}')
-        return 0;
-    /* a backslash can only be an escape in a string (anywhere else the line is not
-     * JSON): such lines are left to the per-line path, as before */
-    if (memchr(s, '\\', n))
-        return 0;
-    JVal o[N_J];
-    for (int k = 0; k < N_J; k++)
-        o[k].type = 0; /* (a memset of the spans too cost 7% of the scan) */
+/* The object's "key" : value pairs into o[] (the general scanner: any spacing, any
+ * key order, the last of a repeated key); 0 for anything json_match leaves to Python. */
+static int json_general(const char *s, size_t n, size_t i, JVal *o) {
     i = spaces(s, n, i + 1);
     for (;;) { /* "key" : value (, | }) */
         size_t q = i < n && s[i] == '"' ? json_string_end(s, n, i) : NO;
@@ -655,9 +693,86 @@ static int json_match(const char *s, size_t n, Hit *h) {
             i = spaces(s, n, i + 1);
             continue;
         }
-        if (i == n - 1 && s[i] == '}')
-            break;
+        return i == n - 1 && s[i] == '}';
+    }
+}
+
+/* perf's own layout (stat-display.c): `{"key" : value, "key" : value, ...}`, one
+ * space either side of each colon, one after each comma, and the keys it prints
+ * for a flat counter in the order it prints them (any of them absent).  On such a
+ * line it reads into o[] exactly what json_general reads (each key is compared in
+ * place with memcmp instead of being cut out and looked up); 0 on any other byte,
+ * and json_general then reads the line. */
+static const JKey JORDER[] = {
+    JK("interval", J_INTERVAL),   JK("cpu", J_CPU),
+    JK("counter-value", J_VALUE), JK("unit", J_UNIT),
+    JK("event", J_EVENT),         JK("event-runtime", J_RUN),
+    JK("pcnt-running", J_PCNT),   JK("metric-value", J_MV),
+    JK("metric-unit", J_MU),
+};
+#define N_ORDER (sizeof JORDER / sizeof *JORDER)
+
+static int json_fixed(const char *s, size_t n, size_t i, JVal *o) {
+    size_t t = 0; /* the next key of JORDER that may follow */
+    i++;          /* s[i] was the '{' */
+    for (;;) {
+        if (i >= n || s[i] != '"')
+            return 0;
+        const JKey *key = NULL;
+        for (; t < N_ORDER; t++) {
+            const JKey *k = &JORDER[t];
+            if (i + k->len + 5 <= n && s[i + 1] == k->name[0] &&
+                memcmp(s + i + 1, k->name, k->len) == 0 &&
+                memcmp(s + i + 1 + k->len, "\" : ", 4) == 0) {
+                key = k;
+                break;
+            }
+        }
+        if (key == NULL)
+            return 0;
+        t++;
+        i += key->len + 5;
+        JVal v;
+        if (i < n && s[i] == '"') {
+            size_t q = find_byte(s, i + 1, n, '"');
+            if (q == NO)
+                return 0;
+            v = (JVal){{i + 1, q}, 1};
+            i = q + 1;
+        } else {
+            size_t e = json_number(s, n, i);
+            if (e == NO)
+                return 0;
+            v = (JVal){{i, e}, 2};
+            i = e;
+        }
+        o[key->id] = v;
+        if (i + 1 == n && s[i] == '}')
+            return 1;
+        if (i + 2 > n || s[i] != ',' || s[i + 1] != ' ')
+            return 0;
+        i += 2;
+    }
+}
+
+static int json_match(const char *s, size_t n, int general, Hit *h) {
+    while (n && s[n - 1] == ' ')
+        n--;
+    size_t i = spaces(s, n, 0);
+    if (i >= n || s[i] != '{' || s[n - 1] != '}')
         return 0;
+    /* a backslash can only be an escape in a string (anywhere else the line is not
+     * JSON): such lines are left to the per-line path, as before */
+    if (memchr(s, '\\', n))
+        return 0;
+    JVal o[N_J];
+    for (int k = 0; k < N_J; k++)
+        o[k].type = 0; /* (a memset of the spans too cost 7% of the scan) */
+    if (general || !json_fixed(s, n, i, o)) {
+        for (int k = 0; k < N_J; k++)
+            o[k].type = 0;
+        if (!json_general(s, n, i, o))
+            return 0;
     }
     /* counter-value: a status, or an unsigned plain decimal (string or number) */
     JVal cv = o[J_VALUE];
@@ -732,9 +847,6 @@ static int json_match(const char *s, size_t n, Hit *h) {
     return 1;
 }
 
-#define ONES 0x0101010101010101ULL
-#define HIGH 0x8080808080808080ULL
-
 /* every byte in 0x20..0x7e, eight at a time: any byte below 0x20, at or above
  * 0x80, or equal to 0x7f (bit tricks: "determine if a word has a byte less than n") */
 static int is_printable(const char *s, size_t n) {
@@ -751,36 +863,32 @@ static int is_printable(const char *s, size_t n) {
     return (bad & HIGH) == 0;
 }
 
-static void scan(const char *data, size_t len, const char *sep, size_t sl, Out *o) {
-    size_t pos = 0, rows = 0;
+static void scan(const char *data, size_t len, const char *sep, size_t sl, int general,
+                 Out *o) {
+    size_t pos = 0;
     int32_t line = 0;
     int prev = K_OTHER;
-    while (pos < len && !o->oom) {
+    while (pos < len) {
         const char *nl = memchr(data + pos, '\n', len - pos);
         size_t end = nl ? (size_t)(nl - data) : len;
         const char *s = data + pos;
         size_t n = end - pos;
-        buf_i64(&o->line_start, (int64_t)pos);
+        int64_t start = (int64_t)pos;
+        memcpy(o->line_start.p + (size_t)line * sizeof start, &start, sizeof start);
         int printable = is_printable(s, n);
         int kind = K_OTHER;
         Hit h;
         size_t lead = spaces(s, n, 0);
         int brace = lead < n && s[lead] == '{'; /* FAST_RE cannot match these */
         if (printable && n && !brace && match(s, n, &h)) {
-            if (emit(o, s, &h, line)) {
+            if (emit(o, s, &h, line))
                 kind = K_ROW;
-                rows++;
-            }
         } else if (printable && brace) {
-            if (json_match(s, n, &h) && emit(o, s, &h, line)) {
+            if (json_match(s, n, general, &h) && emit(o, s, &h, line))
                 kind = K_ROW;
-                rows++;
-            }
         } else if (printable && sl && csv_match(s, n, sep, sl, &h)) {
-            if (emit(o, s, &h, line)) {
+            if (emit(o, s, &h, line))
                 kind = K_ROW;
-                rows++;
-            }
         } else if (printable && is_header(s, n)) {
             kind = K_HEADER;
         }
@@ -788,47 +896,68 @@ static void scan(const char *data, size_t len, const char *sep, size_t sl, Out *
             size_t j = spaces(s, n, 0);
             unsigned char c = j < n ? (unsigned char)s[j] : ' ';
             if (c == '(' || (j < n && (c < 0x21 || c > 0x7e))) {
-                drop_last_row(o, rows--); /* it may be amended: per line, both */
+                drop_last_row(o); /* it may be amended: per line, both */
                 ((uint8_t *)o->kind.p)[line - 1] = K_OTHER;
             }
         }
-        put_u8(&o->kind, kind);
+        ((uint8_t *)o->kind.p)[line] = (uint8_t)kind;
         prev = kind;
         line++;
         pos = nl ? end + 1 : len;
     }
-    buf_i64(&o->line_start, (int64_t)len);
+    int64_t stop = (int64_t)len;
+    memcpy(o->line_start.p + (size_t)line * sizeof stop, &stop, sizeof stop);
+    o->lines = (size_t)line;
+}
+
+/* lines in data[0:len]: its newlines, and a last line without one */
+static size_t count_lines(const char *data, size_t len) {
+    size_t n = 0;
+    for (const char *p = data, *e = data + len; (p = memchr(p, '\n', (size_t)(e - p))); p++)
+        n++;
+    return n + (len && data[len - 1] != '\n');
 }
 
 static void out_free(Out *o) {
+    Py_CLEAR(o->kind.obj);
+    Py_CLEAR(o->line_start.obj);
     for (int k = 0; k < N_FIXED; k++)
-        free(o->col[k].p);
-    free(o->kind.p);
-    free(o->line_start.p);
+        Py_CLEAR(o->col[k].obj);
     for (int k = 0; k < N_STRS; k++) {
-        free(o->str[k].off.p);
-        free(o->str[k].data.p);
+        Py_CLEAR(o->str_off[k].obj);
+        Py_CLEAR(o->str_data[k].obj);
     }
 }
 
-static int put(PyObject *d, const char *key, const Buf *b) {
-    PyObject *v = PyBytes_FromStringAndSize(b->p ? b->p : "", (Py_ssize_t)b->len);
-    if (v == NULL)
-        return -1;
-    int rc = PyDict_SetItemString(d, key, v);
-    Py_DECREF(v);
+/* a bytes object of `size` bytes to write into (0 on failure, with the error set) */
+static int col_new(Col *c, size_t size) {
+    c->obj = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    c->p = c->obj ? PyBytes_AS_STRING(c->obj) : NULL;
+    return c->obj != NULL;
+}
+
+/* the column cut to `size` bytes, into d[key] (the reference moves to d) */
+static int col_put(PyObject *d, const char *key, Col *c, size_t size) {
+    if (_PyBytes_Resize(&c->obj, (Py_ssize_t)size) < 0)
+        return -1; /* (c->obj is NULL now) */
+    int rc = PyDict_SetItemString(d, key, c->obj);
+    Py_CLEAR(c->obj);
     return rc;
 }
 
 PyDoc_STRVAR(scan_doc,
-             "scan(data, sep) -> dict\n\nThe counter lines of a chunk of perf stat output "
-             "that FAST_RE matches, or that are CSV rows with sep (b'': none), as columns "
-             "(see spftrace/formats/perf_stat/compiled.py).");
+             "scan(data, sep, general=False) -> dict\n\nThe counter lines of a chunk of perf "
+             "stat output that FAST_RE matches, or that are CSV rows with sep (b'': none), "
+             "or perf's JSON counter objects, as columns (see "
+             "spftrace/formats/perf_stat/compiled.py).  general: JSON lines through the "
+             "general object scanner only, never the fixed-key-order one (tests compare "
+             "the two).");
 
 static PyObject *py_scan(PyObject *self, PyObject *args) {
     Py_buffer data, sep;
+    int general = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*y*", &data, &sep))
+    if (!PyArg_ParseTuple(args, "y*y*|p", &data, &sep, &general))
         return NULL;
     char sepc[16];
     size_t sl = (size_t)sep.len < sizeof sepc ? (size_t)sep.len : 0; /* long: no CSV */
@@ -839,36 +968,40 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "data over 2 GiB (string offsets are int32)");
         return NULL;
     }
+    size_t len = (size_t)data.len;
+    size_t lines = count_lines(data.buf, len);
     Out o;
     memset(&o, 0, sizeof o);
-    for (int k = 0; k < N_FIXED; k++)
-        o.col[k].oom = &o.oom;
-    o.kind.oom = o.line_start.oom = &o.oom;
-    for (int k = 0; k < N_STRS; k++) {
-        o.str[k].off.oom = o.str[k].data.oom = &o.oom;
-        strs_start(&o.str[k]);
+    int ok = col_new(&o.kind, lines) && col_new(&o.line_start, (lines + 1) * 8);
+    for (int k = 0; ok && k < N_FIXED; k++)
+        ok = col_new(&o.col[k], lines * FIXED_SIZE[k]);
+    for (int k = 0; ok && k < N_STRS; k++) {
+        ok = col_new(&o.str_off[k], (lines + 1) * 4) && col_new(&o.str_data[k], len);
+        if (ok)
+            memset(o.str_off[k].p, 0, 4);
     }
-    Py_BEGIN_ALLOW_THREADS; /* the read-ahead and writer threads run meanwhile */
-    scan(data.buf, (size_t)data.len, sepc, sl, &o);
-    Py_END_ALLOW_THREADS;
-    PyBuffer_Release(&data);
     PyObject *d = NULL;
-    if (o.oom) {
-        PyErr_NoMemory();
+    if (!ok) {
+        PyBuffer_Release(&data);
         goto done;
     }
+    Py_BEGIN_ALLOW_THREADS; /* the read-ahead and writer threads run meanwhile */
+    scan(data.buf, len, sepc, sl, general, &o);
+    Py_END_ALLOW_THREADS;
+    PyBuffer_Release(&data);
     d = PyDict_New();
     if (d == NULL)
         goto done;
-    int rc = put(d, "kind", &o.kind) | put(d, "line_start", &o.line_start);
+    int rc = col_put(d, "kind", &o.kind, o.lines) |
+             col_put(d, "line_start", &o.line_start, (o.lines + 1) * 8);
     for (int k = 0; k < N_FIXED; k++)
-        rc |= put(d, FIXED_NAMES[k], &o.col[k]);
+        rc |= col_put(d, FIXED_NAMES[k], &o.col[k], o.rows * FIXED_SIZE[k]);
     for (int k = 0; k < N_STRS; k++) {
         char key[32];
         snprintf(key, sizeof key, "%s_offsets", STR_NAMES[k]);
-        rc |= put(d, key, &o.str[k].off);
+        rc |= col_put(d, key, &o.str_off[k], (o.rows + 1) * 4);
         snprintf(key, sizeof key, "%s_data", STR_NAMES[k]);
-        rc |= put(d, key, &o.str[k].data);
+        rc |= col_put(d, key, &o.str_data[k], o.str_len[k]);
     }
     if (rc) {
         Py_CLEAR(d);
