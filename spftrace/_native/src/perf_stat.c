@@ -926,6 +926,20 @@ static int is_printable(const char *s, size_t n) {
 }
 #endif
 
+/* Whether the line's first token (at lead) is a run of digits and dots followed by
+ * something other than a space: FAST_RE cannot match it then (its time, or else
+ * its value, is such a run and must be followed by whitespace; a CPU or
+ * aggregation column starts with a letter), so a CSV row skips the attempt
+ * (tried only once the input is known to be CSV: human lines pass it anyway). */
+static inline int unspaced_number(const char *s, size_t n, size_t lead) {
+    if (lead >= n || !dig(s[lead]))
+        return 0;
+    size_t k = lead;
+    while (k < n && (dig(s[k]) || s[k] == '.'))
+        k++;
+    return k < n && s[k] != ' ';
+}
+
 /* The end of the line at pos (its '\n', or len), and whether every byte before it
  * is printable ASCII and whether one is a backslash: one pass over the line
  * (sixteen bytes at a time where SSE2 is there) instead of three. */
@@ -984,7 +998,7 @@ static void scan(const char *data, size_t len, const char *sep, size_t sl, int g
         Hit h;
         size_t lead = spaces(s, n, 0);
         int brace = lead < n && s[lead] == '{'; /* FAST_RE cannot match these */
-        if (printable && n && !brace && match(s, n, &h)) {
+        if (printable && n && !brace && !(sl && unspaced_number(s, n, lead)) && match(s, n, &h)) {
             if (emit(o, s, &h, line))
                 kind = K_ROW;
         } else if (printable && brace) {
