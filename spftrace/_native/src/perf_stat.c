@@ -43,11 +43,12 @@ static const char *FIXED_NAMES[N_FIXED] = {
     "mv",        "mv_valid", "key_hash", "run",       "run_valid"};
 #define N_STRS 4
 
-/* Every column is written in place into a bytes object sized for the chunk's worst
- * case (one row per line; each string column at most the chunk's bytes: a row's
- * strings are disjoint pieces of its line) and cut to its length at the end, so
- * the scan neither grows nor copies a buffer (growing by doubling and copying the
- * result into bytes cost a fifth of the scan, much of it in page faults). */
+/* The fixed-width columns (and the string offsets) are written in place into bytes
+ * objects sized for the chunk's worst case, one row per line, and cut to their
+ * length at the end, so the scan neither grows nor copies them (growing by
+ * doubling and copying the result into bytes cost a fifth of the scan, much of it
+ * in page faults).  The string bytes, a few per row, grow (their worst case, the
+ * chunk's size per column, reserved cost 15-20 MB of peak RSS) and are copied. */
 typedef struct {
     PyObject *obj;
     char *p;
@@ -57,8 +58,10 @@ typedef struct {
     size_t rows, lines;
     Col kind, line_start;
     Col col[N_FIXED];
-    Col str_off[N_STRS], str_data[N_STRS]; /* aggr, event, mu, unit */
-    size_t str_len[N_STRS];
+    Col str_off[N_STRS]; /* aggr, event, mu, unit */
+    char *str_data[N_STRS];
+    size_t str_len[N_STRS], str_cap[N_STRS];
+    int oom;
 } Out;
 enum { S_AGGR, S_EVENT, S_MU, S_UNIT };
 static const char *STR_NAMES[N_STRS] = {"aggr", "event", "mu", "unit"};
@@ -70,7 +73,21 @@ static const char *STR_NAMES[N_STRS] = {"aggr", "event", "mu", "unit"};
     } while (0)
 
 static inline void str_put(Out *o, int k, const char *src, size_t n) {
-    memcpy(o->str_data[k].p + o->str_len[k], src, n);
+    if (o->str_len[k] + n > o->str_cap[k]) {
+        size_t cap = o->str_cap[k] ? o->str_cap[k] : 1 << 16;
+        while (cap < o->str_len[k] + n)
+            cap *= 2;
+        char *q = realloc(o->str_data[k], cap);
+        if (q == NULL) {
+            o->oom = 1; /* (checked at the end; the offsets stay in bounds) */
+            n = 0;
+        } else {
+            o->str_data[k] = q;
+            o->str_cap[k] = cap;
+        }
+    }
+    if (n)
+        memcpy(o->str_data[k] + o->str_len[k], src, n);
     o->str_len[k] += n;
     int32_t end = (int32_t)o->str_len[k];
     memcpy(o->str_off[k].p + (o->rows + 1) * sizeof end, &end, sizeof end);
@@ -1052,7 +1069,7 @@ static void out_free(Out *o) {
         Py_CLEAR(o->col[k].obj);
     for (int k = 0; k < N_STRS; k++) {
         Py_CLEAR(o->str_off[k].obj);
-        Py_CLEAR(o->str_data[k].obj);
+        free(o->str_data[k]);
     }
 }
 
@@ -1103,7 +1120,7 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     for (int k = 0; ok && k < N_FIXED; k++)
         ok = col_new(&o.col[k], lines * FIXED_SIZE[k]);
     for (int k = 0; ok && k < N_STRS; k++) {
-        ok = col_new(&o.str_off[k], (lines + 1) * 4) && col_new(&o.str_data[k], len);
+        ok = col_new(&o.str_off[k], (lines + 1) * 4);
         if (ok)
             memset(o.str_off[k].p, 0, 4);
     }
@@ -1116,19 +1133,29 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     scan(data.buf, len, sepc, sl, general, &o);
     Py_END_ALLOW_THREADS;
     PyBuffer_Release(&data);
+    if (o.oom) {
+        PyErr_NoMemory();
+        goto done;
+    }
     d = PyDict_New();
     if (d == NULL)
         goto done;
-    int rc = col_put(d, "kind", &o.kind, o.lines) |
-             col_put(d, "line_start", &o.line_start, (o.lines + 1) * 8);
-    for (int k = 0; k < N_FIXED; k++)
-        rc |= col_put(d, FIXED_NAMES[k], &o.col[k], o.rows * FIXED_SIZE[k]);
-    for (int k = 0; k < N_STRS; k++) {
+    /* (each step only while the ones before succeeded: no call with an error set) */
+    int rc = col_put(d, "kind", &o.kind, o.lines);
+    rc = rc ? rc : col_put(d, "line_start", &o.line_start, (o.lines + 1) * 8);
+    for (int k = 0; !rc && k < N_FIXED; k++)
+        rc = col_put(d, FIXED_NAMES[k], &o.col[k], o.rows * FIXED_SIZE[k]);
+    for (int k = 0; !rc && k < N_STRS; k++) {
         char key[32];
         snprintf(key, sizeof key, "%s_offsets", STR_NAMES[k]);
-        rc |= col_put(d, key, &o.str_off[k], (o.rows + 1) * 4);
+        rc = col_put(d, key, &o.str_off[k], (o.rows + 1) * 4);
+        if (rc)
+            break;
         snprintf(key, sizeof key, "%s_data", STR_NAMES[k]);
-        rc |= col_put(d, key, &o.str_data[k], o.str_len[k]);
+        PyObject *b = PyBytes_FromStringAndSize(o.str_data[k] ? o.str_data[k] : "",
+                                                (Py_ssize_t)o.str_len[k]);
+        rc = b == NULL || PyDict_SetItemString(d, key, b) < 0;
+        Py_XDECREF(b);
     }
     if (rc) {
         Py_CLEAR(d);
