@@ -335,7 +335,7 @@ static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
  * integer divided by an exact power of ten, one correctly rounded IEEE division
  * (Clinger's fast path), so equal to float(); -1 for anything else (the scan
  * runs without the GIL, so float() itself is left to the per-line path). */
-static int to_double(const char *s, Span x, double *out) {
+static inline int to_double(const char *s, Span x, double *out) {
     uint64_t m = 0;
     size_t k = x.a, sep = NO;
     int nd = 0; /* digits from the first nonzero one on */
@@ -694,7 +694,7 @@ static int json_key(const char *s, Span k) {
 }
 
 /* `-?(0|[1-9]\d*)(\.\d+)?` at i (no exponent here): its end, or NO */
-static size_t json_number(const char *s, size_t n, size_t i) {
+static inline size_t json_number(const char *s, size_t n, size_t i) {
     size_t j = i < n && s[i] == '-' ? i + 1 : i;
     size_t d = digits(s, n, j);
     if (d == j || (s[j] == '0' && d > j + 1))
