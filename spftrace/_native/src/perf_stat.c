@@ -17,11 +17,22 @@
  * left to the per-line Python path, as is a row followed by a line that may be
  * a wrapped "( +- x% )" (it amends that row).  Floats: Clinger's exact fast
  * path (numbers it cannot read exactly go to the per-line path), so the scan
- * needs no Python API and runs with the GIL released. */
+ * needs no Python API and runs with the GIL released.
+ *
+ * JSON lines are read first in perf's own layout (json_fixed: its key order and
+ * spacing, keys compared in place), then by the general object scanner
+ * (json_general) on any other byte; scan(data, sep, general=True) uses the
+ * general one alone, and tests/test_perf_stat_scanner.py holds the two equal.
+ * SSE2 (every x86-64) finds line ends, non-printable bytes, backslashes and
+ * CSV separators sixteen bytes at a time; elsewhere plain loops do. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-#include "out.h"
+#include <stdint.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define NO ((size_t)-1)
 
@@ -39,14 +50,55 @@ static const char *FIXED_NAMES[N_FIXED] = {
     "mv",        "mv_valid", "key_hash", "run",       "run_valid"};
 #define N_STRS 4
 
+/* The fixed-width columns (and the string offsets) are written in place into bytes
+ * objects sized for the chunk's worst case, one row per line, and cut to their
+ * length at the end, so the scan neither grows nor copies them (growing by
+ * doubling and copying the result into bytes cost a fifth of the scan, much of it
+ * in page faults).  The string bytes, a few per row, grow (their worst case, the
+ * chunk's size per column, reserved cost 15-20 MB of peak RSS) and are copied. */
 typedef struct {
+    PyObject *obj;
+    char *p;
+} Col;
+
+typedef struct {
+    size_t rows, lines;
+    Col kind, line_start;
+    Col col[N_FIXED];
+    Col str_off[N_STRS]; /* aggr, event, mu, unit */
+    char *str_data[N_STRS];
+    size_t str_len[N_STRS], str_cap[N_STRS];
     int oom;
-    Buf kind, line_start;
-    Buf col[N_FIXED];
-    Strs str[N_STRS]; /* aggr, event, mu, unit */
 } Out;
 enum { S_AGGR, S_EVENT, S_MU, S_UNIT };
 static const char *STR_NAMES[N_STRS] = {"aggr", "event", "mu", "unit"};
+
+#define PUT(o, k, T, v)                                                                   \
+    do {                                                                                  \
+        T x_ = (T)(v);                                                                    \
+        memcpy((o)->col[k].p + (o)->rows * sizeof(T), &x_, sizeof(T));                   \
+    } while (0)
+
+static inline void str_put(Out *o, int k, const char *src, size_t n) {
+    if (o->str_len[k] + n > o->str_cap[k]) {
+        size_t cap = o->str_cap[k] ? o->str_cap[k] : 1 << 16;
+        while (cap < o->str_len[k] + n)
+            cap *= 2;
+        char *q = realloc(o->str_data[k], cap);
+        if (q == NULL) {
+            o->oom = 1; /* (checked at the end; the offsets stay in bounds) */
+            n = 0;
+        } else {
+            o->str_data[k] = q;
+            o->str_cap[k] = cap;
+        }
+    }
+    if (n)
+        memcpy(o->str_data[k] + o->str_len[k], src, n);
+    o->str_len[k] += n;
+    int32_t end = (int32_t)o->str_len[k];
+    memcpy(o->str_off[k].p + (o->rows + 1) * sizeof end, &end, sizeof end);
+}
 
 static inline int dig(char c) { return c >= '0' && c <= '9'; }
 static inline int alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
@@ -71,6 +123,32 @@ static inline size_t digits(const char *s, size_t n, size_t i) {
 static inline size_t gap(const char *s, size_t n, size_t i) {
     size_t j = spaces(s, n, i);
     return j > i ? j : NO;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGH 0x8080808080808080ULL
+
+/* the first c in s[i:n], or NO: eight bytes at a time (memchr's set-up costs more
+ * than the search on the short strings of perf's lines) */
+static inline size_t find_byte(const char *s, size_t i, size_t n, char c) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+    const uint64_t pat = (unsigned char)c * ONES;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        x ^= pat;
+        uint64_t z = (x - ONES) & ~x & HIGH; /* exact at the lowest zero byte */
+        if (z)
+            return i + (size_t)(__builtin_ctzll(z) >> 3);
+    }
+    for (; i < n; i++)
+        if (s[i] == c)
+            return i;
+    return NO;
+#else
+    const char *q = i < n ? memchr(s + i, c, n - i) : NULL;
+    return q ? (size_t)(q - s) : NO;
+#endif
 }
 
 typedef struct {
@@ -257,22 +335,27 @@ static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
  * integer divided by an exact power of ten, one correctly rounded IEEE division
  * (Clinger's fast path), so equal to float(); -1 for anything else (the scan
  * runs without the GIL, so float() itself is left to the per-line path). */
-static int to_double(const char *s, Span x, double *out) {
+static inline int to_double(const char *s, Span x, double *out) {
     uint64_t m = 0;
-    int nd = 0, frac = -1;
-    for (size_t k = x.a; k < x.b; k++) {
-        if (s[k] == '.' || s[k] == ',') { /* CSV: float(text.replace(",", ".")) */
-            frac = 0;
+    size_t k = x.a, sep = NO;
+    int nd = 0; /* digits from the first nonzero one on */
+    while (k < x.b && s[k] == '0')
+        k++;
+    if (k < x.b && (s[k] == '.' || s[k] == ',')) { /* CSV: float(text.replace(",", ".")) */
+        sep = k++;
+        while (k < x.b && s[k] == '0')
+            k++;
+    }
+    for (; k < x.b; k++) {
+        unsigned d = (unsigned)(unsigned char)s[k] - '0';
+        if (d > 9) {
+            sep = k;
             continue;
         }
-        m = m * 10 + (uint64_t)(s[k] - '0');
-        if (m)
-            nd++;
-        if (frac >= 0)
-            frac++;
+        m = m * 10 + d;
+        nd++;
     }
-    if (frac < 0)
-        frac = 0;
+    size_t frac = sep == NO ? 0 : x.b - sep - 1;
     if (nd > 15 || frac > 22)
         return -1; /* not exact this way: the per-line path reads the line (float()) */
     *out = (double)m / POW10[frac];
@@ -286,13 +369,6 @@ static int64_t to_int(const char *s, Span x) {
             v = v * 10 + (s[k] - '0');
     return v;
 }
-
-static inline void put_u8(Buf *b, int v) {
-    uint8_t x = (uint8_t)v;
-    buf_put(b, &x, 1);
-}
-
-static inline void put_f64(Buf *b, double v) { buf_put(b, &v, sizeof v); }
 
 /* FNV-1a over s[x], then a separator byte */
 static inline uint64_t fnv(uint64_t h, const char *s, Span x, int sep) {
@@ -323,38 +399,42 @@ static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
         (h->has_pct && to_double(s, h->pct, &enabled) < 0) ||
         (h->has_metric && to_double(s, h->mv, &mv) < 0))
         return 0;
-    buf_i32(&o->col[ROW_LINE], line);
+    PUT(o, ROW_LINE, int32_t, line);
     int64_t ts = h->has_ts ? to_int(s, h->ts) : 0;
     for (int k = 0; k < h->ts_pad; k++)
         ts *= 10;
-    buf_i64(&o->col[TS], ts);
-    put_u8(&o->col[TS_VALID], h->has_ts);
-    buf_i32(&o->col[CPU], h->ident == 0 ? (int32_t)to_int(s, h->cpu) : 0);
-    put_u8(&o->col[CPU_VALID], h->ident == 0);
-    put_u8(&o->col[AGGR_VALID], h->ident == 1);
-    buf_i32(&o->col[AGGR_CPUS], h->ident == 1 ? (int32_t)to_int(s, h->nr) : 0);
-    put_f64(&o->col[VALUE], value);
-    put_u8(&o->col[STATUS], status);
-    put_u8(&o->col[UNIT_VALID], h->has_unit);
-    buf_i64(&o->col[RUN], h->has_run ? to_int(s, h->run) : 0);
-    put_u8(&o->col[RUN_VALID], h->has_run);
-    put_f64(&o->col[ENABLED], enabled);
-    put_u8(&o->col[ENABLED_VALID], h->has_pct);
-    put_f64(&o->col[MV], mv);
-    put_u8(&o->col[MV_VALID], h->has_metric);
-    buf_u64(&o->col[KEY_HASH], key_hash(s, h));
-    strs_push(&o->str[S_AGGR], s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
-    strs_push(&o->str[S_EVENT], s + h->event.a, h->event.b - h->event.a);
-    strs_push(&o->str[S_MU], s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
-    strs_push(&o->str[S_UNIT], s + h->unit.a, h->has_unit ? h->unit.b - h->unit.a : 0);
+    PUT(o, TS, int64_t, ts);
+    PUT(o, TS_VALID, uint8_t, h->has_ts);
+    PUT(o, CPU, int32_t, h->ident == 0 ? (int32_t)to_int(s, h->cpu) : 0);
+    PUT(o, CPU_VALID, uint8_t, h->ident == 0);
+    PUT(o, AGGR_VALID, uint8_t, h->ident == 1);
+    PUT(o, AGGR_CPUS, int32_t, h->ident == 1 ? (int32_t)to_int(s, h->nr) : 0);
+    PUT(o, VALUE, double, value);
+    PUT(o, STATUS, uint8_t, status);
+    PUT(o, UNIT_VALID, uint8_t, h->has_unit);
+    PUT(o, RUN, int64_t, h->has_run ? to_int(s, h->run) : 0);
+    PUT(o, RUN_VALID, uint8_t, h->has_run);
+    PUT(o, ENABLED, double, enabled);
+    PUT(o, ENABLED_VALID, uint8_t, h->has_pct);
+    PUT(o, MV, double, mv);
+    PUT(o, MV_VALID, uint8_t, h->has_metric);
+    PUT(o, KEY_HASH, uint64_t, key_hash(s, h));
+    str_put(o, S_AGGR, s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
+    str_put(o, S_EVENT, s + h->event.a, h->event.b - h->event.a);
+    str_put(o, S_MU, s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
+    str_put(o, S_UNIT, s + h->unit.a, h->has_unit ? h->unit.b - h->unit.a : 0);
+    o->rows++;
     return 1;
 }
 
-static void drop_last_row(Out *o, size_t rows) {
-    for (int k = 0; k < N_FIXED; k++)
-        o->col[k].len = (rows - 1) * FIXED_SIZE[k];
-    for (int k = 0; k < N_STRS; k++)
-        strs_truncate(&o->str[k], rows - 1);
+/* the last row appended is void (its line may be amended by the next) */
+static void drop_last_row(Out *o) {
+    o->rows--;
+    for (int k = 0; k < N_STRS; k++) {
+        int32_t end;
+        memcpy(&end, o->str_off[k].p + o->rows * sizeof end, sizeof end);
+        o->str_len[k] = (size_t)end;
+    }
 }
 
 /* perf's interval column header: "#" spaces "time" space, letters and spaces only */
@@ -412,12 +492,28 @@ static inline int is_plain(const char *s, Span x) {
     return all_digits(s, x) || is_decimal(s, x);
 }
 
-/* whether the line holds "seconds" (an inline loop: memmem's set-up per line cost
- * more than the search) */
+/* whether the line holds "seconds" (each 's' found sixteen or eight bytes at a
+ * time: memmem's set-up per line cost more than the search) */
 static inline int has_seconds(const char *s, size_t n) {
-    for (size_t k = 0; k + 7 <= n; k++)
-        if (s[k] == 's' && memcmp(s + k + 1, "econds", 6) == 0)
+    size_t k = 0;
+#ifdef __SSE2__
+    const __m128i es = _mm_set1_epi8('s');
+    for (; k + 16 <= n; k += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
+        for (unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, es)); m; m &= m - 1) {
+            size_t j = k + (size_t)__builtin_ctz(m);
+            if (j + 7 <= n && memcmp(s + j + 1, "econds", 6) == 0)
+                return 1;
+        }
+    }
+#endif
+    for (; k + 7 <= n; k++) {
+        k = find_byte(s, k, n - 6, 's');
+        if (k == NO)
+            return 0;
+        if (memcmp(s + k + 1, "econds", 6) == 0)
             return 1;
+    }
     return 0;
 }
 
@@ -434,8 +530,27 @@ static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h
         return 0;
     Span f[MAX_FIELDS];
     size_t nf = 0, a = 0;
-    for (size_t k = 0; k + sl <= n;) {
-        if (s[k] == sep[0] && (sl == 1 || memcmp(s + k, sep, sl) == 0)) {
+    size_t k = 0;
+#ifdef __SSE2__
+    if (sl == 1) { /* the separators of sixteen bytes at a time, as a bit mask */
+        const __m128i c = _mm_set1_epi8(sep[0]);
+        for (; k + 16 <= n; k += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + k));
+            for (unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, c)); m; m &= m - 1) {
+                if (nf == MAX_FIELDS - 1)
+                    return 0;
+                size_t at = k + (size_t)__builtin_ctz(m);
+                f[nf++] = (Span){a, at};
+                a = at + 1;
+            }
+        }
+    }
+#endif
+    while (k + sl <= n) {
+        k = find_byte(s, k, n - sl + 1, sep[0]); /* (eight bytes at a time) */
+        if (k == NO)
+            break;
+        if (sl == 1 || memcmp(s + k, sep, sl) == 0) {
             if (nf == MAX_FIELDS - 1)
                 return 0;
             f[nf++] = (Span){a, k};
@@ -579,7 +694,7 @@ static int json_key(const char *s, Span k) {
 }
 
 /* `-?(0|[1-9]\d*)(\.\d+)?` at i (no exponent here): its end, or NO */
-static size_t json_number(const char *s, size_t n, size_t i) {
+static inline size_t json_number(const char *s, size_t n, size_t i) {
     size_t j = i < n && s[i] == '-' ? i + 1 : i;
     size_t d = digits(s, n, j);
     if (d == j || (s[j] == '0' && d > j + 1))
@@ -603,24 +718,17 @@ static inline size_t json_string_end(const char *s, size_t n, size_t i) {
     return q ? (size_t)(q - s) : NO;
 }
 
+/* `^\d+(?:\.\d+)?$` (one pass) */
 static inline int unsigned_decimal(const char *s, Span x) {
-    return all_digits(s, x) || (x.b > x.a && s[x.a] != '-' && is_decimal(s, x) &&
-                                memchr(s + x.a, ',', x.b - x.a) == NULL);
+    size_t j = digits(s, x.b, x.a);
+    if (j == x.a || j == x.b)
+        return j > x.a;
+    return s[j] == '.' && j + 1 < x.b && digits(s, x.b, j + 1) == x.b;
 }
 
-static int json_match(const char *s, size_t n, Hit *h) {
-    while (n && s[n - 1] == ' ')
-        n--;
-    size_t i = spaces(s, n, 0);
-    if (i >= n || s[i] != '{' || s[n - 1] != '}')
-        return 0;
-    /* a backslash can only be an escape in a string (anywhere else the line is not
-     * JSON): such lines are left to the per-line path, as before */
-    if (memchr(s, '\\', n))
-        return 0;
-    JVal o[N_J];
-    for (int k = 0; k < N_J; k++)
-        o[k].type = 0; /* (a memset of the spans too cost 7% of the scan) */
+/* The object's "key" : value pairs into o[] (the general scanner: any spacing, any
+ * key order, the last of a repeated key); 0 for anything json_match leaves to Python. */
+static int json_general(const char *s, size_t n, size_t i, JVal *o) {
     i = spaces(s, n, i + 1);
     for (;;) { /* "key" : value (, | }) */
         size_t q = i < n && s[i] == '"' ? json_string_end(s, n, i) : NO;
@@ -655,9 +763,101 @@ static int json_match(const char *s, size_t n, Hit *h) {
             i = spaces(s, n, i + 1);
             continue;
         }
-        if (i == n - 1 && s[i] == '}')
-            break;
+        return i == n - 1 && s[i] == '}';
+    }
+}
+
+/* perf's own layout (stat-display.c): `{"key" : value, "key" : value, ...}`, one
+ * space either side of each colon, one after each comma, and the keys it prints
+ * for a flat counter in the order it prints them (any of them absent).  On such a
+ * line it reads into o[] exactly what json_general reads (each key is compared in
+ * place with memcmp instead of being cut out and looked up); 0 on any other byte,
+ * and json_general then reads the line. */
+static const JKey JORDER[] = { /* each as it appears: "key" : */
+    JK("\"interval\" : ", J_INTERVAL),   JK("\"cpu\" : ", J_CPU),
+    JK("\"counter-value\" : ", J_VALUE), JK("\"unit\" : ", J_UNIT),
+    JK("\"event\" : ", J_EVENT),         JK("\"event-runtime\" : ", J_RUN),
+    JK("\"pcnt-running\" : ", J_PCNT),   JK("\"metric-value\" : ", J_MV),
+    JK("\"metric-unit\" : ", J_MU),
+};
+#define N_ORDER (sizeof JORDER / sizeof *JORDER)
+
+/* s[0:n] == lit[0:n], eight bytes at a time (a call to memcmp cost more than the
+ * compare of perf's short key names) */
+static inline int same(const char *s, const char *lit, size_t n) {
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        uint64_t a, b;
+        memcpy(&a, s + k, 8);
+        memcpy(&b, lit + k, 8);
+        if (a != b)
+            return 0;
+    }
+    for (; k < n; k++)
+        if (s[k] != lit[k])
+            return 0;
+    return 1;
+}
+
+static int json_fixed(const char *s, size_t n, size_t i, JVal *o) {
+    size_t t = 0; /* the next key of JORDER that may follow */
+    i++;          /* s[i] was the '{' */
+    for (;;) {
+        if (i >= n || s[i] != '"')
+            return 0;
+        const JKey *key = NULL;
+        for (; t < N_ORDER; t++) {
+            const JKey *k = &JORDER[t];
+            if (i + k->len <= n && s[i + 1] == k->name[1] && same(s + i, k->name, k->len)) {
+                key = k;
+                break;
+            }
+        }
+        if (key == NULL)
+            return 0;
+        t++;
+        i += key->len;
+        JVal v;
+        if (i < n && s[i] == '"') {
+            size_t q = find_byte(s, i + 1, n, '"');
+            if (q == NO)
+                return 0;
+            v = (JVal){{i + 1, q}, 1};
+            i = q + 1;
+        } else {
+            size_t e = json_number(s, n, i);
+            if (e == NO)
+                return 0;
+            v = (JVal){{i, e}, 2};
+            i = e;
+        }
+        o[key->id] = v;
+        if (i + 1 == n && s[i] == '}')
+            return 1;
+        if (i + 2 > n || s[i] != ',' || s[i + 1] != ' ')
+            return 0;
+        i += 2;
+    }
+}
+
+static int json_match(const char *s, size_t n, int backslash, int general, Hit *h) {
+    while (n && s[n - 1] == ' ')
+        n--;
+    size_t i = spaces(s, n, 0);
+    if (i >= n || s[i] != '{' || s[n - 1] != '}')
         return 0;
+    /* a backslash can only be an escape in a string (anywhere else the line is not
+     * JSON): such lines are left to the per-line path, as before */
+    if (backslash)
+        return 0;
+    JVal o[N_J];
+    for (int k = 0; k < N_J; k++)
+        o[k].type = 0; /* (a memset of the spans too cost 7% of the scan) */
+    if (general || !json_fixed(s, n, i, o)) {
+        for (int k = 0; k < N_J; k++)
+            o[k].type = 0;
+        if (!json_general(s, n, i, o))
+            return 0;
     }
     /* counter-value: a status, or an unsigned plain decimal (string or number) */
     JVal cv = o[J_VALUE];
@@ -732,11 +932,9 @@ static int json_match(const char *s, size_t n, Hit *h) {
     return 1;
 }
 
-#define ONES 0x0101010101010101ULL
-#define HIGH 0x8080808080808080ULL
-
 /* every byte in 0x20..0x7e, eight at a time: any byte below 0x20, at or above
  * 0x80, or equal to 0x7f (bit tricks: "determine if a word has a byte less than n") */
+#ifndef __SSE2__
 static int is_printable(const char *s, size_t n) {
     uint64_t bad = 0;
     size_t k = 0;
@@ -750,37 +948,89 @@ static int is_printable(const char *s, size_t n) {
         bad |= (unsigned char)(s[k] - 0x20) > 0x5e ? HIGH : 0;
     return (bad & HIGH) == 0;
 }
+#endif
 
-static void scan(const char *data, size_t len, const char *sep, size_t sl, Out *o) {
-    size_t pos = 0, rows = 0;
+/* Whether the line's first token (at lead) is a run of digits and dots followed by
+ * something other than a space: FAST_RE cannot match it then (its time, or else
+ * its value, is such a run and must be followed by whitespace; a CPU or
+ * aggregation column starts with a letter), so a CSV row skips the attempt
+ * (tried only once the input is known to be CSV: human lines pass it anyway). */
+static inline int unspaced_number(const char *s, size_t n, size_t lead) {
+    if (lead >= n || !dig(s[lead]))
+        return 0;
+    size_t k = lead;
+    while (k < n && (dig(s[k]) || s[k] == '.'))
+        k++;
+    return k < n && s[k] != ' ';
+}
+
+/* The end of the line at pos (its '\n', or len), and whether every byte before it
+ * is printable ASCII and whether one is a backslash: one pass over the line
+ * (sixteen bytes at a time where SSE2 is there) instead of three. */
+static size_t line_end(const char *d, size_t pos, size_t len, int *printable, int *backslash) {
+#ifdef __SSE2__
+    const __m128i nl = _mm_set1_epi8('\n'), lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
+                  bs = _mm_set1_epi8('\\');
+    unsigned bad = 0, back = 0;
+    size_t i = pos;
+    for (; i + 16 <= len; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+        unsigned m_nl = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
+        /* signed: bytes from 0x80 on are negative, so below 0x20 too */
+        unsigned m_bad = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmplt_epi8(x, lo), _mm_cmpeq_epi8(x, del)));
+        unsigned m_bs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, bs));
+        if (m_nl) {
+            unsigned before = (m_nl & (0u - m_nl)) - 1; /* the bytes before the first '\n' */
+            *printable = !(bad | (m_bad & before));
+            *backslash = (back | (m_bs & before)) != 0;
+            return i + (size_t)__builtin_ctz(m_nl);
+        }
+        bad |= m_bad;
+        back |= m_bs;
+    }
+    for (; i < len && d[i] != '\n'; i++) {
+        unsigned char c = (unsigned char)d[i];
+        bad |= c < 0x20 || c > 0x7e;
+        back |= c == '\\';
+    }
+    *printable = !bad;
+    *backslash = back != 0;
+    return i;
+#else
+    const char *nl = memchr(d + pos, '\n', len - pos);
+    size_t end = nl ? (size_t)(nl - d) : len;
+    *printable = is_printable(d + pos, end - pos);
+    *backslash = memchr(d + pos, '\\', end - pos) != NULL;
+    return end;
+#endif
+}
+
+static void scan(const char *data, size_t len, const char *sep, size_t sl, int general,
+                 Out *o) {
+    size_t pos = 0;
     int32_t line = 0;
     int prev = K_OTHER;
-    while (pos < len && !o->oom) {
-        const char *nl = memchr(data + pos, '\n', len - pos);
-        size_t end = nl ? (size_t)(nl - data) : len;
+    while (pos < len) {
+        int printable, backslash;
+        size_t end = line_end(data, pos, len, &printable, &backslash);
         const char *s = data + pos;
         size_t n = end - pos;
-        buf_i64(&o->line_start, (int64_t)pos);
-        int printable = is_printable(s, n);
+        int64_t start = (int64_t)pos;
+        memcpy(o->line_start.p + (size_t)line * sizeof start, &start, sizeof start);
         int kind = K_OTHER;
         Hit h;
         size_t lead = spaces(s, n, 0);
         int brace = lead < n && s[lead] == '{'; /* FAST_RE cannot match these */
-        if (printable && n && !brace && match(s, n, &h)) {
-            if (emit(o, s, &h, line)) {
+        if (printable && n && !brace && !(sl && unspaced_number(s, n, lead)) && match(s, n, &h)) {
+            if (emit(o, s, &h, line))
                 kind = K_ROW;
-                rows++;
-            }
         } else if (printable && brace) {
-            if (json_match(s, n, &h) && emit(o, s, &h, line)) {
+            if (json_match(s, n, backslash, general, &h) && emit(o, s, &h, line))
                 kind = K_ROW;
-                rows++;
-            }
         } else if (printable && sl && csv_match(s, n, sep, sl, &h)) {
-            if (emit(o, s, &h, line)) {
+            if (emit(o, s, &h, line))
                 kind = K_ROW;
-                rows++;
-            }
         } else if (printable && is_header(s, n)) {
             kind = K_HEADER;
         }
@@ -788,47 +1038,77 @@ static void scan(const char *data, size_t len, const char *sep, size_t sl, Out *
             size_t j = spaces(s, n, 0);
             unsigned char c = j < n ? (unsigned char)s[j] : ' ';
             if (c == '(' || (j < n && (c < 0x21 || c > 0x7e))) {
-                drop_last_row(o, rows--); /* it may be amended: per line, both */
+                drop_last_row(o); /* it may be amended: per line, both */
                 ((uint8_t *)o->kind.p)[line - 1] = K_OTHER;
             }
         }
-        put_u8(&o->kind, kind);
+        ((uint8_t *)o->kind.p)[line] = (uint8_t)kind;
         prev = kind;
         line++;
-        pos = nl ? end + 1 : len;
+        pos = end < len ? end + 1 : len;
     }
-    buf_i64(&o->line_start, (int64_t)len);
+    int64_t stop = (int64_t)len;
+    memcpy(o->line_start.p + (size_t)line * sizeof stop, &stop, sizeof stop);
+    o->lines = (size_t)line;
+}
+
+/* lines in data[0:len]: its newlines, and a last line without one */
+static size_t count_lines(const char *data, size_t len) {
+    size_t n = 0, i = 0;
+#ifdef __SSE2__
+    const __m128i nl = _mm_set1_epi8('\n');
+    for (; i + 16 <= len; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(data + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
+        for (; m; m &= m - 1) /* (a line or so per 16 bytes: no popcount call) */
+            n++;
+    }
+#endif
+    for (; i < len; i++)
+        n += data[i] == '\n';
+    return n + (len && data[len - 1] != '\n');
 }
 
 static void out_free(Out *o) {
+    Py_CLEAR(o->kind.obj);
+    Py_CLEAR(o->line_start.obj);
     for (int k = 0; k < N_FIXED; k++)
-        free(o->col[k].p);
-    free(o->kind.p);
-    free(o->line_start.p);
+        Py_CLEAR(o->col[k].obj);
     for (int k = 0; k < N_STRS; k++) {
-        free(o->str[k].off.p);
-        free(o->str[k].data.p);
+        Py_CLEAR(o->str_off[k].obj);
+        free(o->str_data[k]);
     }
 }
 
-static int put(PyObject *d, const char *key, const Buf *b) {
-    PyObject *v = PyBytes_FromStringAndSize(b->p ? b->p : "", (Py_ssize_t)b->len);
-    if (v == NULL)
-        return -1;
-    int rc = PyDict_SetItemString(d, key, v);
-    Py_DECREF(v);
+/* a bytes object of `size` bytes to write into (0 on failure, with the error set) */
+static int col_new(Col *c, size_t size) {
+    c->obj = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)size);
+    c->p = c->obj ? PyBytes_AS_STRING(c->obj) : NULL;
+    return c->obj != NULL;
+}
+
+/* the column cut to `size` bytes, into d[key] (the reference moves to d) */
+static int col_put(PyObject *d, const char *key, Col *c, size_t size) {
+    if (_PyBytes_Resize(&c->obj, (Py_ssize_t)size) < 0)
+        return -1; /* (c->obj is NULL now) */
+    int rc = PyDict_SetItemString(d, key, c->obj);
+    Py_CLEAR(c->obj);
     return rc;
 }
 
 PyDoc_STRVAR(scan_doc,
-             "scan(data, sep) -> dict\n\nThe counter lines of a chunk of perf stat output "
-             "that FAST_RE matches, or that are CSV rows with sep (b'': none), as columns "
-             "(see spftrace/formats/perf_stat/compiled.py).");
+             "scan(data, sep, general=False) -> dict\n\nThe counter lines of a chunk of perf "
+             "stat output that FAST_RE matches, or that are CSV rows with sep (b'': none), "
+             "or perf's JSON counter objects, as columns (see "
+             "spftrace/formats/perf_stat/compiled.py).  general: JSON lines through the "
+             "general object scanner only, never the fixed-key-order one (tests compare "
+             "the two).");
 
 static PyObject *py_scan(PyObject *self, PyObject *args) {
     Py_buffer data, sep;
+    int general = 0;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*y*", &data, &sep))
+    if (!PyArg_ParseTuple(args, "y*y*|p", &data, &sep, &general))
         return NULL;
     char sepc[16];
     size_t sl = (size_t)sep.len < sizeof sepc ? (size_t)sep.len : 0; /* long: no CSV */
@@ -839,20 +1119,27 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "data over 2 GiB (string offsets are int32)");
         return NULL;
     }
+    size_t len = (size_t)data.len;
+    size_t lines = count_lines(data.buf, len);
     Out o;
     memset(&o, 0, sizeof o);
-    for (int k = 0; k < N_FIXED; k++)
-        o.col[k].oom = &o.oom;
-    o.kind.oom = o.line_start.oom = &o.oom;
-    for (int k = 0; k < N_STRS; k++) {
-        o.str[k].off.oom = o.str[k].data.oom = &o.oom;
-        strs_start(&o.str[k]);
+    int ok = col_new(&o.kind, lines) && col_new(&o.line_start, (lines + 1) * 8);
+    for (int k = 0; ok && k < N_FIXED; k++)
+        ok = col_new(&o.col[k], lines * FIXED_SIZE[k]);
+    for (int k = 0; ok && k < N_STRS; k++) {
+        ok = col_new(&o.str_off[k], (lines + 1) * 4);
+        if (ok)
+            memset(o.str_off[k].p, 0, 4);
+    }
+    PyObject *d = NULL;
+    if (!ok) {
+        PyBuffer_Release(&data);
+        goto done;
     }
     Py_BEGIN_ALLOW_THREADS; /* the read-ahead and writer threads run meanwhile */
-    scan(data.buf, (size_t)data.len, sepc, sl, &o);
+    scan(data.buf, len, sepc, sl, general, &o);
     Py_END_ALLOW_THREADS;
     PyBuffer_Release(&data);
-    PyObject *d = NULL;
     if (o.oom) {
         PyErr_NoMemory();
         goto done;
@@ -860,15 +1147,22 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     d = PyDict_New();
     if (d == NULL)
         goto done;
-    int rc = put(d, "kind", &o.kind) | put(d, "line_start", &o.line_start);
-    for (int k = 0; k < N_FIXED; k++)
-        rc |= put(d, FIXED_NAMES[k], &o.col[k]);
-    for (int k = 0; k < N_STRS; k++) {
+    /* (each step only while the ones before succeeded: no call with an error set) */
+    int rc = col_put(d, "kind", &o.kind, o.lines);
+    rc = rc ? rc : col_put(d, "line_start", &o.line_start, (o.lines + 1) * 8);
+    for (int k = 0; !rc && k < N_FIXED; k++)
+        rc = col_put(d, FIXED_NAMES[k], &o.col[k], o.rows * FIXED_SIZE[k]);
+    for (int k = 0; !rc && k < N_STRS; k++) {
         char key[32];
         snprintf(key, sizeof key, "%s_offsets", STR_NAMES[k]);
-        rc |= put(d, key, &o.str[k].off);
+        rc = col_put(d, key, &o.str_off[k], (o.rows + 1) * 4);
+        if (rc)
+            break;
         snprintf(key, sizeof key, "%s_data", STR_NAMES[k]);
-        rc |= put(d, key, &o.str[k].data);
+        PyObject *b = PyBytes_FromStringAndSize(o.str_data[k] ? o.str_data[k] : "",
+                                                (Py_ssize_t)o.str_len[k]);
+        rc = b == NULL || PyDict_SetItemString(d, key, b) < 0;
+        Py_XDECREF(b);
     }
     if (rc) {
         Py_CLEAR(d);

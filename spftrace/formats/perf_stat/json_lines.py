@@ -65,10 +65,10 @@ def json_fields(o: dict[str, object]) -> Fields:
             aggr = str(o[key])
     nr = o.get("aggregate-number", o.get("counters"))
     run = o.get("event-runtime", o.get("runtime"))
-    mu = o.get("metric-unit")
+    mu = _text(o, "metric-unit")
     if mu in ("(null)", ""):
         mu = None
-    unit = o.get("unit") or None
+    unit = _text(o, "unit") or None
     event = o.get("event")
     if not isinstance(event, str) or not event:
         raise ValueError("missing event name")
@@ -80,8 +80,8 @@ def json_fields(o: dict[str, object]) -> Fields:
         cpu=_fits(int(cpu), 31, "cpu") if cpu is not None else None,  # type: ignore[call-overload]
         aggr=aggr,
         aggr_cpus=_fits(int(nr), 31, "aggregate-number") if nr is not None else None,  # type: ignore[call-overload]
-        thread=o.get("thread"),
-        cgroup=o.get("cgroup"),
+        thread=_text(o, "thread"),
+        cgroup=_text(o, "cgroup"),
         unit=unit,
         variance=json_number(o.get("variance")),
         enabled=json_number(o.get("pcnt-running")),
@@ -89,6 +89,16 @@ def json_fields(o: dict[str, object]) -> Fields:
         mv=json_number(o.get("metric-value")) if mu is not None else None,
         mu=mu,
     )
+
+
+def _text(o: dict[str, object], key: str) -> str | None:
+    """A string field (absent: None); TypeError for another JSON type, which perf
+    never prints there (found by tests/test_perf_stat_scanner.py: a number there
+    was taken into a string column and failed the table)."""
+    v = o.get(key)
+    if v is None or isinstance(v, str):
+        return v
+    raise TypeError(f"{key} {v!r} is not a string")
 
 
 def _int(v: object) -> int:

@@ -1,0 +1,134 @@
+"""The compiled perf stat scanner's JSON fast path against its general object scanner.
+
+``_perf_stat.scan`` reads a JSON line first in perf's own layout (stat-display.c's
+key order and spacing, keys compared in place) and falls back to the general
+object scanner on any other byte; ``scan(..., general=True)`` uses the general
+one alone.  Both must hand back the same columns, byte for byte, on every golden
+input and on perf-shaped lines bent at the places the fast path looks at (key
+order, spacing, missing, repeated and unknown keys, value types).  That the
+scanner as a whole reads lines as the per-line Python path does is held by
+tests/test_perf_stat_paths.py (golden inputs, damaged lines).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from spftrace.formats.perf_stat import compiled
+
+from .helpers import DATA, expected_table
+from .test_perf_stat_paths import GOLDEN, OFF, _parse_text
+
+#: the tests of the scanner itself (the last test runs on every build)
+needs_core = pytest.mark.skipif(
+    compiled.scanner() is None, reason="the compiled core is not built (SPFTRACE_NO_NATIVE)"
+)
+
+#: a perf 6.x -a -A -I line (bench/perf_stat_ingest.py's capture), in perf's layout
+PERF_LINE = (
+    '{"interval" : 0.010154086, "cpu" : "0", "counter-value" : "10.597076", "unit" : "msec", '
+    '"event" : "cpu-clock", "event-runtime" : 10598609, "pcnt-running" : 100.00, '
+    '"metric-value" : 1.059708, "metric-unit" : "CPUs utilized"}'
+)
+KEYS = [
+    ("interval", "0.010154086"),
+    ("cpu", '"0"'),
+    ("counter-value", '"10.597076"'),
+    ("unit", '"msec"'),
+    ("event", '"cpu-clock"'),
+    ("event-runtime", "10598609"),
+    ("pcnt-running", "100.00"),
+    ("metric-value", "1.059708"),
+    ("metric-unit", '"CPUs utilized"'),
+]
+OTHER_VALUES = ['"1"', "1", "1.5", '"<not counted>"', '""', "null", "-3", '"(null)"', "0.000000"]
+OTHER_KEYS = ["metric-threshold", "core", "thread", "variance", "timestamp", "runtime", "x"]
+
+
+def _both(data: bytes) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    mod = compiled.scanner()
+    return mod.scan(data, b"", False), mod.scan(data, b"", True)
+
+
+@needs_core
+def test_the_line_in_perfs_layout_is_a_row() -> None:
+    fixed, general = _both(PERF_LINE.encode() + b"\n")
+    assert fixed == general
+    assert fixed["kind"] == b"\x01"  # a row, from either scanner
+    assert fixed["event_data"] == b"cpu-clock" and fixed["mu_data"] == b"CPUs utilized"
+    # the per-line path's own reading of the line (json.loads)
+    obj = json.loads(PERF_LINE)
+    assert struct.unpack("<d", fixed["value"])[0] == float(obj["counter-value"])
+    assert struct.unpack("<q", fixed["run"])[0] == obj["event-runtime"]
+    assert struct.unpack("<q", fixed["ts"])[0] == 10154086
+
+
+@needs_core
+@pytest.mark.parametrize("path", GOLDEN, ids=[f"{p.parent.name}/{p.name}" for p in GOLDEN])
+def test_fixed_key_order_reads_what_the_general_scanner_reads(path: Path) -> None:
+    fixed, general = _both(path.read_bytes())
+    assert fixed == general
+
+
+@needs_core
+def test_the_json_golden_inputs_give_rows_through_the_scanner() -> None:
+    """(else the equality above would hold on empty columns)"""
+    for name in ("json.txt", "per-cpu-interval-json.txt", "interval-json.txt"):
+        fixed, _ = _both((DATA / "perf_stat" / name).read_bytes())
+        assert fixed["kind"].count(1) > 0, name
+
+
+@st.composite
+def bent_line(draw: st.DrawFn) -> str:
+    """A perf-shaped JSON line changed where the fixed-order path decides."""
+    pairs = [list(kv) for kv in KEYS]
+    rnd = random.Random(draw(st.integers(0, 2**32)))
+    for _ in range(draw(st.integers(0, 4))):
+        op = draw(st.sampled_from(["drop", "swap", "dup", "value", "key", "extra"]))
+        if not pairs:
+            break
+        i = rnd.randrange(len(pairs))
+        if op == "drop":
+            pairs.pop(i)
+        elif op == "swap":
+            j = rnd.randrange(len(pairs))
+            pairs[i], pairs[j] = pairs[j], pairs[i]
+        elif op == "dup":
+            pairs.insert(rnd.randrange(len(pairs) + 1), [pairs[i][0], rnd.choice(OTHER_VALUES)])
+        elif op == "value":
+            pairs[i][1] = draw(st.sampled_from(OTHER_VALUES))
+        elif op == "key":
+            pairs[i][0] = draw(st.sampled_from(OTHER_KEYS))
+        else:
+            pairs.insert(rnd.randrange(len(pairs) + 1), [rnd.choice(OTHER_KEYS), '"S0"'])
+    colon = draw(st.sampled_from([" : ", " : ", ":", " :", ":  ", "\t:\t"]))
+    comma = draw(st.sampled_from([", ", ", ", ",", " , ", ",  "]))
+    body = comma.join(f'"{k}"{colon}{v}' for k, v in pairs)
+    lead = draw(st.sampled_from(["{", "{", "{ ", " {"]))
+    tail = draw(st.sampled_from(["}", "}", " }", "} "]))
+    return lead + body + tail
+
+
+@needs_core
+@given(lines=st.lists(bent_line(), min_size=1, max_size=6))
+def test_fixed_key_order_reads_bent_lines_as_the_general_scanner(lines: list[str]) -> None:
+    fixed, general = _both(("\n".join(lines) + "\n").encode())
+    assert fixed == general
+
+
+@given(lines=st.lists(bent_line(), min_size=1, max_size=6))
+def test_bent_lines_come_out_as_the_per_line_path_reads_them(lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    quick, _ = _parse_text(text, 1)
+    slow, _ = _parse_text(text, OFF)
+    assert expected_table(quick) == expected_table(slow)
+    assert [(r.line_no, r.reason) for r in quick.rejects] == [
+        (r.line_no, r.reason) for r in slow.rejects
+    ]
