@@ -22,7 +22,7 @@ from .. import strcol as sc
 from ..binary_batch import BinaryBatch
 from ..events_table import build_events_table
 from ..kallsyms import tep_symbols
-from ..tracefs_format import FormatError, Records, parse_formats, parse_header_page, split_by_id
+from ..tracefs_format import FormatError, Records, parse_formats, parse_header_page
 from ..tracefs_rows import EventDecoder
 from .header import Buffer, CpuData, DatError, DatHeader, Source, chunks, decompress
 from .ring import walk_pages
@@ -62,6 +62,7 @@ class DatReader:
         self.line_no = 0
         self.blobs: dict[int, np.ndarray[Any, Any]] = {}
         self.next_blob = 0
+        self.kept = 0
         try:
             ph = parse_header_page(self.td.header_page)
             self.long_size = ph.commit.size
@@ -208,18 +209,9 @@ class DatReader:
             ):
                 self._load(bound_stream)
             if parts:
-                key = np.concatenate([p[0] for p in parts])
-                sidx = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
-                order = np.lexsort((sidx, key))  # by time, ties by stream (stable within)
-                merged = (
-                    np.concatenate([p[2] for p in parts])[order],
-                    np.concatenate([np.full(len(p[0]), p[6]) for p in parts])[order],
-                    np.concatenate([p[3] for p in parts])[order],
-                    np.concatenate([p[4] for p in parts])[order],
-                    np.concatenate([p[5] for p in parts])[order],
-                )
+                merged = _merge(parts)
                 pend.append(merged)
-                n_pend += len(key)
+                n_pend += len(merged[0])
             while n_pend >= self.batch_rows:
                 take, pend, n_pend = _take(pend, self.batch_rows)
                 yield self._batch(take)
@@ -230,7 +222,8 @@ class DatReader:
         yield self._last()
 
     def _gc(self, pend: list[tuple[np.ndarray[Any, Any], ...]]) -> None:
-        if len(self.blobs) <= 2 * len(self.streams) + 4:
+        # amortised: only once the blobs have doubled since the last collection
+        if len(self.blobs) <= max(2 * len(self.streams) + 4, 2 * self.kept):
             return
         # a mask over the blob ids, not np.unique: this runs after every load, over
         # every pending record, and hashing them was a third of the reader's time
@@ -241,6 +234,7 @@ class DatReader:
             live[p[4]] = True
         for b in [b for b in self.blobs if not live[b]]:
             del self.blobs[b]
+        self.kept = len(self.blobs)
 
     def _batch(self, rec: tuple[np.ndarray[Any, Any], ...]) -> BinaryBatch:
         ts, cpu, off, ln, blob = rec
@@ -269,7 +263,8 @@ class DatReader:
         pids = _read_uint(buf, starts + 4, 4, self.td.big_endian).astype(np.uint32).view(np.int32)
         short = ln < 8
         cols["tid"] = (pids, ~short)
-        uniq, inv = np.unique(pids, return_inverse=True)
+        uniq = np.sort(np.unique(pids))  # no return_inverse: that sorts every record
+        inv = np.searchsorted(uniq, pids)
         table = [self._comm(int(p)) for p in uniq.tolist()]
         cols["comm"] = sc.choose(table, inv.reshape(-1))
         names: list[bytes] = []
@@ -277,7 +272,7 @@ class DatReader:
         payload_parts: list[tuple[np.ndarray[Any, Any], sc.StrCol]] = []
         typed: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
         fields = []
-        for eid, rows in split_by_id(np.where(short, -1, ids)):
+        for eid, rows in _split_by_id(np.where(short, -1, ids)):
             fmt = self.formats.get(eid)
             name = fmt.full_name if fmt is not None else f"ftrace:unknown_{eid}"
             names.append(name.encode())
@@ -335,6 +330,31 @@ class DatReader:
             b.notes.append(f"{name}: print fmt not evaluated, payload lists the fields")
         b.notes += self.notes
         return b
+
+
+def _merge(parts: list[tuple[Any, ...]]) -> tuple[np.ndarray[Any, Any], ...]:
+    """The parts' records by time, ties by stream, then in stream order: the parts come
+    in stream order, so one stable sort of the concatenated times is that order (what
+    ``np.lexsort((stream, time))`` gives, the reference), and one part needs none."""
+    if len(parts) == 1:
+        p = parts[0]
+        return (p[2], np.full(len(p[0]), p[6], np.int64), p[3], p[4], p[5])
+    key = np.concatenate([p[0] for p in parts])
+    order = np.argsort(key, kind="stable")  # sorted runs: timsort merges them
+    return (
+        np.concatenate([p[2] for p in parts])[order],
+        np.concatenate([np.full(len(p[0]), p[6], np.int64) for p in parts])[order],
+        np.concatenate([p[3] for p in parts])[order],
+        np.concatenate([p[4] for p in parts])[order],
+        np.concatenate([p[5] for p in parts])[order],
+    )
+
+
+def _split_by_id(ids: np.ndarray[Any, Any]) -> Iterator[tuple[int, np.ndarray[Any, Any]]]:
+    """tracefs_format.split_by_id (ids ascending, rows in input order) by one pass per
+    distinct id rather than a sort of every record: a batch holds a handful of events."""
+    for eid in np.unique(ids).tolist():
+        yield int(eid), np.flatnonzero(ids == eid)
 
 
 def _take(
