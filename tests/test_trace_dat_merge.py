@@ -111,3 +111,22 @@ def test_split_by_id(seed: int) -> None:
     got = [(e, r.tolist()) for e, r in merge._split_by_id(ids)]
     want = [(e, r.tolist()) for e, r in split_by_id(ids)]
     assert got == want
+
+
+@pytest.mark.parametrize("big", [False, True])
+@pytest.mark.parametrize("size", [2, 4])
+def test_read_uint_equals_struct(size: int, big: bool) -> None:
+    """Fields read by the per-byte gather equal struct.unpack of the same bytes; fields
+    running past the end take the clipped reference."""
+    import struct
+
+    rng = np.random.default_rng(size + 10 * big)
+    raw = rng.integers(0, 256, 4096, dtype=np.uint8)
+    at = rng.integers(0, 4096 - size, 500)
+    code = (">" if big else "<") + ("H" if size == 2 else "I")
+    want = [struct.unpack_from(code, raw.tobytes(), int(a))[0] for a in at]
+    assert merge._read_uint(raw, at, size, big).tolist() == want
+    edge = np.array([0, 4096 - size, 4095])
+    np.testing.assert_array_equal(
+        merge._read_uint(raw, edge, size, big), merge._read_uint_clipped(raw, edge, size, big)
+    )

@@ -372,6 +372,23 @@ def _read_uint(
 ) -> np.ndarray[Any, Any]:
     if not len(at):
         return np.zeros(0, np.int64)
+    if int(at.min()) >= 0 and int(at.max()) + size <= len(buf):
+        # every field inside the buffer: one gather per byte instead of a clipped
+        # (records x size) index matrix; _read_uint_clipped is the reference
+        out = np.zeros(len(at), np.int64)
+        for k in range(size):
+            shift = 8 * (size - 1 - k) if big else 8 * k
+            out |= buf[at + k].astype(np.int64) << shift
+        return out
+    return _read_uint_clipped(buf, at, size, big)
+
+
+def _read_uint_clipped(
+    buf: np.ndarray[Any, Any], at: np.ndarray[Any, Any], size: int, big: bool
+) -> np.ndarray[Any, Any]:
+    """Fields that may run past the buffer: their bytes clipped to its ends."""
+    if not len(at):
+        return np.zeros(0, np.int64)
     idx = np.clip(at[:, None] + np.arange(size), 0, max(len(buf) - 1, 0))
     mat = np.ascontiguousarray(buf[idx])
     return mat.view((">" if big else "<") + f"u{size}").reshape(-1).astype(np.int64)
