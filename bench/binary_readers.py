@@ -5,8 +5,10 @@
 Records (once, into bench/work/, not committed; reused when present) a perf.data of
 about 10.6M tracepoint samples, 0.97 GB (``perf record -e exceptions:page_fault_user -e
 'mmap_lock:*' -- mtfault 4 10000 1024``; ``--samples-rounds 2000`` gives the earlier
-2.1M-sample, 0.2 GB file) and a trace.dat from a private tracefs instance, then times,
-each in a fresh process, best of --runs (3):
+2.1M-sample, 0.2 GB file) and two trace.dat files from a private tracefs instance
+(``mtfault 2 300 1024``, about 160K events, and ``--dat-rounds`` (2000) rounds, about 1.1M
+events with buffer_size_kb 262144: where the reader's throughput shows past its start-up),
+then times, each in a fresh process, best of --runs (3):
 
 - ``perf script -i FILE > /dev/null`` and ``trace-cmd report -t -i FILE > /dev/null``;
 - the reader alone (bench/_binary_child.py: import, read every batch, count rows);
@@ -57,19 +59,21 @@ def capture_perf(rounds: int) -> Path:
     return out
 
 
-def capture_dat() -> Path:
-    out = WORK / "binary-extract.dat"
+def capture_dat(rounds: int = 300, buffer_kb: int = 131072) -> Path:
+    """``echo KB > instances/spfbench/buffer_size_kb``, enable exceptions:* and
+    mmap_lock:*, ``mtfault 2 ROUNDS 1024``, ``trace-cmd extract -B spfbench -o OUT``."""
+    out = WORK / ("binary-extract.dat" if rounds == 300 else f"binary-extract-{rounds}.dat")
     if out.exists():
         return out
     exe = mtfault()
     inst = TRACEFS / "instances" / "spfbench"
     inst.mkdir()
     try:
-        (inst / "buffer_size_kb").write_text("131072")
+        (inst / "buffer_size_kb").write_text(str(buffer_kb))
         for ev in ("exceptions", "mmap_lock"):
             (inst / "events" / ev / "enable").write_text("1")
         (inst / "tracing_on").write_text("1")
-        subprocess.run([str(exe), "2", "300", "1024"], check=True)
+        subprocess.run([str(exe), "2", str(rounds), "1024"], check=True, capture_output=True)
         (inst / "tracing_on").write_text("0")
         subprocess.run(
             ["trace-cmd", "extract", "-B", "spfbench", "-o", str(out)],
@@ -119,6 +123,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--samples-rounds", type=int, default=10000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--dat-rounds", type=int, default=2000, help="mtfault rounds, large trace.dat")
+    ap.add_argument("--only-dat", action="store_true", help="time the trace.dat files only")
     ap.add_argument("--perf-data", type=Path, help="use this capture instead of recording one")
     ap.add_argument("--text", action="store_true", help="also time perf script | text parser")
     args = ap.parse_args()
@@ -127,12 +133,14 @@ def main() -> None:
     child = str(HERE / "_binary_child.py")
     spftrace = str(Path(PY).with_name("spftrace"))
     rows = []
-    perf = args.perf_data or capture_perf(args.samples_rounds)
-    inputs = [("perf.data", perf, ["sh", "-c", f"perf script -i {perf} > /dev/null 2>&1"])]
+    inputs = []
+    if not args.only_dat:
+        perf = args.perf_data or capture_perf(args.samples_rounds)
+        inputs.append(("perf.data", perf, ["sh", "-c", f"perf script -i {perf} > /dev/null 2>&1"]))
     if shutil.which("trace-cmd"):
-        dat = capture_dat()
-        tool = ["sh", "-c", f"trace-cmd report -t -i {dat} > /dev/null 2>&1"]
-        inputs.append(("trace.dat", dat, tool))
+        for dat in (capture_dat(), capture_dat(args.dat_rounds, 262144)):
+            tool = ["sh", "-c", f"trace-cmd report -t -i {dat} > /dev/null 2>&1"]
+            inputs.append(("trace.dat", dat, tool))
     else:
         print("trace-cmd is not on PATH: no trace.dat figures")
     env_native = "yes" if _native_built() else "no (pure-Python walk)"
@@ -169,7 +177,7 @@ def main() -> None:
                 f"{tt[0] / t[0]:.2f} | {tt[1] / t[1]:.2f} |"
             )
     (WORK / "binary-out.parquet").unlink(missing_ok=True)
-    if args.text:
+    if args.text and not args.only_dat:
         t_txt = timed(["sh", "-c", f"perf script -i {perf} 2>/dev/null | {PY} {child} text -"])
         tr = rows[0][4][0]
         print()

@@ -22,7 +22,7 @@ from .. import strcol as sc
 from ..binary_batch import BinaryBatch
 from ..events_table import build_events_table
 from ..kallsyms import tep_symbols
-from ..tracefs_format import FormatError, Records, parse_formats, parse_header_page, split_by_id
+from ..tracefs_format import FormatError, Records, parse_formats, parse_header_page
 from ..tracefs_rows import EventDecoder
 from .header import Buffer, CpuData, DatError, DatHeader, Source, chunks, decompress
 from .ring import walk_pages
@@ -62,6 +62,7 @@ class DatReader:
         self.line_no = 0
         self.blobs: dict[int, np.ndarray[Any, Any]] = {}
         self.next_blob = 0
+        self.kept = 0
         try:
             ph = parse_header_page(self.td.header_page)
             self.long_size = ph.commit.size
@@ -208,18 +209,9 @@ class DatReader:
             ):
                 self._load(bound_stream)
             if parts:
-                key = np.concatenate([p[0] for p in parts])
-                sidx = np.concatenate([np.full(len(p[0]), p[1]) for p in parts])
-                order = np.lexsort((sidx, key))  # by time, ties by stream (stable within)
-                merged = (
-                    np.concatenate([p[2] for p in parts])[order],
-                    np.concatenate([np.full(len(p[0]), p[6]) for p in parts])[order],
-                    np.concatenate([p[3] for p in parts])[order],
-                    np.concatenate([p[4] for p in parts])[order],
-                    np.concatenate([p[5] for p in parts])[order],
-                )
+                merged = _merge(parts)
                 pend.append(merged)
-                n_pend += len(key)
+                n_pend += len(merged[0])
             while n_pend >= self.batch_rows:
                 take, pend, n_pend = _take(pend, self.batch_rows)
                 yield self._batch(take)
@@ -230,15 +222,19 @@ class DatReader:
         yield self._last()
 
     def _gc(self, pend: list[tuple[np.ndarray[Any, Any], ...]]) -> None:
-        if len(self.blobs) <= 2 * len(self.streams) + 4:
+        # amortised: only once the blobs have doubled since the last collection
+        if len(self.blobs) <= max(2 * len(self.streams) + 4, 2 * self.kept):
             return
-        live = set()
+        # a mask over the blob ids, not np.unique: this runs after every load, over
+        # every pending record, and hashing them was a third of the reader's time
+        live = np.zeros(self.next_blob, bool)
         for s in self.streams:
-            live |= set(np.unique(s.blob).tolist())
+            live[s.blob] = True
         for p in pend:
-            live |= set(np.unique(p[4]).tolist())
-        for b in [b for b in self.blobs if b not in live]:
+            live[p[4]] = True
+        for b in [b for b in self.blobs if not live[b]]:
             del self.blobs[b]
+        self.kept = len(self.blobs)
 
     def _batch(self, rec: tuple[np.ndarray[Any, Any], ...]) -> BinaryBatch:
         ts, cpu, off, ln, blob = rec
@@ -267,7 +263,8 @@ class DatReader:
         pids = _read_uint(buf, starts + 4, 4, self.td.big_endian).astype(np.uint32).view(np.int32)
         short = ln < 8
         cols["tid"] = (pids, ~short)
-        uniq, inv = np.unique(pids, return_inverse=True)
+        uniq = np.sort(np.unique(pids))  # no return_inverse: that sorts every record
+        inv = np.searchsorted(uniq, pids)
         table = [self._comm(int(p)) for p in uniq.tolist()]
         cols["comm"] = sc.choose(table, inv.reshape(-1))
         names: list[bytes] = []
@@ -275,7 +272,7 @@ class DatReader:
         payload_parts: list[tuple[np.ndarray[Any, Any], sc.StrCol]] = []
         typed: dict[str, tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = {}
         fields = []
-        for eid, rows in split_by_id(np.where(short, -1, ids)):
+        for eid, rows in _split_by_id(np.where(short, -1, ids)):
             fmt = self.formats.get(eid)
             name = fmt.full_name if fmt is not None else f"ftrace:unknown_{eid}"
             names.append(name.encode())
@@ -335,6 +332,31 @@ class DatReader:
         return b
 
 
+def _merge(parts: list[tuple[Any, ...]]) -> tuple[np.ndarray[Any, Any], ...]:
+    """The parts' records by time, ties by stream, then in stream order: the parts come
+    in stream order, so one stable sort of the concatenated times is that order (what
+    ``np.lexsort((stream, time))`` gives, the reference), and one part needs none."""
+    if len(parts) == 1:
+        p = parts[0]
+        return (p[2], np.full(len(p[0]), p[6], np.int64), p[3], p[4], p[5])
+    key = np.concatenate([p[0] for p in parts])
+    order = np.argsort(key, kind="stable")  # sorted runs: timsort merges them
+    return (
+        np.concatenate([p[2] for p in parts])[order],
+        np.concatenate([np.full(len(p[0]), p[6], np.int64) for p in parts])[order],
+        np.concatenate([p[3] for p in parts])[order],
+        np.concatenate([p[4] for p in parts])[order],
+        np.concatenate([p[5] for p in parts])[order],
+    )
+
+
+def _split_by_id(ids: np.ndarray[Any, Any]) -> Iterator[tuple[int, np.ndarray[Any, Any]]]:
+    """tracefs_format.split_by_id (ids ascending, rows in input order) by one pass per
+    distinct id rather than a sort of every record: a batch holds a handful of events."""
+    for eid in np.unique(ids).tolist():
+        yield int(eid), np.flatnonzero(ids == eid)
+
+
 def _take(
     pend: list[tuple[np.ndarray[Any, Any], ...]], k: int
 ) -> tuple[tuple[np.ndarray[Any, Any], ...], list[tuple[np.ndarray[Any, Any], ...]], int]:
@@ -348,6 +370,23 @@ def _take(
 def _read_uint(
     buf: np.ndarray[Any, Any], at: np.ndarray[Any, Any], size: int, big: bool
 ) -> np.ndarray[Any, Any]:
+    if not len(at):
+        return np.zeros(0, np.int64)
+    if int(at.min()) >= 0 and int(at.max()) + size <= len(buf):
+        # every field inside the buffer: one gather per byte instead of a clipped
+        # (records x size) index matrix; _read_uint_clipped is the reference
+        out = np.zeros(len(at), np.int64)
+        for k in range(size):
+            shift = 8 * (size - 1 - k) if big else 8 * k
+            out |= buf[at + k].astype(np.int64) << shift
+        return out
+    return _read_uint_clipped(buf, at, size, big)
+
+
+def _read_uint_clipped(
+    buf: np.ndarray[Any, Any], at: np.ndarray[Any, Any], size: int, big: bool
+) -> np.ndarray[Any, Any]:
+    """Fields that may run past the buffer: their bytes clipped to its ends."""
     if not len(at):
         return np.zeros(0, np.int64)
     idx = np.clip(at[:, None] + np.arange(size), 0, max(len(buf) - 1, 0))
