@@ -188,6 +188,17 @@ def test_lines_are_counted_as_bytes_count_counts_them(blob: bytes, skip: int) ->
     assert _native.count_lines(bytearray(blob)) == blob.count(b"\n")
 
 
+@pytest.mark.parametrize("n", [63, 64, 65, 4031, 4032, 4033, 4095, 4096, 4097, 3 * 4096 + 77])
+@pytest.mark.parametrize("skip", [0, 1, 15])
+def test_every_byte_a_newline_is_counted(n: int, skip: int) -> None:
+    """The widest case for the SIMD byte counters (one newline per byte, at block
+    sizes around 64 bytes and 63 * 64 bytes, where the counters are summed): a
+    counter that wrapped would lose 256 newlines."""
+    data = b"x" * skip + b"\n" * n + b"x\n"[: skip % 2 + 1]
+    assert _native.count_lines(data[skip:]) == data[skip:].count(b"\n")
+    assert _native.count_lines(data) == data.count(b"\n")
+
+
 PIECES = st.sampled_from(
     [LINE, " ", ":", ": ", "-", "1", "[0]", "=", "vma:", "\\", "\t", "\r", "\x00", "é", "\n", "x"]
 )

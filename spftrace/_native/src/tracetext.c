@@ -6,6 +6,10 @@
  * the sentinel that ends every run.  Each function names the Python it mirrors. */
 #include "tracetext.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 typedef ptrdiff_t ix;
 
 /* --- byte classes -------------------------------------------------------------- */
@@ -818,6 +822,27 @@ void scan_ftrace(const uint8_t *data, size_t len, size_t n_lines, int64_t origin
 size_t count_newlines(const uint8_t *p, size_t n) {
     const uint64_t low7 = 0x7F7F7F7F7F7F7F7FULL, pairs = 0x00FF00FF00FF00FFULL;
     size_t total = 0, i = 0;
+#ifdef __SSE2__
+    /* 64 bytes a step, each compare's 0xFF (-1) bytes subtracted from 16 byte
+     * counters, summed by psadbw before they can wrap (4 a step: 63 steps): ~3x the
+     * 8-byte SWAR below (6.5 GB/s, the read thread's largest cost), which counts the
+     * tail */
+    const __m128i nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+    while (n - i >= 64) {
+        __m128i acc = zero;
+        size_t steps = (n - i) / 64 > 63 ? 63 : (n - i) / 64;
+        for (size_t k = 0; k < steps; k++, i += 64) {
+            const __m128i *q = (const __m128i *)(const void *)(p + i);
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128(q), nl));
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128(q + 1), nl));
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128(q + 2), nl));
+            acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(_mm_loadu_si128(q + 3), nl));
+        }
+        __m128i sums = _mm_sad_epu8(acc, zero); /* two 64-bit lanes */
+        total += (size_t)_mm_cvtsi128_si64(sums) +
+                 (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sums, sums));
+    }
+#endif
     while (n - i >= 8) {
         uint64_t acc = 0;
         size_t words = (n - i) / 8 > 255 ? 255 : (n - i) / 8;
