@@ -29,7 +29,9 @@ from .rows import RowBuilder
 from .session import RECORD_NAMES, Session
 
 WINDOW = 2 << 20
-BATCH_ROWS = 32768
+#: rows per batch; about four batches are in flight in an ingest (queued, prepared, being
+#: encoded): 32768 peaked at 248-267 MB on a 10.5M-sample ingest, 16384 at 224-233 MB
+BATCH_ROWS = 16384
 HUGE_RECORD = 64 << 20  # larger (AUX data) is skipped without being held in memory
 TABLE_ROWS = 32768  # records per walk call
 #: queued windows are kept in memory up to this many bytes (with their record
