@@ -718,6 +718,27 @@ static inline size_t json_string_end(const char *s, size_t n, size_t i) {
     return q ? (size_t)(q - s) : NO;
 }
 
+/* The value at s[*i] into *v, *i past it: a string (its end by memchr, or by the
+ * eight-byte find_byte on the fixed-order path's short strings) or a number; 0 for
+ * null, true, false, objects, arrays and exponents, which Python reads. */
+static inline int json_value(const char *s, size_t n, size_t *i, JVal *v, int short_strings) {
+    size_t p = *i;
+    if (p < n && s[p] == '"') {
+        size_t q = short_strings ? find_byte(s, p + 1, n, '"') : json_string_end(s, n, p);
+        if (q == NO)
+            return 0;
+        *v = (JVal){{p + 1, q}, 1};
+        *i = q + 1;
+        return 1;
+    }
+    size_t e = json_number(s, n, p);
+    if (e == NO)
+        return 0;
+    *v = (JVal){{p, e}, 2};
+    *i = e;
+    return 1;
+}
+
 /* `^\d+(?:\.\d+)?$` (one pass) */
 static inline int unsigned_decimal(const char *s, Span x) {
     size_t j = digits(s, x.b, x.a);
@@ -740,19 +761,8 @@ static int json_general(const char *s, size_t n, size_t i, JVal *o) {
             return 0;
         i = spaces(s, n, i + 1);
         JVal v;
-        if (i < n && s[i] == '"') {
-            q = json_string_end(s, n, i);
-            if (q == NO)
-                return 0;
-            v = (JVal){{i + 1, q}, 1};
-            i = q + 1;
-        } else {
-            size_t e = json_number(s, n, i);
-            if (e == NO)
-                return 0; /* null, true, false, objects, arrays, exponents */
-            v = (JVal){{i, e}, 2};
-            i = e;
-        }
+        if (!json_value(s, n, &i, &v, 0))
+            return 0;
         int j = json_key(s, key);
         if (j == J_BAIL)
             return 0;
@@ -818,19 +828,8 @@ static int json_fixed(const char *s, size_t n, size_t i, JVal *o) {
         t++;
         i += key->len;
         JVal v;
-        if (i < n && s[i] == '"') {
-            size_t q = find_byte(s, i + 1, n, '"');
-            if (q == NO)
-                return 0;
-            v = (JVal){{i + 1, q}, 1};
-            i = q + 1;
-        } else {
-            size_t e = json_number(s, n, i);
-            if (e == NO)
-                return 0;
-            v = (JVal){{i, e}, 2};
-            i = e;
-        }
+        if (!json_value(s, n, &i, &v, 1))
+            return 0;
         o[key->id] = v;
         if (i + 1 == n && s[i] == '}')
             return 1;
