@@ -241,6 +241,42 @@ def test_kallsyms_lookups_follow_each_tool() -> None:
     assert tep == [b"_stext", b"weak_one", b"weak_one", b"rodata_sym", None, None]
 
 
+def test_kallsyms_duplicate_runs_keep_perfs_choice_in_linear_time() -> None:
+    """A run of 200,000 symbols at one start (a hostile kallsyms in a perf.data's
+    tracing data): perf's choose_best_symbol keeps the longest name, of equal ones the
+    first seen.  Walking back over the dropped ones made this n^2 / 2 steps (hours);
+    a regression shows as the suite's timeout."""
+    names = [b"x" * (1 + i % 3) for i in range(200_000)]
+    text = b"".join(b"ffffffff81000000 t " + n + b"\n" for n in names)
+    text += b"ffffffff81000010 t mod_sym\t[m]\n" * 1000  # a module run of its own
+    syms = perf_symbols(text)
+    assert len(syms) == 2
+    assert syms.name(0) == b"xxx"
+    # the first "xxx" is the third line: 19 bytes of address and type, then the names
+    assert int(syms.name_at[0][0]) == (19 + 2) + (19 + 3) + 19
+    assert syms.name(1) == b"mod_sym" and bool(syms.module[1])
+
+
+def test_kallsyms_text_of_millions_of_empty_lines_parses_in_bounded_memory() -> None:
+    """The per-line arrays are built per block: 5M empty lines (a reduced fixture's
+    kallsyms, a damaged file) took 170 MB at once; the symbols are those of the same
+    text without the empty lines."""
+    import tracemalloc
+
+    dense = b"ffffffff81000000 T _stext\nffffffff81000100 T last\n"
+    text = dense[:26] + b"\n" * 5_000_000 + dense[26:]
+    tracemalloc.start()
+    try:
+        syms = tep_symbols(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    want = tep_symbols(dense)
+    assert [syms.name(i) for i in range(len(syms))] == [want.name(i) for i in range(len(want))]
+    assert syms.starts.tolist() == want.starts.tolist()
+    assert peak < 32 << 20, peak  # the text is 5 MB; blocks of 256 KiB
+
+
 def test_every_format_of_a_real_kernel_parses() -> None:
     raw = lzma.decompress(
         (Path(__file__).with_name("data") / "trace_dat" / "extract-v6.dat.xz").read_bytes()

@@ -78,16 +78,41 @@ class _Parsed:
     module: np.ndarray[Any, Any]
 
 
+#: text parsed per block of about this many bytes (cut after a newline): the arrays of
+#: a block are a few times its line count, so a kallsyms section of millions of short
+#: or empty lines (a reduced fixture, a damaged file) cannot take more than that
+_BLOCK = 1 << 18
+
+
 def _parse(text: bytes) -> _Parsed:
-    buf = np.frombuffer(text, np.uint8)
-    nl = np.flatnonzero(buf == 10)
-    starts = np.concatenate([[0], nl + 1]).astype(np.int64)
-    ends = np.concatenate([nl, [len(buf)]]).astype(np.int64)
     w = text.find(b" ")
     if w <= 0 or w > 16:
         return _Parsed(
             np.zeros(0, U64), np.zeros(0, np.uint8), np.zeros((0, 2), np.int64), np.zeros(0, bool)
         )
+    parts: list[_Parsed] = []
+    at = 0
+    while at < len(text):
+        cut = text.find(b"\n", at + _BLOCK) if len(text) - at > _BLOCK else -1
+        end = len(text) if cut < 0 else cut + 1
+        parts.append(_parse_block(text, at, end, w))
+        at = end
+    if not parts:
+        parts.append(_parse_block(text, 0, 0, w))
+    return _Parsed(
+        np.concatenate([q.addr for q in parts]),
+        np.concatenate([q.typ for q in parts]),
+        np.concatenate([q.name_at for q in parts]),
+        np.concatenate([q.module for q in parts]),
+    )
+
+
+def _parse_block(text: bytes, base: int, stop: int, w: int) -> _Parsed:
+    """The lines of ``text[base:stop]`` (whole lines), offsets into ``text``."""
+    buf = np.frombuffer(text, np.uint8, count=stop - base, offset=base)
+    nl = np.flatnonzero(buf == 10)
+    starts = np.concatenate([[0], nl + 1]).astype(np.int64)
+    ends = np.concatenate([nl, [len(buf)]]).astype(np.int64)
     ok = ends - starts > w + 2
     starts, ends = starts[ok], ends[ok]
     ok = (buf[starts + w] == 32) & (buf[np.minimum(starts + w + 2, len(buf) - 1)] == 32)
@@ -109,7 +134,8 @@ def _parse(text: bytes) -> _Parsed:
     name_end = np.where(has_tab, tab, ends)
     # names end at the first blank too (sscanf %s)
     module = has_tab & (buf[np.minimum(name_end + 1, len(buf) - 1)] == ord("["))
-    return _Parsed(addr, typ, np.stack([name_start, name_end], axis=1), module)
+    at = np.stack([name_start, name_end], axis=1) + base
+    return _Parsed(addr, typ, at, module)
 
 
 def _names(text: bytes, at: np.ndarray[Any, Any]) -> list[bytes]:
@@ -151,16 +177,20 @@ def perf_symbols(text: bytes) -> Symbols:
     if len(order) > 1:
         same[1:] = (a[1:] == a[:-1]) & (m[1:] == m[:-1])
     drop = np.zeros(len(order), bool)
+    # of a run of equal starts one is kept so far (``prev``): walking back over the
+    # dropped ones instead made a run of n duplicates cost n^2 / 2 steps (a hang on a
+    # perf.data whose tracing data holds a hostile kallsyms)
+    prev = 0
     for k in np.flatnonzero(same).tolist():
-        prev = k - 1
-        while drop[prev]:
-            prev -= 1
+        if not same[k - 1]:
+            prev = k - 1  # k - 1 starts the run
         ta = (int(p.typ[order[prev]]), text[slice(*p.name_at[order[prev]].tolist())])
         tb = (int(p.typ[order[k]]), text[slice(*p.name_at[order[k]].tolist())])
         if _better(ta, tb):
             drop[k] = True
         else:
             drop[prev] = True
+            prev = k
     order = order[~drop]
     starts = p.addr[order]
     mods = p.module[order]
