@@ -1068,36 +1068,49 @@ static inline int unspaced_number(const char *s, size_t n, size_t lead) {
 /* The end of the line at pos (its '\n', or len), and whether every byte before it
  * is printable ASCII and whether one is a backslash: one pass over the line
  * (sixteen bytes at a time where SSE2 is there) instead of three. */
-static size_t line_end(const char *d, size_t pos, size_t len, int *printable, int *backslash) {
 #ifdef __SSE2__
-    const __m128i nl = _mm_set1_epi8('\n'), lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
-                  bs = _mm_set1_epi8('\\');
+/* whether every byte of d[pos:end] is printable ASCII, and whether one is a backslash
+ * (a byte at a time: only for the rare line the search below saw one of either in) */
+static void line_bytes(const char *d, size_t pos, size_t end, int *printable, int *backslash) {
     unsigned bad = 0, back = 0;
-    size_t i = pos;
-    for (; i + 16 <= len; i += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-        unsigned m_nl = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
-        /* signed: bytes from 0x80 on are negative, so below 0x20 too */
-        unsigned m_bad = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmplt_epi8(x, lo), _mm_cmpeq_epi8(x, del)));
-        unsigned m_bs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, bs));
-        if (m_nl) {
-            unsigned before = (m_nl & (0u - m_nl)) - 1; /* the bytes before the first '\n' */
-            *printable = !(bad | (m_bad & before));
-            *backslash = (back | (m_bs & before)) != 0;
-            return i + (size_t)__builtin_ctz(m_nl);
-        }
-        bad |= m_bad;
-        back |= m_bs;
-    }
-    for (; i < len && d[i] != '\n'; i++) {
-        unsigned char c = (unsigned char)d[i];
+    for (size_t k = pos; k < end; k++) {
+        unsigned char c = (unsigned char)d[k];
         bad |= c < 0x20 || c > 0x7e;
         back |= c == '\\';
     }
     *printable = !bad;
     *backslash = back != 0;
-    return i;
+}
+#endif
+
+static size_t line_end(const char *d, size_t pos, size_t len, int *printable, int *backslash) {
+#ifdef __SSE2__
+    const __m128i nl = _mm_set1_epi8('\n'), lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
+                  bs = _mm_set1_epi8('\\');
+    unsigned odd = 0; /* a non-printable byte or a backslash: which one, line_bytes says */
+    size_t i = pos;
+    for (; i + 16 <= len; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+        unsigned m_nl = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
+        /* signed: bytes from 0x80 on are negative, so below 0x20 too */
+        unsigned m_odd = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmplt_epi8(x, lo), _mm_cmpeq_epi8(x, del)), _mm_cmpeq_epi8(x, bs)));
+        if (m_nl) {
+            unsigned before = (m_nl & (0u - m_nl)) - 1; /* the bytes before the first '\n' */
+            size_t end = i + (size_t)__builtin_ctz(m_nl);
+            if (odd | (m_odd & before))
+                line_bytes(d, pos, end, printable, backslash);
+            else
+                *printable = 1, *backslash = 0;
+            return end;
+        }
+        odd |= m_odd;
+    }
+    size_t end = i;
+    while (end < len && d[end] != '\n')
+        end++;
+    line_bytes(d, pos, end, printable, backslash);
+    return end;
 #else
     const char *nl = memchr(d + pos, '\n', len - pos);
     size_t end = nl ? (size_t)(nl - d) : len;
