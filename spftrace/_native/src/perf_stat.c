@@ -23,7 +23,9 @@
  * spacing, keys compared in place), then by the general object scanner
  * (json_general) on any other byte; scan(data, sep, general=True) uses the
  * general one alone, and tests/test_perf_stat_scanner.py holds the two equal.
- * SSE2 (every x86-64) finds line ends, non-printable bytes, backslashes and
+ * A JSON number is read once, as it is cut (Dec: its digits as an integer and
+ * where the point is), and checked exact there; human and CSV fields are cut
+ * first and converted in emit.  SSE2 (every x86-64) finds line ends, non-printable bytes, backslashes and
  * CSV separators sixteen bytes at a time; elsewhere plain loops do. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
