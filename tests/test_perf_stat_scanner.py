@@ -132,3 +132,34 @@ def test_bent_lines_come_out_as_the_per_line_path_reads_them(lines: list[str]) -
     assert [(r.line_no, r.reason) for r in quick.rejects] == [
         (r.line_no, r.reason) for r in slow.rejects
     ]
+
+
+#: numbers at the edges of the scanner's one-pass reading (perf_stat.c dec_read /
+#: dec_double): 15 and 16 significant digits, leading zeros past 19 digits, a sign,
+#: an exponent, nine and ten decimals, 9 and 10 digit cpus, 15 and 16 digit runtimes
+EDGE_NUMBERS = [
+    "123456789012345", "1234567890123456", "0.000000000000000000001", "000000000000000000001.5",
+    "999999.999999999", "1000000.5", "0.0101540861", "-1.5", "1e3", "0", "0.0", "00",
+    "12345678901234567890123", "18446744073709551616", "123456789", "1234567890",
+    "100.00", "0.5", "5.",
+]  # fmt: skip
+NUMERIC_KEYS = ["interval", "cpu", "counter-value", "event-runtime", "pcnt-running", "metric-value"]
+
+
+@pytest.mark.parametrize("key", NUMERIC_KEYS)
+@pytest.mark.parametrize("quoted", [False, True])
+def test_edge_numbers_are_read_as_the_per_line_path_reads_them(key: str, quoted: bool) -> None:
+    lines = []
+    for num in EDGE_NUMBERS:
+        value = f'"{num}"' if quoted else num
+        lines.append("{" + ", ".join(f'"{k}" : {value if k == key else v}' for k, v in KEYS) + "}")
+    text = "\n".join(lines) + "\n"
+    quick, _ = _parse_text(text, 1)
+    slow, _ = _parse_text(text, OFF)
+    assert expected_table(quick) == expected_table(slow)
+    assert [(r.line_no, r.reason) for r in quick.rejects] == [
+        (r.line_no, r.reason) for r in slow.rejects
+    ]
+    if compiled.scanner() is not None:
+        fixed, general = _both(text.encode())
+        assert fixed == general

@@ -281,7 +281,7 @@ def _batches(
     def one(chunk: Chunk) -> Batch:
         return Batch.damaged(spec.table, chunk) if chunk.damage else parser.feed(chunk)
 
-    chunks = _read_ahead(inp.lines().chunks(spec.chunk_bytes), inp)
+    chunks = _read_ahead(inp.lines().chunks(spec.chunk_bytes, spec.chunk_lines), inp)
     if not spec.threads:
         for chunk in chunks:
             yield chunk, one(chunk)

@@ -23,7 +23,9 @@
  * spacing, keys compared in place), then by the general object scanner
  * (json_general) on any other byte; scan(data, sep, general=True) uses the
  * general one alone, and tests/test_perf_stat_scanner.py holds the two equal.
- * SSE2 (every x86-64) finds line ends, non-printable bytes, backslashes and
+ * A JSON number is read once, as it is cut (Dec: its digits as an integer and
+ * where the point is), and checked exact there; human and CSV fields are cut
+ * first and converted in emit.  SSE2 (every x86-64) finds line ends, non-printable bytes, backslashes and
  * CSV separators sixteen bytes at a time; elsewhere plain loops do. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -35,6 +37,14 @@
 #endif
 
 #define NO ((size_t)-1)
+/* each grammar's matcher a function of its own: inlined into scan's loop, one
+ * grammar's code changed the register use of another's (+3% instructions a human
+ * line when the JSON reader grew) */
+#if defined(__GNUC__)
+#define NOINLINE __attribute__((noinline))
+#else
+#define NOINLINE
+#endif
 
 enum { K_OTHER = 0, K_ROW = 1, K_HEADER = 2 };
 
@@ -68,7 +78,7 @@ typedef struct {
     Col str_off[N_STRS]; /* aggr, event, mu, unit */
     char *str_data[N_STRS];
     size_t str_len[N_STRS], str_cap[N_STRS];
-    int oom;
+    int oom, overflow;
 } Out;
 enum { S_AGGR, S_EVENT, S_MU, S_UNIT };
 static const char *STR_NAMES[N_STRS] = {"aggr", "event", "mu", "unit"};
@@ -159,6 +169,11 @@ typedef struct {
     Span ts, cpu, aggr, nr, value, event, mv, mu, pct, unit, run;
     int has_ts, ident, has_unit, has_metric, has_pct, has_run; /* ident: 0 CPU, 1 aggr, 2 none */
     int ts_pad; /* fraction digits the time lacks to nine (JSON) */
+    /* the numbers, when the matcher read them as it went (JSON: nums set), else emit
+     * reads them from the spans */
+    int nums;
+    double value_d, pct_d, mv_d;
+    int64_t ts_i, run_i, cpu_i;
 } Hit;
 
 /* `\d+\.\d{9}\s+` */
@@ -318,6 +333,7 @@ static int match(const char *s, size_t n, Hit *h) {
                     h->ts_pad = 0;
                     h->ident = id;
                     h->has_run = 0;
+                    h->nums = 0;
                     return 1;
                 }
             }
@@ -370,20 +386,36 @@ static int64_t to_int(const char *s, Span x) {
     return v;
 }
 
-/* FNV-1a over s[x], then a separator byte */
+/* s[x] and a separator into the hash h: eight bytes at a time (the last eight
+ * overlapping the ones before) with its length, FNV-1a a byte at a time below eight.
+ * Only equal spans must hash equal: a collision costs blocks.py its shortcut, never
+ * a wrong block. */
 static inline uint64_t fnv(uint64_t h, const char *s, Span x, int sep) {
-    for (size_t k = x.a; k < x.b; k++)
-        h = (h ^ (unsigned char)s[k]) * 0x100000001b3ULL;
+    size_t len = x.b - x.a;
+    if (len >= 8) {
+        uint64_t w;
+        for (size_t k = x.a; k + 8 < x.b; k += 8) {
+            memcpy(&w, s + k, 8);
+            h = (h ^ w) * 0x9e3779b97f4a7c15ULL;
+            h ^= h >> 29;
+        }
+        memcpy(&w, s + x.b - 8, 8);
+        h = (h ^ w ^ ((uint64_t)len << 56)) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    } else {
+        for (size_t k = x.a; k < x.b; k++)
+            h = (h ^ (unsigned char)s[k]) * 0x100000001b3ULL;
+    }
     return (h ^ (unsigned)sep) * 0x100000001b3ULL;
 }
 
 /* A hash of the row's block key but its time (cpu or aggregation, event): equal
  * keys hash equal, so distinct (time, hash) pairs prove distinct keys (blocks.py) */
-static uint64_t key_hash(const char *s, const Hit *h) {
+static uint64_t key_hash(const char *s, const Hit *h, int64_t cpu) {
     Span none = {0, 0};
     uint64_t x = 0xcbf29ce484222325ULL;
     if (h->ident == 0) /* the number, not its digits: CPU01 is CPU1 */
-        x = (x ^ (uint64_t)to_int(s, h->cpu)) * 0x100000001b3ULL;
+        x = (x ^ (uint64_t)cpu) * 0x100000001b3ULL;
     x = fnv(x, s, h->ident == 1 ? h->aggr : none, 256 + h->ident);
     return fnv(x, s, h->event, 0);
 }
@@ -394,31 +426,39 @@ static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
         (h->ident == 1 && h->nr.b - h->nr.a > 9))
         return 0; /* the per-line path checks these (parser.line_path) */
     double value = 0, enabled = 0, mv = 0;
+    int64_t ts = 0, run = 0, cpu = 0;
     int status = s[h->value.a] != '<' ? 0 : s[h->value.a + 5] == 'c' ? 1 : 2;
-    if ((status == 0 && to_double(s, h->value, &value) < 0) ||
-        (h->has_pct && to_double(s, h->pct, &enabled) < 0) ||
-        (h->has_metric && to_double(s, h->mv, &mv) < 0))
-        return 0;
+    if (h->nums) { /* (each one the matcher checked exact, as to_double does) */
+        value = h->value_d, enabled = h->pct_d, mv = h->mv_d;
+        ts = h->ts_i, run = h->run_i, cpu = h->cpu_i;
+    } else {
+        if ((status == 0 && to_double(s, h->value, &value) < 0) ||
+            (h->has_pct && to_double(s, h->pct, &enabled) < 0) ||
+            (h->has_metric && to_double(s, h->mv, &mv) < 0))
+            return 0;
+        ts = h->has_ts ? to_int(s, h->ts) : 0;
+        for (int k = 0; k < h->ts_pad; k++)
+            ts *= 10;
+        run = h->has_run ? to_int(s, h->run) : 0;
+        cpu = h->ident == 0 ? to_int(s, h->cpu) : 0;
+    }
     PUT(o, ROW_LINE, int32_t, line);
-    int64_t ts = h->has_ts ? to_int(s, h->ts) : 0;
-    for (int k = 0; k < h->ts_pad; k++)
-        ts *= 10;
     PUT(o, TS, int64_t, ts);
     PUT(o, TS_VALID, uint8_t, h->has_ts);
-    PUT(o, CPU, int32_t, h->ident == 0 ? (int32_t)to_int(s, h->cpu) : 0);
+    PUT(o, CPU, int32_t, (int32_t)cpu);
     PUT(o, CPU_VALID, uint8_t, h->ident == 0);
     PUT(o, AGGR_VALID, uint8_t, h->ident == 1);
     PUT(o, AGGR_CPUS, int32_t, h->ident == 1 ? (int32_t)to_int(s, h->nr) : 0);
     PUT(o, VALUE, double, value);
     PUT(o, STATUS, uint8_t, status);
     PUT(o, UNIT_VALID, uint8_t, h->has_unit);
-    PUT(o, RUN, int64_t, h->has_run ? to_int(s, h->run) : 0);
+    PUT(o, RUN, int64_t, run);
     PUT(o, RUN_VALID, uint8_t, h->has_run);
     PUT(o, ENABLED, double, enabled);
     PUT(o, ENABLED_VALID, uint8_t, h->has_pct);
     PUT(o, MV, double, mv);
     PUT(o, MV_VALID, uint8_t, h->has_metric);
-    PUT(o, KEY_HASH, uint64_t, key_hash(s, h));
+    PUT(o, KEY_HASH, uint64_t, key_hash(s, h, cpu));
     str_put(o, S_AGGR, s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
     str_put(o, S_EVENT, s + h->event.a, h->event.b - h->event.a);
     str_put(o, S_MU, s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
@@ -627,6 +667,7 @@ static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h
     h->event = ev;
     h->run = after[1];
     h->has_run = 1;
+    h->nums = 0;
     h->pct = after[2];
     h->has_pct = 1;
     Span *tail = after + 3;
@@ -653,10 +694,65 @@ static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h
 
 /* --- JSON (-j) lines: json_lines.json_fields for perf's flat counter objects ------- */
 
+/* A decimal `\d+(\.\d+)?` as it was read, digit by digit, once: its digits as an
+ * integer (m: exact while there are at most 19 of them), how many come before the
+ * point (ni) and after it (frac); to_double's and to_int's results follow from these
+ * without reading it again (dec_double). */
+typedef struct {
+    uint64_t m;
+    int32_t frac, ni, neg;
+} Dec;
+
 typedef struct {
     Span v;
-    int type; /* 0 absent, 1 string (v inside the quotes), 2 number */
+    int type; /* 0 absent, 1 string (v inside the quotes), 2 number (d: its digits) */
+    Dec d;
 } JVal;
+
+/* the digits from s[k] on into d->m (unsigned overflow is defined, and m is only
+ * read when there are at most 19 digits): where they end.  No bound: json_match
+ * reads a line only when its last byte is '}', and a string's digits end at its
+ * closing quote, so a non-digit always stops the loop within the line. */
+static inline size_t dec_digits(const char *s, size_t k, Dec *d) {
+    uint64_t m = d->m;
+    for (;; k++) {
+        unsigned v = (unsigned)(unsigned char)s[k] - '0';
+        if (v > 9)
+            break;
+        m = m * 10 + v;
+    }
+    d->m = m;
+    return k;
+}
+
+/* `\d+(\.\d+)?` at s[i:n] into d: its end, or NO when no digit starts it or none
+ * follows the point */
+static inline size_t dec_read(const char *s, size_t n, size_t i, Dec *d) {
+    d->m = 0, d->frac = 0;
+    size_t k = dec_digits(s, i, d);
+    if (k == i)
+        return NO;
+    d->ni = (int32_t)(k - i);
+    if (k < n && s[k] == '.') {
+        size_t f = dec_digits(s, k + 1, d);
+        if (f == k + 1)
+            return NO;
+        d->frac = (int32_t)(f - k - 1);
+        k = f;
+    }
+    return k;
+}
+
+/* to_double's result from the digits as read: m / 10^frac when that is exact (m has
+ * at most 15 significant digits, as to_double's nd <= 15: m < 10^15 is the same
+ * test once m holds all the digits, which at most 19 guarantee), else 0 and the
+ * per-line path reads the line (float()) */
+static inline int dec_double(const Dec *d, double *out) {
+    if (d->ni + d->frac > 19 || d->m >= 1000000000000000ULL || d->frac > 22)
+        return 0;
+    *out = (double)d->m / POW10[d->frac];
+    return 1;
+}
 
 enum {
     J_VALUE, J_INTERVAL, J_TIMESTAMP, J_CPU, J_RUN, J_RUNTIME, J_PCNT, J_MU, J_MV, J_UNIT,
@@ -693,20 +789,15 @@ static int json_key(const char *s, Span k) {
     return -1;
 }
 
-/* `-?(0|[1-9]\d*)(\.\d+)?` at i (no exponent here): its end, or NO */
-static inline size_t json_number(const char *s, size_t n, size_t i) {
+/* `-?(0|[1-9]\d*)(\.\d+)?` at i (no exponent here) into dec: its end, or NO */
+static inline size_t json_number(const char *s, size_t n, size_t i, Dec *dec) {
     size_t j = i < n && s[i] == '-' ? i + 1 : i;
-    size_t d = digits(s, n, j);
-    if (d == j || (s[j] == '0' && d > j + 1))
+    size_t d = dec_read(s, n, j, dec);
+    if (d == NO || (s[j] == '0' && dec->ni > 1))
         return NO;
-    if (d < n && s[d] == '.') {
-        size_t e = digits(s, n, d + 1);
-        if (e == d + 1)
-            return NO;
-        d = e;
-    }
     if (d < n && (s[d] == 'e' || s[d] == 'E'))
         return NO;
+    dec->neg = j > i;
     return d;
 }
 
@@ -718,33 +809,42 @@ static inline size_t json_string_end(const char *s, size_t n, size_t i) {
     return q ? (size_t)(q - s) : NO;
 }
 
+/* the first '"' in s[i:n], or NO: perf's short strings end within sixteen bytes,
+ * one SSE2 compare where there is room for it (else eight bytes at a time) */
+static inline size_t short_string_end(const char *s, size_t n, size_t i) {
+#ifdef __SSE2__
+    if (i + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    return find_byte(s, i, n, '"');
+}
+
 /* The value at s[*i] into *v, *i past it: a string (its end by memchr, or by the
  * eight-byte find_byte on the fixed-order path's short strings) or a number; 0 for
  * null, true, false, objects, arrays and exponents, which Python reads. */
 static inline int json_value(const char *s, size_t n, size_t *i, JVal *v, int short_strings) {
     size_t p = *i;
     if (p < n && s[p] == '"') {
-        size_t q = short_strings ? find_byte(s, p + 1, n, '"') : json_string_end(s, n, p);
+        size_t q = short_strings ? short_string_end(s, n, p + 1) : json_string_end(s, n, p);
         if (q == NO)
             return 0;
-        *v = (JVal){{p + 1, q}, 1};
+        v->v = (Span){p + 1, q};
+        v->type = 1;
         *i = q + 1;
         return 1;
     }
-    size_t e = json_number(s, n, p);
+    size_t e = json_number(s, n, p, &v->d);
     if (e == NO)
         return 0;
-    *v = (JVal){{p, e}, 2};
+    v->v = (Span){p, e};
+    v->type = 2;
     *i = e;
     return 1;
-}
-
-/* `^\d+(?:\.\d+)?$` (one pass) */
-static inline int unsigned_decimal(const char *s, Span x) {
-    size_t j = digits(s, x.b, x.a);
-    if (j == x.a || j == x.b)
-        return j > x.a;
-    return s[j] == '.' && j + 1 < x.b && digits(s, x.b, j + 1) == x.b;
 }
 
 /* The object's "key" : value pairs into o[] (the general scanner: any spacing, any
@@ -760,14 +860,12 @@ static int json_general(const char *s, size_t n, size_t i, JVal *o) {
         if (i >= n || s[i] != ':')
             return 0;
         i = spaces(s, n, i + 1);
-        JVal v;
-        if (!json_value(s, n, &i, &v, 0))
-            return 0;
         int j = json_key(s, key);
         if (j == J_BAIL)
             return 0;
-        if (j >= 0)
-            o[j] = v; /* json.loads: the last one wins */
+        JVal other; /* json.loads: the last one wins (read into its slot) */
+        if (!json_value(s, n, &i, j >= 0 ? &o[j] : &other, 0))
+            return 0;
         i = spaces(s, n, i);
         if (i < n && s[i] == ',') {
             i = spaces(s, n, i + 1);
@@ -792,20 +890,40 @@ static const JKey JORDER[] = { /* each as it appears: "key" : */
 };
 #define N_ORDER (sizeof JORDER / sizeof *JORDER)
 
-/* s[0:n] == lit[0:n], eight bytes at a time (a call to memcmp cost more than the
- * compare of perf's short key names) */
-static inline int same(const char *s, const char *lit, size_t n) {
-    size_t k = 0;
-    for (; k + 8 <= n; k += 8) {
-        uint64_t a, b;
-        memcpy(&a, s + k, 8);
-        memcpy(&b, lit + k, 8);
-        if (a != b)
-            return 0;
+/* JORDER's keys as eight-byte words: the first eight bytes, the last eight
+ * (overlapping them: every key is 8 to 24 bytes) and, past 16, bytes 8-15; filled
+ * once at import (PyInit__perf_stat), so a key is two or three word compares in
+ * place (a call to memcmp, or a compare loop over the literal, cost more) */
+typedef struct {
+    uint64_t first, last, mid;
+} KeyWords;
+static KeyWords JWORDS[N_ORDER];
+
+static void key_words_init(void) {
+    for (size_t t = 0; t < N_ORDER; t++) {
+        const JKey *k = &JORDER[t];
+        memcpy(&JWORDS[t].first, k->name, 8);
+        memcpy(&JWORDS[t].last, k->name + k->len - 8, 8);
+        JWORDS[t].mid = 0;
+        if (k->len > 16)
+            memcpy(&JWORDS[t].mid, k->name + 8, 8);
     }
-    for (; k < n; k++)
-        if (s[k] != lit[k])
-            return 0;
+}
+
+/* whether JORDER[t]'s key is at s[i] (within s[0:n]) */
+static inline int key_at(const char *s, size_t n, size_t i, size_t t) {
+    size_t len = JORDER[t].len;
+    uint64_t a, b;
+    if (i + len > n)
+        return 0;
+    memcpy(&a, s + i, 8);
+    memcpy(&b, s + i + len - 8, 8);
+    if (a != JWORDS[t].first || b != JWORDS[t].last)
+        return 0;
+    if (len > 16) {
+        memcpy(&a, s + i + 8, 8);
+        return a == JWORDS[t].mid;
+    }
     return 1;
 }
 
@@ -813,24 +931,14 @@ static int json_fixed(const char *s, size_t n, size_t i, JVal *o) {
     size_t t = 0; /* the next key of JORDER that may follow */
     i++;          /* s[i] was the '{' */
     for (;;) {
-        if (i >= n || s[i] != '"')
+        while (t < N_ORDER && !key_at(s, n, i, t)) /* (each key starts with its quote) */
+            t++;
+        if (t == N_ORDER)
             return 0;
-        const JKey *key = NULL;
-        for (; t < N_ORDER; t++) {
-            const JKey *k = &JORDER[t];
-            if (i + k->len <= n && s[i + 1] == k->name[1] && same(s + i, k->name, k->len)) {
-                key = k;
-                break;
-            }
-        }
-        if (key == NULL)
-            return 0;
-        t++;
+        const JKey *key = &JORDER[t++];
         i += key->len;
-        JVal v;
-        if (!json_value(s, n, &i, &v, 1))
+        if (!json_value(s, n, &i, &o[key->id], 1))
             return 0;
-        o[key->id] = v;
         if (i + 1 == n && s[i] == '}')
             return 1;
         if (i + 2 > n || s[i] != ',' || s[i + 1] != ' ')
@@ -839,7 +947,7 @@ static int json_fixed(const char *s, size_t n, size_t i, JVal *o) {
     }
 }
 
-static int json_match(const char *s, size_t n, int backslash, int general, Hit *h) {
+static NOINLINE int json_match(const char *s, size_t n, int backslash, int general, Hit *h) {
     while (n && s[n - 1] == ' ')
         n--;
     size_t i = spaces(s, n, 0);
@@ -858,66 +966,92 @@ static int json_match(const char *s, size_t n, int backslash, int general, Hit *
         if (!json_general(s, n, i, o))
             return 0;
     }
+    /* Each number is read once, as json_value cut it (d) or, in a string, here, and
+     * checked as emit's to_double / to_int would read it (exact, or the per-line
+     * path reads the line). */
     /* counter-value: a status, or an unsigned plain decimal (string or number) */
     JVal cv = o[J_VALUE];
-    if (cv.type == 0 || !(is_status(s, cv.v) || (cv.v.b > cv.v.a && unsigned_decimal(s, cv.v))))
+    h->value_d = 0;
+    if (cv.type == 1 && is_status(s, cv.v)) {
+        /* (its value is null) */
+    } else if (cv.type == 1) {
+        Dec d;
+        if (cv.v.b == cv.v.a || dec_read(s, cv.v.b, cv.v.a, &d) != cv.v.b ||
+            !dec_double(&d, &h->value_d))
+            return 0;
+    } else if (cv.type != 2 || cv.d.neg || !dec_double(&cv.d, &h->value_d)) {
         return 0;
-    if (cv.type == 2 && is_status(s, cv.v))
-        return 0;
+    }
     h->value = cv.v;
     /* interval: a float under 10^6 s with at most nine decimals prints back as itself */
     h->has_ts = 0;
     h->ts_pad = 0;
+    h->ts_i = 0;
     if (o[J_INTERVAL].type) {
-        Span t = o[J_INTERVAL].v;
-        size_t d = digits(s, t.b, t.a);
-        if (o[J_INTERVAL].type != 2 || d == t.a || d - t.a > 6 || d >= t.b || s[d] != '.' ||
-            t.b - d - 1 > 9)
+        const Dec *t = &o[J_INTERVAL].d;
+        if (o[J_INTERVAL].type != 2 || t->neg || t->ni > 6 || t->frac == 0 || t->frac > 9)
             return 0;
-        h->ts = t;
+        h->ts = o[J_INTERVAL].v;
         h->has_ts = 1;
-        h->ts_pad = 9 - (int)(t.b - d - 1);
+        h->ts_pad = 9 - t->frac;
+        h->ts_i = (int64_t)t->m; /* (at most 15 digits) */
+        for (int k = 0; k < h->ts_pad; k++)
+            h->ts_i *= 10;
     } else if (o[J_TIMESTAMP].type) {
         return 0;
     }
     h->ident = 2;
-    if (o[J_CPU].type) {
+    h->cpu_i = 0;
+    if (o[J_CPU].type) { /* digits, in a string or a number */
         Span c = o[J_CPU].v;
-        if (!all_digits(s, c) || c.b - c.a > 9)
+        if (c.b == c.a || c.b - c.a > 9)
             return 0;
+        int64_t v = 0;
+        for (size_t k = c.a; k < c.b; k++) {
+            unsigned x = (unsigned)(unsigned char)s[k] - '0';
+            if (x > 9)
+                return 0;
+            v = v * 10 + x;
+        }
         h->ident = 0;
         h->cpu = c;
+        h->cpu_i = v;
     }
     h->has_run = 0;
+    h->run_i = 0;
     if (o[J_RUN].type) {
-        Span r = o[J_RUN].v;
-        if (o[J_RUN].type != 2 || !all_digits(s, r) || r.b - r.a > 15)
+        const Dec *r = &o[J_RUN].d;
+        if (o[J_RUN].type != 2 || r->neg || r->frac || r->ni > 15)
             return 0;
-        h->run = r;
+        h->run = o[J_RUN].v;
         h->has_run = 1;
+        h->run_i = (int64_t)r->m;
     } else if (o[J_RUNTIME].type) {
         return 0;
     }
     h->has_pct = 0;
+    h->pct_d = 0;
     if (o[J_PCNT].type) {
-        if (o[J_PCNT].type != 2 || !unsigned_decimal(s, o[J_PCNT].v))
+        if (o[J_PCNT].type != 2 || o[J_PCNT].d.neg || !dec_double(&o[J_PCNT].d, &h->pct_d))
             return 0;
         h->pct = o[J_PCNT].v;
         h->has_pct = 1;
     }
     h->has_metric = 0;
+    h->mv_d = 0;
     if (o[J_MU].type) {
         Span mu = o[J_MU].v;
         if (o[J_MU].type != 1)
             return 0;
         if (mu.b > mu.a && !span_is(s, mu, "(null)")) {
-            if (o[J_MV].type != 2 || !unsigned_decimal(s, o[J_MV].v))
+            if (o[J_MV].type != 2 || o[J_MV].d.neg || !dec_double(&o[J_MV].d, &h->mv_d))
                 return 0;
             h->mu = mu;
             h->mv = o[J_MV].v;
             h->has_metric = 1;
         }
     }
+    h->nums = 1;
     h->has_unit = 0;
     if (o[J_UNIT].type) {
         if (o[J_UNIT].type != 1)
@@ -966,36 +1100,49 @@ static inline int unspaced_number(const char *s, size_t n, size_t lead) {
 /* The end of the line at pos (its '\n', or len), and whether every byte before it
  * is printable ASCII and whether one is a backslash: one pass over the line
  * (sixteen bytes at a time where SSE2 is there) instead of three. */
-static size_t line_end(const char *d, size_t pos, size_t len, int *printable, int *backslash) {
 #ifdef __SSE2__
-    const __m128i nl = _mm_set1_epi8('\n'), lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
-                  bs = _mm_set1_epi8('\\');
+/* whether every byte of d[pos:end] is printable ASCII, and whether one is a backslash
+ * (a byte at a time: only for the rare line the search below saw one of either in) */
+static void line_bytes(const char *d, size_t pos, size_t end, int *printable, int *backslash) {
     unsigned bad = 0, back = 0;
-    size_t i = pos;
-    for (; i + 16 <= len; i += 16) {
-        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-        unsigned m_nl = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
-        /* signed: bytes from 0x80 on are negative, so below 0x20 too */
-        unsigned m_bad = (unsigned)_mm_movemask_epi8(
-            _mm_or_si128(_mm_cmplt_epi8(x, lo), _mm_cmpeq_epi8(x, del)));
-        unsigned m_bs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, bs));
-        if (m_nl) {
-            unsigned before = (m_nl & (0u - m_nl)) - 1; /* the bytes before the first '\n' */
-            *printable = !(bad | (m_bad & before));
-            *backslash = (back | (m_bs & before)) != 0;
-            return i + (size_t)__builtin_ctz(m_nl);
-        }
-        bad |= m_bad;
-        back |= m_bs;
-    }
-    for (; i < len && d[i] != '\n'; i++) {
-        unsigned char c = (unsigned char)d[i];
+    for (size_t k = pos; k < end; k++) {
+        unsigned char c = (unsigned char)d[k];
         bad |= c < 0x20 || c > 0x7e;
         back |= c == '\\';
     }
     *printable = !bad;
     *backslash = back != 0;
-    return i;
+}
+#endif
+
+static size_t line_end(const char *d, size_t pos, size_t len, int *printable, int *backslash) {
+#ifdef __SSE2__
+    const __m128i nl = _mm_set1_epi8('\n'), lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f),
+                  bs = _mm_set1_epi8('\\');
+    unsigned odd = 0; /* a non-printable byte or a backslash: which one, line_bytes says */
+    size_t i = pos;
+    for (; i + 16 <= len; i += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+        unsigned m_nl = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, nl));
+        /* signed: bytes from 0x80 on are negative, so below 0x20 too */
+        unsigned m_odd = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_or_si128(_mm_cmplt_epi8(x, lo), _mm_cmpeq_epi8(x, del)), _mm_cmpeq_epi8(x, bs)));
+        if (m_nl) {
+            unsigned before = (m_nl & (0u - m_nl)) - 1; /* the bytes before the first '\n' */
+            size_t end = i + (size_t)__builtin_ctz(m_nl);
+            if (odd | (m_odd & before))
+                line_bytes(d, pos, end, printable, backslash);
+            else
+                *printable = 1, *backslash = 0;
+            return end;
+        }
+        odd |= m_odd;
+    }
+    size_t end = i;
+    while (end < len && d[end] != '\n')
+        end++;
+    line_bytes(d, pos, end, printable, backslash);
+    return end;
 #else
     const char *nl = memchr(d + pos, '\n', len - pos);
     size_t end = nl ? (size_t)(nl - d) : len;
@@ -1006,11 +1153,15 @@ static size_t line_end(const char *d, size_t pos, size_t len, int *printable, in
 }
 
 static void scan(const char *data, size_t len, const char *sep, size_t sl, int general,
-                 Out *o) {
+                 size_t cap, Out *o) {
     size_t pos = 0;
     int32_t line = 0;
     int prev = K_OTHER;
     while (pos < len) {
+        if ((size_t)line == cap) { /* more lines than the caller said: no row is kept */
+            o->overflow = 1;
+            return;
+        }
         int printable, backslash;
         size_t end = line_end(data, pos, len, &printable, &backslash);
         const char *s = data + pos;
@@ -1096,18 +1247,20 @@ static int col_put(PyObject *d, const char *key, Col *c, size_t size) {
 }
 
 PyDoc_STRVAR(scan_doc,
-             "scan(data, sep, general=False) -> dict\n\nThe counter lines of a chunk of perf "
+             "scan(data, sep, general=False, lines=-1) -> dict\n\nThe counter lines of a chunk of perf "
              "stat output that FAST_RE matches, or that are CSV rows with sep (b'': none), "
              "or perf's JSON counter objects, as columns (see "
              "spftrace/formats/perf_stat/compiled.py).  general: JSON lines through the "
              "general object scanner only, never the fixed-key-order one (tests compare "
-             "the two).");
+             "the two).  lines: how many lines data holds, when the caller knows (else they are "
+             "counted; more lines than that raise ValueError).");
 
 static PyObject *py_scan(PyObject *self, PyObject *args) {
     Py_buffer data, sep;
     int general = 0;
+    Py_ssize_t given = -1;
     (void)self;
-    if (!PyArg_ParseTuple(args, "y*y*|p", &data, &sep, &general))
+    if (!PyArg_ParseTuple(args, "y*y*|pn", &data, &sep, &general, &given))
         return NULL;
     char sepc[16];
     size_t sl = (size_t)sep.len < sizeof sepc ? (size_t)sep.len : 0; /* long: no CSV */
@@ -1119,7 +1272,8 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
         return NULL;
     }
     size_t len = (size_t)data.len;
-    size_t lines = count_lines(data.buf, len);
+    /* the lines the caller counted (Chunk.n_lines), else counted here */
+    size_t lines = given >= 0 ? (size_t)given : count_lines(data.buf, len);
     Out o;
     memset(&o, 0, sizeof o);
     int ok = col_new(&o.kind, lines) && col_new(&o.line_start, (lines + 1) * 8);
@@ -1136,11 +1290,15 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
         goto done;
     }
     Py_BEGIN_ALLOW_THREADS; /* the read-ahead and writer threads run meanwhile */
-    scan(data.buf, len, sepc, sl, general, &o);
+    scan(data.buf, len, sepc, sl, general, lines, &o);
     Py_END_ALLOW_THREADS;
     PyBuffer_Release(&data);
     if (o.oom) {
         PyErr_NoMemory();
+        goto done;
+    }
+    if (o.overflow) {
+        PyErr_SetString(PyExc_ValueError, "data holds more lines than the count given");
         goto done;
     }
     d = PyDict_New();
@@ -1181,4 +1339,7 @@ static struct PyModuleDef MODULE = {
     -1, METHODS, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__perf_stat(void) { return PyModule_Create(&MODULE); }
+PyMODINIT_FUNC PyInit__perf_stat(void) {
+    key_words_init();
+    return PyModule_Create(&MODULE);
+}

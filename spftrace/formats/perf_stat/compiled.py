@@ -53,7 +53,7 @@ def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
         if not chunk.n_lines:
             return True
     sep = _sep(p)
-    d = mod.scan(chunk.data, sep.encode())
+    d = mod.scan(chunk.data, sep.encode(), False, chunk.n_lines)  # (lines: counted once)
     kind = np.frombuffer(d["kind"], np.uint8)
     if len(kind) != chunk.n_lines or not kind.any():
         if not learnt:
