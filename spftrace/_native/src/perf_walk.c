@@ -932,14 +932,30 @@ static inline int ndigits(uint64_t v, int base)
 	return k;
 }
 
+/* "000102...ff" (and upper case): hex digits two at a time, from the right */
+static char hex_pairs[2][512];
+static void init_hex_pairs(void)
+{
+	for (int u = 0; u < 2; u++)
+		for (int i = 0; i < 256; i++) {
+			const char *dig = u ? "0123456789ABCDEF" : "0123456789abcdef";
+			hex_pairs[u][2 * i] = dig[i >> 4];
+			hex_pairs[u][2 * i + 1] = dig[i & 15];
+		}
+}
+
 static inline char *put_digits(char *dst, uint64_t v, int base, int upper)
 {
 	const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	int k = ndigits(v, base);
-	if (base == 16)
-		for (int q = k - 1; q >= 0; q--, v >>= 4)
-			dst[q] = dig[v & 15];
-	else if (base == 8)
+	if (base == 16) {
+		const char *pairs = hex_pairs[upper ? 1 : 0];
+		int q = k;
+		for (; q >= 2; q -= 2, v >>= 8)
+			memcpy(dst + q - 2, pairs + 2 * (v & 255), 2);
+		if (q)
+			dst[0] = dig[v & 15];
+	} else if (base == 8)
 		for (int q = k - 1; q >= 0; q--, v >>= 3)
 			dst[q] = dig[v & 7];
 	else
@@ -1186,4 +1202,8 @@ static struct PyModuleDef module = {
 	-1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__perf_walk(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__perf_walk(void)
+{
+	init_hex_pairs();
+	return PyModule_Create(&module);
+}
