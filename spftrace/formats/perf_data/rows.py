@@ -132,7 +132,8 @@ class RowBuilder:
             return out
 
         time = t[C["time"]]
-        cols["ts"] = (time.view(np.int64), has(A.TIME) & (time != U64(NO_TIME)))
+        # a copy: a view would keep the batch's whole walk columns alive in the table
+        cols["ts"] = (time.view(np.int64).copy(), has(A.TIME) & (time != U64(NO_TIME)))
         cols["cpu"] = (t[C["cpu"]].view(np.int64).astype(np.int32), has(A.CPU))
         cols["tid"] = (tid, has(A.TID))
         cols["pid"] = (pid, has(A.TID))
