@@ -275,3 +275,21 @@ def test_scatter_puts_rows_back(native: ModuleType, rows: list[tuple[int, bytes]
         parts.append((np.array(at, np.int64), sc.from_list([rows[i][1] for i in at])))
     want = [rows[i][1] if i < len(rows) else b"" for i in range(n)]
     assert sc.scatter(n, parts).to_list() == want
+
+
+def test_format_rows_hex_at_every_digit_count(native: ModuleType) -> None:
+    """Hex digits (written two at a time) against Python's own formatting, at every
+    length from 1 to 16 digits, odd and even, lower and upper case, %p included."""
+    vals = [0, 1, 0xF, 0x10, 0xAB, 0x100, 2**64 - 1]
+    vals += [(1 << (4 * k)) - 1 for k in range(1, 17)] + [1 << (4 * k) for k in range(16)]
+    vals += [0x0123456789ABCDEF >> (4 * k) for k in range(16)]
+    v = np.array(vals, np.uint64)
+    n = len(vals)
+    for op, want in (
+        ((1, v, 16, False, b"0x"), [(b"0x%x" % x) if x else b"0" for x in vals]),
+        ((1, v, 16, True, b""), [b"%X" % x for x in vals]),
+        ((3, v), [(b"0x%x" % x) if x else b"(nil)" for x in vals]),
+    ):
+        off = np.empty(n + 1, np.int64)
+        data = bytes(native.format_rows([op, (0, b"|")], n, off))
+        assert [data[off[i] : off[i + 1]] for i in range(n)] == [w + b"|" for w in want]

@@ -7,6 +7,8 @@
  *             (twin: spftrace/formats/trace_dat/ring.py walk_pages_py)
  * fields()    fixed-offset integer fields of tracepoint payloads -> an (n, k) u64 matrix
  *             (twin: tracefs_format.decode_fields, which tests hold it equal to)
+ * gather()    a batch's delivered records -> walk columns and one buffer of their bytes
+ *             (twin: spftrace/formats/perf_data/reader.py gather_py)
  * u64s()      u64 words at given offsets (callchain entries; twin: callchain.read_u64s_py)
  * format_rows() a print fmt's pieces rendered and joined row by row
  *             (twin: tracefs_eval.render)
@@ -528,6 +530,153 @@ e1:
 	return NULL;
 }
 
+/* gather(tables, datas, blob i64[n], row i64[n], out u64[NCOL * n]) -> bytearray
+ * The delivered records of a batch, from the walk tables and windows they are in,
+ * as one column per walk column (out[c * n + i]) and one buffer holding only
+ * their bytes, one after the other: record i is tables[blob[i]] row row[i], its
+ * bytes datas[blob[i]][off : off + size]; off, raw_off and cc_off (when not 0)
+ * are moved to where the record is in the result.  A row whose record or
+ * payload/callchain would lie outside its window or record is refused
+ * (ValueError; walk never delivers one).  Twin: reader.gather_py. */
+static int gather_check(const uint64_t *row, Py_ssize_t dlen)
+{
+	uint64_t off = row[C_OFF], size = row[C_SIZE], end;
+	if (size < 8 || off > (uint64_t)dlen || size > (uint64_t)dlen - off)
+		return -1;
+	end = off + size;
+	if (row[C_RAW_OFF] != 0 &&
+	    (row[C_RAW_OFF] < off + 8 || row[C_RAW_OFF] > end || row[C_RAW_LEN] > end - row[C_RAW_OFF]))
+		return -1;
+	if (row[C_CC_OFF] != 0 &&
+	    (row[C_CC_OFF] < off + 8 || row[C_CC_OFF] > end || row[C_CC_NR] > (end - row[C_CC_OFF]) / 8))
+		return -1;
+	if ((row[C_CC_OFF] == 0 && row[C_CC_NR] != 0) || (row[C_RAW_OFF] == 0 && row[C_RAW_LEN] != 0))
+		return -1;
+	return 0;
+}
+
+static PyObject *gather(PyObject *self, PyObject *args)
+{
+	(void)self;
+	PyObject *otabs, *odatas, *oblob, *orow, *oout, *ts = NULL, *ds = NULL, *res = NULL;
+	Py_buffer *tb = NULL, *db = NULL, blob, row, out;
+	Py_ssize_t nb = 0, got_t = 0, got_d = 0, n, i;
+	int bad = 0;
+	if (!PyArg_ParseTuple(args, "OOOOO", &otabs, &odatas, &oblob, &orow, &oout))
+		return NULL;
+	if (get(oblob, &blob, 0, 8, "blob") < 0)
+		return NULL;
+	if (get(orow, &row, 0, 8, "row") < 0)
+		goto e1;
+	if (get(oout, &out, 1, 8, "out") < 0)
+		goto e2;
+	ts = PySequence_Fast(otabs, "gather: tables must be a sequence");
+	ds = ts ? PySequence_Fast(odatas, "gather: datas must be a sequence") : NULL;
+	if (ds == NULL)
+		goto done;
+	nb = PySequence_Fast_GET_SIZE(ts);
+	n = blob.len / 8;
+	if (PySequence_Fast_GET_SIZE(ds) != nb || row.len / 8 != n || out.len / 8 != (Py_ssize_t)NCOL * n) {
+		PyErr_SetString(PyExc_ValueError, "gather: bad array sizes");
+		goto done;
+	}
+	tb = PyMem_Calloc((size_t)nb + 1, sizeof(Py_buffer));
+	db = PyMem_Calloc((size_t)nb + 1, sizeof(Py_buffer));
+	if (tb == NULL || db == NULL) {
+		PyErr_NoMemory();
+		goto done;
+	}
+	for (; got_t < nb; got_t++)
+		if (get(PySequence_Fast_GET_ITEM(ts, got_t), &tb[got_t], 0, 8, "table") < 0)
+			goto done;
+	for (; got_d < nb; got_d++)
+		if (get(PySequence_Fast_GET_ITEM(ds, got_d), &db[got_d], 0, 0, "data") < 0)
+			goto done;
+	for (Py_ssize_t b = 0; b < nb; b++)
+		if (tb[b].len % (8 * NCOL)) {
+			PyErr_SetString(PyExc_ValueError, "gather: a table of another width");
+			goto done;
+		}
+	{
+		const int64_t *bl = (const int64_t *)blob.buf, *rw = (const int64_t *)row.buf;
+		uint64_t *o = (uint64_t *)out.buf, total = 0;
+		char *dst;
+		Py_BEGIN_ALLOW_THREADS
+		for (i = 0; i < n && !bad; i++) /* every index first, then every record */
+			if (bl[i] < 0 || bl[i] >= nb || rw[i] < 0 || rw[i] >= tb[bl[i]].len / (8 * NCOL))
+				bad = 1;
+		for (i = 0; i < n && !bad; i++) {
+			const uint64_t *src = (const uint64_t *)tb[bl[i]].buf + rw[i] * NCOL;
+			if (gather_check(src, db[bl[i]].len) < 0)
+				bad = 2;
+			else
+				total += src[C_SIZE];
+		}
+		Py_END_ALLOW_THREADS
+		if (bad) {
+			PyErr_SetString(bad == 1 ? PyExc_IndexError : PyExc_ValueError,
+					bad == 1 ? "gather: a row outside its table"
+						 : "gather: a record outside its window");
+			goto done;
+		}
+		res = PyByteArray_FromStringAndSize(NULL, (Py_ssize_t)total);
+		if (res == NULL)
+			goto done;
+		dst = PyByteArray_AS_STRING(res);
+		Py_BEGIN_ALLOW_THREADS
+		{
+			/* a block of rows at a time, written a column at a time: the columns lie
+			 * n * 8 bytes apart (a multiple of 4096 for a batch of 2^k rows), and a
+			 * row's 18 values written at once would fall in one cache set */
+			enum { BLK = 256 };
+			const uint64_t *srcs[BLK];
+			uint64_t at = 0;
+			for (Py_ssize_t i0 = 0; i0 < n; i0 += BLK) {
+				Py_ssize_t m = n - i0 < BLK ? n - i0 : BLK;
+				for (Py_ssize_t k = 0; k < m; k++) {
+					const uint64_t *src =
+						(const uint64_t *)tb[bl[i0 + k]].buf + rw[i0 + k] * NCOL;
+					srcs[k] = src;
+					memcpy(dst + at, (const char *)db[bl[i0 + k]].buf + src[C_OFF],
+					       (size_t)src[C_SIZE]);
+					o[C_OFF * n + i0 + k] = at;
+					at += src[C_SIZE];
+				}
+				for (int c = 0; c < NCOL; c++) {
+					uint64_t *oc = o + c * n + i0;
+					if (c == C_OFF)
+						continue;
+					for (Py_ssize_t k = 0; k < m; k++)
+						oc[k] = srcs[k][c];
+				}
+				for (Py_ssize_t k = 0; k < m; k++) {
+					uint64_t shift = o[C_OFF * n + i0 + k] - srcs[k][C_OFF];
+					if (srcs[k][C_RAW_OFF])
+						o[C_RAW_OFF * n + i0 + k] = srcs[k][C_RAW_OFF] + shift;
+					if (srcs[k][C_CC_OFF])
+						o[C_CC_OFF * n + i0 + k] = srcs[k][C_CC_OFF] + shift;
+				}
+			}
+		}
+		Py_END_ALLOW_THREADS
+	}
+done:
+	for (Py_ssize_t b = 0; b < got_t; b++)
+		PyBuffer_Release(&tb[b]);
+	for (Py_ssize_t b = 0; b < got_d; b++)
+		PyBuffer_Release(&db[b]);
+	PyMem_Free(tb);
+	PyMem_Free(db);
+	Py_XDECREF(ts);
+	Py_XDECREF(ds);
+	PyBuffer_Release(&out);
+e2:
+	PyBuffer_Release(&row);
+e1:
+	PyBuffer_Release(&blob);
+	return res;
+}
+
 /* fields(buf u8, starts i64, lens i64, offs i64[k], sizes i64[k], static_size, big, out u64[k*n])
  * out holds one column per field (out[j * n + i]).
  * Field j of record i, read unsigned at its size in the file's byte order, as
@@ -783,14 +932,30 @@ static inline int ndigits(uint64_t v, int base)
 	return k;
 }
 
+/* "000102...ff" (and upper case): hex digits two at a time, from the right */
+static char hex_pairs[2][512];
+static void init_hex_pairs(void)
+{
+	for (int u = 0; u < 2; u++)
+		for (int i = 0; i < 256; i++) {
+			const char *dig = u ? "0123456789ABCDEF" : "0123456789abcdef";
+			hex_pairs[u][2 * i] = dig[i >> 4];
+			hex_pairs[u][2 * i + 1] = dig[i & 15];
+		}
+}
+
 static inline char *put_digits(char *dst, uint64_t v, int base, int upper)
 {
 	const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	int k = ndigits(v, base);
-	if (base == 16)
-		for (int q = k - 1; q >= 0; q--, v >>= 4)
-			dst[q] = dig[v & 15];
-	else if (base == 8)
+	if (base == 16) {
+		const char *pairs = hex_pairs[upper ? 1 : 0];
+		int q = k;
+		for (; q >= 2; q -= 2, v >>= 8)
+			memcpy(dst + q - 2, pairs + 2 * (v & 255), 2);
+		if (q)
+			dst[0] = dig[v & 15];
+	} else if (base == 8)
 		for (int q = k - 1; q >= 0; q--, v >>= 3)
 			dst[q] = dig[v & 7];
 	else
@@ -1021,6 +1186,9 @@ static PyMethodDef methods[] = {
 	 "(records, bad_pages)"},
 	{"fields", fields, METH_VARARGS,
 	 "fields(buf, starts, lens, offs, sizes, static_size, big_endian, out) -> None"},
+	{"gather", gather, METH_VARARGS,
+	 "gather(tables, datas, blob, row, out) -> bytearray (a batch's records, columns "
+	 "in out)"},
 	{"u64s", u64s, METH_VARARGS, "u64s(buf, at, big_endian, out) -> None"},
 	{"format_rows", format_rows, METH_VARARGS,
 	 "format_rows(ops, n, out_off) -> bytearray (a print fmt rendered row by row)"},
@@ -1034,4 +1202,8 @@ static struct PyModuleDef module = {
 	-1, methods, NULL, NULL, NULL, NULL,
 };
 
-PyMODINIT_FUNC PyInit__perf_walk(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__perf_walk(void)
+{
+	init_hex_pairs();
+	return PyModule_Create(&module);
+}

@@ -280,42 +280,18 @@ class Reader:
         self._spill()
 
     def _build(self, refs: np.ndarray[Any, Any]) -> Any:
-        """Rows for delivered records: one buffer holding every window they are in."""
+        """Rows for delivered records: their walk columns and one buffer of their bytes."""
         blob_ids = refs >> 32
         rows_i = refs & 0xFFFFFFFF
         lo = int(blob_ids.min())
         used = (np.flatnonzero(np.bincount(blob_ids - lo)) + lo).tolist()  # sorted, distinct
         cache: dict[int, tuple[bytes, np.ndarray[Any, Any]]] = {}
-        blobs = {b: self._load(self.blobs[b], cache) for b in used}
-        if len(used) == 1:
-            blob = blobs[used[0]]
-            assert blob.data is not None and blob.rows is not None
-            return self.builder.build(blob.data, np.take(blob.rows, rows_i, axis=0))
-        windows: dict[int, tuple[int, np.ndarray[Any, Any]]] = {}
-        total = 0
-        for b in used:
-            d = blobs[b].data
-            assert d is not None
-            if id(d) not in windows:
-                windows[id(d)] = (total, d)
-                total += len(d)
-        datas = [d for _, d in windows.values()]
-        data = datas[0] if len(datas) == 1 else np.concatenate(datas)
-        # only the delivered rows of each blob are copied, their offsets moved to ``data``
-        out = np.empty((len(refs), W.NCOL), np.uint64)
-        for b in used:
-            blob = blobs[b]
-            assert blob.data is not None and blob.rows is not None
-            dest = np.flatnonzero(blob_ids == b)
-            rows = np.take(blob.rows, rows_i[dest], axis=0)
-            base = windows[id(blob.data)][0]
-            if base:
-                rows[:, W.C["off"]] += np.uint64(base)
-                for col in ("raw_off", "cc_off"):
-                    c = rows[:, W.C[col]]
-                    c[c != 0] += np.uint64(base)
-            _as_records(out)[dest] = _as_records(rows)
-        return self.builder.build(data, out)
+        blobs = [self._load(self.blobs[b], cache) for b in used]
+        which = np.searchsorted(np.array(used, np.int64), blob_ids)
+        tables = [b.rows for b in blobs]
+        datas = [b.data for b in blobs]
+        data, cols = gather(tables, datas, which, rows_i, use_native=self.use_native)
+        return self.builder.build(data, cols)
 
     def _gc(self) -> None:
         """Drop the blobs no queued or delivered record is in: a blob between the
@@ -327,11 +303,67 @@ class Reader:
             del self.blobs[b]
 
 
-def _as_records(table: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """A C-contiguous walk table as one opaque item per row: numpy copies rows of
-    it by memcpy, where row-wise assignment into a 2-D array goes element by element
-    (10x slower for a batch)."""
-    return table.view(np.dtype((np.void, 8 * W.NCOL))).reshape(-1)
+def gather(
+    tables: list[Any], datas: list[Any], blob: Any, row: Any, *, use_native: bool = True
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """Record ``i`` is ``tables[blob[i]][row[i]]``, its bytes in ``datas[blob[i]]``:
+    (one buffer of the records' bytes one after the other, their walk columns as
+    an (NCOL, n) array with off/raw_off/cc_off moved into that buffer)."""
+    from ..native import perf_walk
+
+    mod = perf_walk() if use_native else None
+    blob = np.ascontiguousarray(blob, np.int64)
+    row = np.ascontiguousarray(row, np.int64)
+    if mod is None or not hasattr(mod, "gather"):
+        return gather_py(tables, datas, blob, row)
+    cols = np.empty((W.NCOL, len(blob)), np.uint64)
+    tables = [np.ascontiguousarray(t, np.uint64) for t in tables]
+    buf = mod.gather(tables, datas, blob, row, cols)
+    return np.frombuffer(buf, np.uint8), cols
+
+
+def gather_py(
+    tables: list[Any], datas: list[Any], blob: np.ndarray[Any, Any], row: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The reference of ``gather`` (perf_walk.c gather): the same checks, the same result."""
+    n = len(blob)
+    if (
+        (n and (blob.min() < 0 or blob.max() >= len(tables)))
+        or any(len(t) <= int(row[blob == b].max(initial=-1)) for b, t in enumerate(tables))
+        or (n and row.min() < 0)
+    ):
+        raise IndexError("gather: a row outside its table")
+    out = np.empty((n, W.NCOL), np.uint64)
+    base = np.zeros(len(datas) + 1, np.int64)
+    for b, t in enumerate(tables):
+        sel = blob == b
+        out[sel] = np.asarray(t, np.uint64)[row[sel]]
+        base[b + 1] = base[b] + len(datas[b])
+    c = out.T
+    off, size = c[W.C["off"]], c[W.C["size"]]
+    end = off + size
+    dlen = np.array([len(d) for d in datas] or [0], np.uint64)[blob]
+    raw, rlen = c[W.C["raw_off"]], c[W.C["raw_len"]]
+    cc, nr = c[W.C["cc_off"]], c[W.C["cc_nr"]]
+    with np.errstate(over="ignore"):
+        bad = (size < 8) | (off > dlen) | (size > dlen - off)
+        bad |= (raw != 0) & ((raw < off + 8) | (raw > end) | (rlen > end - raw))
+        bad |= (cc != 0) & ((cc < off + 8) | (cc > end) | (nr > (end - cc) // 8))
+        bad |= ((cc == 0) & (nr != 0)) | ((raw == 0) & (rlen != 0))
+    if bad.any():
+        raise ValueError("gather: a record outside its window")
+    at = np.zeros(n + 1, np.int64)
+    np.cumsum(size.astype(np.int64), out=at[1:])
+    whole = np.concatenate([np.frombuffer(d, np.uint8) for d in datas] or [np.zeros(0, np.uint8)])
+    src = base[blob] + off.astype(np.int64) - at[:-1]
+    data = whole[np.repeat(src, size.astype(np.int64)) + np.arange(int(at[-1]))]
+    cols = np.ascontiguousarray(c)
+    shift = at[:-1].astype(np.uint64) - off
+    cols[W.C["off"]] = at[:-1].astype(np.uint64)
+    for name in ("raw_off", "cc_off"):
+        v = cols[W.C[name]]
+        v[v != 0] += shift[v != 0]
+    return data, cols
 
 
 def read_exactly(stream: IO[bytes], n: int) -> bytes:

@@ -34,18 +34,17 @@ class RowBuilder:
         self.syms = Names()
         self.dsos = Names()
 
-    def build(self, buf: np.ndarray[Any, Any], table: np.ndarray[Any, Any]) -> Any:
-        """``table``: walk rows of delivered records (offsets into ``buf``), in order."""
+    def build(self, buf: np.ndarray[Any, Any], wcols: np.ndarray[Any, Any]) -> Any:
+        """``wcols``: the walk columns (NCOL, n) of delivered records (offsets into
+        ``buf``), in order (reader.gather)."""
         s = self.s
         s.ensure_symbols()
-        typ = table[:, C["type"]].astype(np.int64)
+        typ = wcols[C["type"]].astype(np.int64)
         is_sample = typ == SAMPLE
         # apply state records in order; remember the run each sample belongs to
         run = np.cumsum(~is_sample) if len(typ) else np.zeros(0, np.int64)
         samples = np.flatnonzero(is_sample)
-        t = table if len(samples) == len(table) else np.take(table, samples, axis=0)
-        # columns, each contiguous: one pass over the rows instead of one per column
-        t = np.ascontiguousarray(t.T)
+        t = wcols if len(samples) == len(typ) else wcols[:, samples]
         n = len(samples)
         s_run = run[samples]
         comms: list[bytes] = []
@@ -96,7 +95,7 @@ class RowBuilder:
                 )
                 f_sym[fa:fb], f_dso[fa:fb], f_off[fa:fb] = res.sym, res.dso, res.off
             if r < len(state_rows):
-                s.state_record(buf, table[state_rows[r]])
+                s.state_record(buf, wcols[:, state_rows[r]])
         comm_idx = pair_comm[pair_inv]
         cols = self._columns(buf, t, n, tid, pid)
         cols["comm"] = sc.choose(comms, comm_idx) if n else sc.const(b"", 0)
@@ -133,7 +132,8 @@ class RowBuilder:
             return out
 
         time = t[C["time"]]
-        cols["ts"] = (time.view(np.int64), has(A.TIME) & (time != U64(NO_TIME)))
+        # a copy: a view would keep the batch's whole walk columns alive in the table
+        cols["ts"] = (time.view(np.int64).copy(), has(A.TIME) & (time != U64(NO_TIME)))
         cols["cpu"] = (t[C["cpu"]].view(np.int64).astype(np.int32), has(A.CPU))
         cols["tid"] = (tid, has(A.TID))
         cols["pid"] = (pid, has(A.TID))
