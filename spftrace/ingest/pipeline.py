@@ -40,8 +40,10 @@ ERROR_MODES = ("strict", "skip")
 #: instant appends and one in several is a row group's encoding (~20 ms for 64K text
 #: rows); bounded at two batches, the parser stopped for each such encoding, and slept
 #: 0.17-0.44 s of a 1M-line ingest (/proc/.../schedstat: neither thread was busy all
-#: the time).  Room for one row group's rows lets it go on parsing meanwhile.  Memory:
-#: a perf.data reader's batches of 16K rows still stop at four (64K rows, ~16 MB).
+#: the time).  Room for one row group's rows lets it go on parsing meanwhile: whole
+#: 1M-line ingest 0.66-0.72 s instead of 0.72-0.81 (bench/whole.py --base, 2 of 3
+#: pairs), at a peak RSS of 168 MB instead of 137 (32K rows: 150 MB, and no gain).
+#: A perf.data ingest's peak (batches of 16K rows) measured the same (221 MB, 1M samples).
 WRITE_QUEUE = 2
 QUEUE_ROWS = 64 * 1024
 READ_AHEAD = 2
