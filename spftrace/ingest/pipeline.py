@@ -34,7 +34,18 @@ from ..store import RunWriter
 from .inputs import Input
 
 ERROR_MODES = ("strict", "skip")
+#: batches waiting for the writer thread: more than WRITE_QUEUE of them, holding more
+#: than QUEUE_ROWS rows together, and the ingest waits.  Rows, not only batches: the
+#: writer encodes WRITE_ROWS rows at a time (runwriter.py), so most of its jobs are
+#: instant appends and one in several is a row group's encoding (~20 ms for 64K text
+#: rows); bounded at two batches, the parser stopped for each such encoding, and slept
+#: 0.17-0.44 s of a 1M-line ingest (/proc/.../schedstat: neither thread was busy all
+#: the time).  Room for one row group's rows lets it go on parsing meanwhile: whole
+#: 1M-line ingest 0.66-0.72 s instead of 0.72-0.81 (bench/whole.py --base, 2 of 3
+#: pairs), at a peak RSS of 168 MB instead of 137 (32K rows: 150 MB, and no gain).
+#: A perf.data ingest's peak (batches of 16K rows) measured the same (221 MB, 1M samples).
 WRITE_QUEUE = 2
+QUEUE_ROWS = 64 * 1024
 READ_AHEAD = 2
 #: the lines from a suspect line on that are sniffed for another format (few: the
 #: part that follows in another format may be short)
@@ -119,14 +130,17 @@ def ingest_input(
         inp.drain.steady()
     stats: dict[tuple[str, int | None], int] = {}
     wpool = ThreadPoolExecutor(1, thread_name_prefix="spftrace-write")
-    writes: deque[Future[None]] = deque()
+    writes: deque[tuple[Future[None], int]] = deque()  # (job, its rows)
 
     def write(table: str, rows: object) -> None:
         # the table is put together here: the writer thread (the busiest) only encodes
         prepared = writer.prepare(table, rows, s.input)
-        writes.append(wpool.submit(writer.append, table, prepared))
-        while len(writes) > WRITE_QUEUE:
-            writes.popleft().result()
+        n = 0 if prepared is None else int(prepared.num_rows)
+        writes.append((wpool.submit(writer.append, table, prepared), n))
+        while writes and writes[0][0].done():  # (its error, if any, raised here)
+            writes.popleft()[0].result()
+        while len(writes) > WRITE_QUEUE and sum(k for _f, k in writes) > QUEUE_ROWS:
+            writes.popleft()[0].result()
 
     def absorb(chunk: Chunk | None, out: Batch) -> None:
         out.check()
@@ -176,9 +190,9 @@ def ingest_input(
             if progress is not None:
                 progress(inp.name, s.lines, inp.nbytes)
         while writes:
-            writes.popleft().result()
+            writes.popleft()[0].result()
     finally:
-        for f in writes:
+        for f, _n in writes:
             f.cancel()
         wpool.shutdown(wait=True)
     lines = inp.reader
