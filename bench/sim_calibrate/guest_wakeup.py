@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from spftrace import sim
+from spftrace.sim.machine import guest_wakeup
 
 FIGURES = Path(__file__).parents[2] / "tests" / "data" / "sim_seed" / "cover-letter-figures.txt"
 
@@ -29,18 +30,9 @@ def seed_rates() -> tuple[float, float]:
 SCALE = 5.0  # one simulated second: ~1,500 records, a rate steady to ~1%
 
 
-def spf_rate(wakeup_us: float) -> float:
-    r, _ = sim.run("ebizzy", "spf", scale=SCALE, threads=16, cpus=16, wakeup_us=wakeup_us)
-    return r.ops_per_s
-
-
 def main() -> None:
     base_seed, spf_seed = seed_rates()
-    lo, hi = 17.7, 1000.0  # the measured wake-up on this machine; a millisecond
-    while hi - lo > 2.5:
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if spf_rate(mid) > spf_seed else (lo, mid)
-    w = round((lo + hi) / 2 / 5) * 5
+    w = guest_wakeup(spf_seed, scale=SCALE)  # bisection from 17.7 us to 1 ms, to 5 us
     spf, _ = sim.run("ebizzy", "spf", scale=SCALE, threads=16, cpus=16, wakeup_us=w)
     base, _ = sim.run("ebizzy", "base", scale=SCALE, threads=16, cpus=16, wakeup_us=w)
     print(f"wakeup_us {w:g}")
