@@ -123,15 +123,20 @@ def test_fixed_key_order_reads_bent_lines_as_the_general_scanner(lines: list[str
     assert fixed == general
 
 
-@given(lines=st.lists(bent_line(), min_size=1, max_size=6))
-def test_bent_lines_come_out_as_the_per_line_path_reads_them(lines: list[str]) -> None:
-    text = "\n".join(lines) + "\n"
+def _assert_fast_path_reads_as_per_line(text: str) -> None:
+    """Rows and rejects of the fast path (threshold 1) equal the per-line path's."""
     quick, _ = _parse_text(text, 1)
     slow, _ = _parse_text(text, OFF)
     assert expected_table(quick) == expected_table(slow)
     assert [(r.line_no, r.reason) for r in quick.rejects] == [
         (r.line_no, r.reason) for r in slow.rejects
     ]
+
+
+@given(lines=st.lists(bent_line(), min_size=1, max_size=6))
+def test_bent_lines_come_out_as_the_per_line_path_reads_them(lines: list[str]) -> None:
+    text = "\n".join(lines) + "\n"
+    _assert_fast_path_reads_as_per_line(text)
 
 
 #: numbers at the edges of the scanner's one-pass reading (perf_stat.c dec_read /
@@ -154,12 +159,7 @@ def test_edge_numbers_are_read_as_the_per_line_path_reads_them(key: str, quoted:
         value = f'"{num}"' if quoted else num
         lines.append("{" + ", ".join(f'"{k}" : {value if k == key else v}' for k, v in KEYS) + "}")
     text = "\n".join(lines) + "\n"
-    quick, _ = _parse_text(text, 1)
-    slow, _ = _parse_text(text, OFF)
-    assert expected_table(quick) == expected_table(slow)
-    assert [(r.line_no, r.reason) for r in quick.rejects] == [
-        (r.line_no, r.reason) for r in slow.rejects
-    ]
+    _assert_fast_path_reads_as_per_line(text)
     if compiled.scanner() is not None:
         fixed, general = _both(text.encode())
         assert fixed == general
