@@ -159,3 +159,24 @@ def test_missing_file(tmp_path: Path) -> None:
         *run_cli("ingest", str(tmp_path / "nope.txt"), "--data", str(tmp_path / "d"))
     )
     assert "no such file" in line
+
+
+@pytest.mark.parametrize("fmt", ["ftrace", "trace-cmd"])
+def test_a_line_of_blanks_is_a_reject_in_linear_time(tmp_path: Path, fmt: str) -> None:
+    """``^\\s*(?P<comm>.*)-`` let the blanks go to either quantifier: a line of n tabs
+    cost n^2 / 2 steps (600,000 and an x, under the 1 MiB line limit: about 20 minutes;
+    a regression shows as the suite's timeout).  comm starts at a non-blank now, which
+    the greedy \\s* gave it anyway, and the line is one reject."""
+    rec = {
+        "ftrace": "          <idle>-0       [001] d..2.  100.000001: sched_switch: prev_comm=a\n",
+        "trace-cmd": "          <idle>-0     [001]   100.000001: sched_switch: prev_comm=a\n",
+    }[fmt]
+    head = "# tracer: nop\n#\n" if fmt == "ftrace" else "cpus=2\n"
+    f = tmp_path / "blanks.txt"
+    f.write_text(head + rec * 20 + "\t" * 600_000 + "x\n" + rec)
+    data = tmp_path / "ds"
+    code, out = run_cli("ingest", str(f), "--data", str(data), "--format", fmt, "--errors", "skip")
+    assert code == 0, out
+    t = spftrace.load(data)
+    assert len(t.events) == 21
+    assert t.rejects.line_no.tolist() == [head.count("\n") + 21]

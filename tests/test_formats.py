@@ -251,3 +251,18 @@ def test_no_small_text_ingest_loads_pandas(tmp_path: Path) -> None:
     lines = out.stdout.strip().splitlines()
     assert lines[-1:] == ["[]"], out.stdout[-2000:] + out.stderr[-2000:]
     assert int(lines[-2]) > 40  # (most inputs stored rows: the parsers really ran)
+
+
+def test_simpleperf_share_search_is_linear_in_a_run_of_blanks() -> None:
+    """simpleperf prints a counter's time share as ``(12.50%)`` at the comment's end.
+    Searched for with a leading ``\\s*``, a comment with 600,000 blanks inside cost
+    n^2 / 2 steps (a regression shows as the suite's timeout); the share is still found
+    after blanks, and the text before it is what is left once they are stripped."""
+    from spftrace.formats.simpleperf_stat import _SHARE_RE
+
+    blanks = " " * 600_000
+    assert _SHARE_RE.search("a" + blanks + "b") is None
+    comment = "1.5 M/sec" + blanks + "(12.50%)"
+    m = _SHARE_RE.search(comment)
+    assert m is not None and float(m.group("pct")) == 12.5
+    assert comment[: m.start()].rstrip() == "1.5 M/sec"

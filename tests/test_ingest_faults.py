@@ -14,6 +14,7 @@ import gzip
 import json
 import lzma
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -357,3 +358,27 @@ def test_a_full_disk_names_the_dataset_not_the_input(tmp_path: Path, seeded: Pat
     assert snapshot(seeded) == before
     assert set(spftrace.load(seeded).runs.run) == {"ebizzy-x86-16cpu"}
     assert os.environ.get("SPFTRACE_DATA") is None
+
+
+def test_a_zstd_bomb_is_read_in_bounded_memory(tmp_path: Path) -> None:
+    """zstd's ``decompress`` has no output limit and an RLE block of 4 bytes stands for
+    128 KiB: a 115 kB file of 1 GiB of one byte took 2 GB in the first read (fed 1 MiB
+    of input at once).  Fed in small pieces, the ingest sees its head and stops with
+    the one-line unknown-format error, its peak RSS far below the 250 MB target."""
+    comp = zstandard.ZstdCompressor().compressobj()
+    parts = [comp.compress(b"a" * (1 << 22)) for _ in range(256)]
+    f = tmp_path / "bomb.zst"
+    f.write_bytes(b"".join(parts) + comp.flush())
+    assert f.stat().st_size < 1 << 20
+    args = ["-m", "spftrace", "ingest", str(f), "--data", str(tmp_path / "ds")]
+    p = subprocess.Popen([sys.executable, *args], stderr=subprocess.PIPE, text=True)
+    assert p.stderr is not None
+    with p.stderr:
+        err = p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)  # this child's own peak RSS
+    p.returncode = os.waitstatus_to_exitcode(status)
+    lines = err.strip().splitlines()
+    assert p.returncode == 1 and len(lines) == 1 and "unknown format" in lines[0], err
+    # a child's ru_maxrss starts from its parent's at the fork (Linux): pytest's own
+    inherited = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert usage.ru_maxrss <= max(inherited, 250_000), (usage.ru_maxrss, inherited)  # KiB

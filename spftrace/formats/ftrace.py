@@ -33,12 +33,12 @@ FORMAT = "ftrace"
 TABLE = "events"
 
 _RECORD_RE = re.compile(
-    r"^\s*(?P<comm>.*)-(?P<pid>\d+)\s+(?:\(\s*(?P<tgid>\d+|-+)\)\s+)?\[(?P<cpu>\d+)\]\s+"
+    r"^\s*(?P<comm>(?:\S.*)?)-(?P<pid>\d+)\s+(?:\(\s*(?P<tgid>\d+|-+)\)\s+)?\[(?P<cpu>\d+)\]\s+"
     r"(?:(?P<flags>[^\s\d][^\s]{2,6})\s+)?(?P<time>\d+(?:\.\d+)?): "
     r"(?P<event>[^\s:]+): ?(?P<payload>.*)$"
 )
 _FUNC_RE = re.compile(
-    r"^\s*(?P<comm>.*)-(?P<pid>\d+)\s+(?:\(\s*(?P<tgid>\d+|-+)\)\s+)?\[(?P<cpu>\d+)\]\s+"
+    r"^\s*(?P<comm>(?:\S.*)?)-(?P<pid>\d+)\s+(?:\(\s*(?P<tgid>\d+|-+)\)\s+)?\[(?P<cpu>\d+)\]\s+"
     r"(?:(?P<flags>[^\s\d][^\s]{2,6})\s+)?(?P<time>\d+(?:\.\d+)?): "
     r"(?P<payload>(?P<func>[^\s:<]+)(?: <[0-9a-f]+>)? <-(?P<caller>[^\s<]+)(?: <[0-9a-f]+>)?)\s*$"
 )

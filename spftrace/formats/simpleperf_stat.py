@@ -62,7 +62,9 @@ _COLUMNS_RE = re.compile(r"^#\s+(?P<cols>.*\bcount\s+event_name)\s+#")
 _TOTAL_RE = re.compile(
     r"^Total test time(?::\s+(?P<t>\d+\.\d+) seconds\.|,(?P<tc>\d+\.\d+),seconds,)\s*$"
 )
-_SHARE_RE = re.compile(r"\s*\((?P<pct>\d+(?:\.\d+)?)%\)\s*$")
+#: no leading \s*: searched for, it made a comment with a long run of blanks inside cost
+#: n^2 / 2 steps; the blanks before the share are stripped where it is cut off
+_SHARE_RE = re.compile(r"\((?P<pct>\d+(?:\.\d+)?)%\)\s*$")
 _GENERATED = "(generated)"
 _METRIC_RE = re.compile(r"^(?P<mv>-?\d+(?:\.\d+)?)(?P<mu>%?\s*\S.*?)?\s*$")
 _PROMPT_RE = re.compile(r"^\s*\S*\$\s+(?P<cmd>(?:su 0 )?simpleperf\s+stat\b.*?)\s*$")

@@ -27,7 +27,7 @@ TABLE = "events"
 
 _INSTANCE_RE = re.compile(r"^(?P<inst>[A-Za-z0-9_.-]+): (?=\s*\S.*-\d+\s)")
 _RECORD_RE = re.compile(
-    r"^\s*(?P<comm>.*)-(?P<pid>\d+)\s+(?:\[(?P<cpu>\d+)\]|(?P<lcpu>\d+)(?P<lflags>\S*))"
+    r"^\s*(?P<comm>(?:\S.*)?)-(?P<pid>\d+)\s+(?:\[(?P<cpu>\d+)\]|(?P<lcpu>\d+)(?P<lflags>\S*))"
     r"(?:\s+(?P<flags>[^\s\d]\S{2,6}))?\s+(?P<time>\d+(?:\.\d+)?): "
     r"(?P<event>[^\s:]+):\s*(?P<payload>.*)$"
 )

@@ -81,6 +81,12 @@ class TruncatedStream(EOFError):
     """The compressed stream ended inside a frame."""
 
 
+#: compressed bytes given to zstd's decompressor per call: its ``decompress`` has no
+#: output limit, and a zstd block of 4 bytes (RLE) stands for 128 KiB, so a 230 kB
+#: file of such blocks expanded to 4 GB in one call; 1 KiB yields at most ~32 MiB
+_ZSTD_FEED = 1 << 10
+
+
 class _ZstdReader(io.RawIOBase):
     """zstd frames one after another; a stream that ends inside a frame raises
     ``TruncatedStream`` instead of ending quietly."""
@@ -92,30 +98,35 @@ class _ZstdReader(io.RawIOBase):
         self._zstd = zstandard.ZstdDecompressor()
         self._dobj = self._zstd.decompressobj()
         self._fed = False  # bytes given to the current frame's decompressor
+        self._in = b""  # compressed bytes read but not yet given to the decompressor
+        self._in_at = 0
         self._out = b""
+        self._out_at = 0  # bytes of ``_out`` already returned
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, b: WriteableBuffer) -> int:
-        while not self._out:
-            data = self.raw.read(CHUNK_BYTES)
-            if not data:
-                if self._fed and not self._dobj.eof:
-                    raise TruncatedStream("zstd stream ends inside a frame (truncated file?)")
-                return 0
-            while data:
-                self._fed = True
-                self._out += self._dobj.decompress(data)
-                data = b""
-                if self._dobj.eof:  # the next frame starts in the unused bytes
-                    data = self._dobj.unused_data
-                    self._dobj = self._zstd.decompressobj()
-                    self._fed = False
+        while self._out_at == len(self._out):
+            if self._in_at == len(self._in):
+                self._in, self._in_at = self.raw.read(CHUNK_BYTES), 0
+                if not self._in:
+                    if self._fed and not self._dobj.eof:
+                        raise TruncatedStream("zstd stream ends inside a frame (truncated file?)")
+                    return 0
+            data = self._in[self._in_at : self._in_at + _ZSTD_FEED]
+            self._in_at += len(data)
+            self._fed = True
+            self._out, self._out_at = self._dobj.decompress(data), 0
+            if self._dobj.eof:  # the next frame starts in the unused bytes
+                rest = self._dobj.unused_data + self._in[self._in_at :]
+                self._in, self._in_at = rest, 0
+                self._dobj = self._zstd.decompressobj()
+                self._fed = False
         view = memoryview(b).cast("B")
-        n = min(len(view), len(self._out))
-        view[:n] = self._out[:n]
-        self._out = self._out[n:]
+        n = min(len(view), len(self._out) - self._out_at)
+        view[:n] = self._out[self._out_at : self._out_at + n]
+        self._out_at += n
         return n
 
 
