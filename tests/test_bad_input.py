@@ -180,3 +180,17 @@ def test_a_line_of_blanks_is_a_reject_in_linear_time(tmp_path: Path, fmt: str) -
     t = spftrace.load(data)
     assert len(t.events) == 21
     assert t.rejects.line_no.tolist() == [head.count("\n") + 21]
+
+
+def test_a_long_blank_line_is_not_read_as_locale_mangled_csv_in_quadratic_time() -> None:
+    """perf_stat.tokens.MANGLED_RE's leading blanks could go to ``\\s*`` or to the ``.*``
+    of its second branch: n^2 / 2 steps on a line of n tabs (20k: 0.32 s, 1M: about
+    13 minutes).  Possessive blanks (``\\s*+``) match the same lines (the branch can
+    absorb any prefix); the de_DE shapes still match.  A regression shows as the
+    suite's timeout."""
+    from spftrace.formats.perf_stat.csv_lines import looks_locale_mangled
+
+    assert not looks_locale_mangled("\t" * 1_000_000 + "x")
+    assert looks_locale_mangled("\t" * 200_000 + "a,15942337,100,00,517,K/sec")
+    assert looks_locale_mangled("  16,97,msec,,task-clock")
+    assert looks_locale_mangled("1.000000000,16,97,ns,,cycles")

@@ -87,7 +87,7 @@ IGNORABLE_PREFIXES = (
 )
 #: de_DE CSV with -x, : "16,97,msec,..." or "...,15942337,100,00,517,K/sec"
 MANGLED_RE = re.compile(
-    r"^\s*(?:\d+\.\d{9},)?(?:\d+,\d{2},(?:msec|ns|Joules)?,|.*,\d+,100,00(?:,|$))"
+    r"^\s*+(?:\d+\.\d{9},)?(?:\d+,\d{2},(?:msec|ns|Joules)?,|.*,\d+,100,00(?:,|$))"
 )
 ERROR_RE = re.compile(
     r"^(?:event syntax error:|Workload failed:|\s*Error:|invalid or unsupported event"
