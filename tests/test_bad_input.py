@@ -194,3 +194,21 @@ def test_a_long_blank_line_is_not_read_as_locale_mangled_csv_in_quadratic_time()
     assert looks_locale_mangled("\t" * 200_000 + "a,15942337,100,00,517,K/sec")
     assert looks_locale_mangled("  16,97,msec,,task-clock")
     assert looks_locale_mangled("1.000000000,16,97,ns,,cycles")
+
+
+def test_sample_tails_of_a_megabyte_of_hex_words_are_found_in_linear_time() -> None:
+    """callchain.sample_tail searched ``\\s(hex) (\\S.*?) \\((dso)\\)$`` from every hex word,
+    each scan running to the line's end, and tail() fullmatched from every one: n^2 on a
+    line of many hex words (80k characters: 13 s; a 1 MiB line: tens of minutes).  The
+    answers as perf prints them: the leftmost ip before the trailing (dso) for a sample's
+    tail (ip 1, the sym the rest: "11 11 ..."), the last one for tail(); a line
+    without a (dso) has none."""
+    from spftrace.formats.callchain import sample_tail, tail
+
+    words = "1 1" * 333_333
+    assert sample_tail("x: " + words + " )") is None
+    assert tail("x: " + words + " )") is None
+    before, sym, dso = sample_tail("x: " + words + " do_fault ([kernel.kallsyms])") or ("", "", "")
+    assert (before, sym[:5], sym[-8:], dso) == ("x:", "11 11", "do_fault", "[kernel.kallsyms]")
+    got = tail("x: " + words + " ffffffff81001234 do_fault ([unknown])")
+    assert got is not None and got[1:] == (0xFFFFFFFF81001234, "do_fault", None)

@@ -29,6 +29,7 @@ _FRAME_RE = re.compile(r"^ *\t *([0-9a-fA-F]{1,16})(?: (.*))?$")
 _DSO_RE = re.compile(r"^(.*?) \(([^()]*)\)$")
 _OFF_RE = re.compile(r"^(.*)\+0x([0-9a-fA-F]+)$")
 _TAIL_RE = re.compile(r"\s([0-9a-fA-F]{1,16}) (\S.*?) \(([^()]+)\)$")
+_IP_WORD_RE = re.compile(r"\s([0-9a-fA-F]{1,16}) (?=\S)")
 _LOST_RE = re.compile(r"\bPERF_RECORD_LOST lost (\d+)\s*$")
 _UNKNOWN = ("[unknown]", "")
 
@@ -69,11 +70,31 @@ def sample_tail(payload: str) -> tuple[str, str, str | None] | None:
     perf's ``ip sym (dso)``: those are perf's fields, not the tracepoint's."""
     if not payload.endswith(")"):
         return None
-    m = _TAIL_RE.search(payload)
-    if m is None:
+    if "\n" in payload:  # (never in a line; the regex's own reading, which is quadratic)
+        m = _TAIL_RE.search(payload)
+        if m is None:
+            return None
+        dso = m.group(3)
+        return payload[: m.start()], m.group(2), None if dso in _UNKNOWN else dso
+    lp = _dso_open(payload)
+    if lp < 0:
         return None
-    dso = m.group(3)
-    return payload[: m.start()], m.group(2), None if dso in _UNKNOWN else dso
+    # _TAIL_RE's match, found without it: its lazy sym makes the ``(dso)`` the last
+    # parenthesis, and its search the leftmost hex word before it; the regex tried every
+    # hex word and scanned to the end from each (n^2 on a line of many hex words)
+    ip = _IP_WORD_RE.search(payload, 0, lp - 1)
+    if ip is None:
+        return None
+    dso = payload[lp + 1 : -1]
+    return payload[: ip.start()], payload[ip.end() : lp - 1], None if dso in _UNKNOWN else dso
+
+
+def _dso_open(text: str) -> int:
+    """Where the trailing `` (dso)`` of ``text`` (it ends in ')') opens, or -1."""
+    lp = text.rfind("(")
+    if lp < 1 or text[lp - 1] != " " or lp + 2 > len(text) - 1 or ")" in text[lp + 1 : -1]:
+        return -1
+    return lp
 
 
 _IP_AT_RE = re.compile(r"(?<=\s)([0-9a-fA-F]{1,16}) (?=\S)")
@@ -87,13 +108,32 @@ def tail(text: str) -> tuple[str, int, str, str | None] | None:
     if not text.endswith(")"):
         return None
     padded = " " + text
-    for m in reversed(list(_IP_AT_RE.finditer(padded))):
-        rest = _SYM_DSO_RE.fullmatch(padded, m.end())
-        if rest is not None:
-            dso = rest.group(2)
-            before = padded[: m.start()].strip()
-            return before, int(m.group(1), 16), rest.group(1), None if dso in _UNKNOWN else dso
-    return None
+    if "\n" in text:  # (never in a line; the regexes' own reading, which is quadratic)
+        for m in reversed(list(_IP_AT_RE.finditer(padded))):
+            rest = _SYM_DSO_RE.fullmatch(padded, m.end())
+            if rest is not None:
+                dso = rest.group(2)
+                before = padded[: m.start()].strip()
+                return before, int(m.group(1), 16), rest.group(1), None if dso in _UNKNOWN else dso
+        return None
+    lp = _dso_open(padded)
+    if lp < 0:
+        return None
+    # the sym-and-dso fullmatch from a hex word holds exactly when the word ends before
+    # the (dso)'s blank: the last such word, without a fullmatch from each (n^2)
+    last = None
+    for m in _IP_AT_RE.finditer(padded, 0, lp - 1):
+        last = m
+    if last is None:
+        return None
+    dso = padded[lp + 1 : -1]
+    sym = padded[last.end() : lp - 1]
+    return (
+        padded[: last.start()].strip(),
+        int(last.group(1), 16),
+        sym,
+        None if dso in _UNKNOWN else dso,
+    )
 
 
 def lost(line: str) -> int | None:
