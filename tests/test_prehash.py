@@ -143,3 +143,29 @@ def test_without_mmap_the_file_is_read(tmp_path: Path, monkeypatch: pytest.Monke
     assert e.error is None and e.nbytes == len(raw)
     assert e.digest(len(raw)) == hashlib.sha256(raw).hexdigest()
     assert e.digest(len(raw) - 1) == hashlib.sha256(raw[:-1]).hexdigest()
+
+
+def test_the_api_hashes_its_files_early_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """spftrace.ingest (no __main__) starts the early hash of the files it names, as the
+    command does (not stdin), and records hashlib's digest; SPFTRACE_PREHASH=0 stops it."""
+    import spftrace
+
+    started: list[list[str]] = []
+    real = prehash.start
+
+    def spy(paths: list[str]) -> None:
+        started.append(list(paths))
+        real(paths)
+
+    monkeypatch.setattr(prehash, "start", spy)
+    p = _big(tmp_path)
+    (s,) = spftrace.ingest([p], data=tmp_path / "ds")
+    assert started == [[str(p)]]
+    runs = pq.read_table(tmp_path / "ds" / "runs").to_pydict()
+    assert runs["sha256"] == [hashlib.sha256(p.read_bytes()).hexdigest()]
+    assert s.bytes == p.stat().st_size
+    monkeypatch.setenv("SPFTRACE_PREHASH", "0")
+    spftrace.ingest([p], data=tmp_path / "ds2")
+    assert started == [[str(p)]]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .keys import distinct_rows
+from .keys import _ints, distinct_rows
 
 #: (ts, cpu, aggr, thread, cgroup, event): what identifies a counter within a block
 Key = tuple[int | None, int | None, str | None, str | None, str | None, str]
@@ -77,7 +77,7 @@ class Blocks:
         n = len(ts)
         if not n or ts.null_count:
             return None
-        t = ts.to_numpy()
+        t = _ints(ts)  # (ts.to_numpy() would import pandas)
         if (self.last_ts is not None and t[0] < self.last_ts) or (t[1:] < t[:-1]).any():
             return None
         hashed = key_hash is not None and _pairs_distinct(t, key_hash)
