@@ -229,3 +229,24 @@ def test_every_line_is_a_record_or_left_over(
     for col in record_columns(scan, v4=False).values():
         col.validate(full=True)
         assert len(col) == scan.records
+
+
+def test_recycled_buffers_carry_nothing_over() -> None:
+    """A chunk's large buffers go back to a pool for the next chunk's (tracetext.c
+    pool_get): a chunk whose records have every field set, dropped, then one of the
+    same size whose records have none must read as all null (hand-derived: the
+    second payload has no ip, vma or address)."""
+    full = (LINE + "\n") * 9000
+    bare = LINE.split("pagefault:")[0] + "pagefault:spf_vma_changed: seq=7" + " " * 55 + "\n"
+    for _ in range(3):  # the first scan's buffers are made, the later ones recycled
+        scan = perf(chunk(full))
+        assert scan.records == 9000
+        del scan
+        scan = perf(chunk(bare * 9000))
+        assert scan.records == 9000
+        cols = record_columns(scan, v4=False)
+        for name in ("ip", "vm_start", "vm_end", "address"):
+            assert cols[name].null_count == 9000, name
+        assert set(cols["payload"].to_pylist()) == {"seq=7" + " " * 55}
+        assert cols["fields"][0].as_py() == [("seq", "7")]
+        assert ints(scan.ts.values, "q") == [12345_678901000] * 9000

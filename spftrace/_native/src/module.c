@@ -22,6 +22,7 @@ static const char *BOOL_NAMES[N_BOOL] = {"write", "success"};
 typedef struct {
     PyObject_HEAD char *p;
     Py_ssize_t len;
+    size_t cap; /* POOL_MIN or more: the block goes back to the pool (tracetext.h) */
 } Memory;
 
 static int memory_getbuffer(PyObject *self, Py_buffer *view, int flags) {
@@ -31,7 +32,11 @@ static int memory_getbuffer(PyObject *self, Py_buffer *view, int flags) {
 }
 
 static void memory_dealloc(PyObject *self) {
-    free(((Memory *)self)->p);
+    Memory *m = (Memory *)self;
+    if (m->p != NULL && m->cap >= POOL_MIN)
+        pool_put(m->p, m->cap);
+    else
+        free(m->p);
     Py_TYPE(self)->tp_free(self);
 }
 
@@ -53,7 +58,11 @@ static PyObject *take(Buf *b) {
         return NULL;
     m->p = b->p;
     m->len = (Py_ssize_t)b->len;
-    if (b->p != NULL && b->cap > b->len) { /* give back the unused reserve */
+    m->cap = b->cap;
+    if (b->cap >= POOL_MIN) {
+        /* kept whole for the pool: pages past len that were never written cost no
+         * memory, and a shrunk block would fit no later chunk's worst case */
+    } else if (b->p != NULL && b->cap > b->len) { /* give back the unused reserve */
         char *q = realloc(b->p, b->len ? b->len : 1);
         if (q != NULL)
             m->p = q;

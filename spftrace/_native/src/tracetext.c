@@ -4,6 +4,8 @@
  * copied.  Inside a line every read may go one byte past the last character:
  * the line's newline (or, for a last line without one, a copy that has it) is
  * the sentinel that ends every run.  Each function names the Python it mirrors. */
+#include <pthread.h>
+
 #include "tracetext.h"
 
 #ifdef __SSE2__
@@ -723,6 +725,74 @@ typedef struct {
     const V4Rule *v4;
 } Grammar;
 
+/* The pool of large buffers (tracetext.h): at most POOL_SLOTS blocks, each at
+ * least POOL_MIN bytes and POOL_BYTES together (of room: only pages once written
+ * are resident), sizes rounded up to POOL_MIN so that the buffers of
+ * chunks of about the same size fit each other.  Taken with the GIL released
+ * (the scans), given back with it held (a Memory's deallocation): a mutex. */
+#define POOL_SLOTS 256
+#define POOL_BYTES ((size_t)256 << 20)
+static struct {
+    void *p;
+    size_t cap;
+} pool[POOL_SLOTS];
+static size_t pool_n, pool_bytes;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *pool_get(size_t want, size_t *cap) {
+    want = (want + POOL_MIN - 1) / POOL_MIN * POOL_MIN;
+    void *p = NULL;
+    pthread_mutex_lock(&pool_lock);
+    size_t best = pool_n;
+    for (size_t k = 0; k < pool_n; k++)
+        if (pool[k].cap >= want && (best == pool_n || pool[k].cap < pool[best].cap))
+            best = k;
+    if (best < pool_n) {
+        p = pool[best].p;
+        *cap = pool[best].cap;
+        pool_bytes -= pool[best].cap;
+        pool[best] = pool[--pool_n];
+    }
+    pthread_mutex_unlock(&pool_lock);
+    if (p == NULL && (p = malloc(want)) != NULL)
+        *cap = want;
+    return p;
+}
+
+void pool_put(void *p, size_t cap) {
+    pthread_mutex_lock(&pool_lock);
+    if (pool_n < POOL_SLOTS && pool_bytes + cap <= POOL_BYTES) {
+        pool[pool_n].p = p;
+        pool[pool_n].cap = cap;
+        pool_bytes += cap;
+        pool_n++;
+        p = NULL;
+    }
+    pthread_mutex_unlock(&pool_lock);
+    free(p);
+}
+
+/* buf_reserve, from the pool when the room is large */
+static void reserve_buf(Buf *b, size_t need) {
+    size_t want = b->len + need, cap;
+    if (want <= b->cap)
+        return;
+    if (want < POOL_MIN) {
+        buf_reserve(b, need);
+        return;
+    }
+    char *q = pool_get(want, &cap);
+    if (q == NULL) {
+        *b->oom = 1;
+        return;
+    }
+    if (b->len)
+        memcpy(q, b->p, b->len);
+    free(b->p);
+    b->p = q;
+    b->cap = cap;
+}
+
 /* Room for the worst case of n lines of len bytes: records and left-over lines
  * share the per-line columns' room, strings cannot outgrow the input (plus a
  * qualified event's system), bitmaps take a bit per line. */
@@ -733,30 +803,30 @@ static void reserve(Scan *out, size_t n, size_t len, const Grammar *g) {
     Buf *i64[] = {&out->line_no, &out->ts, &out->other_line_no, &out->other_start,
                   &out->other_end};
     for (size_t k = 0; k < sizeof i64 / sizeof i64[0]; k++)
-        buf_reserve(i64[k], 8 * n);
+        reserve_buf(i64[k], 8 * n);
     for (int k = 0; k < N_U64; k++) {
-        buf_reserve(&out->u64[k], 8 * n);
-        buf_reserve(&out->u64_valid[k].b, bits);
+        reserve_buf(&out->u64[k], 8 * n);
+        reserve_buf(&out->u64_valid[k].b, bits);
     }
     for (int k = 0; k < N_BOOL; k++) {
-        buf_reserve(&out->bools[k].b, bits);
-        buf_reserve(&out->bools_valid[k].b, bits);
+        reserve_buf(&out->bools[k].b, bits);
+        reserve_buf(&out->bools_valid[k].b, bits);
     }
     if (out->has_cpu)
-        buf_reserve(&out->cpu, 4 * n);
+        reserve_buf(&out->cpu, 4 * n);
     if (out->has_pid)
-        buf_reserve(&out->pid, 4 * n);
+        reserve_buf(&out->pid, 4 * n);
     if (out->has_pid_valid)
-        buf_reserve(&out->pid_valid.b, bits);
+        reserve_buf(&out->pid_valid.b, bits);
     if (out->has_tid)
-        buf_reserve(&out->tid, 4 * n);
+        reserve_buf(&out->tid, 4 * n);
     Strs *strs[] = {&out->comm, &out->event, &out->payload};
     for (size_t k = 0; k < 3; k++) {
-        buf_reserve(&strs[k]->off, 4 * n);
-        buf_reserve(&strs[k]->data, len);
+        reserve_buf(&strs[k]->off, 4 * n);
+        reserve_buf(&strs[k]->data, len);
     }
-    buf_reserve(&out->event.data, sys * n);
-    buf_reserve(&out->field_off, 4 * n);
+    reserve_buf(&out->event.data, sys * n);
+    reserve_buf(&out->field_off, 4 * n);
 }
 
 static void scan_lines(const uint8_t *data, size_t len, size_t n_lines, int64_t origin,

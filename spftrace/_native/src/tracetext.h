@@ -54,6 +54,13 @@ typedef struct {
 void scan_init(Scan *out);
 void scan_free(Scan *out);
 
+/* Large output buffers are recycled (tracetext.c): a chunk's buffers, freed once the
+ * writer has encoded them, were glibc mmaps of ~2 MB given back to the kernel, so
+ * every chunk's output went to fresh pages the kernel had to fault in and zero. */
+#define POOL_MIN (64 * 1024)
+void *pool_get(size_t want, size_t *cap);
+void pool_put(void *p, size_t cap);
+
 /* n_lines lines of data[0:len], each ending at its newline or at the end of the
  * data; line numbers are origin + index. */
 void scan_perf_script(const uint8_t *data, size_t len, size_t n_lines, int64_t origin,
