@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..inflate import InflateError, inflate
 from . import walk as W
 from .attr import parse_attr
 from .header import Features, FileHeader, parse_feature
@@ -37,6 +38,9 @@ TABLE_ROWS = 32768  # records per walk call
 #: queued windows are kept in memory up to this many bytes (with their record
 #: tables); past it they are dropped and read and walked again when delivered
 SPILL_BYTES = 32 << 20
+#: the most one COMPRESSED record may inflate to when the header names no mmap_len
+#: (perf writes one record per mmap read: mmap_len bytes at most)
+COMPRESSED_MAX = 32 << 20
 
 
 class _Blob:
@@ -67,7 +71,6 @@ class Reader:
         self.builder = RowBuilder(session)
         self.records = 0
         self.skipped = 0
-        self._zstd: Any = None
         self._zcarry = b""
         self.table = W.new_table(TABLE_ROWS)
         #: the seekable file the data section is read from (None: a pipe), and the
@@ -243,13 +246,14 @@ class Reader:
             s.features.compressed = f.compressed
 
     def _compressed(self, payload: bytes) -> None:
-        import zstandard
-
-        if self._zstd is None:
-            self._zstd = zstandard.ZstdDecompressor()
+        # perf decompresses a record into its mmap_len buffer (session.c
+        # perf_session__process_compressed_event): the output is bounded the same way
+        # (unbounded, 64 kB of RLE blocks took 2 GB)
+        feat = self.s.features.compressed
+        limit = min(feat[1] if feat and feat[1] else COMPRESSED_MAX, COMPRESSED_MAX)
         try:
-            out = self._zstd.decompressobj().decompress(payload)
-        except zstandard.ZstdError:
+            out = inflate("zstd", payload, limit)
+        except InflateError:
             self.s.counts["compressed_undecodable"] += 1
             return
         buf = self._zcarry + out

@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import IO
 
+from ..inflate import InflateError, inflate
 from ..tracing_data import (
     Cursor,
     TracingData,
@@ -39,6 +40,10 @@ SECTION_OPTIONS = {
     OPT_PRINTK,
     OPT_CMDLINES,
 }
+#: the most a compressed section may hold (trace-cmd compresses a section whole: the
+#: largest, kallsyms or the event formats, are a few MiB); a CPU chunk may hold at
+#: most this or ``merge.PAGES`` pages, whichever is less (trace-cmd writes 10 pages)
+BLOCK_MAX = 32 << 20
 
 
 class DatError(ValueError):
@@ -95,28 +100,21 @@ class Source:
         return data
 
 
-def decompress(name: str, data: bytes, size: int) -> bytes:
-    """One compressed block or chunk; ``size`` is what the file says it holds (the
-    output is produced incrementally, so a damaged size cannot claim memory)."""
-    if name == "zstd":
-        import zstandard
-
-        try:
-            out = zstandard.ZstdDecompressor().decompressobj().decompress(data)
-        except zstandard.ZstdError as err:
-            raise DatError(f"zstd data cannot be decompressed ({err})") from None
-    elif name == "zlib":
-        import zlib
-
-        try:
-            out = zlib.decompressobj().decompress(data)
-        except zlib.error as err:
-            raise DatError(f"zlib data cannot be decompressed ({err})") from None
-    else:
-        raise DatError(f"unsupported compression {name!r} (spftrace reads zstd and zlib)")
+def decompress(name: str, data: bytes, size: int, limit: int = BLOCK_MAX) -> bytes:
+    """One compressed block or chunk; ``size`` is what the file says it holds.  A claim
+    over ``limit`` is refused before decompressing, and the output stops just past
+    the claim (inflate), so neither a damaged size nor a bomb can claim memory."""
+    if size > limit:
+        raise DatError(
+            f"a compressed block claims {size} bytes, more than spftrace reads ({limit})"
+        )
+    try:
+        out = inflate(name, data, size)
+    except InflateError as err:
+        raise DatError(str(err)) from None
     if len(out) != size:
         raise DatError(f"compressed data holds {len(out)} bytes, the file says {size}")
-    return bytes(out)
+    return out
 
 
 def read_dat_header(f: IO[bytes]) -> DatHeader:

@@ -1,0 +1,114 @@
+"""Tiny crafted perf.data and trace.dat files whose length fields lie.
+
+Each claims far more than it holds (a decompressed size, a CPU count, a string's
+length); the reader must give a one-line SpftraceError, or the records before the
+damage, with memory bounded by the file, never a MemoryError or a hang.  Memory is
+checked with tracemalloc (the peak of Python's allocations, where bytes objects and
+numpy arrays live), not with a clock.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import zstandard
+
+from spftrace.errors import SpftraceError
+from spftrace.formats.inflate import InflateError, inflate
+from spftrace.formats.perf_data import read_perf_data
+from spftrace.formats.trace_dat import read_trace_dat
+
+MAGIC = b"\x17\x08\x44tracing"
+MiB = 1 << 20
+
+
+def peak(fn: Callable[[], Any]) -> tuple[Any, int]:
+    """fn's result (or the exception it raised) and its peak traced allocation."""
+    tracemalloc.start()
+    try:
+        try:
+            out: Any = fn()
+        except (SpftraceError, InflateError) as err:
+            out = err
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def zeros_zstd(n: int) -> bytes:
+    """One zstd frame of ``n`` zero bytes (a few hundred bytes per MiB)."""
+    cobj = zstandard.ZstdCompressor(level=1).compressobj()
+    return b"".join(cobj.compress(bytes(MiB)) for _ in range(n // MiB)) + cobj.flush()
+
+
+def dat_rows(raw: bytes) -> list[dict[str, Any]]:
+    return [
+        r for b in read_trace_dat(io.BytesIO(raw), source="t.dat") for r in b.events.to_pylist()
+    ]
+
+
+def dat_v7_options(section: bytes) -> bytes:
+    """A v7 trace.dat with zstd named and one options section (``section``: its
+    header and data)."""
+    head = MAGIC + b"7\0" + bytes([0, 8]) + struct.pack("<I", 4096) + b"zstd\0" + b"1.5\0"
+    return head + struct.pack("<Q", len(head) + 8) + section
+
+
+def compressed_section(sid: int, z: bytes, claimed: int) -> bytes:
+    data = struct.pack("<II", len(z), claimed) + z
+    return struct.pack("<HHIQ", sid, 1, 0, len(data)) + data
+
+
+# --- decompression ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["zstd", "zlib"])
+def test_inflate_stops_just_past_its_limit(name: str) -> None:
+    import zlib
+
+    data = zeros_zstd(64 * MiB) if name == "zstd" else zlib.compress(bytes(64 * MiB), 9)
+    assert len(data) < 128 * 1024
+    err, top = peak(lambda: inflate(name, data, 1000))
+    assert isinstance(err, InflateError) and "more than the 1000 bytes claimed" in str(err)
+    assert top < 8 * MiB  # 64 MiB of output were never held
+    assert inflate(name, data[:], 64 * MiB) == bytes(64 * MiB)
+
+
+def test_trace_dat_section_claiming_a_gib_is_refused_unread() -> None:
+    raw = dat_v7_options(compressed_section(0, zeros_zstd(MiB), 1 << 30))
+    err, top = peak(lambda: dat_rows(raw))
+    assert isinstance(err, SpftraceError)
+    assert str(err) == (
+        "t.dat: a compressed block claims 1073741824 bytes, more than spftrace reads (33554432)"
+    )
+    assert top < 8 * MiB
+
+
+def test_trace_dat_section_holding_more_than_it_claims() -> None:
+    raw = dat_v7_options(compressed_section(0, zeros_zstd(64 * MiB), 4096))
+    err, top = peak(lambda: dat_rows(raw))
+    assert isinstance(err, SpftraceError)
+    assert str(err) == "t.dat: zstd data holds more than the 4096 bytes claimed"
+    assert top < 8 * MiB
+
+
+def test_perf_data_compressed_record_is_bounded() -> None:
+    """A pipe-mode file of one COMPRESSED record (type 81) inflating to 64 MiB: perf
+    would stop at its mmap_len; spftrace counts the record undecodable and holds
+    at most reader.COMPRESSED_MAX of it."""
+    z = zeros_zstd(64 * MiB)
+    raw = b"PERFILE2" + struct.pack("<Q", 16) + struct.pack("<IHH", 81, 0, 8 + len(z)) + z
+
+    def run() -> list[Any]:
+        return list(read_perf_data(io.BytesIO(raw), source="p.data", kallsyms=None))
+
+    out, top = peak(run)
+    assert not isinstance(out, Exception)
+    stats = {name: v for b in out for name, _cpu, v in b.stats}
+    assert stats.get("compressed_undecodable") == 1
+    assert top < 48 * MiB
