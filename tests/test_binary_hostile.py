@@ -112,3 +112,75 @@ def test_perf_data_compressed_record_is_bounded() -> None:
     stats = {name: v for b in out for name, _cpu, v in b.stats}
     assert stats.get("compressed_undecodable") == 1
     assert top < 48 * MiB
+
+
+# --- trace.dat CPU tables -----------------------------------------------------------
+
+
+def dat_v6(cpus: int, options: bytes = b"", fly: bytes = b"") -> bytes:
+    """A v6 trace.dat with empty header pages, no formats, ``cpus`` CPUs, ``options``
+    (each ``opt()``) and what follows "flyrecord" (the CPU table and data)."""
+    raw = MAGIC + b"6\0" + bytes([0, 8]) + struct.pack("<I", 4096)
+    raw += b"header_page\0" + bytes(8) + b"header_event\0" + bytes(8)
+    raw += bytes(4 + 4 + 4 + 4 + 8)  # ftrace and event formats, kallsyms, printk, cmdlines
+    raw += struct.pack("<I", cpus)
+    if options:
+        raw += b"options  \0" + options + bytes(2)
+    return raw + b"flyrecord\0" + fly
+
+
+def opt(kind: int, data: bytes) -> bytes:
+    return struct.pack("<HI", kind, len(data)) + data
+
+
+def test_trace_dat_buffers_sharing_one_cpu_table_are_refused() -> None:
+    """3,000 BUFFER options all pointing at the top buffer's table of 3,000 CPUs (a
+    93 kB file) asked for 9M CPU entries: 28.6 s and 1.4 GB before the count was
+    checked against the room the file has for their tables."""
+    cpus, buffers = 3000, 3000
+
+    def build(at: int) -> bytes:
+        options = opt(3, struct.pack("<Q", at) + b"\0") * buffers
+        return dat_v6(cpus, options, bytes(16 * cpus))
+
+    at = build(0).index(b"flyrecord\0")
+    raw = build(at)
+    assert raw.index(b"flyrecord\0") == at
+    err, top = peak(lambda: dat_rows(raw))
+    assert isinstance(err, SpftraceError)
+    assert str(err) == (
+        f"t.dat: the header lists {cpus * (buffers + 1)} CPU entries, "
+        f"the file has room for {len(raw) // 16}"
+    )
+    assert top < 8 * MiB
+
+
+def test_trace_dat_cpus_sharing_their_data_are_refused() -> None:
+    """1,000 CPUs whose data are the same 1 MiB: each was read (1.1 GB) and its
+    records would have been repeated 1,000 times."""
+    cpus, size = 1000, MiB
+
+    def build(at: int) -> bytes:
+        return dat_v6(cpus, fly=struct.pack("<QQ", at, size) * cpus) + bytes(size)
+
+    at = len(build(0)) - size
+    raw = build(at)
+    err, top = peak(lambda: dat_rows(raw))
+    assert isinstance(err, SpftraceError)
+    assert str(err) == (
+        f"t.dat: the data of CPU 1 (buffer '') start inside those of CPU 0 (buffer ''), "
+        f"at offset {at}"
+    )
+    assert top < 8 * MiB
+
+
+def test_trace_dat_v7_buffer_count_beyond_its_option() -> None:
+    """A BUFFER option claiming 2^32-1 CPUs in 40 bytes."""
+    data = struct.pack("<Q", 0) + b"b\0" + b"local\0" + struct.pack("<I", 0xFFFFFFFF)
+    data += bytes(40)
+    options = opt(3, data) + opt(0, bytes(8))
+    raw = dat_v7_options(struct.pack("<HHIQ", 0, 0, 0, len(options)) + options)
+    err, _top = peak(lambda: dat_rows(raw))
+    assert isinstance(err, SpftraceError)
+    assert str(err) == "t.dat: the header lists 4294967295 CPU entries, the file has room for 2"
+
