@@ -167,13 +167,8 @@ class FileCursor(Cursor):
         self.pos += n
         return out
 
-    def cstr(self, limit: int = 1 << 16) -> bytes:
-        chunk = self.src.read(self.pos, min(limit, self.src.size - self.pos))
-        end = chunk.find(b"\0")
-        if end < 0:
-            raise TracingDataError(f"unterminated string at offset {self.pos}")
-        self.pos += end + 1
-        return chunk[:end]
+    def window(self, n: int) -> bytes:
+        return self.src.read(self.pos, max(0, min(n, self.src.size - self.pos)))
 
 
 def _v6(src: Source, pos: int, td: TracingData, version: int) -> DatHeader:
