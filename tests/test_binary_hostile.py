@@ -209,3 +209,41 @@ def test_trace_dat_v6_short_names_read_about_once() -> None:
     f = CountingFile(bytes(raw))
     assert list(read_trace_dat(f, source="t.dat"))[-1].records == 0
     assert f.taken < 40 * len(raw)
+
+
+# --- perf.data attrs ------------------------------------------------------------------
+
+
+def perf_file(attrs: list[tuple[int, int]], tail: bytes) -> bytes:
+    """A file-mode perf.data with software attrs (VER5, 120 bytes) whose ids sections
+    are ``attrs`` (offset, size), no data, and ``tail`` after the attrs."""
+    attr_size, at = 136, 104
+    table = b"".join(
+        struct.pack("<IIQ", 1, 120, 0) + bytes(104) + struct.pack("<QQ", io, isz)
+        for io, isz in attrs
+    )
+    data_at = at + len(table) + len(tail)
+    head = b"PERFILE2" + struct.pack("<6Q", 104, attr_size, at, len(table), data_at, 0)
+    return head + bytes(48) + table + tail
+
+
+def test_perf_data_attrs_sharing_one_ids_section_are_refused() -> None:
+    n, size = 200, 8000
+    ids_at = 104 + 136 * n
+    raw = perf_file([(ids_at, size)] * n, bytes(size))
+    err, top = peak(lambda: list(read_perf_data(io.BytesIO(raw), source="p.data", kallsyms=None)))
+    assert isinstance(err, SpftraceError)
+    assert str(err) == (
+        "p.data: damaged perf.data attrs (the ids of attr 1 start inside those of attr 0, "
+        f"at offset {ids_at})"
+    )
+    assert top < 8 * MiB
+
+
+def test_perf_data_attrs_with_their_own_ids_are_read() -> None:
+    """The same attrs with ids one after another: read (no data, so no rows)."""
+    n, size = 3, 16
+    ids_at = 104 + 136 * n
+    raw = perf_file([(ids_at + size * i, size) for i in range(n)], bytes(size * n))
+    batches = list(read_perf_data(io.BytesIO(raw), source="p.data", kallsyms=None))
+    assert sum(b.records for b in batches) == 0
