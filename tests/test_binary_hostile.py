@@ -247,3 +247,32 @@ def test_perf_data_attrs_with_their_own_ids_are_read() -> None:
     raw = perf_file([(ids_at + size * i, size) for i in range(n)], bytes(size * n))
     batches = list(read_perf_data(io.BytesIO(raw), source="p.data", kallsyms=None))
     assert sum(b.records for b in batches) == 0
+
+
+def pipe_file(*records: bytes) -> bytes:
+    return b"PERFILE2" + struct.pack("<Q", 16) + b"".join(records)
+
+
+@pytest.mark.parametrize("use_native", [True, False])
+def test_perf_data_auxtrace_size_near_2_64(use_native: bool) -> None:
+    """AUXTRACE records whose trailing size is 2^64 - 16: the compiled walk's sum
+    wrapped to 0 and stood still (past 1.3 GB in 20 s), and the skip of a huge record
+    raised OverflowError from read.  Now the data end inside the record, in a note."""
+    rec = struct.pack("<IHHQ", 71, 0, 16, (1 << 64) - 16) + bytes(32)
+    raw = pipe_file(rec * 4)
+    batches = list(
+        read_perf_data(io.BytesIO(raw), source="p.data", kallsyms=None, use_native=use_native)
+    )
+    notes = [n for b in batches for n in b.notes]
+    assert f"the data ends inside a {(1 << 64) - 16 + 16}-byte record" in " ".join(notes)
+
+
+def test_perf_data_huge_auxtrace_record_is_skipped_unheld() -> None:
+    """A 72 MiB AUX record (over reader.HUGE_RECORD) was read whole to be dropped."""
+    size = 72 * MiB
+    f = io.BytesIO(pipe_file(struct.pack("<IHHQ", 71, 0, 48, size) + bytes(32 + size)))
+    out, top = peak(lambda: list(read_perf_data(f, source="p.data", kallsyms=None)))
+    assert not isinstance(out, Exception)
+    stats = {name: v for b in out for name, _cpu, v in b.stats}
+    assert stats.get("skipped_auxtrace") == 1
+    assert top < 16 * MiB

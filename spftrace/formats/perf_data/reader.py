@@ -382,6 +382,19 @@ def read_exactly(stream: IO[bytes], n: int) -> bytes:
     return b"".join(parts)
 
 
+def skip_exactly(stream: IO[bytes], n: int) -> int:
+    """Reads and drops up to ``n`` bytes, 1 MiB at a time; returns how many there were.
+    (read_exactly held a skipped AUX record whole, and a size near 2^64 raised
+    OverflowError from read.)"""
+    got = 0
+    while got < n:
+        chunk = stream.read(min(n - got, 1 << 20))
+        if not chunk:
+            break
+        got += len(chunk)
+    return got
+
+
 def walk_stream(
     reader: Reader, stream: IO[bytes], remaining: int | None, first_offset: int
 ) -> Iterator[tuple[str, Any]]:
@@ -421,13 +434,15 @@ def walk_stream(
                 total += struct.unpack_from((">" if reader.s.big else "<") + "Q", carry, 8)[0]
             if total > HUGE_RECORD:  # AUX area data: skip it without holding it
                 skip = total - len(carry)
-                dropped = read_exactly(stream, skip) if skip > 0 else b""
+                if remaining is not None:
+                    skip = min(skip, remaining + 1)  # past the section: cut short
+                dropped = skip_exactly(stream, skip) if skip > 0 else 0
                 reader.s.counts["skipped_" + RECORD_NAMES.get(typ, f"type_{typ}")] += 1
                 if remaining is not None:
-                    remaining -= len(dropped)
+                    remaining -= dropped
                 offset += total
                 carry = b""
-                if len(dropped) < skip:
+                if dropped < skip:
                     yield "end", (offset, f"the data ends inside a {total}-byte record")
                     return
 
