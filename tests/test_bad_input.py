@@ -212,3 +212,33 @@ def test_sample_tails_of_a_megabyte_of_hex_words_are_found_in_linear_time() -> N
     assert (before, sym[:5], sym[-8:], dso) == ("x:", "11 11", "do_fault", "[kernel.kallsyms]")
     got = tail("x: " + words + " ffffffff81001234 do_fault ([unknown])")
     assert got is not None and got[1:] == (0xFFFFFFFF81001234, "do_fault", None)
+
+
+HUGE = "9" * 5000  # int() refuses a string of over 4300 digits (ValueError)
+OUT_OF_RANGE = {
+    "wis-row-digits": (
+        None,
+        "tasks,processes,processes_idle,threads,threads_idle,linear\n" + f"1,{HUGE},1.0,1,1.0,1\n",
+        ":2: not will-it-scale output",
+    ),
+    "wis-average-digits": (
+        None,
+        f"testcase:x\nwarmup\nmin:1 max:1 total:1\naverage:{HUGE}\n",
+        ":4: not will-it-scale output",
+    ),
+    "vmstat-time-digits": ("vmstat", f"time: {HUGE}\nnr_free_pages 1\n", ":1: not a 'name value'"),
+    # 9999999999.5 s is past int64 nanoseconds (2262): OverflowError in the Arrow column
+    "vmstat-time-past-2262": ("vmstat", "time: 9999999999.5\nnr_free_pages 1\n", ":1: not a"),
+}
+
+
+@pytest.mark.parametrize("name", list(OUT_OF_RANGE))
+def test_numbers_out_of_range_are_rejected_lines(tmp_path: Path, seeded: Path, name: str) -> None:
+    fmt, text, why = OUT_OF_RANGE[name]
+    f = tmp_path / f"{name}.txt"
+    f.write_text(text)
+    before = snapshot(seeded)
+    args = ["ingest", str(f), "--data", str(seeded)] + (["--format", fmt] if fmt else [])
+    line = one_line_error(*run_cli(*args))
+    assert f"{f}{why}" in line
+    assert snapshot(seeded) == before

@@ -293,3 +293,17 @@ def test_format_rows_hex_at_every_digit_count(native: ModuleType) -> None:
         off = np.empty(n + 1, np.int64)
         data = bytes(native.format_rows([op, (0, b"|")], n, off))
         assert [data[off[i] : off[i + 1]] for i in range(n)] == [w + b"|" for w in want]
+
+
+@pytest.mark.parametrize("extra", [(1 << 64) - 16, (1 << 64) - 8, (1 << 63) + 1])
+def test_auxtrace_size_that_wraps_ends_the_walk_in_both(native: ModuleType, extra: int) -> None:
+    """An AUXTRACE record (type 71) of 16 header bytes whose trailing size is near 2^64:
+    the C sum wrapped (to 0 for 2^64 - 16) and the walk stood still on it, filling its
+    table with the same record (an ingest grew past 1.3 GB in 20 s); the twin's exact
+    sum runs past the window and ends the walk there."""
+    cfg, _start, _end = _config(FILE_FIXTURES[0].read_bytes())
+    rec = (71).to_bytes(4, "little") + bytes(2) + (16).to_bytes(2, "little")
+    rec += extra.to_bytes(8, "little")
+    buf = rec * 4 + bytes(64)
+    _both(native, buf, 0, len(buf), cfg)
+    assert W.walk_py(buf, 0, len(buf), cfg, W.new_table(8))[:2] == (0, 0)

@@ -30,7 +30,9 @@ TABLE = "counters"
 ORIGIN = "vmstat"
 
 _KV_RE = re.compile(r"^([a-zA-Z_][a-zA-Z0-9_]*) (-?\d+)$")
-_TIME_COLON_RE = re.compile(r"^time:\s*(\d+(?:\.\d+)?)\s*$")
+# seconds of at most 11 digits: int() refuses over 4300, and ts is int64 nanoseconds
+_TIME_COLON_RE = re.compile(r"^time:\s*(\d{1,11}(?:\.\d+)?)\s*$")
+TS_MAX = (1 << 63) - 1
 _EPOCH_RE = re.compile(r"^(\d{9,11}(?:\.\d+)?)$")
 _ISO_RE = re.compile(
     r"^(?:[#=-]+\s*)?"
@@ -58,7 +60,8 @@ def parse_time_line(line: str) -> int | None:
     s = line.strip()
     m = _TIME_COLON_RE.match(s) or _EPOCH_RE.match(s)
     if m is not None:
-        return seconds_to_ns(m.group(1))
+        ns = seconds_to_ns(m.group(1))
+        return ns if ns <= TS_MAX else None  # past 2262: not a time spftrace can store
     m = _ISO_RE.match(s)
     if m is not None:
         text = m.group(1).replace(" ", "T").replace("Z", "+00:00")

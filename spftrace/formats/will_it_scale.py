@@ -36,9 +36,13 @@ ORIGIN = "will-it-scale"
 PREFIX = "will-it-scale."
 
 HEADER = "tasks,processes,processes_idle,threads,threads_idle,linear"
-_ROW_RE = re.compile(r"^(\d+),(\d+),(\d+(?:\.\d+)?),(\d+),(\d+(?:\.\d+)?),(\d+)$")
-_SAMPLE_RE = re.compile(r"^min:(\d+) max:(\d+) total:(\d+)$")
-_AVERAGE_RE = re.compile(r"^average:(\d+)$")
+# counts of at most 30 digits: int() refuses a string of over 4300 (a traceback), and
+# a longer count is not will-it-scale's; such a line is rejected
+_ROW_RE = re.compile(
+    r"^(\d{1,30}),(\d{1,30}),(\d+(?:\.\d+)?),(\d{1,30}),(\d+(?:\.\d+)?),(\d{1,30})$"
+)
+_SAMPLE_RE = re.compile(r"^min:(\d{1,30}) max:(\d{1,30}) total:(\d{1,30})$")
+_AVERAGE_RE = re.compile(r"^average:(\d{1,30})$")
 _TESTCASE_RE = re.compile(r"^testcase:(.*)$")
 #: LKP's log_cmd line: "%F %T" then the command; runtest.py TEST DURATION MODE ...
 _LOG_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?P<cmd>\S.*)$")

@@ -126,6 +126,11 @@ static long find_attr(const cfg_t *c, uint64_t key)
 	return key == 0 ? 0 : -1; /* evlist__event2evsel: synthesized records have id 0 */
 }
 
+static inline uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return b > UINT64_MAX - a ? UINT64_MAX : a + b;
+}
+
 #define NEED(n)                                                                                    \
 	do {                                                                                       \
 		if ((uint64_t)(n) > (uint64_t)(end - p))                                           \
@@ -355,8 +360,11 @@ static PyObject *walk(PyObject *self, PyObject *args)
 				break;
 			}
 			total = size;
+			/* the trailing data's size is the file's: a sum past the window (or
+			   wrapping past 2^64, which made total 0 and the walk stand still
+			   while filling its table) ends the walk like the twin's exact sum */
 			if (typ == 71 && size >= 16)
-				total += r64(&r, pos + 8);
+				total = add_sat(total, r64(&r, pos + 8));
 			else if (typ == 66 && size >= 12)
 				total += r32(&r, pos + 8);
 			if (total > (uint64_t)(end - pos))

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..inflate import InflateError, inflate
 from . import walk as W
 from .attr import parse_attr
 from .header import Features, FileHeader, parse_feature
@@ -37,6 +38,9 @@ TABLE_ROWS = 32768  # records per walk call
 #: queued windows are kept in memory up to this many bytes (with their record
 #: tables); past it they are dropped and read and walked again when delivered
 SPILL_BYTES = 32 << 20
+#: the most one COMPRESSED record may inflate to when the header names no mmap_len
+#: (perf writes one record per mmap read: mmap_len bytes at most)
+COMPRESSED_MAX = 32 << 20
 
 
 class _Blob:
@@ -67,7 +71,6 @@ class Reader:
         self.builder = RowBuilder(session)
         self.records = 0
         self.skipped = 0
-        self._zstd: Any = None
         self._zcarry = b""
         self.table = W.new_table(TABLE_ROWS)
         #: the seekable file the data section is read from (None: a pipe), and the
@@ -243,13 +246,14 @@ class Reader:
             s.features.compressed = f.compressed
 
     def _compressed(self, payload: bytes) -> None:
-        import zstandard
-
-        if self._zstd is None:
-            self._zstd = zstandard.ZstdDecompressor()
+        # perf decompresses a record into its mmap_len buffer (session.c
+        # perf_session__process_compressed_event): the output is bounded the same way
+        # (unbounded, 64 kB of RLE blocks took 2 GB)
+        feat = self.s.features.compressed
+        limit = min(feat[1] if feat and feat[1] else COMPRESSED_MAX, COMPRESSED_MAX)
         try:
-            out = self._zstd.decompressobj().decompress(payload)
-        except zstandard.ZstdError:
+            out = inflate("zstd", payload, limit)
+        except InflateError:
             self.s.counts["compressed_undecodable"] += 1
             return
         buf = self._zcarry + out
@@ -378,6 +382,19 @@ def read_exactly(stream: IO[bytes], n: int) -> bytes:
     return b"".join(parts)
 
 
+def skip_exactly(stream: IO[bytes], n: int) -> int:
+    """Reads and drops up to ``n`` bytes, 1 MiB at a time; returns how many there were.
+    (read_exactly held a skipped AUX record whole, and a size near 2^64 raised
+    OverflowError from read.)"""
+    got = 0
+    while got < n:
+        chunk = stream.read(min(n - got, 1 << 20))
+        if not chunk:
+            break
+        got += len(chunk)
+    return got
+
+
 def walk_stream(
     reader: Reader, stream: IO[bytes], remaining: int | None, first_offset: int
 ) -> Iterator[tuple[str, Any]]:
@@ -417,13 +434,15 @@ def walk_stream(
                 total += struct.unpack_from((">" if reader.s.big else "<") + "Q", carry, 8)[0]
             if total > HUGE_RECORD:  # AUX area data: skip it without holding it
                 skip = total - len(carry)
-                dropped = read_exactly(stream, skip) if skip > 0 else b""
+                if remaining is not None:
+                    skip = min(skip, remaining + 1)  # past the section: cut short
+                dropped = skip_exactly(stream, skip) if skip > 0 else 0
                 reader.s.counts["skipped_" + RECORD_NAMES.get(typ, f"type_{typ}")] += 1
                 if remaining is not None:
-                    remaining -= len(dropped)
+                    remaining -= dropped
                 offset += total
                 carry = b""
-                if len(dropped) < skip:
+                if dropped < skip:
                     yield "end", (offset, f"the data ends inside a {total}-byte record")
                     return
 

@@ -12,10 +12,12 @@ trace-cmd adds a page size to the BUFFER option: told apart by the option's size
 from __future__ import annotations
 
 import contextlib
+import itertools
 import struct
 from dataclasses import dataclass, field
 from typing import IO
 
+from ..inflate import InflateError, inflate
 from ..tracing_data import (
     Cursor,
     TracingData,
@@ -39,6 +41,14 @@ SECTION_OPTIONS = {
     OPT_PRINTK,
     OPT_CMDLINES,
 }
+#: the most a compressed section may hold (trace-cmd compresses a section whole: the
+#: largest, kallsyms or the event formats, are a few MiB); a CPU chunk may hold at
+#: most this or ``merge.PAGES`` pages, whichever is less (trace-cmd writes 10 pages)
+BLOCK_MAX = 32 << 20
+#: CPU entries of all buffers together: Linux's NR_CPUS is at most 8192, and a file
+#: holds a few buffers (instances); past this a damaged count is refused
+MAX_CPU_ENTRIES = 1 << 17
+MAX_BUFFERS = 1 << 12
 
 
 class DatError(ValueError):
@@ -74,6 +84,7 @@ class DatHeader:
     ts_offset: int = 0
     tsc2nsec: tuple[int, int, int] | None = None  # mult, shift, offset
     cpus: int = 0
+    cpu_entries: int = 0  # of all buffers' CPU lists, while the options are read
 
 
 class Source:
@@ -95,28 +106,21 @@ class Source:
         return data
 
 
-def decompress(name: str, data: bytes, size: int) -> bytes:
-    """One compressed block or chunk; ``size`` is what the file says it holds (the
-    output is produced incrementally, so a damaged size cannot claim memory)."""
-    if name == "zstd":
-        import zstandard
-
-        try:
-            out = zstandard.ZstdDecompressor().decompressobj().decompress(data)
-        except zstandard.ZstdError as err:
-            raise DatError(f"zstd data cannot be decompressed ({err})") from None
-    elif name == "zlib":
-        import zlib
-
-        try:
-            out = zlib.decompressobj().decompress(data)
-        except zlib.error as err:
-            raise DatError(f"zlib data cannot be decompressed ({err})") from None
-    else:
-        raise DatError(f"unsupported compression {name!r} (spftrace reads zstd and zlib)")
+def decompress(name: str, data: bytes, size: int, limit: int = BLOCK_MAX) -> bytes:
+    """One compressed block or chunk; ``size`` is what the file says it holds.  A claim
+    over ``limit`` is refused before decompressing, and the output stops just past
+    the claim (inflate), so neither a damaged size nor a bomb can claim memory."""
+    if size > limit:
+        raise DatError(
+            f"a compressed block claims {size} bytes, more than spftrace reads ({limit})"
+        )
+    try:
+        out = inflate(name, data, size)
+    except InflateError as err:
+        raise DatError(str(err)) from None
     if len(out) != size:
         raise DatError(f"compressed data holds {len(out)} bytes, the file says {size}")
-    return bytes(out)
+    return out
 
 
 def read_dat_header(f: IO[bytes]) -> DatHeader:
@@ -163,13 +167,8 @@ class FileCursor(Cursor):
         self.pos += n
         return out
 
-    def cstr(self, limit: int = 1 << 16) -> bytes:
-        chunk = self.src.read(self.pos, min(limit, self.src.size - self.pos))
-        end = chunk.find(b"\0")
-        if end < 0:
-            raise TracingDataError(f"unterminated string at offset {self.pos}")
-        self.pos += end + 1
-        return chunk[:end]
+    def window(self, n: int) -> bytes:
+        return self.src.read(self.pos, max(0, min(n, self.src.size - self.pos)))
 
 
 def _v6(src: Source, pos: int, td: TracingData, version: int) -> DatHeader:
@@ -189,6 +188,8 @@ def _v6(src: Source, pos: int, td: TracingData, version: int) -> DatHeader:
             kind = c.take(10)
         top = Buffer("", latency=kind.startswith(b"latency"))
         if kind.startswith(b"flyrecord"):
+            # every buffer has a table of hdr.cpus (offset, size) pairs
+            _count_cpus(hdr.cpus * (1 + len(hdr.buffers)), src.size // 16)
             top.cpus = [CpuData(i, c.u64(), c.u64()) for i in range(hdr.cpus)]
             if "trace_clock" in hdr.meta:
                 text = c.take(c.u64()).decode("utf-8", "replace")
@@ -203,7 +204,40 @@ def _v6(src: Source, pos: int, td: TracingData, version: int) -> DatHeader:
             b.cpus = [CpuData(i, bc.u64(), bc.u64()) for i in range(hdr.cpus)]
     except TracingDataError as err:
         raise DatError(f"truncated trace.dat header ({err})") from None
+    _check_cpu_data(hdr, src.size)
     return hdr
+
+
+def _count_cpus(n: int, room: int) -> None:
+    """Refuses more CPU entries than the file has room for or than MAX_CPU_ENTRIES."""
+    if n > room:
+        raise DatError(f"the header lists {n} CPU entries, the file has room for {room}")
+    if n > MAX_CPU_ENTRIES:
+        raise DatError(
+            f"the header lists {n} CPU entries, more than spftrace reads ({MAX_CPU_ENTRIES})"
+        )
+
+
+def _check_cpu_data(hdr: DatHeader, size: int) -> None:
+    """Each CPU's data is its own part of the file (trace-cmd copies each CPU's ring
+    buffer to its own place): data that overlap another CPU's are refused, so what
+    is read is bounded by the file's size (data cut short by its end are read up to
+    it, by the merge)."""
+    spans = []
+    for b in hdr.buffers:
+        if b.latency:
+            continue
+        for c in b.cpus:
+            if c.size > 0:
+                end = c.offset + c.size + (4 if b.compressed else 0)
+                spans.append((c.offset, end, b.name, c.cpu))
+    spans.sort()
+    for (_o, end, name, cpu), (o2, _e, name2, cpu2) in itertools.pairwise(spans):
+        if o2 < end:
+            raise DatError(
+                f"the data of CPU {cpu2} (buffer {name2!r}) start inside those of CPU "
+                f"{cpu} (buffer {name!r}), at offset {o2}"
+            )
 
 
 def _clock(text: str) -> str:
@@ -226,6 +260,10 @@ def _options(c: Cursor, hdr: DatHeader, sections: bool) -> int:
             return d.u64() if size >= 8 else 0
         if opt in (OPT_BUFFER, OPT_BUFFER_TEXT):
             hdr.buffers.append(_buffer(d, size, opt, sections))
+            hdr.cpu_entries += len(hdr.buffers[-1].cpus)
+            if len(hdr.buffers) > MAX_BUFFERS:
+                raise DatError(f"more than {MAX_BUFFERS} buffers (instances) in the options")
+            _count_cpus(hdr.cpu_entries, hdr.cpu_entries)
         elif opt == OPT_TRACECLOCK:
             hdr.meta["trace_clock"] = _clock(data.split(b"\0", 1)[0].decode("utf-8", "replace"))
         elif opt == OPT_UNAME:
@@ -268,6 +306,7 @@ def _buffer(d: Cursor, size: int, opt: int, sections: bool) -> Buffer:
     if with_page:
         b.page_size = d.u32()
     n = d.u32()
+    _count_cpus(n, (size - d.pos) // 20)
     b.cpus = [CpuData(d.u32(), d.u64(), d.u64()) for _ in range(n)]
     return b
 
@@ -321,6 +360,7 @@ def _v7(src: Source, pos: int, td: TracingData) -> DatHeader:
             h = Cursor(src.read(b.offset, 16), 0, td.big_endian)
             h.u16()
             b.compressed = bool(h.u16() & SEC_COMPRESSED)
+    _check_cpu_data(hdr, src.size)
     return hdr
 
 

@@ -24,7 +24,7 @@ from ..events_table import build_events_table
 from ..kallsyms import tep_symbols
 from ..tracefs_format import FormatError, Records, parse_formats, parse_header_page
 from ..tracefs_rows import EventDecoder
-from .header import Buffer, CpuData, DatError, DatHeader, Source, chunks, decompress
+from .header import BLOCK_MAX, Buffer, CpuData, DatError, DatHeader, Source, chunks, decompress
 from .ring import walk_pages
 
 PAGES = 256
@@ -93,8 +93,9 @@ class DatReader:
         if b.compressed:
             if self.hdr.compression is None:
                 raise DatError(f"buffer {b.name!r} is compressed but no compression is named")
+            limit = min(BLOCK_MAX, PAGES * ps)
             for at, zsize, size in chunks(self.src, self.hdr, c):
-                yield decompress(self.hdr.compression[0], self.src.read(at, zsize), size)
+                yield decompress(self.hdr.compression[0], self.src.read(at, zsize), size, limit)
             return
         end = c.offset + c.size
         at = c.offset
