@@ -1,6 +1,6 @@
 """Run one measured job in this fresh process; print JSON with its peak RSS.
 
-usage: python bench/_child.py ingest FILE DATA_DIR
+usage: python bench/_child.py ingest FILE DATA_DIR   (with the command's settings)
        python bench/_child.py readlines FILE
 """
 
@@ -17,6 +17,12 @@ def main() -> None:
     t0 = time.perf_counter()
     out: dict[str, object] = {}
     if job == "ingest":
+        # the process settings the spftrace command makes before its imports (one
+        # OpenBLAS thread, Arrow's buffers from malloc): these rows stand for the command
+        from spftrace.__main__ import quiet_blas, system_allocator
+
+        quiet_blas()
+        system_allocator()
         import spftrace
 
         (s,) = spftrace.ingest([sys.argv[2]], data=sys.argv[3])
