@@ -14,6 +14,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
 def main() -> None:
+    # the process settings `spftrace ingest` makes before its imports (one OpenBLAS
+    # thread, Arrow's buffers from malloc), so the reader is timed as the command runs it
+    from spftrace.__main__ import quiet_blas, system_allocator
+
+    quiet_blas()
+    system_allocator()
     kind, path = sys.argv[1], sys.argv[2]
     if kind == "text":
         print(json.dumps({"rows": _text_rows()}))
