@@ -226,6 +226,12 @@ OUT_OF_RANGE = {
         f"testcase:x\nwarmup\nmin:1 max:1 total:1\naverage:{HUGE}\n",
         ":4: not will-it-scale output",
     ),
+    # /proc/vmstat prints u64 or s64 (<= 20 digits); a longer value was stored as inf
+    "vmstat-value-digits": (
+        "vmstat",
+        f"nr_free_pages 1\npgfault {HUGE}\n",
+        ":2: not a 'name value'",
+    ),
     "vmstat-time-digits": ("vmstat", f"time: {HUGE}\nnr_free_pages 1\n", ":1: not a 'name value'"),
     "wis-sample-digits": (
         None,

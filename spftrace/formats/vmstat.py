@@ -29,7 +29,8 @@ FORMAT = "vmstat"
 TABLE = "counters"
 ORIGIN = "vmstat"
 
-_KV_RE = re.compile(r"^([a-zA-Z_][a-zA-Z0-9_]*) (-?\d+)$")
+# a value of at most 20 digits (u64 is 20): a longer one went to float() as inf
+_KV_RE = re.compile(r"^([a-zA-Z_][a-zA-Z0-9_]*) (-?\d{1,20})$")
 # seconds of at most 11 digits: int() refuses over 4300, and ts is int64 nanoseconds
 _TIME_COLON_RE = re.compile(r"^time:\s*(\d{1,11}(?:\.\d+)?)\s*$")
 TS_MIN, TS_MAX = -(1 << 63), (1 << 63) - 1
