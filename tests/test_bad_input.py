@@ -226,9 +226,28 @@ OUT_OF_RANGE = {
         f"testcase:x\nwarmup\nmin:1 max:1 total:1\naverage:{HUGE}\n",
         ":4: not will-it-scale output",
     ),
+    # /proc/vmstat prints u64 or s64 (<= 20 digits); a longer value was stored as inf
+    "vmstat-value-digits": (
+        "vmstat",
+        f"nr_free_pages 1\npgfault {HUGE}\n",
+        ":2: not a 'name value'",
+    ),
     "vmstat-time-digits": ("vmstat", f"time: {HUGE}\nnr_free_pages 1\n", ":1: not a 'name value'"),
+    "wis-sample-digits": (
+        None,
+        f"testcase:x\nmeasurement\nmin:1 max:{HUGE} total:1\n",
+        ":3: not will-it-scale output",
+    ),
     # 9999999999.5 s is past int64 nanoseconds (2262): OverflowError in the Arrow column
     "vmstat-time-past-2262": ("vmstat", "time: 9999999999.5\nnr_free_pages 1\n", ":1: not a"),
+    # ISO-8601 and date(1) stamps reach year 9999 (and 1): as far outside int64 ns
+    "vmstat-iso-year-9999": ("vmstat", "9999-12-31T23:59:59\nnr_free_pages 1\n", ":1: not a"),
+    "vmstat-iso-year-1": ("vmstat", "0001-01-01 00:00:00\nnr_free_pages 1\n", ":1: not a"),
+    "vmstat-date-year-9999": (
+        "vmstat",
+        "Fri Dec 31 23:59:59 UTC 9999\nnr_free_pages 1\n",
+        ":1: not a",
+    ),
 }
 
 

@@ -33,7 +33,7 @@ def peak(fn: Callable[[], Any]) -> tuple[Any, int]:
     try:
         try:
             out: Any = fn()
-        except (SpftraceError, InflateError) as err:
+        except (SpftraceError, InflateError, ValueError) as err:
             out = err
         return out, tracemalloc.get_traced_memory()[1]
     finally:
@@ -276,3 +276,20 @@ def test_perf_data_huge_auxtrace_record_is_skipped_unheld() -> None:
     stats = {name: v for b in out for name, _cpu, v in b.stats}
     assert stats.get("skipped_auxtrace") == 1
     assert top < 16 * MiB
+
+
+def _format_text(n: int) -> str:
+    fields = "".join(
+        f"\tfield:int a{i};\toffset:{8 + 4 * i};\tsize:4;\tsigned:1;\n" for i in range(n)
+    )
+    return f'name: x\nID: 1\nformat:\n{fields}\nprint fmt: "%d", REC->a0\n'
+
+
+def test_a_format_of_a_million_fields_is_refused_unparsed() -> None:
+    from spftrace.formats.tracefs_format import MAX_FIELDS, FormatError, parse_format
+
+    assert len(parse_format(_format_text(MAX_FIELDS)).fields) == MAX_FIELDS
+    text = _format_text(10**6)
+    err, top = peak(lambda: parse_format(text))
+    assert isinstance(err, FormatError) and str(err) == f"more than {MAX_FIELDS} fields"
+    assert top < MiB

@@ -29,10 +29,11 @@ FORMAT = "vmstat"
 TABLE = "counters"
 ORIGIN = "vmstat"
 
-_KV_RE = re.compile(r"^([a-zA-Z_][a-zA-Z0-9_]*) (-?\d+)$")
+# a value of at most 20 digits (u64 is 20): a longer one went to float() as inf
+_KV_RE = re.compile(r"^([a-zA-Z_][a-zA-Z0-9_]*) (-?\d{1,20})$")
 # seconds of at most 11 digits: int() refuses over 4300, and ts is int64 nanoseconds
 _TIME_COLON_RE = re.compile(r"^time:\s*(\d{1,11}(?:\.\d+)?)\s*$")
-TS_MAX = (1 << 63) - 1
+TS_MIN, TS_MAX = -(1 << 63), (1 << 63) - 1
 _EPOCH_RE = re.compile(r"^(\d{9,11}(?:\.\d+)?)$")
 _ISO_RE = re.compile(
     r"^(?:[#=-]+\s*)?"
@@ -57,11 +58,15 @@ def sniff(head: Head) -> bool:
 
 def parse_time_line(line: str) -> int | None:
     """Epoch nanoseconds from a snapshot separator line, or None."""
-    s = line.strip()
+    ns = _time_line_ns(line.strip())
+    # before 1677 or past 2262 (year 1 or 9999 stamps too): not a time ts (int64) can hold
+    return ns if ns is not None and TS_MIN <= ns <= TS_MAX else None
+
+
+def _time_line_ns(s: str) -> int | None:
     m = _TIME_COLON_RE.match(s) or _EPOCH_RE.match(s)
     if m is not None:
-        ns = seconds_to_ns(m.group(1))
-        return ns if ns <= TS_MAX else None  # past 2262: not a time spftrace can store
+        return seconds_to_ns(m.group(1))
     m = _ISO_RE.match(s)
     if m is not None:
         text = m.group(1).replace(" ", "T").replace("Z", "+00:00")
