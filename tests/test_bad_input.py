@@ -221,6 +221,12 @@ OUT_OF_RANGE = {
         "tasks,processes,processes_idle,threads,threads_idle,linear\n" + f"1,{HUGE},1.0,1,1.0,1\n",
         ":2: not will-it-scale output",
     ),
+    # idle is a percentage: float() of 5000 digits is inf, which was stored with exit 0
+    "wis-idle-digits": (
+        None,
+        "tasks,processes,processes_idle,threads,threads_idle,linear\n" + f"1,1,{HUGE},1,1.0,1\n",
+        ":2: not will-it-scale output",
+    ),
     "wis-average-digits": (
         None,
         f"testcase:x\nwarmup\nmin:1 max:1 total:1\naverage:{HUGE}\n",

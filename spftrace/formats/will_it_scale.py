@@ -37,10 +37,12 @@ PREFIX = "will-it-scale."
 
 HEADER = "tasks,processes,processes_idle,threads,threads_idle,linear"
 # counts of at most 30 digits: int() refuses a string of over 4300 (a traceback), and
-# a longer count is not will-it-scale's; such a line is rejected
-_ROW_RE = re.compile(
-    r"^(\d{1,30}),(\d{1,30}),(\d+(?:\.\d+)?),(\d{1,30}),(\d+(?:\.\d+)?),(\d{1,30})$"
-)
+# a longer count is not will-it-scale's; such a line is rejected.  The idle columns are
+# percentages (runtest.py prints them with %0.2f): at most 20 digits either side of the
+# point, so float() stays finite (a 1M-digit idle was stored as inf)
+_COUNT = r"(\d{1,30})"
+_IDLE = r"(\d{1,20}(?:\.\d{1,20})?)"
+_ROW_RE = re.compile(f"^{_COUNT},{_COUNT},{_IDLE},{_COUNT},{_IDLE},{_COUNT}$")
 _SAMPLE_RE = re.compile(r"^min:(\d{1,30}) max:(\d{1,30}) total:(\d{1,30})$")
 _AVERAGE_RE = re.compile(r"^average:(\d{1,30})$")
 _TESTCASE_RE = re.compile(r"^testcase:(.*)$")
