@@ -266,3 +266,15 @@ def test_simpleperf_share_search_is_linear_in_a_run_of_blanks() -> None:
     m = _SHARE_RE.search(comment)
     assert m is not None and float(m.group("pct")) == 12.5
     assert comment[: m.start()].rstrip() == "1.5 M/sec"
+
+
+def test_will_it_scale_failed_testcase_row_is_named() -> None:
+    """runtest.py (antonblanchard/will-it-scale) sets processes_avg and threads_avg to -1
+    and prints them so when the testcase printed no "average:" line; linear is then
+    max(-1, -1) * tasks.  Such a row is a reject that says so, beside the good rows."""
+    from spftrace.formats.will_it_scale import HEADER, WillItScaleParser
+
+    lines = [HEADER, "0,0,100,0,100,0", "1,1000,50.00,990,50.00,1000", "2,-1,99.50,-1,99.50,-2"]
+    out = WillItScaleParser().feed_lines(lines, 1)
+    assert out.record_lines == 2
+    assert [(r.line_no, "gave no average" in r.reason) for r in out.rejects] == [(4, True)]

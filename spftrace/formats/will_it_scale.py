@@ -43,6 +43,9 @@ HEADER = "tasks,processes,processes_idle,threads,threads_idle,linear"
 _COUNT = r"(\d{1,30})"
 _IDLE = r"(\d{1,20}(?:\.\d{1,20})?)"
 _ROW_RE = re.compile(f"^{_COUNT},{_COUNT},{_IDLE},{_COUNT},{_IDLE},{_COUNT}$")
+#: runtest.py starts processes_avg / threads_avg at -1 and prints them so when the
+#: testcase printed no "average:" line (it failed): not a measurement, named as such
+_FAILED_ROW_RE = re.compile(r"^\d{1,30},-?\d{1,30},[\d.]{1,41},-?\d{1,30},[\d.]{1,41},-?\d{1,30}$")
 _SAMPLE_RE = re.compile(r"^min:(\d{1,30}) max:(\d{1,30}) total:(\d{1,30})$")
 _AVERAGE_RE = re.compile(r"^average:(\d{1,30})$")
 _TESTCASE_RE = re.compile(r"^testcase:(.*)$")
@@ -113,6 +116,10 @@ class WillItScaleParser:
             if s == "measurement":
                 self.measuring = True
                 out.ignored += 1
+                continue
+            if _FAILED_ROW_RE.match(s):
+                why = "a row with -1: runtest.py prints -1 for a testcase that gave no average"
+                out.rejects.append(Reject(line_no, raw, why))
                 continue
             out.rejects.append(
                 Reject(line_no, raw, "not will-it-scale output (CSV row or harness line)")
