@@ -129,6 +129,33 @@ def test_enormous_line_is_cut_not_loaded(tmp_path: Path, data: Path) -> None:
     assert stats["overlong_lines"] == 1
 
 
+FTRACE = DATA / "traces" / "ftrace-trace.txt"
+
+
+@pytest.mark.parametrize("blanks", [70_000, 3 << 20])
+def test_a_head_of_blank_lines_is_read_past(tmp_path: Path, blanks: int) -> None:
+    """The first 64 KiB were all the sniffers saw: a capture after 70,000 newlines was
+    'empty input' and nothing was ingested.  Its rows are those of the capture alone,
+    and the blank lines are counted as lines (through the head, in reads' sizes)."""
+    alone = spftrace.ingest([FTRACE], data=tmp_path / "alone")[0]
+    f = tmp_path / "blank-head.txt"
+    f.write_bytes(b"\n" * blanks + FTRACE.read_bytes())
+    (s,) = spftrace.ingest([f], data=tmp_path / "d")
+    assert (s.format, s.rows, s.record_lines) == ("ftrace", alone.rows, alone.record_lines)
+    assert s.lines == alone.lines + blanks
+
+
+def test_a_head_of_16_mib_of_blank_lines_is_named(tmp_path: Path, seeded: Path) -> None:
+    from spftrace.ingest.inputs import BLANK_LIMIT
+
+    f = tmp_path / "blank-head.txt"
+    f.write_bytes(b"\n" * BLANK_LIMIT + FTRACE.read_bytes())
+    before = snapshot(seeded)
+    line = one_line_error(*run_cli("ingest", str(f), "--data", str(seeded)))
+    assert f"{f}: the first 16 MiB are blank lines" in line and "--format" in line
+    assert snapshot(seeded) == before
+
+
 @pytest.mark.parametrize(
     ("kind", "compress"),
     [

@@ -211,11 +211,12 @@ class LineReader:
         carry = b""
         skipped = -1  # >= 0: inside an over-long line, bytes of it seen so far
         kept = b""  # the first MAX_LINE bytes of that line
-        pending = self.head
-        while True:
-            if pending:
-                buf = bytearray(carry + pending)
-                pending = b""
+        head, hpos = self.head, 0  # the head is handed on in reads' sizes too: it
+        while True:  # can hold 16 MiB of blank lines (ingest.inputs.BLANK_LIMIT)
+            if hpos < len(head):
+                buf = bytearray(carry)
+                buf += head[hpos : hpos + size]
+                hpos += size
             else:
                 errors: tuple[type[BaseException], ...] = (_Failed, *self.read_errors)
                 try:

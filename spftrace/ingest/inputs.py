@@ -35,6 +35,9 @@ from ..formats.spec import Head
 from ..prehash import Early, claim
 
 HEAD_BYTES = 64 * 1024
+#: a head of blank lines is read past, this far, for the first line to sniff (a file
+#: that starts with 70,000 newlines is not empty); bounded, since the head is held
+BLANK_LIMIT = 16 * 1024 * 1024
 HASH_CHUNK = 1 << 20
 
 _MAGIC = (
@@ -172,6 +175,8 @@ class Input:
         #: the thread reading stdin ahead (spftrace.drain), if it is a pipe
         self.drain = drain
         self.head = b""  # the first HEAD_BYTES of the decompressed stream (already consumed)
+        #: where the head's first non-blank line starts (0 unless the head began blank)
+        self.sniff_from = 0
         self.head_error: str | None = None  # the stream failed within the head
         self.reader: LineReader | None = None
         #: the read-ahead threads reading this input, each with the event that tells it
@@ -206,7 +211,16 @@ class Input:
                 raise SpftraceError(f"{self.name}: cannot read: {self._hash_error}")
 
     def sniff_head(self) -> Head:
-        return Head(self.head)
+        return Head(self.sniff_bytes())
+
+    def sniff_bytes(self) -> bytes:
+        """The head from its first non-blank line: what the sniffers look at."""
+        if len(self.head) >= BLANK_LIMIT and not self.head.strip():
+            raise SpftraceError(
+                f"{self.name}: the first {BLANK_LIMIT >> 20} MiB are blank lines; "
+                "force a format with --format FMT to read past them"
+            )
+        return self.head[self.sniff_from :]
 
     # -- text formats -----------------------------------------------------------
     def lines(self) -> LineReader:
@@ -365,6 +379,10 @@ def open_input(spec: str | os.PathLike[str], *, stdin: IO[bytes] | None = None) 
     inp = Input(name, decoded, hasher, compression, closers, path, drain)
     try:
         inp.head, inp.head_error = _read_head(decoded, HEAD_BYTES, read_errors(inp))
+        if len(inp.head) == HEAD_BYTES and not inp.head.strip() and inp.head_error is None:
+            inp.head, inp.head_error, inp.sniff_from = _read_past_blanks(
+                decoded, inp.head, read_errors(inp)
+            )
     except BaseException:
         inp.close()
         raise
@@ -405,6 +423,31 @@ def _read_head(
         parts.append(b)
         got += len(b)
     return b"".join(parts), failed
+
+
+def _read_past_blanks(
+    stream: IO[bytes], head: bytes, errors: tuple[type[BaseException], ...]
+) -> tuple[bytes, str | None, int]:
+    """A blank ``head`` read on to its first non-blank line and HEAD_BYTES after it (at
+    most BLANK_LIMIT of blanks); also where that line starts."""
+    parts = [head]
+    got = len(head)
+    failed = None
+    while got < BLANK_LIMIT and failed is None:
+        more, failed = _read_head(stream, HEAD_BYTES, errors)
+        parts.append(more)
+        got += len(more)
+        if len(more) < HEAD_BYTES or more.strip():
+            break
+    whole = b"".join(parts)
+    start = len(whole) - len(whole.lstrip())
+    if start == len(whole):
+        return whole, failed, 0
+    line = whole.rfind(b"\n", 0, start) + 1
+    if failed is None:
+        more, failed = _read_head(stream, max(0, line + HEAD_BYTES - len(whole)), errors)
+        whole += more
+    return whole, failed, line
 
 
 def read_errors(inp: Input) -> tuple[type[BaseException], ...]:

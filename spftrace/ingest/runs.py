@@ -93,7 +93,7 @@ def ingest(
         for spec_ in inputs:
             inp = open_input(spec_, stdin=stdin)
             pending.append(inp)
-            opened.append((inp, FORMATS[fmt or detect(inp.head, inp.name)]))
+            opened.append((inp, FORMATS[fmt or detect(inp.sniff_bytes(), inp.name)]))
         groups = group(opened, run, default_name)
         try:
             ds = Dataset(path, create=True)
