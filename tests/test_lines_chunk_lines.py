@@ -58,3 +58,20 @@ def test_short_lines_keep_chunk_bytes_and_very_long_ones_the_cap() -> None:
     sizes = [len(c.data) for c in _reader(long).chunks(4096, 100)]
     assert max(sizes) <= LONG_LINES * 4096 + 400
     assert max(sizes) > 4096 + 400
+
+
+def test_a_chunk_holds_at_most_max_chunk_lines() -> None:
+    """2 MiB of blank lines was one chunk of 2M lines (the compiled scanners keep room
+    per line: ~240 MB).  Chunks now hold at most MAX_CHUNK_LINES lines, numbered on
+    from each other, and together they are the input, byte for byte."""
+    import io
+
+    from spftrace.formats.lines import MAX_CHUNK_LINES, LineReader
+
+    data = b"x" * 5000 + b"\n" + b"\n" * 300_000 + b"a b\n" * 70_000 + b"\n" * 3 + b"end\n"
+    got = list(LineReader(io.BytesIO(data), b"").chunks(2 << 20))
+    assert b"".join(bytes(c.data) for c in got) == data
+    assert max(c.n_lines for c in got) <= MAX_CHUNK_LINES
+    starts = [c.first_line_no for c in got]
+    assert starts == [1] + [1 + sum(c.n_lines for c in got[:k]) for k in range(1, len(got))]
+    assert sum(c.n_lines for c in got) == data.count(b"\n")

@@ -27,6 +27,10 @@ CHUNK_BYTES = 1 << 20
 #: the most ``LineReader.chunks`` reads at a time for ``chunk_lines``, in chunk_bytes
 LONG_LINES = 2
 MAX_LINE = 1 << 20
+#: lines a chunk may hold: the compiled scanners keep room per line, so a chunk of
+#: 2 MiB of blank lines (2M lines) held ~240 MB; real captures are far below this
+#: (perf script: ~15K lines in 2 MiB, vmstat ~50K in 1 MiB)
+MAX_CHUNK_LINES = 1 << 16
 #: chunk buffers kept for reuse (``LineReader._buffer``): about as many as are in flight
 POOL = 8
 #: reuse is decided by reference counts, exact only under the GIL
@@ -260,7 +264,10 @@ class LineReader:
                 yield from self._split_long(block, line_no)
                 line_no += n
                 continue
-            yield Chunk(line_no, block, n)
+            if n > MAX_CHUNK_LINES:
+                yield from _split_many(block, line_no, n)
+            else:
+                yield Chunk(line_no, block, n)
             line_no += n
             if chunk_lines:
                 seen_bytes, seen_lines = seen_bytes + len(block), seen_lines + n
@@ -295,6 +302,22 @@ class LineReader:
             line_no += 1
         if line_no > run_first:
             yield Chunk(run_first, bytes(block[run_start:]), line_no - run_first)
+
+
+def _split_many(block: bytes | bytearray, line_no: int, n: int) -> Iterator[Chunk]:
+    """A block of whole lines cut, at the newline nearest its middle, until each piece
+    holds at most MAX_CHUNK_LINES lines (each cut counts its halves once: n log n/MAX)."""
+    if n <= MAX_CHUNK_LINES:
+        yield Chunk(line_no, bytes(block), n)
+        return
+    mid = len(block) // 2
+    cut = block.find(b"\n", mid)
+    if cut < 0 or cut == len(block) - 1:
+        cut = block.rfind(b"\n", 0, mid)
+    left, right = block[: cut + 1], block[cut + 1 :]
+    k = count_lines(left)
+    yield from _split_many(left, line_no, k)
+    yield from _split_many(right, line_no + k, n - k)
 
 
 def _overlong(line_no: int, kept: bytes, length: int, *, cut: bool = False) -> Chunk:
