@@ -38,8 +38,9 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def manifest_for(root: Path, files: list[Path], run: str, first_input: int) -> dict[str, Any]:
-    """The manifest of a commit whose files (under ``root``) are ``files``."""
+def manifest_for(files: Sequence[tuple[Path, Path]], run: str, first_input: int) -> dict[str, Any]:
+    """The manifest of a commit: ``files`` are (path in the dataset, where the file is
+    now: staged) pairs; each is recorded under its path in the dataset."""
     from ._version import __version__
 
     return {
@@ -48,8 +49,8 @@ def manifest_for(root: Path, files: list[Path], run: str, first_input: int) -> d
         "first_input": first_input,
         "created_by": __version__,
         "files": {
-            f.relative_to(root).as_posix(): {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
-            for f in files
+            rel.as_posix(): {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
+            for rel, f in files
         },
     }
 
