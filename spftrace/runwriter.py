@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import SpftraceError
-from .integrity import MANIFESTS, manifest_for, unpublish
+from .integrity import MANIFESTS, Head, manifest_for, sha256_head, unpublish
 from .outfile import atomic_write, dataset_write_error
 from .schema import PARTITION, arrow_schema, to_arrow
 
@@ -40,6 +40,9 @@ WRITE_ROWS = 64 * 1024
 #: (the integer columns: 116 ms, not 134; best of 7).  The 20,000 rows serve
 #: page-index pruning, and these files write no page index.
 PAGE_ROWS = ROW_GROUP
+#: a staged file this large when the commit starts has its bytes so far hashed on a
+#: thread while the last rows are encoded (``commit``)
+HEAD_HASH = 1 << 20
 DATA_TABLES = ("counters", "events", "rejects", "stats")
 #: rising or constant integers: delta encoding is smaller than zstd on plain values and
 #: cheaper to write.  period is constant in a tracepoint recording (1) and nearly so in a
@@ -289,7 +292,10 @@ class RunWriter:
         The journal (durable) and the directories the moves need are made on a
         thread of their own (``_prepare``) while this one encodes the last rows,
         closes the files and hashes them for the manifest: the fsync and the
-        directories waited on the disk, the encoding and hashing on the CPU."""
+        directories waited on the disk, the encoding and hashing on the CPU.  A
+        large file's bytes written so far (all of it but its last row group and its
+        footer) are hashed on another thread meanwhile (SHA-256 of the events of 1M
+        perf script lines, 4.7 MB: 4-5 ms)."""
         if "runs" not in self._open:
             raise AssertionError("a run without a runs row cannot be committed")
         order = [t for t in DATA_TABLES if t in self._open] + ["runs"]
@@ -308,17 +314,25 @@ class RunWriter:
             name="spftrace-commit", daemon=True,
         )  # fmt: skip
         prep.start()
+        heads: dict[Path, Head] = {}
+        big = [(o.path, n) for o in self._open.values() if (n := _size(o.path)) >= HEAD_HASH]
+        hashing = threading.Thread(
+            target=_hash_heads, args=(big, heads), name="spftrace-hash", daemon=True
+        )
+        hashing.start()
         try:
             with self._io():
                 for o in self._open.values():
                     self._flush(o)
                     o.writer.close()
-                record = manifest_for(files, self.run, self.first_input)
+                hashing.join()
+                record = manifest_for(files, self.run, self.first_input, heads)
                 manifest.write_text(json.dumps(record, indent=1) + "\n")
                 prep.join()
                 if failed:
                     raise failed[0]
         except BaseException:
+            hashing.join()
             prep.join()
             self._unprepare(made, journal)
             raise
@@ -388,3 +402,18 @@ class RunWriter:
                 with contextlib.suppress(Exception):
                     o.writer.close()
             shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _hash_heads(files: list[tuple[Path, int]], heads: dict[Path, Head]) -> None:
+    """The first ``n`` bytes of each file hashed into ``heads`` (one that cannot be read
+    is left out: the manifest then hashes all of it, and reports the error)."""
+    for path, n in files:
+        with contextlib.suppress(OSError):
+            heads[path] = sha256_head(path, n)

@@ -6,6 +6,7 @@ journal and no staging behind, and one line naming the dataset."""
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import threading
@@ -15,7 +16,9 @@ from typing import Any
 import pytest
 
 import spftrace
+from spftrace import runwriter
 from spftrace.errors import SpftraceError
+from spftrace.integrity import sha256_file, sha256_head
 from spftrace.runwriter import RunWriter
 
 from .faults import fingerprint
@@ -124,3 +127,45 @@ def test_the_journal_is_durable_before_the_first_move(
     spftrace.ingest([TRACE], data=data)
     assert spftrace.check(data).ok
     assert leftovers(data) == []
+
+
+@pytest.mark.parametrize("k", [0, 1, 4096, 1 << 20, (1 << 20) + 7, 3 << 20])
+def test_a_hash_finished_from_its_head_is_the_files(tmp_path: Path, k: int) -> None:
+    """SHA-256 of the first k bytes, then of the rest: hashlib's of the whole file."""
+    f = tmp_path / "f"
+    f.write_bytes(os.urandom((2 << 20) + 123))
+    want = hashlib.sha256(f.read_bytes()).hexdigest()
+    head = sha256_head(f, k)
+    assert head.n == min(k, f.stat().st_size)
+    assert sha256_file(f, head) == want
+
+
+def test_a_file_hashed_in_two_parts_is_recorded_whole(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Row groups of 256 rows and heads from 1 KiB: the events file is several row groups
+    long when the commit starts, and its head is hashed while its last group is written;
+    the manifest holds hashlib's hash of the published file."""
+    monkeypatch.setattr("spftrace.runwriter.WRITE_ROWS", 256)
+    monkeypatch.setattr("spftrace.runwriter.HEAD_HASH", 1024)
+    heads: list[tuple[str, int]] = []
+    real = runwriter.sha256_head
+
+    def spy(path: Path, n: int) -> Any:
+        heads.append((path.name, n))
+        return real(path, n)
+
+    monkeypatch.setattr("spftrace.runwriter.sha256_head", spy)
+    big = data.parent / "big.txt"
+    big.write_bytes(TRACE.read_bytes() * 10)
+    spftrace.ingest([big], data=data)
+    rel = "events/run=big/part-00000.parquet"
+    published = data / rel
+    [(name, n)] = heads
+    assert name == "events.parquet" and 1024 <= n < published.stat().st_size
+    m = json.loads((data / "manifests/run=big/part-00000.json").read_text())
+    assert m["files"][rel] == {
+        "bytes": published.stat().st_size,
+        "sha256": hashlib.sha256(published.read_bytes()).hexdigest(),
+    }
+    assert spftrace.check(data).ok
