@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -148,14 +147,15 @@ class RunWriter:
         self.run = run
         self.first_input = first_input
         self.id = uuid.uuid4().hex[:12]
-        #: made with the first file, under the lock: made here, a signal arriving before
-        #: the caller's ``try`` could take the abort (and the clean-up) with it
+        #: the staged files' names start with this (``.staging-ID.events.parquet``, in
+        #: the dataset's directory: see commit); the first is made with the first write,
+        #: under the lock
         self.staging = ds.path / f".staging-{self.id}"
         self._open: dict[str, _Open] = {}
         self._schemas: dict[str, Any] = {}
         #: writes come from the ingest's writer thread; an abort (Ctrl-C, SIGTERM in the
         #: main thread) waits for the write in progress and refuses later ones, so that
-        #: no file is made in the staging directory after it was removed
+        #: no staged file is made after they were removed
         self._lock = threading.Lock()
         self._aborted = False
 
@@ -183,7 +183,7 @@ class RunWriter:
         o = self._open.get(table)
         if o is None:
             schema = self.schema(table)
-            path = self.staging / f"{table}.parquet"  # (flat: see commit)
+            path = self._staged(f"{table}.parquet")
             # dictionary pages only where values repeat (names, comms, statuses);
             # payloads and addresses are nearly unique and only slow the writer down.
             # Line numbers and timestamps rise: delta encoding halves them and is
@@ -193,7 +193,6 @@ class RunWriter:
             # the events of 1M perf script lines: written in 0.21 s instead of 0.27 s,
             # 4.3 MB instead of 6.5 MB.
             names = [f.name for f in schema]
-            path.parent.mkdir(exist_ok=True)
             o = _Open(
                 ParquetFileWriter(
                     path,
@@ -277,6 +276,9 @@ class RunWriter:
         with self._io():
             o.writer.write_table(table, row_group_size=ROW_GROUP)
 
+    def _staged(self, name: str) -> Path:
+        return self.staging.with_name(f"{self.staging.name}.{name}")
+
     def _target(self, table: str) -> Path:
         """Where a table's staged file is published, relative to the dataset."""
         return Path(table) / f"{PARTITION}={self.run}" / f"part-{self.first_input:05d}.parquet"
@@ -285,10 +287,11 @@ class RunWriter:
         """Publish: data files and the manifest first, the runs file last (the commit
         point).  Any failure before that point takes back what was moved.
 
-        Files are staged side by side (``.staging-ID/events.parquet``), not in the
-        dataset's layout: on ext4 shared with other writers each directory made or
-        removed cost 0.5-3 ms, and removing the ten staging directories after the
-        moves took 20-36 ms of a piped ingest's last 80-180 (bench/whole.py --pipe).
+        Files are staged in the dataset's directory (``.staging-ID.events.parquet``),
+        not in a tree of the dataset's layout: on ext4 shared with other writers each
+        directory made or removed cost 0.5-10 ms, and removing the ten staging
+        directories after the moves took 20-36 ms of a piped ingest's last 80-180
+        (bench/whole.py --pipe).
         The journal (durable) and the directories the moves need are made on a
         thread of their own (``_prepare``) while this one encodes the last rows,
         closes the files and hashes them for the manifest: the fsync and the
@@ -300,7 +303,7 @@ class RunWriter:
             raise AssertionError("a run without a runs row cannot be committed")
         order = [t for t in DATA_TABLES if t in self._open] + ["runs"]
         files = [(self._target(t), self._open[t].path) for t in order]
-        manifest = self.staging / "manifest.json"
+        manifest = self._staged("manifest.json")
         published = (
             Path(MANIFESTS) / f"{PARTITION}={self.run}" / f"part-{self.first_input:05d}.json"
         )
@@ -352,7 +355,6 @@ class RunWriter:
                     self._rollback(done, [Path(d) for _s, d in moves], journal)
                 raise
             journal.unlink()
-        shutil.rmtree(self.staging, ignore_errors=True)
         self.ds._commits = None
 
     def _prepare(
@@ -401,7 +403,9 @@ class RunWriter:
             for o in self._open.values():
                 with contextlib.suppress(Exception):
                     o.writer.close()
-            shutil.rmtree(self.staging, ignore_errors=True)
+            for f in self.ds.path.glob(f"{self.staging.name}.*"):
+                with contextlib.suppress(OSError):
+                    f.unlink()
 
 
 def _size(path: Path) -> int:

@@ -162,10 +162,29 @@ def test_a_file_hashed_in_two_parts_is_recorded_whole(
     rel = "events/run=big/part-00000.parquet"
     published = data / rel
     [(name, n)] = heads
-    assert name == "events.parquet" and 1024 <= n < published.stat().st_size
+    assert name.endswith(".events.parquet") and 1024 <= n < published.stat().st_size
     m = json.loads((data / "manifests/run=big/part-00000.json").read_text())
     assert m["files"][rel] == {
         "bytes": published.stat().st_size,
         "sha256": hashlib.sha256(published.read_bytes()).hexdigest(),
     }
+    assert spftrace.check(data).ok
+
+
+def test_staged_files_and_an_old_staging_directory_are_recovered(data: Path) -> None:
+    """What a killed ingest leaves (staged files in the dataset's directory, or a staging
+    directory as ingests made before) is removed by the next writer, and nothing else."""
+    spftrace.ingest([SEED], data=data)
+    before = fingerprint(data)
+    (data / ".staging-0123456789ab.events.parquet").write_bytes(b"PAR1")
+    (data / ".staging-0123456789ab.manifest.json").write_text("{}")
+    old = data / ".staging-ba9876543210" / "events" / "run=x"
+    old.mkdir(parents=True)
+    (old / "part-00000.parquet").write_bytes(b"PAR1")
+    assert len(leftovers(data)) == 3
+    assert any("left by an interrupted ingest" in n for n in spftrace.check(data).notes)
+    spftrace.ingest([TRACE], data=data)
+    assert leftovers(data) == []
+    after = fingerprint(data)
+    assert {k: v for k, v in after.items() if k in before} == before
     assert spftrace.check(data).ok
