@@ -290,9 +290,9 @@ class RunWriter:
         Files are staged in the dataset's directory (``.staging-ID.events.parquet``),
         not in a tree of the dataset's layout: on ext4 shared with other writers each
         directory made or removed cost 0.5-10 ms, and removing the ten staging
-        directories after the moves took 20-36 ms of a piped ingest's last 80-180
-        (bench/whole.py --pipe).
-        The journal (durable) and the directories the moves need are made on a
+        directories after the moves took 20-36 ms of the 80-180 between perf script's
+        exit and the ingest's (``perf script | spftrace ingest -``, timestamps on
+        stderr).  The journal (durable) and the directories the moves need are made on a
         thread of their own (``_prepare``) while this one encodes the last rows,
         closes the files and hashes them for the manifest: the fsync and the
         directories waited on the disk, the encoding and hashing on the CPU.  A
