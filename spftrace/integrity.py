@@ -30,17 +30,49 @@ MANIFEST_FORMAT = 1
 TABLES = ("counters", "events", "rejects", "stats", "runs")
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
+def sha256_file(path: Path, head: Head | None = None) -> str:
+    """The file's SHA-256; ``head``: its first bytes, hashed before (``sha256_head``)."""
+    h, skip = (hashlib.sha256(), 0) if head is None else (head.sha.copy(), head.n)
     with path.open("rb") as fh:
+        fh.seek(skip)
         while block := fh.read(1 << 20):
             h.update(block)
     return h.hexdigest()
 
 
-def manifest_for(root: Path, files: list[Path], run: str, first_input: int) -> dict[str, Any]:
-    """The manifest of a commit whose files (under ``root``) are ``files``."""
+@dataclass
+class Head:
+    """The SHA-256 state after a file's first ``n`` bytes."""
+
+    sha: Any  # hashlib's _Hash
+    n: int
+
+
+def sha256_head(path: Path, n: int) -> Head:
+    """The hash of the first ``n`` bytes of a file that only grows at its end (a Parquet
+    file being written: its bytes on disk never change), for ``sha256_file`` to finish
+    once it is complete."""
+    h = hashlib.sha256()
+    done = 0
+    with path.open("rb") as fh:
+        while done < n and (block := fh.read(min(n - done, 1 << 20))):
+            h.update(block)
+            done += len(block)
+    return Head(h, done)
+
+
+def manifest_for(
+    files: Sequence[tuple[Path, Path]],
+    run: str,
+    first_input: int,
+    heads: dict[Path, Head] | None = None,
+) -> dict[str, Any]:
+    """The manifest of a commit: ``files`` are (path in the dataset, where the file is
+    now: staged) pairs; each is recorded under its path in the dataset.  ``heads``:
+    the first bytes of some of them, hashed before they were complete."""
     from ._version import __version__
+
+    heads = heads or {}
 
     return {
         "format": MANIFEST_FORMAT,
@@ -48,8 +80,8 @@ def manifest_for(root: Path, files: list[Path], run: str, first_input: int) -> d
         "first_input": first_input,
         "created_by": __version__,
         "files": {
-            f.relative_to(root).as_posix(): {"bytes": f.stat().st_size, "sha256": sha256_file(f)}
-            for f in files
+            rel.as_posix(): {"bytes": f.stat().st_size, "sha256": sha256_file(f, heads.get(f))}
+            for rel, f in files
         },
     }
 

@@ -7,8 +7,8 @@ Layout::
     DATA/manifests/run=<name>/part-<k>.json    size and SHA-256 of each file (integrity.py)
 
 Commit protocol (why: several files must appear together, and a crash must
-leave the dataset as it was).  An ingest writes every file into
-``DATA/.staging-<id>/``, then writes a journal ``DATA/.commit-<id>.json`` that
+leave the dataset as it was).  An ingest writes every file as
+``DATA/.staging-<id>.<name>``, then writes a journal ``DATA/.commit-<id>.json`` that
 lists the moves, renames the data files and the manifest into place and the
 ``runs`` file last, and deletes the journal.  Readers only see commits whose
 ``runs`` file is there, so a half-done commit is invisible; a failure takes the
@@ -162,8 +162,11 @@ class Dataset:
             journal.unlink()
         for left in self.path.glob(".commit-*.tmp"):  # a journal cut short (kill -9)
             left.unlink(missing_ok=True)
-        for staging in self.path.glob(".staging-*"):
-            shutil.rmtree(staging, ignore_errors=True)
+        for staging in self.path.glob(".staging-*"):  # staged files (older: a directory)
+            if staging.is_dir() and not staging.is_symlink():
+                shutil.rmtree(staging, ignore_errors=True)
+            else:
+                staging.unlink(missing_ok=True)
         self._commits = None
 
     # -- integrity ----------------------------------------------------------------
