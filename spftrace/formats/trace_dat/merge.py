@@ -1,7 +1,8 @@
 """trace.dat CPUs merged by time, in bounded memory, and turned into event rows.
 
-Each CPU of each buffer is a stream of pages, read ``PAGES`` at a time (a
-compressed CPU one chunk at a time).  trace-cmd report takes the earliest record
+Each CPU of each buffer is a stream of pages, read ``piece_size`` bytes at a time
+(1 MiB; less when there are more than 96 streams; a compressed CPU one chunk at
+a time).  trace-cmd report takes the earliest record
 of all streams, ties to the earlier buffer and lower CPU.  With each stream in
 time order, the next records of that merge are exactly those below the smallest
 "last time read" of the streams still reading, plus the ties at it of streams
@@ -28,7 +29,30 @@ from .header import BLOCK_MAX, Buffer, CpuData, DatError, DatHeader, Source, chu
 from .ring import walk_pages
 
 PAGES = 256
+#: the most one CPU stream reads at a time: PAGES pages of 4 KiB.  Counted in bytes,
+#: not pages: 256 pages of 64 KiB (arm64, ppc64) were 16 MiB a CPU, 1 GiB on 64 CPUs
+PIECE_MAX = PAGES * 4096
+#: the CPU data all streams hold at once (each holds its piece while records of it
+#: wait for the merge): past HOLD_MAX // PIECE_MAX streams (48) the pieces shrink,
+#: down to one page.  A 512-CPU file held 512 pieces of 1 MiB (and the C ring walk
+#: allocates 4x a piece while it walks one).
+HOLD_MAX = 48 << 20
+#: pages of one compressed chunk that are always accepted (trace-cmd writes 10)
+CHUNK_PAGES = 16
 U64 = np.uint64
+
+
+def piece_size(page_size: int, streams: int) -> int:
+    """Bytes each of ``streams`` CPU streams reads at a time: whole pages, at most
+    PIECE_MAX, and together at most HOLD_MAX (at least one page each)."""
+    share = min(PIECE_MAX, HOLD_MAX // max(streams, 1))
+    return max(1, share // page_size) * page_size
+
+
+def chunk_limit(page_size: int, streams: int) -> int:
+    """The most one compressed chunk may inflate to: a stream's piece, but at least
+    CHUNK_PAGES pages (a chunk cannot be read in parts), at most BLOCK_MAX."""
+    return min(BLOCK_MAX, max(piece_size(page_size, streams), CHUNK_PAGES * page_size))
 
 
 @dataclass
@@ -63,6 +87,7 @@ class DatReader:
         self.blobs: dict[int, np.ndarray[Any, Any]] = {}
         self.next_blob = 0
         self.kept = 0
+        self.held = self.kept_bytes = 0  # bytes of the blobs; of those kept by the last _gc
         try:
             ph = parse_header_page(self.td.header_page)
             self.long_size = ph.commit.size
@@ -86,6 +111,14 @@ class DatReader:
         ]
         if any(b.latency for b in hdr.buffers):
             self.notes.append("latency (text) buffers are not read")
+        self.piece = piece_size(self.td.page_size, len(self.streams))
+        self.chunk_limit = chunk_limit(self.td.page_size, len(self.streams))
+        zipped = sum(1 for s in self.streams if s.buffer.compressed)
+        if zipped * self.chunk_limit > 2 * HOLD_MAX:
+            raise DatError(
+                f"{zipped} compressed CPU streams of chunks up to {self.chunk_limit} bytes "
+                f"would hold more than spftrace holds at once ({2 * HOLD_MAX} bytes)"
+            )
 
     # -- reading one CPU -----------------------------------------------------------------
     def _pieces(self, b: Buffer, c: CpuData) -> Iterator[bytes]:
@@ -93,14 +126,19 @@ class DatReader:
         if b.compressed:
             if self.hdr.compression is None:
                 raise DatError(f"buffer {b.name!r} is compressed but no compression is named")
-            limit = min(BLOCK_MAX, PAGES * ps)
             for at, zsize, size in chunks(self.src, self.hdr, c):
-                yield decompress(self.hdr.compression[0], self.src.read(at, zsize), size, limit)
+                yield decompress(
+                    self.hdr.compression[0], self.src.read(at, zsize), size, self.chunk_limit
+                )
+            return
+        if c.size < ps:
+            self.notes.append(f"CPU {c.cpu} has {c.size} bytes of data, less than one page ({ps})")
+            self.counts["records_damaged"] = self.counts.get("records_damaged", 0) + 1
             return
         end = c.offset + c.size
         at = c.offset
         while at < end:
-            n = min(PAGES * ps, end - at)
+            n = min(self.piece, end - at)
             if at + n > self.src.size:
                 self.notes.append(f"CPU {c.cpu} data cut short at offset {self.src.size}")
                 self.counts["records_damaged"] = self.counts.get("records_damaged", 0) + 1
@@ -144,6 +182,7 @@ class DatReader:
         bid = self.next_blob
         self.next_blob += 1
         self.blobs[bid] = np.frombuffer(piece, np.uint8)
+        self.held += len(piece)
         s.ts = np.concatenate([s.ts, ts_key])
         s.rts = np.concatenate([s.rts, ts])
         s.off = np.concatenate([s.off, pw.off])
@@ -223,8 +262,12 @@ class DatReader:
         yield self._last()
 
     def _gc(self, pend: list[tuple[np.ndarray[Any, Any], ...]]) -> None:
-        # amortised: only once the blobs have doubled since the last collection
-        if len(self.blobs) <= max(2 * len(self.streams) + 4, 2 * self.kept):
+        # amortised: only once the blobs have doubled since the last collection, or
+        # HOLD_MAX / 4 bytes of them were read since (by count alone, 512 streams left
+        # 1,028 pieces before a collection: twice HOLD_MAX)
+        if len(self.blobs) <= max(2 * len(self.streams) + 4, 2 * self.kept) and (
+            self.held - self.kept_bytes <= HOLD_MAX // 4
+        ):
             return
         # a mask over the blob ids, not np.unique: this runs after every load, over
         # every pending record, and hashing them was a third of the reader's time
@@ -234,26 +277,17 @@ class DatReader:
         for p in pend:
             live[p[4]] = True
         for b in [b for b in self.blobs if not live[b]]:
-            del self.blobs[b]
+            self.held -= len(self.blobs.pop(b))
         self.kept = len(self.blobs)
+        self.kept_bytes = self.held
 
     def _batch(self, rec: tuple[np.ndarray[Any, Any], ...]) -> BinaryBatch:
         ts, cpu, off, ln, blob = rec
         used = np.unique(blob).tolist()
-        base = {}
-        total = 0
-        for b in used:
-            base[b] = total
-            total += len(self.blobs[b])
-        buf = (
-            self.blobs[used[0]] if len(used) == 1 else np.concatenate([self.blobs[b] for b in used])
-        )
-        if len(used) > 1:
-            ukeys = np.array(used, np.int64)
-            bases = np.array([base[b] for b in used], np.int64)
-            starts = off + bases[np.searchsorted(ukeys, blob)]
+        if len(used) == 1:
+            buf, starts = self.blobs[used[0]], off
         else:
-            starts = off
+            buf, starts = self._span(used, off, ln, blob)
         n = len(ts)
         recs_all = Records(buf, starts, ln, self.td.big_endian)
         ids = _read_uint(buf, starts, 2, self.td.big_endian)
@@ -306,6 +340,29 @@ class DatReader:
         b = BinaryBatch(table_, records=n, stats=self.stats, meta=self._meta())
         self.stats = []
         return b
+
+    def _span(
+        self,
+        used: list[int],
+        off: np.ndarray[Any, Any],
+        ln: np.ndarray[Any, Any],
+        blob: np.ndarray[Any, Any],
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """The records' bytes from several blobs as one buffer, and their starts in it:
+        of each blob only the span its records are in (whole blobs made a batch of
+        512 CPUs' records a copy of 512 pieces)."""
+        ukeys = np.array(used, np.int64)
+        which = np.searchsorted(ukeys, blob)
+        lo = np.full(len(used), np.iinfo(np.int64).max, np.int64)
+        hi = np.zeros(len(used), np.int64)
+        np.minimum.at(lo, which, off)
+        np.maximum.at(hi, which, off + ln)
+        lo = np.minimum(lo, hi)
+        sizes = hi - lo
+        bases = np.zeros(len(used), np.int64)
+        np.cumsum(sizes[:-1], out=bases[1:])
+        parts = [self.blobs[b][a:z] for b, a, z in zip(used, lo.tolist(), hi.tolist(), strict=True)]
+        return np.concatenate(parts), off + (bases - lo)[which]
 
     def _comm(self, pid: int) -> bytes:
         if pid == 0:
