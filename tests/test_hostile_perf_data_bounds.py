@@ -19,7 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from spftrace.errors import SpftraceError
+from spftrace.formats.native import perf_walk
 from spftrace.formats.perf_data import read_perf_data
 from spftrace.formats.perf_data.header import FEATURE_MAX
 
@@ -120,3 +123,118 @@ def test_a_feature_past_the_end_of_the_file_is_named(tmp_path: Path) -> None:
     out = list(read_perf_data(io.BytesIO(bytes(raw)), source="p.data", kallsyms=None))
     note = [n for n in out[-1].notes if n.startswith("unreadable header features: hostname")]
     assert note and "1099511627776 bytes at" in note[0], out[-1].notes
+
+
+# --- pipe mode ------------------------------------------------------------------------
+
+PIPE = (Path(__file__).with_name("data") / "perf_data" / "pipe.data").read_bytes()
+
+
+def pipe_rows(raw: bytes, use_native: bool = True) -> list[Any]:
+    return list(
+        read_perf_data(io.BytesIO(raw), source="p.data", kallsyms=None, use_native=use_native)
+    )
+
+
+def stats(batches: list[Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for b in batches:
+        for name, _cpu, v in b.stats:
+            out[name] = out.get(name, 0) + v
+    return out
+
+
+def header_attr(a: bytes, ids: tuple[int, ...] = ()) -> bytes:
+    body = a + struct.pack(f"<{len(ids)}Q", *ids)
+    return struct.pack("<IHH", 64, 0, 8 + len(body)) + body
+
+
+def sample(ip: int) -> bytes:
+    """PERF_RECORD_SAMPLE of sample_type IP|TID|TIME (0x7): ip, pid/tid, time."""
+    body = struct.pack("<QiiQ", ip, 7, 7, 1000 + ip)
+    return struct.pack("<IHH", 9, 2, 8 + len(body)) + body
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("use_native", [True, False])
+def test_many_header_attrs(use_native: bool) -> None:
+    """5,000 HEADER_ATTR records (a 360 kB stream) and a sample: each attr rebuilt
+    the walk's view of every attr and walked the rest of the window again into a
+    table kept until the next batch (4,000: 30 s, 1.1 GB).  Now past MAX_ATTRS
+    (4,096) they are ignored, counted and named once; the sample is read."""
+    n = 5000
+    raw = b"PERFILE2" + struct.pack("<Q", 16)
+    raw += header_attr(attr(0x7)) * n + sample(0x1234)
+    if use_native and perf_walk() is not None:  # traced, the pure walk takes 30 s
+        out, top = peak(lambda: pipe_rows(raw, use_native))
+        assert top < 64 * MiB
+    else:
+        out = pipe_rows(raw, use_native)
+    assert stats(out).get("attrs_past_limit") == n - 4096
+    assert [r["ip"] for b in out for r in b.events.to_pylist()] == [0x1234]
+    notes = out[-1].notes
+    assert (
+        notes.count(
+            "more than 4096 attrs or 1048576 sample ids (HEADER_ATTR records): "
+            "the later ones are ignored"
+        )
+        == 1
+    )
+
+
+@pytest.mark.parametrize("size", [200, 68, 0xFFFFFFF0])
+def test_header_attr_whose_attr_size_is_not_its_record(size: int) -> None:
+    """perf_event__process_attr counts the ids after attr.size bytes of the record:
+    an attr larger than its record (or not 8-byte aligned) is malformed, not read."""
+    bad = bytearray(attr(0x7))
+    bad[4:8] = struct.pack("<I", size)
+    raw = b"PERFILE2" + struct.pack("<Q", 16) + header_attr(bytes(bad), (1, 2))
+    out = pipe_rows(raw)
+    assert stats(out).get("records_malformed") == 1
+
+
+def tracing_record(raw: bytes) -> tuple[int, int]:
+    """(offset, total size) of the stream's HEADER_TRACING_DATA record."""
+    pos = 16
+    while pos + 8 <= len(raw):
+        typ, _misc, size = struct.unpack_from("<IHH", raw, pos)
+        total = size + (struct.unpack_from("<I", raw, pos + 8)[0] if typ == 66 else 0)
+        if typ == 66:
+            return pos, total
+        pos += total
+    raise AssertionError("no tracing data")
+
+
+def test_tracing_data_after_a_longer_record_header() -> None:
+    """session.c reads the tracing data at the record's offset + header.size, not +16:
+    the capture's record with 8 more header bytes gives the same rows."""
+    at, total = tracing_record(PIPE)
+    rec = PIPE[at : at + total]
+    longer = struct.pack("<IHH", 66, 0, 24) + rec[8:16] + bytes(8) + rec[16:]
+    raw = PIPE[:at] + longer + PIPE[at + total :]
+    want = [r for b in pipe_rows(PIPE) for r in b.events.to_pylist()]
+    got = [r for b in pipe_rows(raw) for r in b.events.to_pylist()]
+    assert got == want
+    assert any(r["payload"] for r in want)  # the formats were read: payloads rendered
+
+
+def test_tracing_data_past_its_bound_is_skipped(tmp_path: Path) -> None:
+    """A HEADER_TRACING_DATA record claiming 48 MiB (the most a tracing_data feature
+    may be is 32 MiB): held and parsed whole, window by window (each copying all it
+    had); now skipped unheld with a note, and the samples after it read."""
+    at, total = tracing_record(PIPE)
+    claim = 48 * MiB
+    src = tmp_path / "pipe.data"
+    with src.open("wb") as f:
+        f.write(PIPE[:at] + struct.pack("<IHHII", 66, 0, 16, claim, 0))
+        f.seek(at + 16 + claim)
+        f.write(PIPE[at + total :])
+    with src.open("rb") as f:
+        out, top = peak(lambda: list(read_perf_data(f, source="p.data", kallsyms=None)))
+    assert not isinstance(out, Exception), out
+    note = f"tracing data of {16 + claim} bytes at offset {at}, more than spftrace reads"
+    assert any(n.startswith(note) for n in out[-1].notes), out[-1].notes
+    assert stats(out).get("skipped_header_tracing_data") == 1
+    want = sum(1 for b in pipe_rows(PIPE) for _ in b.events.to_pylist())
+    assert sum(b.events.num_rows for b in out) == want
+    assert top < 24 * MiB

@@ -41,12 +41,9 @@ from .header import (
     parse_file_header,
 )
 from .reader import BATCH_ROWS, Reader, read_exactly, walk_stream
-from .session import Session
+from .session import MAX_ATTRS, MAX_IDS, Session
 
 FORMAT = "perf-data"
-#: sample ids of all attrs (perf writes one per event and CPU or thread: 128 events on
-#: 8192 CPUs); a damaged ids section past it is refused
-MAX_IDS = 1 << 20
 
 
 def sniff(head: bytes) -> bool:
@@ -146,6 +143,11 @@ def _file_header(stream: IO[bytes], hdr: Any, s: Session, source: str) -> tuple[
         attrs = parse_attrs(read_exactly(stream, asz), hdr)
     except (HeaderError, ValueError) as err:
         raise SpftraceError(f"{source}: unreadable perf.data attrs ({err})") from None
+    if len(attrs) > MAX_ATTRS:
+        raise SpftraceError(
+            f"{source}: damaged perf.data attrs ({len(attrs)} attrs, "
+            f"more than spftrace reads ({MAX_ATTRS}))"
+        )
     _check_ids(attrs, source)
     for a, (io, isz) in attrs:
         ids: list[int] = []
