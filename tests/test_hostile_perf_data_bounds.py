@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from spftrace.errors import SpftraceError
@@ -238,3 +239,31 @@ def test_tracing_data_past_its_bound_is_skipped(tmp_path: Path) -> None:
     want = sum(1 for b in pipe_rows(PIPE) for _ in b.events.to_pylist())
     assert sum(b.events.num_rows for b in out) == want
     assert top < 24 * MiB
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_session_config_equals_make_config(seed: int) -> None:
+    """The session's config, kept as attrs come, against walk.make_config over the
+    same attrs and (id, attr) pairs: ids repeated within and across attrs."""
+    import random
+
+    from spftrace.formats.perf_data.attr import parse_attr
+    from spftrace.formats.perf_data.session import Session
+    from spftrace.formats.perf_data.walk import make_config
+
+    rng = random.Random(seed)
+    s = Session(False, "x")
+    attrs, pairs = [], []
+    for k in range(rng.randint(1, 40)):
+        a = parse_attr(attr(rng.choice([0x7, 0x47, 0x10007, 0x187])), False)
+        ids = [rng.randint(0, 50) for _ in range(rng.randint(0, 6))]
+        assert s.add_attr(a, ids)
+        attrs.append(a)
+        pairs += [(i, k) for i in ids]
+    got, want = s.config(), make_config(False, attrs, pairs)
+    for name in ("attrs", "ids", "id_attr"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+        assert getattr(got, name).dtype == getattr(want, name).dtype
+    assert (got.id_pos, got.is_pos) == (want.id_pos, want.is_pos)
+    for ident in range(52):
+        assert s.attrs_of(ident) == [k for i, k in sorted(set(pairs)) if i == ident]
