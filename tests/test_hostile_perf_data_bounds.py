@@ -267,3 +267,16 @@ def test_session_config_equals_make_config(seed: int) -> None:
     assert (got.id_pos, got.is_pos) == (want.id_pos, want.is_pos)
     for ident in range(52):
         assert s.attrs_of(ident) == [k for i, k in sorted(set(pairs)) if i == ident]
+
+
+def test_a_file_of_more_attrs_is_refused() -> None:
+    n = 4097
+    attrs_at, step = 104, 80
+    data_at = attrs_at + step * n
+    head = b"PERFILE2" + struct.pack("<6Q", 104, step, attrs_at, step * n, data_at, 8)
+    raw = head + bytes(48) + (attr() + bytes(16)) * n + struct.pack("<IHH", 68, 0, 8)
+    with pytest.raises(SpftraceError) as err:
+        list(read_perf_data(io.BytesIO(raw), source="p.data", kallsyms=None))
+    assert str(err.value) == (
+        "p.data: damaged perf.data attrs (4097 attrs, more than spftrace reads (4096))"
+    )
