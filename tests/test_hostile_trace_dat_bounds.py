@@ -4,7 +4,7 @@ The page size was only checked to be a power of two (2^31 passed), and each of a
 file's CPU streams held a piece of 256 pages while its records waited for the
 merge: 512 CPUs held 512 MiB.  The bounds: a page is 4 KiB to 1 MiB (Linux's page
 sizes, trace-cmd.dat.v6(5): "what the traced host machine page size was"), and the
-streams' pieces together are at most merge.HOLD_MAX bytes.  Memory is the peak RSS
+streams' pieces together are at most budget.HOLD_MAX bytes.  Memory is the peak RSS
 of a real ``spftrace ingest`` (os.wait4's rusage of that one child).
 """
 
@@ -26,7 +26,7 @@ import zstandard
 
 import spftrace
 from spftrace.errors import SpftraceError
-from spftrace.formats.trace_dat import merge, read_trace_dat
+from spftrace.formats.trace_dat import budget, read_trace_dat
 
 MAGIC = b"\x17\x08\x44tracing"
 PAGE = 4096
@@ -127,25 +127,26 @@ def test_a_cpu_of_less_than_one_page_is_named() -> None:
 
 
 def test_piece_sizes() -> None:
-    """By hand: 1 MiB (256 pages of 4 KiB) up to 48 streams, then HOLD_MAX (48 MiB)
-    shared, whole pages, at least one; 64 KiB pages: 16 of them, not 256."""
-    assert merge.HOLD_MAX == 48 << 20
-    assert merge.piece_size(4096, 2) == merge.piece_size(4096, 48) == 1 << 20
-    assert merge.piece_size(4096, 64) == 768 << 10
-    assert merge.piece_size(4096, 256) == 192 << 10
-    assert merge.piece_size(4096, 100_000) == 4096
-    assert merge.piece_size(65536, 8) == 1 << 20
-    assert merge.piece_size(1 << 20, 4096) == 1 << 20
-    assert merge.chunk_limit(4096, 8) == 1 << 20
-    assert merge.chunk_limit(4096, 100_000) == 16 * 4096
+    """By hand: 1 MiB (256 pages of 4 KiB) up to 16 streams, then HOLD_MAX (96 MiB)
+    over 6 bytes held a byte of piece, shared: whole pages, at least one; 64 KiB
+    pages: 16 of them, not 256."""
+    assert (budget.HOLD_MAX, budget.HOLD_FACTOR) == (96 << 20, 6)
+    assert budget.piece_size(4096, 2) == budget.piece_size(4096, 16) == 1 << 20
+    assert budget.piece_size(4096, 64) == 256 << 10
+    assert budget.piece_size(4096, 256) == 64 << 10
+    assert budget.piece_size(4096, 100_000) == 4096
+    assert budget.piece_size(65536, 8) == 1 << 20
+    assert budget.piece_size(1 << 20, 4096) == 1 << 20
+    assert budget.chunk_limit(4096, 8) == 1 << 20
+    assert budget.chunk_limit(4096, 100_000) == 16 * 4096
 
 
 def test_256_cpus_in_bounded_memory(tmp_path: Path) -> None:
     """256 CPUs of 1 MiB (a sparse 256 MiB file): every CPU's first piece held a
     record waiting for the merge, and with it the whole piece (256 MiB), copied
     again into the batch of those records: peak RSS 582 MB.  Now the pieces are
-    192 KiB and a batch copies only the spans its records are in: 155 MB; all 512
-    records are stored."""
+    64 KiB and a batch copies only the spans its records are in; all 512 records
+    are stored."""
     src = tmp_path / "many.dat"
     cpus = 256
     many_cpus(src, cpus, 256)
@@ -225,11 +226,11 @@ def test_compressed_chunks_claiming_more_than_their_share() -> None:
 
 
 def test_too_many_compressed_cpus_are_refused() -> None:
-    """2,048 compressed CPUs of 16-page chunks would hold 128 MiB at once."""
-    cpus = 2048
+    """4,096 compressed CPUs of 16-page chunks would hold 256 MiB at once."""
+    cpus = 4096
     with pytest.raises(SpftraceError) as err:
         rows(zstd_v7(cpus, full(1000)))
     assert str(err.value) == (
-        "t.dat: 2048 compressed CPU streams of chunks up to 65536 bytes would hold "
-        "more than spftrace holds at once (100663296 bytes)"
+        "t.dat: 4096 compressed CPU streams of chunks up to 65536 bytes would hold "
+        "more than spftrace holds at once (201326592 bytes)"
     )

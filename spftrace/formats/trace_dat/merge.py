@@ -1,7 +1,7 @@
 """trace.dat CPUs merged by time, in bounded memory, and turned into event rows.
 
 Each CPU of each buffer is a stream of pages, read ``piece_size`` bytes at a time
-(1 MiB; less when there are more than 96 streams; a compressed CPU one chunk at
+(1 MiB; less when there are more than 16 streams; a compressed CPU one chunk at
 a time).  trace-cmd report takes the earliest record
 of all streams, ties to the earlier buffer and lower CPU.  With each stream in
 time order, the next records of that merge are exactly those below the smallest
@@ -25,34 +25,18 @@ from ..events_table import build_events_table
 from ..kallsyms import tep_symbols
 from ..tracefs_format import FormatError, Records, parse_formats, parse_header_page
 from ..tracefs_rows import EventDecoder
-from .header import BLOCK_MAX, Buffer, CpuData, DatError, DatHeader, Source, chunks, decompress
+from .budget import HOLD_MAX, chunk_limit, piece_size
+from .header import Buffer, CpuData, DatError, DatHeader, Source, chunks, decompress
 from .ring import walk_pages
 
-PAGES = 256
-#: the most one CPU stream reads at a time: PAGES pages of 4 KiB.  Counted in bytes,
-#: not pages: 256 pages of 64 KiB (arm64, ppc64) were 16 MiB a CPU, 1 GiB on 64 CPUs
-PIECE_MAX = PAGES * 4096
-#: the CPU data all streams hold at once (each holds its piece while records of it
-#: wait for the merge): past HOLD_MAX // PIECE_MAX streams (48) the pieces shrink,
-#: down to one page.  A 512-CPU file held 512 pieces of 1 MiB (and the C ring walk
-#: allocates 4x a piece while it walks one).
-HOLD_MAX = 48 << 20
-#: pages of one compressed chunk that are always accepted (trace-cmd writes 10)
-CHUNK_PAGES = 16
 U64 = np.uint64
-
-
-def piece_size(page_size: int, streams: int) -> int:
-    """Bytes each of ``streams`` CPU streams reads at a time: whole pages, at most
-    PIECE_MAX, and together at most HOLD_MAX (at least one page each)."""
-    share = min(PIECE_MAX, HOLD_MAX // max(streams, 1))
-    return max(1, share // page_size) * page_size
-
-
-def chunk_limit(page_size: int, streams: int) -> int:
-    """The most one compressed chunk may inflate to: a stream's piece, but at least
-    CHUNK_PAGES pages (a chunk cannot be read in parts), at most BLOCK_MAX."""
-    return min(BLOCK_MAX, max(piece_size(page_size, streams), CHUNK_PAGES * page_size))
+_EMPTY = (
+    np.zeros(0, np.uint64),
+    np.zeros(0, np.uint64),
+    np.zeros(0, np.int64),
+    np.zeros(0, np.int64),
+    np.zeros(0, np.int64),
+)
 
 
 @dataclass
@@ -240,8 +224,11 @@ class DatReader:
                             s.cpu.cpu,
                         )
                     )
-                    s.ts, s.rts, s.off = s.ts[cut:], s.rts[cut:], s.off[cut:]
-                    s.ln, s.blob = s.ln[cut:], s.blob[cut:]
+                    if cut == len(s.ts):  # not empty views that keep the arrays alive
+                        s.ts, s.rts, s.off, s.ln, s.blob = _EMPTY
+                    else:
+                        s.ts, s.rts, s.off = s.ts[cut:], s.rts[cut:], s.off[cut:]
+                        s.ln, s.blob = s.ln[cut:], s.blob[cut:]
             if (
                 bound_stream is not None
                 and len(bound_stream.ts) == 0
@@ -263,10 +250,10 @@ class DatReader:
 
     def _gc(self, pend: list[tuple[np.ndarray[Any, Any], ...]]) -> None:
         # amortised: only once the blobs have doubled since the last collection, or
-        # HOLD_MAX / 4 bytes of them were read since (by count alone, 512 streams left
-        # 1,028 pieces before a collection: twice HOLD_MAX)
+        # HOLD_MAX / 8 bytes of them were read since (by count alone, 512 streams left
+        # 1,028 pieces before a collection)
         if len(self.blobs) <= max(2 * len(self.streams) + 4, 2 * self.kept) and (
-            self.held - self.kept_bytes <= HOLD_MAX // 4
+            self.held - self.kept_bytes <= HOLD_MAX // 8
         ):
             return
         # a mask over the blob ids, not np.unique: this runs after every load, over
@@ -418,11 +405,26 @@ def _split_by_id(ids: np.ndarray[Any, Any]) -> Iterator[tuple[int, np.ndarray[An
 def _take(
     pend: list[tuple[np.ndarray[Any, Any], ...]], k: int
 ) -> tuple[tuple[np.ndarray[Any, Any], ...], list[tuple[np.ndarray[Any, Any], ...]], int]:
-    cat = tuple(np.concatenate([p[i] for p in pend]) for i in range(5))
-    take = tuple(c[:k] for c in cat)
-    rest = tuple(c[k:] for c in cat)
-    left = len(rest[0])
-    return take, ([rest] if left else []), left
+    """The first ``k`` pending records, the rest (as views) and their count: only the
+    taken records are copied (all of them were, for each batch of a merge's 2M)."""
+    took: list[tuple[np.ndarray[Any, Any], ...]] = []
+    rest: list[tuple[np.ndarray[Any, Any], ...]] = []
+    got = 0
+    for p in pend:
+        n = len(p[0])
+        if got >= k:
+            rest.append(p)
+        elif got + n <= k:
+            took.append(p)
+            got += n
+        else:
+            took.append(tuple(c[: k - got] for c in p))
+            rest.append(tuple(c[k - got :] for c in p))
+            got = k
+    take = (
+        took[0] if len(took) == 1 else tuple(np.concatenate([p[i] for p in took]) for i in range(5))
+    )
+    return take, rest, sum(len(p[0]) for p in rest)
 
 
 def _read_uint(
