@@ -269,14 +269,21 @@ def test_session_config_equals_make_config(seed: int) -> None:
         assert s.attrs_of(ident) == [k for i, k in sorted(set(pairs)) if i == ident]
 
 
-def test_a_file_of_more_attrs_is_refused() -> None:
-    n = 4097
+@pytest.mark.parametrize("n", [4097, 1 << 20])
+def test_a_file_of_more_attrs_is_refused(tmp_path: Path, n: int) -> None:
+    """Refused before the attrs section is read: 2^20 attrs (an 80 MiB section of a
+    sparse file) were parsed first."""
     attrs_at, step = 104, 80
     data_at = attrs_at + step * n
     head = b"PERFILE2" + struct.pack("<6Q", 104, step, attrs_at, step * n, data_at, 8)
-    raw = head + bytes(48) + (attr() + bytes(16)) * n + struct.pack("<IHH", 68, 0, 8)
-    with pytest.raises(SpftraceError) as err:
-        list(read_perf_data(io.BytesIO(raw), source="p.data", kallsyms=None))
-    assert str(err.value) == (
-        "p.data: damaged perf.data attrs (4097 attrs, more than spftrace reads (4096))"
+    src = tmp_path / "a.data"
+    with src.open("wb") as f:
+        f.write(head + bytes(48) + (attr() + bytes(16)) * 4097)
+        f.seek(data_at)
+        f.write(struct.pack("<IHH", 68, 0, 8))
+    err, top = peak(lambda: read(src))
+    assert isinstance(err, SpftraceError)
+    assert str(err) == (
+        f"p.data: damaged perf.data attrs ({n} attrs, more than spftrace reads (4096))"
     )
+    assert top < 8 * MiB

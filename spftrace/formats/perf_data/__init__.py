@@ -138,16 +138,16 @@ def _file_header(stream: IO[bytes], hdr: Any, s: Session, source: str) -> tuple[
         )
     if ao + asz > size:
         raise SpftraceError(f"{source}: truncated perf.data header (the attrs end past the file)")
+    if asz // hdr.attr_size > MAX_ATTRS:  # before the section is read and parsed
+        raise SpftraceError(
+            f"{source}: damaged perf.data attrs ({asz // hdr.attr_size} attrs, "
+            f"more than spftrace reads ({MAX_ATTRS}))"
+        )
     stream.seek(ao)
     try:
         attrs = parse_attrs(read_exactly(stream, asz), hdr)
     except (HeaderError, ValueError) as err:
         raise SpftraceError(f"{source}: unreadable perf.data attrs ({err})") from None
-    if len(attrs) > MAX_ATTRS:
-        raise SpftraceError(
-            f"{source}: damaged perf.data attrs ({len(attrs)} attrs, "
-            f"more than spftrace reads ({MAX_ATTRS}))"
-        )
     _check_ids(attrs, source)
     for a, (io, isz) in attrs:
         ids: list[int] = []
