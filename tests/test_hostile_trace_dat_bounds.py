@@ -163,6 +163,34 @@ def test_256_cpus_in_bounded_memory(tmp_path: Path) -> None:
     assert got == {"n": 2 * cpus, "c": cpus}
 
 
+def test_one_record_a_page_in_bounded_memory(tmp_path: Path) -> None:
+    """One CPU of 65,536 pages (a sparse 256 MiB file) of one record each: the
+    rows waiting for a batch of 65,536 kept every page they were in (peak RSS
+    613 MB).  Past half of HOLD_MAX the waiting rows are a batch of their own."""
+    src = tmp_path / "sparse.dat"
+    pages = 65536
+    table_at = len(head()) + 4 + 10
+    data_at = -(-(table_at + 16) // PAGE) * PAGE
+    with src.open("wb") as f:
+        f.write(head() + struct.pack("<I", 1) + b"flyrecord\0")
+        f.write(struct.pack("<QQ", data_at, pages * PAGE))
+        for p in range(pages):
+            f.seek(data_at + p * PAGE)
+            f.write(page(1000 + p, 9))
+        f.truncate(data_at + pages * PAGE)
+    code, err, peak = ingest_peak(tmp_path, src)
+    assert code == 0, err
+    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
+    got = json.loads(
+        spftrace.query(
+            "SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi FROM events",
+            data=tmp_path / "ds",
+            fmt="json",
+        )
+    )
+    assert got == {"n": pages, "lo": 1000, "hi": 1000 + pages - 1}
+
+
 def zstd_v7(cpus: int, data: bytes) -> bytes:
     """A v7 file, zstd, one buffer of ``cpus`` CPUs each of one chunk of ``data``
     (trace-cmd.dat.v7(5); trace-input.c: the BUFFER option's offset, name, clock,
@@ -234,3 +262,49 @@ def test_too_many_compressed_cpus_are_refused() -> None:
         "t.dat: 4096 compressed CPU streams of chunks up to 65536 bytes would hold "
         "more than spftrace holds at once (201326592 bytes)"
     )
+
+
+def random_cpus(seed: int, cpus: int, pages: int) -> tuple[bytes, list[tuple[int, int, int]]]:
+    """A v6 file of ``cpus`` CPUs of ``pages`` pages of 12-byte records (event id: the
+    record's number in its CPU, pid: the CPU), times rising by 0-3 so
+    that CPUs tie often; some pages empty.  Also every record as (time, cpu, number)."""
+    import random
+
+    rng = random.Random(seed)
+    table_at = len(head()) + 4 + 10
+    data_at = -(-(table_at + 16 * cpus) // PAGE) * PAGE
+    size = pages * PAGE
+    out = bytearray(head() + struct.pack("<I", cpus) + b"flyrecord\0")
+    out += b"".join(struct.pack("<QQ", data_at + c * size, size) for c in range(cpus))
+    out += bytes(data_at - len(out))
+    recs = []
+    for c in range(cpus):
+        t, k = rng.randint(0, 50), 0
+        for _p in range(pages):
+            base, body = t, b""
+            for _ in range(
+                rng.choice([0, 1, 5, 40, 300] if rng.random() < 0.02 else [0, 1, 5, 40])
+            ):
+                delta = rng.randint(0, 3)
+                t += delta
+                body += struct.pack("<I", (delta << 5) | 2) + struct.pack("<HBBi", k, 0, 0, c)
+                recs.append((t, c, k))
+                k += 1
+            out += (struct.pack("<QQ", base, len(body)) + body).ljust(PAGE, b"\0")
+    return bytes(out), recs
+
+
+@pytest.mark.parametrize(("seed", "cpus"), [(1, 3), (2, 40), (3, 300)])
+def test_the_merge_is_trace_cmds_order(seed: int, cpus: int) -> None:
+    """The records by time, ties to the lower CPU, then in file order (trace-cmd
+    report's order), whatever the piece size and batch size: a reference sort of
+    all records against the streaming merge, with 3, 40 and 300 CPUs (of 300, 128
+    and 16 pages, read in pieces of 256, 102 and 13 pages) and batches of 1,000 rows."""
+    raw, recs = random_cpus(seed, cpus, {3: 300, 40: 128, 300: 16}[cpus])
+    got = []
+    for b in read_trace_dat(io.BytesIO(raw), source="t.dat", batch_rows=1000):
+        cols = b.events.select(["ts", "cpu", "event"]).to_pydict()
+        got += zip(cols["ts"], cols["cpu"], cols["event"], strict=True)
+    want = sorted(recs)  # (time, cpu, number in the CPU): time, then CPU, then file order
+    assert got == [(t, c, f"ftrace:unknown_{k}") for t, c, k in want]
+    assert len(got) > 1000
