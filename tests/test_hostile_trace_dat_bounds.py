@@ -301,7 +301,7 @@ def test_the_merge_is_trace_cmds_order(seed: int, cpus: int) -> None:
     all records against the streaming merge, with 3, 40 and 300 CPUs (of 300, 128
     and 16 pages, read in pieces of 256, 102 and 13 pages) and batches of 1,000 rows."""
     raw, recs = random_cpus(seed, cpus, {3: 300, 40: 128, 300: 16}[cpus])
-    got = []
+    got: list[tuple[int, int, str]] = []
     for b in read_trace_dat(io.BytesIO(raw), source="t.dat", batch_rows=1000):
         cols = b.events.select(["ts", "cpu", "event"]).to_pydict()
         got += zip(cols["ts"], cols["cpu"], cols["event"], strict=True)
