@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spftrace.formats.trace_dat import merge
+from spftrace.formats.trace_dat import fields, merge
 from spftrace.formats.tracefs_format import split_by_id
 
 from .test_trace_dat import FIXTURES, fixture
@@ -125,8 +125,8 @@ def test_read_uint_equals_struct(size: int, big: bool) -> None:
     at = rng.integers(0, 4096 - size, 500)
     code = (">" if big else "<") + ("H" if size == 2 else "I")
     want = [struct.unpack_from(code, raw.tobytes(), int(a))[0] for a in at]
-    assert merge._read_uint(raw, at, size, big).tolist() == want
+    assert fields._read_uint(raw, at, size, big).tolist() == want
     edge = np.array([0, 4096 - size, 4095])
     np.testing.assert_array_equal(
-        merge._read_uint(raw, edge, size, big), merge._read_uint_clipped(raw, edge, size, big)
+        fields._read_uint(raw, edge, size, big), fields._read_uint_clipped(raw, edge, size, big)
     )

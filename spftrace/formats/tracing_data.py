@@ -17,6 +17,14 @@ import struct
 from dataclasses import dataclass, field
 
 MAGIC = b"\x17\x08\x44tracing"
+#: the page size is the recording host's getpagesize() (trace-cmd.dat.v6(5): "what
+#: the traced host machine page size was"; perf's tracing data writes the same):
+#: Linux pages are 4 KiB (x86, the least of every architecture) to 64 KiB (arm64,
+#: ppc64) and 256 KiB (hexagon, ppc 44x); 1 MiB leaves room.  A page size of 2^31
+#: (only a power of two was asked for) made each CPU's piece 512 GiB, read at once
+#: up to the CPU's size, and 1-8 byte pages were a traceback from the page walk.
+MIN_PAGE_SIZE = 4 << 10
+MAX_PAGE_SIZE = 1 << 20
 
 
 class TracingDataError(ValueError):
@@ -98,8 +106,12 @@ def read_head(c: Cursor) -> tuple[str, bool, int, int]:
     c.e = ">" if big else "<"
     long_size = c.u8()
     page_size = c.u32()
-    if long_size not in (4, 8) or page_size == 0 or page_size & (page_size - 1):
-        raise TracingDataError(f"bad long size {long_size} or page size {page_size}")
+    if long_size not in (4, 8):
+        raise TracingDataError(f"bad long size {long_size} (4 or 8)")
+    if page_size & (page_size - 1) or not MIN_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE:
+        raise TracingDataError(
+            f"bad page size {page_size} (a power of two from {MIN_PAGE_SIZE} to {MAX_PAGE_SIZE})"
+        )
     return version, big, long_size, page_size
 
 

@@ -26,6 +26,9 @@ from ..binary_batch import BinaryBatch
 from ..kallsyms import Symbols
 from .buildid import find_kallsyms
 from .header import (
+    FEATURE_MAX,
+    FEATURE_READ,
+    FEATURES,
     FILE_HEADER,
     MAGIC,
     MAGIC_BE,
@@ -38,13 +41,9 @@ from .header import (
     parse_file_header,
 )
 from .reader import BATCH_ROWS, Reader, read_exactly, walk_stream
-from .session import Session
+from .session import MAX_ATTRS, MAX_IDS, Session
 
 FORMAT = "perf-data"
-FEATURE_LIMIT = 1 << 30
-#: sample ids of all attrs (perf writes one per event and CPU or thread: 128 events on
-#: 8192 CPUs); a damaged ids section past it is refused
-MAX_IDS = 1 << 20
 
 
 def sniff(head: bytes) -> bool:
@@ -139,6 +138,11 @@ def _file_header(stream: IO[bytes], hdr: Any, s: Session, source: str) -> tuple[
         )
     if ao + asz > size:
         raise SpftraceError(f"{source}: truncated perf.data header (the attrs end past the file)")
+    if asz // hdr.attr_size > MAX_ATTRS:  # before the section is read and parsed
+        raise SpftraceError(
+            f"{source}: damaged perf.data attrs ({asz // hdr.attr_size} attrs, "
+            f"more than spftrace reads ({MAX_ATTRS}))"
+        )
     stream.seek(ao)
     try:
         attrs = parse_attrs(read_exactly(stream, asz), hdr)
@@ -212,8 +216,19 @@ def _features(stream: IO[bytes], hdr: Any, f: Features, at: int, size: int) -> N
             f.damaged.append(f"feature {feat} (section table cut short)")
             break
         off, sz = struct.unpack_from(e + "QQ", raw, 16 * i)
-        if sz > FEATURE_LIMIT or off + sz > size:
-            f.damaged.append(f"feature {feat}")
+        name = FEATURES.get(feat)
+        if name is None:
+            f.unknown.append(feat)
+            continue
+        if off + sz > size:
+            f.damaged.append(f"{name} (its {sz} bytes at {off} run past the end of the file)")
+            continue
+        if name in FEATURE_READ:
+            sz = min(sz, FEATURE_READ[name])
+        elif name not in FEATURE_MAX:
+            continue  # not parsed: not read
+        elif sz > FEATURE_MAX[name]:
+            f.damaged.append(f"{name} ({sz} bytes, more than spftrace reads: {FEATURE_MAX[name]})")
             continue
         stream.seek(off)
         parse_feature(feat, read_exactly(stream, sz), hdr.big_endian, f)

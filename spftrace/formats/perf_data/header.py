@@ -38,6 +38,25 @@ FEATURES = {
     133: "simpleperf_etm_branch_list", 134: "simpleperf_init_map",
 }  # fmt: skip
 HEADER_HOSTNAME = 3
+KiB, MiB = 1 << 10, 1 << 20
+#: the bytes spftrace reads of each feature it parses (header.c's write_* functions):
+#: a u32-counted string (hostname ... cpuid: a few dozen bytes, NAME_ALIGN-padded);
+#: two u32s (nrcpus), one u64 (total_mem), five u32s (compressed) - a longer
+#: section of these is read only as far as that; for the others a longer section
+#: is named unreadable and not read: the cmdline (argv, at most ARG_MAX: 2 MiB with
+#: an 8 MiB stack), event_desc (an attr, name and ids per event: at most MAX_IDS ids
+#: of 8 bytes and 65,536 events), build_id (36 bytes and a PATH_MAX name per DSO),
+#: tracing_data (the used events' formats, and /proc/kallsyms for perf before 4.x:
+#: a few MiB) and simpleperf's meta info (key/value strings).  The other features
+#: are not parsed and not read.  A section of up to 1 GiB was read whole.
+FEATURE_READ = {
+    "hostname": 64 * KiB, "osrelease": 64 * KiB, "version": 64 * KiB, "arch": 64 * KiB,
+    "cpudesc": 64 * KiB, "cpuid": 64 * KiB, "nrcpus": 8, "total_mem": 8, "compressed": 20,
+}  # fmt: skip
+FEATURE_MAX = {
+    "cmdline": 4 * MiB, "event_desc": 32 * MiB, "build_id": 16 * MiB,
+    "tracing_data": 32 * MiB, "simpleperf_meta_info": 1 * MiB,
+}  # fmt: skip
 
 
 class HeaderError(ValueError):

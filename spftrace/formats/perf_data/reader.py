@@ -24,16 +24,22 @@ import numpy as np
 from ..inflate import InflateError, inflate
 from . import walk as W
 from .attr import parse_attr
-from .header import Features, FileHeader, parse_feature
+from .header import FEATURE_MAX, Features, FileHeader, parse_feature
 from .order import Queue
 from .rows import RowBuilder
-from .session import RECORD_NAMES, Session
+from .session import MAX_ATTRS, MAX_IDS, RECORD_NAMES, Session
 
 WINDOW = 2 << 20
 #: rows per batch; about four batches are in flight in an ingest (queued, prepared, being
 #: encoded): 32768 peaked at 248-267 MB on a 10.5M-sample ingest, 16384 at 224-233 MB
 BATCH_ROWS = 16384
 HUGE_RECORD = 64 << 20  # larger (AUX data) is skipped without being held in memory
+#: a HEADER_TRACING_DATA record's data are at most what a tracing_data feature may be
+TRACING_MAX = FEATURE_MAX["tracing_data"]
+#: records walked right after a new attr (the rest of the table is walked again with
+#: it): doubled on each walk up to TABLE_ROWS.  Walking a whole table again after each
+#: of 4,000 HEADER_ATTR records kept 4,000 tables (1.1 GB).
+REWALK_ROWS = 64
 TABLE_ROWS = 32768  # records per walk call
 #: queued windows are kept in memory up to this many bytes (with their record
 #: tables); past it they are dropped and read and walked again when delivered
@@ -73,6 +79,7 @@ class Reader:
         self.skipped = 0
         self._zcarry = b""
         self.table = W.new_table(TABLE_ROWS)
+        self.cap = TABLE_ROWS  # rows of the table the next walk may fill
         #: the seekable file the data section is read from (None: a pipe), and the
         #: file offset of the window being fed (None: not a piece of the file)
         self.backing: IO[bytes] | None = None
@@ -83,9 +90,10 @@ class Reader:
         """Walk and process ``window[start:end]``: (next position, stop reason)."""
         table = self.table
         pos = start
+        cap = self.cap
         while True:
             n, nxt, why = W.walk(
-                window, pos, end, self.s.config(), table, use_native=self.use_native
+                window, pos, end, self.s.config(), table[:cap], use_native=self.use_native
             )
             # the table's rows are kept (every walk fills whole rows), a new table
             # walked into next: no copy, unless most of it would be kept unused
@@ -102,7 +110,9 @@ class Reader:
             stop = self._process(bid, rows)
             if stop is not None:  # a new attr: walk the rest with the new layout
                 pos = stop
+                cap = self.cap = REWALK_ROWS
                 continue
+            cap = self.cap = min(2 * cap, TABLE_ROWS)
             if why == W.STOP_FULL:
                 pos = nxt
                 continue
@@ -203,17 +213,29 @@ class Reader:
         elif typ == 68:  # FINISHED_ROUND
             self._deliver(self.queue.round())
         elif typ == 64:  # HEADER_ATTR: attr, then its ids
+            # header.c perf_event__process_attr: the ids are what the record holds
+            # after the attr's own size
             body = data[off + 8 : off + size].tobytes()
             try:
                 at = parse_attr(body, s.big)
+                if at.size > len(body) or at.size % 8:
+                    raise ValueError("attr size")
                 ids = list(struct.unpack_from(e + f"{(len(body) - at.size) // 8}Q", body, at.size))
             except (ValueError, struct.error):
                 s.counts["records_malformed"] += 1
                 return False
-            s.add_attr(at, ids)
+            if not s.add_attr(at, ids):
+                if not s.counts["attrs_past_limit"]:
+                    s.notes.append(
+                        f"more than {MAX_ATTRS} attrs or {MAX_IDS} sample ids "
+                        "(HEADER_ATTR records): the later ones are ignored"
+                    )
+                s.counts["attrs_past_limit"] += 1
+                return False
             return True
-        elif typ == 66:  # HEADER_TRACING_DATA: the data follows the 16-byte record
-            s.set_tracing(data[off + 16 : off + size].tobytes())
+        elif typ == 66:  # HEADER_TRACING_DATA: its data follow the record's header.size
+            (hsize,) = struct.unpack_from(e + "H", data[off + 6 : off + 8].tobytes())
+            s.set_tracing(data[off + hsize : off + size].tobytes())
         elif typ == 80 and size >= 16:  # HEADER_FEATURE
             (feat,) = struct.unpack_from(e + "Q", data[off + 8 : off + 16].tobytes())
             f = Features()
@@ -224,9 +246,8 @@ class Reader:
             if kind == 2:  # PERF_EVENT_UPDATE__NAME
                 raw = data[off + 24 : off + size].tobytes().split(b"\0", 1)[0]
                 name = raw.decode("utf-8", "surrogateescape")
-                for i, a in s.ids:
-                    if i == ident:
-                        s.names[a] = name
+                for a in s.attrs_of(ident):
+                    s.names[a] = name
         elif typ == 81:  # COMPRESSED: zstd frames of more records
             self._compressed(data[off + 8 : off + size].tobytes())
         else:
@@ -402,8 +423,9 @@ def walk_stream(
     ("batch", table) items, then ("end", (offset, note or None))."""
     carry = b""
     offset = first_offset  # file offset of carry[0]
+    rest = 0  # bytes of the record carry starts, past carry and WINDOW
     while True:
-        want = WINDOW if remaining is None else min(WINDOW, remaining)
+        want = WINDOW + rest if remaining is None else min(WINDOW + rest, remaining)
         chunk = read_exactly(stream, want) if want > 0 else b""
         if remaining is not None:
             remaining -= len(chunk)
@@ -427,12 +449,26 @@ def walk_stream(
                 note = f"the data ends inside a record at offset {offset} ({len(carry)} bytes left)"
             yield "end", (offset, note)
             return
+        rest = 0
         if len(carry) >= 8:
-            typ, _misc, size = struct.unpack_from((">" if reader.s.big else "<") + "IHH", carry, 0)
-            total = size
+            e = ">" if reader.s.big else "<"
+            typ, _misc, size = struct.unpack_from(e + "IHH", carry, 0)
+            total, limit = size, HUGE_RECORD
             if typ == W.AUXTRACE and len(carry) >= 16:
-                total += struct.unpack_from((">" if reader.s.big else "<") + "Q", carry, 8)[0]
-            if total > HUGE_RECORD:  # AUX area data: skip it without holding it
+                total += struct.unpack_from(e + "Q", carry, 8)[0]
+            elif typ == W.TRACING_DATA and size >= 12 and len(carry) >= 12:
+                total += struct.unpack_from(e + "I", carry, 8)[0]
+                limit = TRACING_MAX
+                if total > limit:
+                    reader.s.notes.append(
+                        f"tracing data of {total} bytes at offset {offset}, more than "
+                        f"spftrace reads ({limit}): tracepoint payloads not decoded"
+                    )
+            if total <= limit:
+                # the rest of a record longer than a window is read at once (window by
+                # window, carry was copied again for each: quadratic in the record)
+                rest = max(0, total - len(carry) - WINDOW)
+            else:  # AUX area data, or tracing data: skipped without holding them
                 skip = total - len(carry)
                 if remaining is not None:
                     skip = min(skip, remaining + 1)  # past the section: cut short

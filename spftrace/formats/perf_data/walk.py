@@ -76,7 +76,24 @@ def make_config(big_endian: bool, attrs: list[Attr], ids: list[tuple[int, int]])
     """``ids``: (sample id, attr index) pairs."""
     rows = np.array([attr_row(a) for a in attrs] or [[0] * 8], np.uint64)
     pairs = sorted(set(ids))
-    first = attrs[0].sample_type if attrs else 0
+    return config_of(
+        big_endian,
+        attrs[0].sample_type if attrs else 0,
+        rows,
+        np.array([p[0] for p in pairs], np.uint64),
+        np.array([p[1] for p in pairs], np.int64),
+    )
+
+
+def config_of(
+    big_endian: bool,
+    first: int,
+    rows: np.ndarray[Any, Any],
+    ids: np.ndarray[Any, Any],
+    id_attr: np.ndarray[Any, Any],
+) -> WalkConfig:
+    """The config from the attrs' rows and the sorted (id, attr index) pairs as two
+    arrays; ``first``: the first attr's sample_type (where samples keep their id)."""
     if first & A.IDENTIFIER:
         id_pos, is_pos = 0, 1
     elif first & A.ID:
@@ -84,14 +101,7 @@ def make_config(big_endian: bool, attrs: list[Attr], ids: list[tuple[int, int]])
         is_pos = sum(1 for b in (A.CPU, A.STREAM_ID) if first & b) + 1
     else:
         id_pos = is_pos = -1
-    return WalkConfig(
-        big_endian,
-        rows,
-        np.array([p[0] for p in pairs], np.uint64),
-        np.array([p[1] for p in pairs], np.int64),
-        id_pos,
-        is_pos,
-    )
+    return WalkConfig(big_endian, rows, ids, id_attr, id_pos, is_pos)
 
 
 def new_table(cap: int, empty: bool = False) -> np.ndarray[Any, np.dtype[np.uint64]]:
@@ -114,9 +124,11 @@ def walk_py(
     cap = len(out)
     n = 0
     multi = len(cfg.attrs) > 1
-    ids = cfg.ids.tolist()
-    id_attr = cfg.id_attr.tolist()
-    attrs = cfg.attrs.tolist()
+    # the arrays are looked up as records need them, not turned into lists: a pipe
+    # stream walks again after each of up to MAX_ATTRS attrs (lists took 11 s of 5,000)
+    ids = cfg.ids
+    id_attr = cfg.id_attr
+    attrs = _Rows(cfg.attrs)
     while pos + 8 <= end:
         if n == cap:
             return n, pos, STOP_FULL
@@ -141,14 +153,28 @@ def walk_py(
     return n, pos, STOP_END
 
 
-def _find_attr(key: int, multi: bool, ids: list[int], id_attr: list[int]) -> int:
+class _Rows:
+    """An attrs array's rows as lists, each made when first asked for."""
+
+    def __init__(self, arr: np.ndarray[Any, Any]) -> None:
+        self.arr = arr
+        self.done: dict[int, list[int]] = {}
+
+    def __getitem__(self, a: int) -> list[int]:
+        row = self.done.get(a)
+        if row is None:
+            row = self.done[a] = [int(v) for v in self.arr[a].tolist()]
+        return row
+
+
+def _find_attr(
+    key: int, multi: bool, ids: np.ndarray[Any, Any], id_attr: np.ndarray[Any, Any]
+) -> int:
     if not multi:
         return 0
-    import bisect
-
-    i = bisect.bisect_left(ids, key)
-    if i < len(ids) and ids[i] == key:
-        return id_attr[i]
+    i = int(np.searchsorted(ids, np.uint64(key & 0xFFFFFFFFFFFFFFFF)))
+    if i < len(ids) and int(ids[i]) == key:
+        return int(id_attr[i])
     return 0 if key == 0 else -1  # evlist__event2evsel: synthesized records have id 0
 
 

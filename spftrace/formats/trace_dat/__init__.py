@@ -59,9 +59,9 @@ def read_trace_dat(
         stream.seek(start)
         try:
             hdr = read_dat_header(stream)
+            reader = DatReader(stream, hdr, batch_rows=batch_rows, use_native=use_native)
         except DatError as err:
             raise SpftraceError(f"{source}: {err}") from None
-        reader = DatReader(stream, hdr, batch_rows=batch_rows, use_native=use_native)
         yield from reader.batches()
     finally:
         if owned is not None:

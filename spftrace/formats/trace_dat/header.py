@@ -43,7 +43,8 @@ SECTION_OPTIONS = {
 }
 #: the most a compressed section may hold (trace-cmd compresses a section whole: the
 #: largest, kallsyms or the event formats, are a few MiB); a CPU chunk may hold at
-#: most this or ``merge.PAGES`` pages, whichever is less (trace-cmd writes 10 pages)
+#: most this or ``merge.chunk_limit`` (a stream's piece, at least 16 pages), whichever
+#: is less (trace-cmd writes 10 pages)
 BLOCK_MAX = 32 << 20
 #: CPU entries of all buffers together: Linux's NR_CPUS is at most 8192, and a file
 #: holds a few buffers (instances); past this a damaged count is refused

@@ -1,0 +1,32 @@
+"""How much CPU data the trace.dat merge reads and holds at once (merge.py)."""
+
+from __future__ import annotations
+
+from .header import BLOCK_MAX
+
+PAGES = 256
+#: the most one CPU stream reads at a time: PAGES pages of 4 KiB.  Counted in bytes,
+#: not pages: 256 pages of 64 KiB (arm64, ppc64) were 16 MiB a CPU, 1 GiB on 64 CPUs
+PIECE_MAX = PAGES * 4096
+#: what all streams hold at once: each its piece while records of it wait for the
+#: merge, and those records' five 8-byte numbers (a record is at least 8 bytes: at
+#: most HOLD_FACTOR bytes held a byte of piece).  Past 16 streams the pieces shrink,
+#: down to one page (256 KiB are as fast as 1 MiB).  A 256-CPU file held 256 pieces
+#: of 1 MiB (and the C ring walk allocates 4x a piece while it walks one).
+HOLD_MAX = 96 << 20
+HOLD_FACTOR = 6
+#: pages of one compressed chunk that are always accepted (trace-cmd writes 10)
+CHUNK_PAGES = 16
+
+
+def piece_size(page_size: int, streams: int) -> int:
+    """Bytes each of ``streams`` CPU streams reads at a time: whole pages, at most
+    PIECE_MAX, and with their records at most HOLD_MAX together (at least a page each)."""
+    share = min(PIECE_MAX, HOLD_MAX // (HOLD_FACTOR * max(streams, 1)))
+    return max(1, share // page_size) * page_size
+
+
+def chunk_limit(page_size: int, streams: int) -> int:
+    """The most one compressed chunk may inflate to: a stream's piece, but at least
+    CHUNK_PAGES pages (a chunk cannot be read in parts), at most BLOCK_MAX."""
+    return min(BLOCK_MAX, max(piece_size(page_size, streams), CHUNK_PAGES * page_size))
