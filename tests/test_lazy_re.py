@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 
-from spftrace.formats import ftrace, trace_cmd, will_it_scale
+from spftrace.formats import callchain, ftrace, numbers, trace_cmd, will_it_scale
 from spftrace.lazy_re import _Pattern, lazy
 
 
@@ -37,9 +37,9 @@ def test_a_reference_taken_early_still_works() -> None:
 
 def test_every_stand_in_is_bound_under_its_own_name() -> None:
     """A stand-in named wrongly would never be replaced (each use a forward)."""
-    for module in (ftrace, trace_cmd, will_it_scale):
+    for module in (callchain, ftrace, numbers, trace_cmd, will_it_scale):
         names = [n for n in vars(module) if n.endswith("_RE")]
-        assert len(names) >= 4, module.__name__
+        assert len(names) >= 3, module.__name__
         for name in names:
             value = vars(module)[name]
             if isinstance(value, _Pattern):  # (not used yet by an earlier test)
@@ -52,7 +52,7 @@ def test_every_stand_in_is_bound_under_its_own_name() -> None:
 SNIFF = """
 import sys
 from spftrace.formats.detect import sniff
-from spftrace.formats import ftrace, trace_cmd, will_it_scale
+from spftrace.formats import callchain, ftrace, numbers, trace_cmd, will_it_scale
 from spftrace.lazy_re import _Pattern
 
 head = (
@@ -62,12 +62,14 @@ head = (
     b"mm=0xffff88810006a580 memcg_id=2972 write=true\\n"
 )
 print(sniff(head * 3))
-for m in (ftrace, trace_cmd, will_it_scale):
+for m in (ftrace, trace_cmd, will_it_scale, callchain, numbers):
     print(m.__name__, sorted(n for n, v in vars(m).items() if isinstance(v, _Pattern)))
 """
 
 
-def test_sniffing_perf_script_compiles_no_parser_pattern_of_the_others() -> None:
+def test_sniffing_perf_script_compiles_no_parser_pattern() -> None:
+    """Sniffing imports the modules of the formats before perf script, and perf
+    script's own (callchain, numbers): none of their parsers' patterns is compiled."""
     out = subprocess.run(
         [sys.executable, "-c", SNIFF], capture_output=True, text=True, check=True
     ).stdout.splitlines()
@@ -79,3 +81,9 @@ def test_sniffing_perf_script_compiles_no_parser_pattern_of_the_others() -> None
         "spftrace.formats.will_it_scale ['_AVERAGE_RE', '_FAILED_ROW_RE', '_LOG_RE', "
         "'_ROW_RE', '_RUNTEST_RE', '_SAMPLE_RE', '_TESTCASE_RE']"
     )
+    assert out[4] == (
+        "spftrace.formats.callchain ['_DSO_RE', '_FRAME_RE', '_IP_AT_RE', '_IP_WORD_RE', "
+        "'_LOST_CHUNKS_RE', '_LOST_PCT_RE', '_LOST_RE', '_OFF_RE', '_SIDE_BAND_RE', "
+        "'_SYM_DSO_RE', '_TAIL_RE']"
+    )
+    assert out[5] == "spftrace.formats.numbers ['_NUMBER_RE', '_PLAIN_RE', '_SPLIT_RE']"
