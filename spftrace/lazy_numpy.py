@@ -20,11 +20,13 @@ only the command line calls it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.machinery
 import importlib.util
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, cast
@@ -64,7 +66,6 @@ def _call(lib: str) -> int:
     copy and initialise that one: the copy is looked up in this process's maps and
     opened with RTLD_NOLOAD (never a new load)."""
     import ctypes
-    import os
 
     name = Path(lib).name.split(".so")[0]
     with open("/proc/self/maps") as fh:
@@ -84,16 +85,35 @@ def import_pyarrow() -> bool:
         return False
     init = _init_numpy_function()
     if init is None:
-        import pyarrow
-
+        with lazy_binding():
+            import pyarrow
         return False
     sys.modules["numpy"] = None  # type: ignore[assignment]  # (import numpy: ImportError)
     try:
-        import pyarrow.lib  # noqa: F401
+        with lazy_binding():
+            import pyarrow.lib  # noqa: F401
     finally:
         del sys.modules["numpy"]
     sys.meta_path.insert(0, _NumpyFinder(init))
     return True
+
+
+@contextlib.contextmanager
+def lazy_binding() -> Iterator[None]:
+    """Shared libraries loaded meanwhile bind their functions on first call (RTLD_LAZY),
+    not all at load (RTLD_NOW, CPython's default for extension modules).
+
+    ``import pyarrow.lib`` loads eight libraries (libarrow, libparquet, ...: 100 MB of
+    C++ with tens of thousands of symbols); binding every function of theirs at load
+    was 13 of the 10-line ingest's 546 M instructions (callgrind, the same every run),
+    for the few hundred an ingest calls.  Data references bind at load either way, so
+    a library that cannot load still fails the import; ``LD_BIND_NOW`` still binds all."""
+    flags = sys.getdlopenflags()
+    sys.setdlopenflags((flags & ~(os.RTLD_NOW | os.RTLD_LAZY)) | os.RTLD_LAZY)
+    try:
+        yield
+    finally:
+        sys.setdlopenflags(flags)
 
 
 class _NumpyFinder:

@@ -13,10 +13,12 @@ notes (damage, a file perf record never finished) become the batch's notes.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
-from .binary_batch import BinaryBatch
 from .spec import Batch, ByteSource, FormatSpec, Head, Stat
+
+if TYPE_CHECKING:  # (a text ingest imports this module to sniff: not the readers' batch)
+    from .binary_batch import BinaryBatch
 
 TABLE = "events"
 

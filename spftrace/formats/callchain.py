@@ -18,19 +18,20 @@ one (perf's output is ambiguous there).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
+
+from ..lazy_re import lazy
 
 #: (ip, sym, off, dso), innermost frame first; sym/off/dso None where perf printed none
 Frame = tuple[int, str | None, int | None, str | None]
 
-_FRAME_RE = re.compile(r"^ *\t *([0-9a-fA-F]{1,16})(?: (.*))?$")
-_DSO_RE = re.compile(r"^(.*?) \(([^()]*)\)$")
-_OFF_RE = re.compile(r"^(.*)\+0x([0-9a-fA-F]+)$")
-_TAIL_RE = re.compile(r"\s([0-9a-fA-F]{1,16}) (\S.*?) \(([^()]+)\)$")
-_IP_WORD_RE = re.compile(r"\s([0-9a-fA-F]{1,16}) (?=\S)")
-_LOST_RE = re.compile(r"\bPERF_RECORD_LOST lost (\d+)\s*$")
+_FRAME_RE = lazy(globals(), "_FRAME_RE", r"^ *\t *([0-9a-fA-F]{1,16})(?: (.*))?$")
+_DSO_RE = lazy(globals(), "_DSO_RE", r"^(.*?) \(([^()]*)\)$")
+_OFF_RE = lazy(globals(), "_OFF_RE", r"^(.*)\+0x([0-9a-fA-F]+)$")
+_TAIL_RE = lazy(globals(), "_TAIL_RE", r"\s([0-9a-fA-F]{1,16}) (\S.*?) \(([^()]+)\)$")
+_IP_WORD_RE = lazy(globals(), "_IP_WORD_RE", r"\s([0-9a-fA-F]{1,16}) (?=\S)")
+_LOST_RE = lazy(globals(), "_LOST_RE", r"\bPERF_RECORD_LOST lost (\d+)\s*$")
 _UNKNOWN = ("[unknown]", "")
 
 
@@ -97,8 +98,8 @@ def _dso_open(text: str) -> int:
     return lp
 
 
-_IP_AT_RE = re.compile(r"(?<=\s)([0-9a-fA-F]{1,16}) (?=\S)")
-_SYM_DSO_RE = re.compile(r"(\S.*?) \(([^()]+)\)")
+_IP_AT_RE = lazy(globals(), "_IP_AT_RE", r"(?<=\s)([0-9a-fA-F]{1,16}) (?=\S)")
+_SYM_DSO_RE = lazy(globals(), "_SYM_DSO_RE", r"(\S.*?) \(([^()]+)\)")
 
 
 def tail(text: str) -> tuple[str, int, str, str | None] | None:
@@ -143,9 +144,13 @@ def lost(line: str) -> int | None:
 
 
 #: linear: the lookbehind tries a run of digits once, from its start (not quadratic)
-_SIDE_BAND_RE = re.compile(r"(?<![\d.])\d+\.\d+: +PERF_RECORD_[A-Z_0-9]+")
-_LOST_CHUNKS_RE = re.compile(r"Processed (\d+) events and lost (\d+) chunks!")
-_LOST_PCT_RE = re.compile(r"Processed (\d+) samples and lost (\d+(?:\.\d+)?)%!")
+_SIDE_BAND_RE = lazy(globals(), "_SIDE_BAND_RE", r"(?<![\d.])\d+\.\d+: +PERF_RECORD_[A-Z_0-9]+")
+_LOST_CHUNKS_RE = lazy(
+    globals(), "_LOST_CHUNKS_RE", r"Processed (\d+) events and lost (\d+) chunks!"
+)
+_LOST_PCT_RE = lazy(
+    globals(), "_LOST_PCT_RE", r"Processed (\d+) samples and lost (\d+(?:\.\d+)?)%!"
+)
 
 
 def perf_notice(line: str) -> tuple[str, int] | None:

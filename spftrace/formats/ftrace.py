@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 
 from ..kernel import full_event_name
+from ..lazy_re import lazy
 from .lines import Chunk
 from .numbers import time_to_ns
 from .spec import FormatSpec, Head, Stat
@@ -32,21 +33,25 @@ from .tracetext import Fast, Record, TraceTextParser, scanner
 FORMAT = "ftrace"
 TABLE = "events"
 
-_RECORD_RE = re.compile(
+_RECORD_RE = lazy(
+    globals(),
+    "_RECORD_RE",
     r"^\s*(?P<comm>(?:\S.*)?)-(?P<pid>\d+)\s+(?:\(\s*(?P<tgid>\d+|-+)\)\s+)?\[(?P<cpu>\d+)\]\s+"
     r"(?:(?P<flags>[^\s\d][^\s]{2,6})\s+)?(?P<time>\d+(?:\.\d+)?): "
-    r"(?P<event>[^\s:]+): ?(?P<payload>.*)$"
+    r"(?P<event>[^\s:]+): ?(?P<payload>.*)$",
 )
-_FUNC_RE = re.compile(
+_FUNC_RE = lazy(
+    globals(),
+    "_FUNC_RE",
     r"^\s*(?P<comm>(?:\S.*)?)-(?P<pid>\d+)\s+(?:\(\s*(?P<tgid>\d+|-+)\)\s+)?\[(?P<cpu>\d+)\]\s+"
     r"(?:(?P<flags>[^\s\d][^\s]{2,6})\s+)?(?P<time>\d+(?:\.\d+)?): "
-    r"(?P<payload>(?P<func>[^\s:<]+)(?: <[0-9a-f]+>)? <-(?P<caller>[^\s<]+)(?: <[0-9a-f]+>)?)\s*$"
+    r"(?P<payload>(?P<func>[^\s:<]+)(?: <[0-9a-f]+>)? <-(?P<caller>[^\s<]+)(?: <[0-9a-f]+>)?)\s*$",
 )
 FUNCTION_EVENT = "ftrace:function"
 #: events whose payload may span lines: trace_marker writes (the print event)
 PRINT_EVENTS = frozenset(["tracing_mark_write", "print", "ftrace:print"])
-_LOST_RE = re.compile(r"^CPU:(\d+) \[LOST (\d+) EVENTS\]")
-_STARTED_RE = re.compile(r"^##### CPU (\d+) buffer started ####")
+_LOST_RE = lazy(globals(), "_LOST_RE", r"^CPU:(\d+) \[LOST (\d+) EVENTS\]")
+_STARTED_RE = lazy(globals(), "_STARTED_RE", r"^##### CPU (\d+) buffer started ####")
 _SNIFF_RE = re.compile(
     r"-\d+\s+(?:\(\s*(?:\d+|-+)\)\s+)?\[\d{3}\]\s+(?:\S{4,7}\s+)?\d+(?:\.\d+)?: "
     r"(?:[^\s:]+: |[^\s:<]+(?: <[0-9a-f]+>)? <-\S)"

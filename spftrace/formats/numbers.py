@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from ..lazy_re import lazy
 
 # --- exact numbers -----------------------------------------------------------
 
@@ -33,8 +34,8 @@ def seconds_to_ns(text: str) -> int:
 #: Characters perf's ``%'`` grouping may produce, depending on the locale:
 #: en_US ``,`` de_DE ``.`` de_CH ``’`` (U+2019) or ``'``, fr_FR U+202F, and
 #: U+00A0 / plain space in pasted or reformatted text.
-_NUMBER_RE = re.compile(r"[0-9][0-9,.'\u2019\u202f\u00a0 ]*")
-_SPLIT_RE = re.compile(r"[,.'\u2019\u202f\u00a0 ]")
+_NUMBER_RE = lazy(globals(), "_NUMBER_RE", r"[0-9][0-9,.'\u2019\u202f\u00a0 ]*")
+_SPLIT_RE = lazy(globals(), "_SPLIT_RE", r"[,.'\u2019\u202f\u00a0 ]")
 
 
 def parse_locale_number(text: str) -> float | None:
@@ -79,7 +80,7 @@ def parse_locale_number(text: str) -> float | None:
     return None
 
 
-_PLAIN_RE = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
+_PLAIN_RE = lazy(globals(), "_PLAIN_RE", r"^[+-]?\d+(?:[.,]\d+)?$")
 
 
 def parse_plain_number(text: str) -> float | None:

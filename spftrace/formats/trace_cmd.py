@@ -14,9 +14,8 @@ recorded as ``events_dropped`` per CPU, not rejected.
 
 from __future__ import annotations
 
-import re
-
 from ..kernel import full_event_name
+from ..lazy_re import lazy
 from .lines import Chunk
 from .numbers import time_to_ns
 from .spec import FormatSpec, Head, Stat
@@ -25,14 +24,16 @@ from .tracetext import Fast, Record, TraceTextParser, scanner
 FORMAT = "trace-cmd"
 TABLE = "events"
 
-_INSTANCE_RE = re.compile(r"^(?P<inst>[A-Za-z0-9_.-]+): (?=\s*\S.*-\d+\s)")
-_RECORD_RE = re.compile(
+_INSTANCE_RE = lazy(globals(), "_INSTANCE_RE", r"^(?P<inst>[A-Za-z0-9_.-]+): (?=\s*\S.*-\d+\s)")
+_RECORD_RE = lazy(
+    globals(),
+    "_RECORD_RE",
     r"^\s*(?P<comm>(?:\S.*)?)-(?P<pid>\d+)\s+(?:\[(?P<cpu>\d+)\]|(?P<lcpu>\d+)(?P<lflags>\S*))"
     r"(?:\s+(?P<flags>[^\s\d]\S{2,6}))?\s+(?P<time>\d+(?:\.\d+)?): "
-    r"(?P<event>[^\s:]+):\s*(?P<payload>.*)$"
+    r"(?P<event>[^\s:]+):\s*(?P<payload>.*)$",
 )
-_DROPPED_RE = re.compile(r"CPU:(\d+) \[(\d+) EVENTS DROPPED\]")
-_CPUS_RE = re.compile(r"^cpus=(\d+)\s*$")
+_DROPPED_RE = lazy(globals(), "_DROPPED_RE", r"CPU:(\d+) \[(\d+) EVENTS DROPPED\]")
+_CPUS_RE = lazy(globals(), "_CPUS_RE", r"^cpus=(\d+)\s*$")
 
 
 def sniff(head: Head) -> bool:

@@ -24,9 +24,9 @@ the input's command and its test and mode (``process``/``thread``/``both``) meta
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
+from ..lazy_re import lazy
 from .lines import Chunk
 from .spec import Batch, FormatSpec, Head, Reject, rows_table
 
@@ -42,16 +42,22 @@ HEADER = "tasks,processes,processes_idle,threads,threads_idle,linear"
 # point, so float() stays finite (a 1M-digit idle was stored as inf)
 _COUNT = r"(\d{1,30})"
 _IDLE = r"(\d{1,20}(?:\.\d{1,20})?)"
-_ROW_RE = re.compile(f"^{_COUNT},{_COUNT},{_IDLE},{_COUNT},{_IDLE},{_COUNT}$")
+_ROW_RE = lazy(globals(), "_ROW_RE", f"^{_COUNT},{_COUNT},{_IDLE},{_COUNT},{_IDLE},{_COUNT}$")
 #: runtest.py starts processes_avg / threads_avg at -1 and prints them so when the
 #: testcase printed no "average:" line (it failed): not a measurement, named as such
-_FAILED_ROW_RE = re.compile(r"^\d{1,30},-?\d{1,30},[\d.]{1,41},-?\d{1,30},[\d.]{1,41},-?\d{1,30}$")
-_SAMPLE_RE = re.compile(r"^min:(\d{1,30}) max:(\d{1,30}) total:(\d{1,30})$")
-_AVERAGE_RE = re.compile(r"^average:(\d{1,30})$")
-_TESTCASE_RE = re.compile(r"^testcase:(.*)$")
+_FAILED_ROW_RE = lazy(
+    globals(),
+    "_FAILED_ROW_RE",
+    r"^\d{1,30},-?\d{1,30},[\d.]{1,41},-?\d{1,30},[\d.]{1,41},-?\d{1,30}$",
+)
+_SAMPLE_RE = lazy(globals(), "_SAMPLE_RE", r"^min:(\d{1,30}) max:(\d{1,30}) total:(\d{1,30})$")
+_AVERAGE_RE = lazy(globals(), "_AVERAGE_RE", r"^average:(\d{1,30})$")
+_TESTCASE_RE = lazy(globals(), "_TESTCASE_RE", r"^testcase:(.*)$")
 #: LKP's log_cmd line: "%F %T" then the command; runtest.py TEST DURATION MODE ...
-_LOG_RE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?P<cmd>\S.*)$")
-_RUNTEST_RE = re.compile(r"(?:^|[\s/])runtest\.py\s+(?P<test>\S+)(?:\s+\d+\s+(?P<mode>\S+))?")
+_LOG_RE = lazy(globals(), "_LOG_RE", r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (?P<cmd>\S.*)$")
+_RUNTEST_RE = lazy(
+    globals(), "_RUNTEST_RE", r"(?:^|[\s/])runtest\.py\s+(?P<test>\S+)(?:\s+\d+\s+(?P<mode>\S+))?"
+)
 
 
 def sniff(head: Head) -> bool:
