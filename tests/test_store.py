@@ -286,3 +286,83 @@ def test_the_file_writer_writes_what_pyarrow_parquet_writes(tmp_path: Path) -> N
     b.close()
     assert sum(t.num_rows for t in tables) > 7
     assert ours.read_bytes() == theirs.read_bytes()
+
+
+def _events_by_hand(n: int, first: int) -> object:
+    """n events rows of the parser schema, every value a function of the row number:
+    nulls in every nullable column, empty and full maps, callchains of 0-4 frames (and
+    null), 120-byte payloads (so that a row group's payloads fill several pages)."""
+    import pyarrow as pa
+
+    from spftrace.schema import parser_schema
+
+    rows = range(first, first + n)
+
+    def maybe(v: object, i: int, every: int) -> object:
+        return None if i % every == 0 else v
+
+    frames = [
+        None
+        if i % 7 == 0
+        else [
+            {"ip": 0xFFFF0000 + i + k, "sym": maybe(f"f{k}", i + k, 3), "off": k, "dso": "[k]"}
+            for k in range(i % 5)
+        ]
+        for i in rows
+    ]
+    cols = {
+        "line_no": [i + 1 for i in rows],
+        "ts": [maybe(1_000_000_000 + 1000 * i, i, 11) for i in rows],
+        "cpu": [maybe(i % 4, i, 13) for i in rows],
+        "pid": [maybe(100 + i % 9, i, 5) for i in rows],
+        "tid": [maybe(200 + i % 17, i, 19) for i in rows],
+        "comm": [maybe(f"task{i % 3}", i, 23) for i in rows],
+        "event": [("exceptions:page_fault_user", "mmap_lock:x")[i % 2] for i in rows],
+        "ip": [maybe(0x55BD2E420000 + i % 300, i, 29) for i in rows],
+        "vm_start": [maybe(0x7F0000000000 + (i // 50) * 4096, i, 2) for i in rows],
+        "vm_end": [maybe(0x7F0000100000 + (i // 50) * 4096, i, 2) for i in rows],
+        "address": [maybe((2**64 - 1) - i * 4096, i, 31) for i in rows],
+        "error_code": [maybe(i % 8, i, 37) for i in rows],
+        "mm": [maybe(0xFFFF888100000000 + i % 2, i, 3) for i in rows],
+        "write": [maybe(i % 2 == 0, i, 3) for i in rows],
+        "success": [maybe(i % 3 == 0, i, 4) for i in rows],
+        "fields": [[(f"k{k}", f"v{i}") for k in range(i % 3)] for i in rows],
+        "payload": [f"address={i:#x} {'x' * 100}"[:120].ljust(120, ".") for i in rows],
+        "period": [maybe(1, i, 41) for i in rows],
+        "sym": [maybe("do_user_addr_fault", i, 43) for i in rows],
+        "dso": [maybe("[kernel.kallsyms]", i, 47) for i in rows],
+        "callchain": frames,
+    }
+    schema = parser_schema("events")
+    return pa.table({f.name: pa.array(cols[f.name], f.type) for f in schema}, schema=schema)
+
+
+def test_events_written_read_back_as_handed_in(tmp_path: Path) -> None:
+    """RunWriter's Parquet options (dictionaries, delta encodings, pages as large as a
+    row group, write batches of a whole parser batch, v2 pages) keep every value and
+    type: 75,000 rows handed in as 15 batches of 5,000 (two row groups, the first one's
+    payloads several pages) read back equal to what was handed in, in order."""
+    import pyarrow as pa
+
+    from spftrace import runwriter
+
+    batches = [_events_by_hand(5000, k * 5000) for k in range(15)]
+    ds = Dataset(tmp_path / "ds", create=True)
+    w = ds.writer("r", 0)
+    for b in batches:
+        w.write("events", b, 0)
+    o = w._open["events"]
+    w._flush(o)
+    o.writer.close()
+    f = pq.ParquetFile(o.path)
+    assert runwriter.WRITE_ROWS == 65536  # (written at 70,000 rows, and the rest)
+    assert [f.metadata.row_group(g).num_rows for g in range(2)] == [70_000, 5000]
+    rg = f.metadata.row_group(0)
+    leaves = {rg.column(c).path_in_schema: rg.column(c) for c in range(rg.num_columns)}
+    assert leaves["payload"].total_uncompressed_size > 4 * 2**20  # (pages of about 1 MB)
+    got = f.read()
+    want = pa.concat_tables(batches)
+    assert got.schema.equals(w.schema("events"), check_metadata=False)
+    assert got.column("input").to_pylist() == [0] * 75_000
+    assert got.drop_columns(["input"]).equals(want)
+    w.abort()
