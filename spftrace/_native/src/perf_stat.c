@@ -1383,8 +1383,9 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     Out o;
     memset(&o, 0, sizeof o);
     /* (perf's names take a tenth to a sixth of a line: one allocation, not doubling
-     * from 64 KiB with a copy each time; the pages are only touched as written) */
-    o.str_init = len / 4 > (1 << 16) ? len / 4 : 1 << 16;
+     * from 64 KiB with a copy each time; the pages are only touched as written; at
+     * most 1 MiB, as a 4 MiB chunk's: a JSON chunk (8 MiB) then faulted no more) */
+    o.str_init = len / 4 < (1 << 16) ? 1 << 16 : len / 4 > (1 << 20) ? 1 << 20 : len / 4;
     int ok = col_new(&o.kind, lines) && col_new(&o.line_start, (lines + 1) * 8);
     for (int k = 0; ok && k < N_FIXED; k++)
         ok = col_new(&o.col[k], lines * FIXED_SIZE[k]);
