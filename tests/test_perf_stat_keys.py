@@ -55,3 +55,23 @@ def test_first_line_per_group_is_the_smallest_line(rows: list[tuple[int, str, in
     )
     assert {(b, e): ln for b, e, ln in got} == want
     assert len(got) == len(want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from(["faults", "cycles", "x", "a:b"]), min_size=1, max_size=60),
+    st.integers(0, 4),
+    st.lists(st.integers(0, 3), min_size=60, max_size=60),
+)
+def test_first_line_per_group_of_one_block_in_line_order(
+    events: list[str], block: int, steps: list[int]
+) -> None:
+    """(a chunk's rows: the one-pass path, also where lines repeat)"""
+    lines = [sum(steps[: i + 1]) for i in range(len(events))]
+    want: dict[str, int] = {}
+    for event, line in zip(events, lines, strict=True):
+        want.setdefault(event, line)  # lines never go down: the first is the smallest
+    got = first_line_per_group(
+        pa.array([block] * len(events), pa.int32()), pa.array(events), pa.array(lines, pa.int64())
+    )
+    assert sorted(got) == sorted((block, e, ln) for e, ln in want.items())

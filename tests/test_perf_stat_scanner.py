@@ -163,3 +163,26 @@ def test_edge_numbers_are_read_as_the_per_line_path_reads_them(key: str, quoted:
     if compiled.scanner() is not None:
         fixed, general = _both(text.encode())
         assert fixed == general
+
+
+#: a perf 6.x -x, -a -A -I line (bench/perf_stat_ingest.py's capture), split on its commas
+CSV_FIELDS = "     0.010174851,CPU0,10.54,msec,cpu-clock,10538114,100.00,1.054,CPUs utilized"
+#: the numeric fields (perf_stat.c csv_number reads each once) and how each is written
+CSV_NUMERIC = {0: "{}", 1: "CPU{}", 2: "{}", 5: "{}", 6: "{}", 7: "{}"}
+
+
+@pytest.mark.parametrize("field", sorted(CSV_NUMERIC))
+def test_edge_numbers_in_csv_fields_are_read_as_the_per_line_path_reads_them(field: int) -> None:
+    """Each CSV number field with the edge numbers (and decimal commas, spaces), among
+    rows whose time repeats or changes at its length (the scanner keeps the last time)."""
+    base = CSV_FIELDS.split(",")
+    lines = [CSV_FIELDS]
+    for num in [*EDGE_NUMBERS, "0,5", "1,25", " 1.5", "1.5 ", "0.010174852", "0.010174851"]:
+        fields = list(base)
+        fields[field] = CSV_NUMERIC[field].format(num)
+        lines += [",".join(fields), CSV_FIELDS, CSV_FIELDS.replace("0.010174851", "0.010174859")]
+    text = "\n".join(lines) + "\n"
+    _assert_fast_path_reads_as_per_line(text)
+    if compiled.scanner() is not None:  # (else the equality holds without the scanner)
+        _, parser = _parse_text(text, 1)
+        assert parser.fast_lines.get("compiled", 0) > len(lines) // 2

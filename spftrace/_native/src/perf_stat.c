@@ -78,6 +78,7 @@ typedef struct {
     Col str_off[N_STRS]; /* aggr, event, mu, unit */
     char *str_data[N_STRS];
     size_t str_len[N_STRS], str_cap[N_STRS];
+    size_t str_init; /* a string column's first size */
     int oom, overflow;
 } Out;
 enum { S_AGGR, S_EVENT, S_MU, S_UNIT };
@@ -91,7 +92,7 @@ static const char *STR_NAMES[N_STRS] = {"aggr", "event", "mu", "unit"};
 
 static inline void str_put(Out *o, int k, const char *src, size_t n) {
     if (o->str_len[k] + n > o->str_cap[k]) {
-        size_t cap = o->str_cap[k] ? o->str_cap[k] : 1 << 16;
+        size_t cap = o->str_cap[k] ? o->str_cap[k] : o->str_init;
         while (cap < o->str_len[k] + n)
             cap *= 2;
         char *q = realloc(o->str_data[k], cap);
@@ -492,23 +493,6 @@ static int is_header(const char *s, size_t n) {
 
 #define MAX_FIELDS 16
 
-static inline int all_digits(const char *s, Span x) {
-    if (x.b == x.a)
-        return 0;
-    for (size_t k = x.a; k < x.b; k++)
-        if (!dig(s[k]))
-            return 0;
-    return 1;
-}
-
-/* `^\d+[.,]\d+$` */
-static int is_decimal(const char *s, Span x) {
-    size_t j = digits(s, x.b, x.a);
-    if (j == x.a || j >= x.b || (s[j] != '.' && s[j] != ','))
-        return 0;
-    return j + 1 < x.b && digits(s, x.b, j + 1) == x.b;
-}
-
 static inline Span strip(const char *s, Span x) {
     while (x.a < x.b && s[x.a] == ' ')
         x.a++;
@@ -524,12 +508,6 @@ static inline int span_is(const char *s, Span x, const char *lit) {
 
 static inline int is_status(const char *s, Span x) {
     return span_is(s, x, "<not counted>") || span_is(s, x, "<not supported>");
-}
-
-/* parse_plain_number's `^[+-]?\d+(?:[.,]\d+)?$` after strip, unsigned only here */
-static inline int is_plain(const char *s, Span x) {
-    x = strip(s, x);
-    return all_digits(s, x) || is_decimal(s, x);
 }
 
 /* whether the line holds "seconds" (each 's' found sixteen or eight bytes at a
@@ -557,13 +535,101 @@ static inline int has_seconds(const char *s, size_t n) {
     return 0;
 }
 
+/* A CSV field read as a number, once: `\d+` (1) or `\d+[.,]\d+` (2), with its digits as
+ * to_double and to_int read them (m: every digit, exact up to 19 of them; big: whether
+ * to_double's nd, the digits from the first nonzero one on, is over 15; frac: the
+ * digits after the point); 0 for anything else.  One pass instead of a test of its
+ * shape and then the conversion. */
+typedef struct {
+    uint64_t m;
+    int big, frac;
+} CNum;
+
+#if defined(__GNUC__)
+#define INLINE inline __attribute__((always_inline))
+#else
+#define INLINE inline
+#endif
+
+/* the digits from s[k] on (up to end) into *m: where they stop.  (Eight at a time by
+ * SWAR was tried: more instructions on perf's short numbers, 5 digits on average.) */
+static INLINE size_t csv_digits(const char *s, size_t k, size_t end, uint64_t *m) {
+    uint64_t v = *m;
+    for (; k < end; k++) {
+        unsigned d = (unsigned)(unsigned char)s[k] - '0';
+        if (d > 9)
+            break;
+        v = v * 10 + d; /* (unsigned: wraps past 19 digits; see csv_number) */
+    }
+    *m = v;
+    return k;
+}
+
+static INLINE int csv_number(const char *s, Span x, CNum *c) {
+    uint64_t m = 0;
+    size_t k = csv_digits(s, x.a, x.b, &m);
+    if (k == x.a)
+        return 0;
+    int kind = 1;
+    c->frac = 0;
+    if (k < x.b) {
+        if ((s[k] != '.' && s[k] != ',') || k + 1 == x.b)
+            return 0;
+        size_t p = k + 1;
+        if (csv_digits(s, p, x.b, &m) != x.b)
+            return 0;
+        c->frac = (int)(x.b - p);
+        kind = 2;
+    }
+    c->m = m;
+    if (x.b - x.a - (kind == 2) <= 19) {
+        c->big = m >= 1000000000000000ULL; /* m holds every digit: nd > 15 */
+    } else { /* over 19 digits (m wrapped): nd counted past the leading zeros */
+        size_t z = x.a;
+        while (z < x.b && (s[z] == '0' || s[z] == '.' || s[z] == ','))
+            z++;
+        size_t nd = x.b - z;
+        if (kind == 2 && z <= x.b - 1 - (size_t)c->frac - 1)
+            nd--; /* the point comes after the first nonzero digit */
+        c->big = nd > 15;
+    }
+    return kind;
+}
+
+/* to_double's result for a number csv_number read: 0 where to_double returns -1 */
+static inline int cnum_double(const CNum *c, double *out) {
+    if (c->big || c->frac > 22)
+        return 0;
+    *out = (double)c->m / POW10[c->frac];
+    return 1;
+}
+
 /* `[TIME] [CPUn | S..,NR] VALUE UNIT EVENT RUN PCNT [MV [MU]]` split on sep, with
  * each test csv_fields applies; 0 (the per-line path reads it) for anything else,
- * and for what the per-line path would read before trying CSV. */
-static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h) {
+ * and for what the per-line path would read before trying CSV.  Its numbers are read
+ * here, as each field is tested (h->nums): a number emit's to_double would not read
+ * exactly gives 0 here instead (the same: the line goes to the per-line path). */
+/* the last CSV time read (an interval's rows all start with the same one): its bytes
+ * (in the chunk) and value */
+typedef struct {
+    const char *p;
+    size_t len;
+    int64_t v;
+} CsvTime;
+
+/* whether s[0:len] equals q[0:len], for 8 <= len <= 16: two words each (overlapping) */
+static inline int same16(const char *s, const char *q, size_t len) {
+    uint64_t a, b, c, d;
+    memcpy(&a, s, 8), memcpy(&b, q, 8);
+    memcpy(&c, s + len - 8, 8), memcpy(&d, q + len - 8, 8);
+    return ((a ^ b) | (c ^ d)) == 0;
+}
+
+static NOINLINE int csv_match(const char *s, size_t n, size_t lead, const char *sep, size_t sl,
+                              CsvTime *last, Hit *h) {
     while (n && s[n - 1] == ' ')
         n--; /* the per-line path reads raw.rstrip() */
-    size_t j = spaces(s, n, 0);
+    size_t j = lead < n ? lead : n;
     /* HEADER_RE and the Wall-clock footer start with a letter, which fails the
      * head-field test below; the elapsed/user/sys footers hold "seconds" */
     if (j == n || s[j] == '{' || s[j] == '#' || s[j] == '(' || has_seconds(s, n))
@@ -604,50 +670,67 @@ static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h
     if (nf < 2)
         return 0; /* the separator is not in the line */
     size_t i = 0;
+    CNum num;
     h->has_ts = 0;
     h->ts_pad = 0;
-    Span t = {spaces(s, f[0].b, f[0].a), f[0].b}; /* `^\s*\d+\.\d{9}$` */
-    size_t d = digits(s, t.b, t.a);
-    if (d > t.a && d < t.b && s[d] == '.' && t.b - d - 1 == 9 && digits(s, t.b, d + 1) == t.b) {
+    h->ts_i = 0;
+    /* `^\s*\d+\.\d{9}$` (the spaces: the line's lead, as f[0] starts the line) */
+    Span t = {j < f[0].b ? j : f[0].b, f[0].b};
+    size_t tl = t.b - t.a;
+    if (tl > 10 && tl == last->len && tl <= 16 && same16(s + t.a, last->p, tl)) {
         h->ts = t;
         h->has_ts = 1;
+        h->ts_i = last->v;
+        i = 1;
+    } else if (tl > 10 && s[t.b - 10] == '.' && csv_number(s, t, &num) == 2 && num.frac == 9) {
+        h->ts = t;
+        h->has_ts = 1;
+        h->ts_i = (int64_t)num.m; /* (emit leaves times over 19 bytes to the per-line path) */
+        *last = (CsvTime){s + t.a, tl, h->ts_i};
         i = 1;
     }
-    if (i >= nf || span_is(s, strip(s, f[i]), "summary"))
+    if (i >= nf)
         return 0;
     Span head = f[i];
-    if (head.b - head.a > 3 && memcmp(s + head.a, "CPU", 3) == 0 &&
-        all_digits(s, (Span){head.a + 3, head.b})) {
+    size_t hl = head.b - head.a;
+    h->cpu_i = 0;
+    if (hl > 3 && memcmp(s + head.a, "CPU", 3) == 0) {
+        if (csv_number(s, (Span){head.a + 3, head.b}, &num) != 1)
+            return 0; /* neither CPUn nor a value, a status, S.. or N..: a comm-pid */
         h->ident = 0;
         h->cpu = (Span){head.a + 3, head.b};
+        h->cpu_i = (int64_t)num.m; /* (emit leaves over nine digits to the per-line path) */
         i += 1;
-    } else if (head.b > head.a && (s[head.a] == 'S' || s[head.a] == 'N')) {
+    } else if (hl && (s[head.a] == 'S' || s[head.a] == 'N')) {
         size_t e = digits(s, head.b, head.a + 1);
         if (e == head.a + 1)
             return 0;
         if (s[head.a] == 'S')
             e = opt_part(s, head.b, opt_part(s, head.b, e, 'D'), 'C');
-        if (e != head.b || i + 1 >= nf || !all_digits(s, f[i + 1]))
+        if (e != head.b || i + 1 >= nf || csv_number(s, f[i + 1], &num) != 1)
             return 0;
         h->ident = 1;
         h->aggr = head;
         h->nr = f[i + 1];
         i += 2;
-    } else if (is_status(s, head) || is_plain(s, head)) {
-        h->ident = 2;
     } else {
-        return 0; /* comm-pid */
+        h->ident = 2; /* the head is the value (tested below, as exactly as this would) */
     }
     /* _tail: VALUE SEP UNIT SEP EVENT SEP RUN SEP PCNT [SEP MV SEP MU] */
     if (i + 2 > nf)
         return 0;
     Span v = f[i];
-    if (!is_status(s, v) && !all_digits(s, v) && !is_decimal(s, v))
+    h->value_d = 0;
+    if (v.b > v.a && s[v.a] == '<') {
+        if (!is_status(s, v))
+            return 0;
+    } else if (!csv_number(s, v, &num) || !cnum_double(&num, &h->value_d)) {
         return 0;
+    }
     h->value = v;
     Span *rest = f + i + 1;
     size_t nr = nf - i - 1;
-    if (nr >= 3 && rest[1].b > rest[1].a && !all_digits(s, rest[0])) {
+    if (nr >= 3 && rest[1].b > rest[1].a && csv_number(s, rest[0], &num) != 1) {
         h->has_unit = rest[0].b > rest[0].a;
         h->unit = rest[0];
     } else if (nr >= 2 && rest[0].b == rest[0].a) {
@@ -658,37 +741,44 @@ static int csv_match(const char *s, size_t n, const char *sep, size_t sl, Hit *h
     Span *after = rest + 1;
     size_t na = nr - 1;
     /* the RUN,PCNT anchor must be right after the event (no cgroup, no variance) */
-    if (na < 3 || !all_digits(s, after[1]) || !is_decimal(s, after[2]))
+    if (na < 3 || after[1].b - after[1].a > 18 || csv_number(s, after[1], &num) != 1)
+        return 0;
+    h->run_i = (int64_t)num.m; /* (at most 18 digits) */
+    if (csv_number(s, after[2], &num) != 2 || !cnum_double(&num, &h->pct_d))
         return 0;
     Span ev = after[0];
-    if (ev.b == ev.a || s[ev.a] == ' ' || s[ev.b - 1] == ' ' || s[ev.b - 1] == '%' ||
-        after[1].b - after[1].a > 18)
+    if (ev.b == ev.a || s[ev.a] == ' ' || s[ev.b - 1] == ' ' || s[ev.b - 1] == '%')
         return 0;
     h->event = ev;
     h->run = after[1];
     h->has_run = 1;
-    h->nums = 0;
     h->pct = after[2];
     h->has_pct = 1;
     Span *tail = after + 3;
     size_t nt = na - 3;
     int any = 0;
-    for (size_t k = 0; k < nt; k++)
-        any |= tail[k].b > tail[k].a;
+    for (size_t q = 0; q < nt; q++)
+        any |= tail[q].b > tail[q].a;
     h->has_metric = 0;
+    h->mv_d = 0;
     if (any) {
         if (nt > 4)
             return 0;
         if (tail[0].b == tail[0].a)
             return 0; /* mu without mv: rare, left to the per-line path */
-        if (!is_plain(s, tail[0]))
+        Span mv = strip(s, tail[0]);
+        if (!csv_number(s, mv, &num) || !cnum_double(&num, &h->mv_d))
             return 0;
-        h->mv = strip(s, tail[0]);
-        if (nt < 2 || strip(s, tail[1]).b == strip(s, tail[1]).a)
+        h->mv = mv;
+        if (nt < 2)
+            return 0;
+        Span mu = strip(s, tail[1]);
+        if (mu.b == mu.a)
             return 0; /* mv without mu: rare, left to the per-line path */
-        h->mu = strip(s, tail[1]);
+        h->mu = mu;
         h->has_metric = 1;
     }
+    h->nums = 1;
     return 1;
 }
 
@@ -1088,10 +1178,25 @@ static int is_printable(const char *s, size_t n) {
  * its value, is such a run and must be followed by whitespace; a CPU or
  * aggregation column starts with a letter), so a CSV row skips the attempt
  * (tried only once the input is known to be CSV: human lines pass it anyway). */
-static inline int unspaced_number(const char *s, size_t n, size_t lead) {
+static inline int unspaced_number(const char *s, size_t n, size_t avail, size_t lead) {
     if (lead >= n || !dig(s[lead]))
         return 0;
     size_t k = lead;
+#ifdef __SSE2__
+    if (lead + 16 <= avail) { /* the first byte neither a digit nor a dot, of sixteen */
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + lead));
+        __m128i num = _mm_or_si128(
+            _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                          _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1))),
+            _mm_cmpeq_epi8(x, _mm_set1_epi8('.')));
+        unsigned other = ~(unsigned)_mm_movemask_epi8(num) & 0xffff;
+        if (other) {
+            k = lead + (size_t)__builtin_ctz(other);
+            return k < n && s[k] != ' ';
+        }
+        k = lead + 16;
+    }
+#endif
     while (k < n && (dig(s[k]) || s[k] == '.'))
         k++;
     return k < n && s[k] != ' ';
@@ -1157,6 +1262,7 @@ static void scan(const char *data, size_t len, const char *sep, size_t sl, int g
     size_t pos = 0;
     int32_t line = 0;
     int prev = K_OTHER;
+    CsvTime last = {NULL, 0, 0};
     while (pos < len) {
         if ((size_t)line == cap) { /* more lines than the caller said: no row is kept */
             o->overflow = 1;
@@ -1172,13 +1278,13 @@ static void scan(const char *data, size_t len, const char *sep, size_t sl, int g
         Hit h;
         size_t lead = spaces(s, n, 0);
         int brace = lead < n && s[lead] == '{'; /* FAST_RE cannot match these */
-        if (printable && n && !brace && !(sl && unspaced_number(s, n, lead)) && match(s, n, &h)) {
+        if (printable && n && !brace && !(sl && unspaced_number(s, n, len - pos, lead)) && match(s, n, &h)) {
             if (emit(o, s, &h, line))
                 kind = K_ROW;
         } else if (printable && brace) {
             if (json_match(s, n, backslash, general, &h) && emit(o, s, &h, line))
                 kind = K_ROW;
-        } else if (printable && sl && csv_match(s, n, sep, sl, &h)) {
+        } else if (printable && sl && csv_match(s, n, lead, sep, sl, &last, &h)) {
             if (emit(o, s, &h, line))
                 kind = K_ROW;
         } else if (printable && is_header(s, n)) {
@@ -1276,6 +1382,10 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     size_t lines = given >= 0 ? (size_t)given : count_lines(data.buf, len);
     Out o;
     memset(&o, 0, sizeof o);
+    /* (perf's names take a tenth to a sixth of a line: one allocation, not doubling
+     * from 64 KiB with a copy each time; the pages are only touched as written; at
+     * most 1 MiB, as a 4 MiB chunk's: a JSON chunk (8 MiB) then faulted no more) */
+    o.str_init = len / 4 < (1 << 16) ? 1 << 16 : len / 4 > (1 << 20) ? 1 << 20 : len / 4;
     int ok = col_new(&o.kind, lines) && col_new(&o.line_start, (lines + 1) * 8);
     for (int k = 0; ok && k < N_FIXED; k++)
         ok = col_new(&o.col[k], lines * FIXED_SIZE[k]);

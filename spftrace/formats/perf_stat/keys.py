@@ -46,6 +46,14 @@ def first_line_per_group(block: Any, event: Any, line_no: Any) -> list[tuple[int
     enc = pc.dictionary_encode(_array(event), null_encoding="encode")
     names = enc.dictionary.to_pylist()
     ev, blk, lines = _ints(enc.indices), _ints(_array(block)), _ints(_array(line_no))
+    if len(ev) and blk.min() == blk.max() and not (lines[1:] < lines[:-1]).any():
+        # one block, in line order (a chunk's rows, mostly): each event's first row
+        # is its smallest line, found in one pass instead of a sort of three keys
+        # (14% of a 226K-line CSV parse's instructions)
+        at = _first_rows(ev, len(names))
+        if at is not None:
+            b = int(blk[0])
+            return [(b, names[int(ev[i])], int(lines[i])) for i in at.tolist()]
     order = np.lexsort((lines, ev, blk))
     b, e, ln = blk[order], ev[order], lines[order]
     first = np.ones(len(b), bool)
@@ -54,6 +62,21 @@ def first_line_per_group(block: Any, event: Any, line_no: Any) -> list[tuple[int
         (int(x), names[int(y)], int(z))
         for x, y, z in zip(b[first], e[first], ln[first], strict=True)
     ]
+
+
+def _first_rows(codes: Any, n_codes: int) -> Any:
+    """The row where each of the ``n_codes`` codes first occurs, when each first occurs
+    above every code before it (dictionary_encode numbers values as they appear);
+    else None.  A row whose code is above all before it is that code's first: when
+    there are ``n_codes`` such rows, they are every code's first."""
+    import numpy as np
+
+    top = np.maximum.accumulate(codes)
+    new = np.empty(len(codes), bool)
+    new[0] = True
+    new[1:] = top[1:] > top[:-1]
+    at = np.flatnonzero(new)
+    return at if len(at) == n_codes else None
 
 
 def _array(column: Any) -> Any:
