@@ -147,11 +147,32 @@ def fixed(typ: Any, n: int, values: memoryview, valid: memoryview | None = None)
     return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(values)])
 
 
+_ZEROS: list[Any] = []  # the one zero buffer all-null columns share (``_zeros``)
+
+
+def _zeros(nbytes: int) -> Any:
+    """A pyarrow Buffer of at least ``nbytes`` zero bytes, kept for the process: the
+    values and validity bitmap of every all-null column.  ``bytes(n)`` is calloc's
+    (pages the kernel maps to its zero page, never written), where ``pa.nulls``
+    zeroed fresh memory for each chunk's column (a page fault every 4 KiB)."""
+    z = _ZEROS[0] if _ZEROS else None
+    if z is None or z.size < nbytes:
+        import pyarrow as pa
+
+        z = pa.py_buffer(bytes(max(nbytes, 1 << 20)))
+        _ZEROS[:] = [z]
+    return z
+
+
 def masked(col: Column | None, typ: Any, n: int) -> Any:
-    """A pyarrow array of a scanner's column (None: the layout has none, all null)."""
+    """A pyarrow array of a scanner's column (None: the layout has none, or no
+    record of the chunk has it: all null)."""
     import pyarrow as pa
 
-    return pa.nulls(n, typ) if col is None else fixed(typ, n, col.values, col.valid)
+    if col is not None:
+        return fixed(typ, n, col.values, col.valid)
+    z = _zeros((n * typ.bit_width + 7) // 8)
+    return pa.Array.from_buffers(typ, n, [z, z], null_count=n)
 
 
 def record_columns(scan: Scan, v4: bool) -> dict[str, Any]:

@@ -97,9 +97,72 @@ static inline uint64_t payload_stop(uint64_t w, int eq) {
     return eq ? x | any_eq(w, '=') : x;
 }
 
+#ifdef __SSE2__
+/* The same stops sixteen bytes at a time (a bit per byte): a signed compare below
+ * ' ' (or '!') also takes the bytes from 0x80 up, which are negative, and 0x7f is
+ * the one byte above '~' left */
+static inline __m128i load16(const uint8_t *p) {
+    return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+static inline unsigned prefix_stop16(const uint8_t *p) {
+    __m128i x = load16(p);
+    __m128i m = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(' ')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8(127)));
+    m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')),
+                                     _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+
+static inline unsigned payload_stop16(const uint8_t *p, int eq) {
+    __m128i x = load16(p);
+    __m128i m = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8('!')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8(127)));
+    m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+    if (eq)
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('=')));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+
+/* bytes of WORD ([A-Za-z0-9_.-]): letters folded to lower case by the 0x20 bit */
+static inline unsigned word_mask16(const uint8_t *p) {
+    __m128i x = load16(p), l = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    __m128i let = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+                                _mm_cmplt_epi8(l, _mm_set1_epi8('z' + 1)));
+    __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    __m128i pun = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('_')),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')),
+                                            _mm_cmpeq_epi8(x, _mm_set1_epi8('-'))));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(let, _mm_or_si128(dig, pun)));
+}
+#endif
+
+/* The end of the run of WORD bytes from i on, in a line ending at e (the newline
+ * is not one): the loop `while (WORD[p[i]]) i++` */
+static inline ix word_end(const uint8_t *p, ix i, ix e) {
+#ifdef __SSE2__
+    for (; i + 16 <= e + 1; i += 16) {
+        unsigned m = ~word_mask16(p + i) & 0xFFFFu;
+        if (m)
+            return i + __builtin_ctz(m);
+    }
+#endif
+    while (WORD[p[i]])
+        i++;
+    return i;
+}
+
 /* From j on, past whole words of plain bytes of the line ending at e: j itself,
  * or a later byte no further than the first stop */
 static inline ix prefix_skip(const uint8_t *p, ix j, ix e) {
+#ifdef __SSE2__
+    for (; j + 16 <= e + 1; j += 16) {
+        unsigned m = prefix_stop16(p + j);
+        if (m)
+            return j + __builtin_ctz(m);
+    }
+#endif
     for (; j + 8 <= e + 1; j += 8) {
         uint64_t m = prefix_stop(load8(p + j));
         if (m)
@@ -109,6 +172,13 @@ static inline ix prefix_skip(const uint8_t *p, ix j, ix e) {
 }
 
 static inline ix payload_skip(const uint8_t *p, ix j, ix e, int eq) {
+#ifdef __SSE2__
+    for (; j + 16 <= e + 1; j += 16) {
+        unsigned m = payload_stop16(p + j, eq);
+        if (m)
+            return j + __builtin_ctz(m);
+    }
+#endif
     for (; j + 8 <= e + 1; j += 8) {
         uint64_t m = payload_stop(load8(p + j), eq);
         if (m)
@@ -352,36 +422,81 @@ static int v4_evidence(const char *ev, size_t n, const uint8_t *p, ix a, ix e, c
     return 0;
 }
 
+/* Appends into the room reserve() made for the chunk's worst case (scan_lines
+ * cuts no line once that failed): no capacity checks, a bitmap's bytes zeroed as
+ * they are begun. */
+static inline void put_fast(Buf *b, const void *src, size_t n) {
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static inline void i64_fast(Buf *b, int64_t v) { put_fast(b, &v, sizeof v); }
+static inline void i32_fast(Buf *b, int32_t v) { put_fast(b, &v, sizeof v); }
+
+static inline void bit_fast(Bits *x, int v) {
+    uint8_t *q = (uint8_t *)x->b.p + (x->n >> 3);
+    unsigned k = (unsigned)(x->n & 7);
+    if (k == 0) {
+        *q = 0;
+        x->b.len++;
+    }
+    *q |= (uint8_t)((v != 0) << k);
+    x->n++;
+}
+
+static inline void strs_fast(Strs *s, const void *src, size_t n) {
+    put_fast(&s->data, src, n);
+    i32_fast(&s->off, (int32_t)s->data.len);
+}
+
+/* A typed column is written from its first valid value on (the records before it
+ * are null: zeros and clear bits); one that no record of the chunk has stays
+ * unwritten and comes out as None (all null), which spares the memory of the
+ * columns an input never fills (vm_start of mmap_lock events). */
+static inline void put_typed(Scan *out, int k, uint64_t v, int ok) {
+    if (!out->u64_any[k]) {
+        if (!ok)
+            return;
+        size_t n = out->records;
+        out->u64_any[k] = 1;
+        memset(out->u64[k].p, 0, 8 * n);
+        out->u64[k].len = 8 * n;
+        memset(out->u64_valid[k].b.p, 0, (n + 7) / 8);
+        out->u64_valid[k].b.len = (n + 7) / 8;
+        out->u64_valid[k].n = n;
+    }
+    put_fast(&out->u64[k], &v, sizeof v);
+    bit_fast(&out->u64_valid[k], ok);
+}
+
 static void commit(const uint8_t *p, ix e, const Rec *r, int64_t line_no, const V4Rule *v4,
                    Scan *out) {
-    buf_i64(&out->line_no, line_no);
-    buf_i64(&out->ts, r->ts);
+    i64_fast(&out->line_no, line_no);
+    i64_fast(&out->ts, r->ts);
     if (out->has_cpu)
-        buf_i32(&out->cpu, r->cpu);
+        i32_fast(&out->cpu, r->cpu);
     if (out->has_pid)
-        buf_i32(&out->pid, r->pid);
+        i32_fast(&out->pid, r->pid);
     if (out->has_pid_valid)
-        bits_push(&out->pid_valid, r->pid_ok);
+        bit_fast(&out->pid_valid, r->pid_ok);
     if (out->has_tid)
-        buf_i32(&out->tid, r->tid);
+        i32_fast(&out->tid, r->tid);
     if (out->has_comm)
-        strs_push(&out->comm, p + r->comm_a, (size_t)(r->comm_b - r->comm_a));
+        strs_fast(&out->comm, p + r->comm_a, (size_t)(r->comm_b - r->comm_a));
     size_t ev0 = out->event.data.len;
     if (r->sys != NULL) { /* tracetext.full_event_name */
-        buf_put(&out->event.data, r->sys->system, r->sys->system_len);
-        buf_put(&out->event.data, ":", 1);
+        put_fast(&out->event.data, r->sys->system, r->sys->system_len);
+        put_fast(&out->event.data, ":", 1);
     }
-    strs_push(&out->event, p + r->ev_a, (size_t)(r->ev_b - r->ev_a));
-    strs_push(&out->payload, p + r->pay_a, (size_t)(e - r->pay_a));
-    for (int k = 0; k < N_U64; k++) {
-        buf_u64(&out->u64[k], r->row.u[k]);
-        bits_push(&out->u64_valid[k], r->row.uok[k]);
-    }
+    strs_fast(&out->event, p + r->ev_a, (size_t)(r->ev_b - r->ev_a));
+    strs_fast(&out->payload, p + r->pay_a, (size_t)(e - r->pay_a));
+    for (int k = 0; k < N_U64; k++)
+        put_typed(out, k, r->row.u[k], r->row.uok[k]);
     for (int k = 0; k < N_BOOL; k++) {
-        bits_push(&out->bools[k], r->row.b[k]);
-        bits_push(&out->bools_valid[k], r->row.bok[k]);
+        bit_fast(&out->bools[k], r->row.b[k]);
+        bit_fast(&out->bools_valid[k], r->row.bok[k]);
     }
-    buf_i32(&out->field_off, (int32_t)strs_count(&out->keys));
+    i32_fast(&out->field_off, (int32_t)strs_count(&out->keys));
     out->records++;
     if (!out->v4 && !out->oom)
         out->v4 = v4_evidence(out->event.data.p + ev0, out->event.data.len - ev0, p, r->pay_a, e,
@@ -451,13 +566,11 @@ static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r
     r->ts = sec_frac_ns(p, t0, dot, c1);
     /* ": +" system:name ":" then one optional space */
     ix i = spaces_to(p, c1 + 1, e), a = i;
-    while (WORD[p[i]])
-        i++;
+    i = word_end(p, i, e);
     if (i == a || p[i] != ':')
         return 0;
     ix b = ++i;
-    while (WORD[p[i]])
-        i++;
+    i = word_end(p, i, e);
     if (i == b || p[i] != ':')
         return 0;
     if (sample_event(p, a, b, i)) {
@@ -698,6 +811,14 @@ void scan_init(Scan *out) {
     buf_i32(&out->field_off, 0);
 }
 
+/* free a buffer the results did not take: the pool's blocks back to it */
+static void buf_release(Buf *b) {
+    if (b->p != NULL && b->cap >= POOL_MIN)
+        pool_put(b->p, b->cap);
+    else
+        free(b->p);
+}
+
 void scan_free(Scan *out) {
     Buf *bufs[] = {&out->line_no, &out->ts, &out->cpu, &out->pid, &out->tid, &out->pid_valid.b,
                    &out->comm.off, &out->comm.data, &out->event.off, &out->event.data,
@@ -705,10 +826,10 @@ void scan_free(Scan *out) {
                    &out->keys.data, &out->values.off, &out->values.data, &out->other_line_no,
                    &out->other_start, &out->other_end};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
-        free(bufs[k]->p);
-    for (int k = 0; k < N_U64; k++) {
-        free(out->u64[k].p);
-        free(out->u64_valid[k].b.p);
+        buf_release(bufs[k]);
+    for (int k = 0; k < N_U64; k++) { /* a column no record had is not taken */
+        buf_release(&out->u64[k]);
+        buf_release(&out->u64_valid[k].b);
     }
     for (int k = 0; k < N_BOOL; k++) {
         free(out->bools[k].b.p);

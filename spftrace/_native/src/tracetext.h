@@ -30,6 +30,7 @@ typedef struct {
     Strs comm, event, payload;
     Buf u64[N_U64];
     Bits u64_valid[N_U64];
+    int u64_any[N_U64]; /* a record has the column (else all null: not written) */
     Bits bools[N_BOOL], bools_valid[N_BOOL];
     Buf field_off; /* int32 per record + 1: where its fields start in keys/values */
     Strs keys, values;
