@@ -270,3 +270,31 @@ def test_a_typed_column_begun_late_is_null_before_it() -> None:
         assert cols["address"].to_pylist() == want
         assert cols["vm_start"].to_pylist() == [None] * len(rows)
         assert cols["ip"].null_count == len(rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("ffff88810006a580", 0xFFFF88810006A580),
+        ("FFFF88810006A580", 0xFFFF88810006A580),
+        ("0xffff88810006a580", 0xFFFF88810006A580),  # 16 digits after the 0x
+        ("0123456789abcdef", 0x0123456789ABCDEF),
+        ("ffffffffffffffff", 2**64 - 1),
+        ("0000000000000000", 0),
+        ("ffff88810006a58g", None),  # the byte after 'f'
+        ("ffff88810006a58G", None),
+        ("ffff88810006a58@", None),  # the bytes either side of 'A' and 'a' ...
+        ("ffff88810006a58`", None),
+        ("ffff88810006a58/", None),  # ... and of '0' and '9'
+        ("ffff88810006a58:", None),
+        ("fffff88810006a580", None),  # 17 digits
+        ("xffff88810006a58", None),
+    ],
+)
+def test_sixteen_hex_digits(text: str, want: int | None) -> None:
+    """An address of sixteen digits is read sixteen bytes at once (tracetext.c
+    hexval): tracetext._hex's ``^(?:0x)?([0-9a-fA-F]{1,16})$`` decides, by hand."""
+    head = LINE.split("pagefault:")[0] + "pagefault:spf_vma_changed: "
+    scan = perf(chunk(f"{head}address={text} seq=1\n"))
+    assert scan.records == 1
+    assert record_columns(scan, v4=False)["address"].to_pylist() == [want]

@@ -247,6 +247,26 @@ static inline int hexval(const uint8_t *p, ix a, ix b, uint64_t *v) {
         a += 2;
     if (b - a < 1 || b - a > 16)
         return 0;
+#ifdef __SSE2__
+    if (b - a == 16) { /* an address or mm: the sixteen digits at once */
+        __m128i c = load16(p + a), l = _mm_or_si128(c, _mm_set1_epi8(0x20));
+        __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('0' - 1)),
+                                    _mm_cmplt_epi8(c, _mm_set1_epi8('9' + 1)));
+        __m128i let = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+                                    _mm_cmplt_epi8(l, _mm_set1_epi8('f' + 1)));
+        if (_mm_movemask_epi8(_mm_or_si128(dig, let)) != 0xFFFF)
+            return 0;
+        /* a digit's value is its low four bits, a letter's those plus 9 ('a', 'A': 1) */
+        __m128i d = _mm_add_epi8(_mm_and_si128(c, _mm_set1_epi8(0x0F)),
+                                 _mm_and_si128(let, _mm_set1_epi8(9)));
+        /* each 16-bit lane holds digits 2k (low byte) and 2k+1: one byte 2k << 4 | 2k+1 */
+        __m128i pair = _mm_and_si128(_mm_or_si128(_mm_slli_epi16(d, 4), _mm_srli_epi16(d, 8)),
+                                     _mm_set1_epi16(0xFF));
+        uint64_t be = (uint64_t)_mm_cvtsi128_si64(_mm_packus_epi16(pair, pair));
+        *v = __builtin_bswap64(be); /* the first digit pair is the top byte */
+        return 1;
+    }
+#endif
     uint64_t x = 0;
     uint8_t bad = 0;
     for (ix i = a; i < b; i++) {
@@ -408,7 +428,8 @@ typedef struct {
 /* Whether a record shows a v4 kernel (TraceTextParser._note_v4): an SPF event
  * that is spf_vma_dead, or whose first `vma:DIGITS-` has 13+ digits. */
 static int v4_evidence(const char *ev, size_t n, const uint8_t *p, ix a, ix e, const V4Rule *v4) {
-    if (n < v4->prefix_len || memcmp(ev, v4->prefix, v4->prefix_len) != 0)
+    if (n < v4->prefix_len || (v4->prefix_len && ev[0] != v4->prefix[0]) ||
+        memcmp(ev, v4->prefix, v4->prefix_len) != 0)
         return 0;
     if (n == v4->dead_len && memcmp(ev, v4->dead, n) == 0)
         return 1;
@@ -423,64 +444,40 @@ static int v4_evidence(const char *ev, size_t n, const uint8_t *p, ix a, ix e, c
 }
 
 /* Appends into the room reserve() made for the chunk's worst case (scan_lines
- * cuts no line once that failed): no capacity checks, a bitmap's bytes zeroed as
- * they are begun. */
+ * cuts no line once that failed), without capacity checks: strings by their
+ * lengths; the fixed-width columns and bitmaps at the record's index, their
+ * lengths set once at the end (finish). */
 static inline void put_fast(Buf *b, const void *src, size_t n) {
     memcpy(b->p + b->len, src, n);
     b->len += n;
 }
 
-static inline void i64_fast(Buf *b, int64_t v) { put_fast(b, &v, sizeof v); }
-static inline void i32_fast(Buf *b, int32_t v) { put_fast(b, &v, sizeof v); }
-
-static inline void bit_fast(Bits *x, int v) {
-    uint8_t *q = (uint8_t *)x->b.p + (x->n >> 3);
-    unsigned k = (unsigned)(x->n & 7);
-    if (k == 0) {
-        *q = 0;
-        x->b.len++;
-    }
-    *q |= (uint8_t)((v != 0) << k);
-    x->n++;
-}
-
 static inline void strs_fast(Strs *s, const void *src, size_t n) {
     put_fast(&s->data, src, n);
-    i32_fast(&s->off, (int32_t)s->data.len);
+    int32_t end = (int32_t)s->data.len;
+    put_fast(&s->off, &end, sizeof end);
 }
 
-/* A typed column is written from its first valid value on (the records before it
- * are null: zeros and clear bits); one that no record of the chunk has stays
- * unwritten and comes out as None (all null), which spares the memory of the
- * columns an input never fills (vm_start of mmap_lock events). */
-static inline void put_typed(Scan *out, int k, uint64_t v, int ok) {
-    if (!out->u64_any[k]) {
-        if (!ok)
-            return;
-        size_t n = out->records;
-        out->u64_any[k] = 1;
-        memset(out->u64[k].p, 0, 8 * n);
-        out->u64[k].len = 8 * n;
-        memset(out->u64_valid[k].b.p, 0, (n + 7) / 8);
-        out->u64_valid[k].b.len = (n + 7) / 8;
-        out->u64_valid[k].n = n;
-    }
-    put_fast(&out->u64[k], &v, sizeof v);
-    bit_fast(&out->u64_valid[k], ok);
+/* bit n of a bitmap (its byte cleared when the bit is the byte's first) */
+static inline void bit_at(Bits *x, size_t n, int v) {
+    uint8_t *q = (uint8_t *)x->b.p + (n >> 3);
+    unsigned k = (unsigned)(n & 7);
+    *q = (uint8_t)((k ? *q : 0) | ((v != 0) << k));
 }
 
 static void commit(const uint8_t *p, ix e, const Rec *r, int64_t line_no, const V4Rule *v4,
                    Scan *out) {
-    i64_fast(&out->line_no, line_no);
-    i64_fast(&out->ts, r->ts);
+    size_t n = out->records;
+    ((int64_t *)(void *)out->line_no.p)[n] = line_no;
+    ((int64_t *)(void *)out->ts.p)[n] = r->ts;
     if (out->has_cpu)
-        i32_fast(&out->cpu, r->cpu);
+        ((int32_t *)(void *)out->cpu.p)[n] = r->cpu;
     if (out->has_pid)
-        i32_fast(&out->pid, r->pid);
+        ((int32_t *)(void *)out->pid.p)[n] = r->pid;
     if (out->has_pid_valid)
-        bit_fast(&out->pid_valid, r->pid_ok);
+        bit_at(&out->pid_valid, n, r->pid_ok);
     if (out->has_tid)
-        i32_fast(&out->tid, r->tid);
+        ((int32_t *)(void *)out->tid.p)[n] = r->tid;
     if (out->has_comm)
         strs_fast(&out->comm, p + r->comm_a, (size_t)(r->comm_b - r->comm_a));
     size_t ev0 = out->event.data.len;
@@ -490,17 +487,61 @@ static void commit(const uint8_t *p, ix e, const Rec *r, int64_t line_no, const 
     }
     strs_fast(&out->event, p + r->ev_a, (size_t)(r->ev_b - r->ev_a));
     strs_fast(&out->payload, p + r->pay_a, (size_t)(e - r->pay_a));
-    for (int k = 0; k < N_U64; k++)
-        put_typed(out, k, r->row.u[k], r->row.uok[k]);
-    for (int k = 0; k < N_BOOL; k++) {
-        bit_fast(&out->bools[k], r->row.b[k]);
-        bit_fast(&out->bools_valid[k], r->row.bok[k]);
+    /* A typed column is written from its first valid value on (the records before
+     * it null: zeros, clear bits); one that no record of the chunk has stays
+     * unwritten and comes out as None (all null), which spares the memory of the
+     * columns an input never fills (vm_start of mmap_lock events). */
+    for (int k = 0; k < N_U64; k++) {
+        int ok = r->row.uok[k];
+        if (!out->u64_any[k]) {
+            if (!ok)
+                continue;
+            out->u64_any[k] = 1;
+            memset(out->u64[k].p, 0, 8 * n);
+            memset(out->u64_valid[k].b.p, 0, (n + 7) / 8);
+        }
+        ((uint64_t *)(void *)out->u64[k].p)[n] = r->row.u[k];
+        bit_at(&out->u64_valid[k], n, ok);
     }
-    i32_fast(&out->field_off, (int32_t)strs_count(&out->keys));
-    out->records++;
+    for (int k = 0; k < N_BOOL; k++) {
+        bit_at(&out->bools[k], n, r->row.b[k]);
+        bit_at(&out->bools_valid[k], n, r->row.bok[k]);
+    }
+    ((int32_t *)(void *)out->field_off.p)[n + 1] = (int32_t)strs_count(&out->keys);
+    out->records = n + 1;
     if (!out->v4 && !out->oom)
         out->v4 = v4_evidence(out->event.data.p + ev0, out->event.data.len - ev0, p, r->pay_a, e,
                               v4);
+}
+
+/* The lengths of what commit wrote at record indices. */
+static void finish(Scan *out) {
+    size_t n = out->records, nb = (n + 7) / 8;
+    Bits *bits[2 * N_BOOL + N_U64 + 1];
+    size_t nbits = 0;
+    out->line_no.len = out->ts.len = 8 * n;
+    if (out->has_cpu)
+        out->cpu.len = 4 * n;
+    if (out->has_pid)
+        out->pid.len = 4 * n;
+    if (out->has_tid)
+        out->tid.len = 4 * n;
+    if (out->has_pid_valid)
+        bits[nbits++] = &out->pid_valid;
+    for (int k = 0; k < N_U64; k++)
+        if (out->u64_any[k]) {
+            out->u64[k].len = 8 * n;
+            bits[nbits++] = &out->u64_valid[k];
+        }
+    for (int k = 0; k < N_BOOL; k++) {
+        bits[nbits++] = &out->bools[k];
+        bits[nbits++] = &out->bools_valid[k];
+    }
+    for (size_t k = 0; k < nbits; k++) {
+        bits[k]->b.len = nb;
+        bits[k]->n = n;
+    }
+    out->field_off.len = 4 * (n + 1);
 }
 
 /* perf_script._SAMPLE_EVENT_RE on an event "A:B" (p[a:b-1] ":" p[b:i]) of word
@@ -987,6 +1028,8 @@ static void scan_lines(const uint8_t *data, size_t len, size_t n_lines, int64_t 
         }
     }
     free(tmp);
+    if (!out->oom)
+        finish(out);
 }
 
 void scan_perf_script(const uint8_t *data, size_t len, size_t n_lines, int64_t origin,
