@@ -241,29 +241,33 @@ typedef struct {
     uint8_t uok[N_U64], b[N_BOOL], bok[N_BOOL];
 } Row;
 
-/* ^(?:0x)?([0-9a-fA-F]{1,16})$ (tracetext._hex) */
-static inline int hexval(const uint8_t *p, ix a, ix b, uint64_t *v) {
+/* ^(?:0x)?([0-9a-fA-F]{1,16})$ (tracetext._hex); p[lo:b] may be read (the line) */
+static inline int hexval(const uint8_t *p, ix lo, ix a, ix b, uint64_t *v) {
     if (b - a >= 2 && p[a] == '0' && p[a + 1] == 'x')
         a += 2;
     if (b - a < 1 || b - a > 16)
         return 0;
 #ifdef __SSE2__
-    if (b - a == 16) { /* an address or mm: the sixteen digits at once */
-        __m128i c = load16(p + a), l = _mm_or_si128(c, _mm_set1_epi8(0x20));
+    if (b - 16 >= lo) { /* the sixteen bytes ending at b at once: the digits are the last */
+        unsigned n = (unsigned)(b - a);
+        __m128i c = load16(p + b - 16), l = _mm_or_si128(c, _mm_set1_epi8(0x20));
         __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('0' - 1)),
                                     _mm_cmplt_epi8(c, _mm_set1_epi8('9' + 1)));
         __m128i let = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
                                     _mm_cmplt_epi8(l, _mm_set1_epi8('f' + 1)));
-        if (_mm_movemask_epi8(_mm_or_si128(dig, let)) != 0xFFFF)
+        unsigned ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(dig, let));
+        if ((ok | ((1u << (16 - n)) - 1)) != 0xFFFFu)
             return 0;
-        /* a digit's value is its low four bits, a letter's those plus 9 ('a', 'A': 1) */
+        /* a digit's value is its low four bits, a letter's those plus 9 ('a', 'A': 1);
+         * any other byte's low four bits, never above 15, fill the nibbles cut off */
         __m128i d = _mm_add_epi8(_mm_and_si128(c, _mm_set1_epi8(0x0F)),
                                  _mm_and_si128(let, _mm_set1_epi8(9)));
         /* each 16-bit lane holds digits 2k (low byte) and 2k+1: one byte 2k << 4 | 2k+1 */
         __m128i pair = _mm_and_si128(_mm_or_si128(_mm_slli_epi16(d, 4), _mm_srli_epi16(d, 8)),
                                      _mm_set1_epi16(0xFF));
         uint64_t be = (uint64_t)_mm_cvtsi128_si64(_mm_packus_epi16(pair, pair));
-        *v = __builtin_bswap64(be); /* the first digit pair is the top byte */
+        uint64_t x = __builtin_bswap64(be); /* the first digit pair is the top byte */
+        *v = n == 16 ? x : x & ((1ULL << (4 * n)) - 1);
         return 1;
     }
 #endif
@@ -281,7 +285,7 @@ static inline int hexval(const uint8_t *p, ix a, ix b, uint64_t *v) {
 }
 
 /* text.isdigit() and int(text) < 2**64 (tracetext._vm_start, decimal) */
-static inline int decval(const uint8_t *p, ix a, ix b, uint64_t *v) {
+static inline int decval(const uint8_t *p, ix lo, ix a, ix b, uint64_t *v) {
     if (b <= a)
         return 0;
     uint64_t x = 0;
@@ -298,11 +302,12 @@ static inline int decval(const uint8_t *p, ix a, ix b, uint64_t *v) {
 }
 
 /* row's slot from a reader (hexval or decval) of p[a:b]; no reader: null */
-typedef int (*Reader)(const uint8_t *, ix, ix, uint64_t *);
+typedef int (*Reader)(const uint8_t *, ix, ix, ix, uint64_t *);
 
-static inline void put_u64(Row *row, int slot, Reader read, const uint8_t *p, ix a, ix b) {
+static inline void put_u64(Row *row, int slot, Reader read, const uint8_t *p, ix lo, ix a,
+                           ix b) {
     uint64_t v = 0;
-    int ok = read != NULL && read(p, a, b, &v);
+    int ok = read != NULL && read(p, lo, a, b, &v);
     row->u[slot] = ok ? v : 0;
     row->uok[slot] = (uint8_t)ok;
 }
@@ -339,12 +344,102 @@ static inline int key_kind(const uint8_t *p, ix a, ix b) {
     return K_OTHER;
 }
 
+/* One key=value (or key:value) token: p[i:sep] the key, p[sep+1:j] the value. */
+static inline void decode_pair(const uint8_t *p, ix lo, ix i, ix sep, ix j, Row *row,
+                               Scan *out) {
+    ix a = sep + 1;
+    int kind = key_kind(p, i, sep);
+    if (kind >= 0 && kind < N_U64) {
+        put_u64(row, kind, hexval, p, lo, a, j);
+    } else if (kind == K_WRITE || kind == K_SUCCESS) {
+        int slot = kind == K_WRITE ? B_WRITE : B_SUCCESS;
+        int t = is(p, a, j, "true", 4);
+        row->b[slot] = (uint8_t)t;
+        row->bok[slot] = (uint8_t)(t || is(p, a, j, "false", 5));
+    } else if (kind == K_VMA) {
+        ix dash = -1;
+        for (ix k = a; k < j; k++)
+            if (p[k] == '-') {
+                dash = k;
+                break;
+            }
+        if (dash < 0) {
+            put_u64(row, U_VM_START, NULL, p, lo, 0, 0);
+            put_u64(row, U_VM_START_DEC, NULL, p, lo, 0, 0);
+            put_u64(row, U_VM_END, NULL, p, lo, 0, 0);
+        } else {
+            put_u64(row, U_VM_START, hexval, p, lo, a, dash);
+            put_u64(row, U_VM_START_DEC, decval, p, lo, a, dash);
+            put_u64(row, U_VM_END, hexval, p, lo, dash + 1, j);
+        }
+    } else {
+        strs_push(&out->keys, p + i, (size_t)(sep - i));
+        strs_push(&out->values, p + a, (size_t)(j - a));
+    }
+}
+
+#ifdef __SSE2__
+/* decode_payload on a payload of at most 64 bytes (its newline included), by bit
+ * masks of the bytes that matter: the same tokens, separators and refusals. */
+static int decode_short(const uint8_t *p, ix lo, ix a0, ix e, Row *row, Scan *out) {
+    ix len = e + 1 - a0;
+    uint64_t sp = 0, eq = 0, co = 0, bad = 0;
+    for (ix k = 0; k < len; k += 16) {
+        /* a block past the newline is read as the sixteen bytes ending at it,
+         * shifted down (the caller knows the line holds them) */
+        ix at = a0 + k + 16 <= e + 1 ? a0 + k : e + 1 - 16;
+        unsigned shift = (unsigned)(a0 + k - at);
+        __m128i x = load16(p + at);
+        unsigned msp = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'))));
+        unsigned mlow = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(x, _mm_set1_epi8('!')));
+        unsigned mbad = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_cmpeq_epi8(x, _mm_set1_epi8(127)), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+        unsigned meq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')));
+        unsigned mco = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+        sp |= (uint64_t)(msp >> shift) << k;
+        bad |= (uint64_t)(((mlow & ~msp) | mbad) >> shift) << k;
+        eq |= (uint64_t)(meq >> shift) << k;
+        co |= (uint64_t)(mco >> shift) << k;
+    }
+    uint64_t in = len == 64 ? ~0ULL : (1ULL << len) - 1;
+    if (bad & in & ~(1ULL << (len - 1))) /* the bytes before the newline */
+        return 0;
+    memset(row, 0, sizeof *row);
+    ix i = a0;
+    for (;;) {
+        unsigned off = (unsigned)(i - a0);
+        ix j = i + __builtin_ctzll(sp >> off); /* the newline's bit ends every token */
+        uint64_t tok = (1ULL << (j - i)) - 1;
+        uint64_t m = (eq >> off) & tok;
+        ix sep = -1;
+        if (m) {
+            sep = i + __builtin_ctzll(m);
+        } else if ((m = (co >> off) & tok) != 0) {
+            sep = i + __builtin_ctzll(m);
+            if (sep == j - 1)
+                sep = -1; /* "word:" with nothing after it is a bare token, not a pair */
+        }
+        if (sep > i)
+            decode_pair(p, lo, i, sep, j, row, out);
+        if (j >= e)
+            return 1;
+        i = j + 1;
+    }
+}
+#endif
+
 /* Decode p[a0:e] (e: the newline) into row, appending its other fields to out.
  * Returns 0, with nothing appended, when a byte is refused.  Tokens are split
  * on single spaces; a token's key ends at its first '=' or else its first ':'
  * (which then needs a value after it: "word:" is a bare token, as decode_payload);
  * a later key overwrites an earlier one, as dict assignment does. */
-static int decode_payload(const uint8_t *p, ix a0, ix e, Row *row, Scan *out) {
+static int decode_payload(const uint8_t *p, ix s, ix a0, ix e, Row *row, Scan *out) {
+    ix lo = s;
+#ifdef __SSE2__
+    if (e + 1 - a0 <= 64 && e + 1 - 16 >= s)
+        return decode_short(p, s, a0, e, row, out);
+#endif
     size_t nfields = strs_count(&out->keys);
     memset(row, 0, sizeof *row);
     ix i = a0;
@@ -377,37 +472,8 @@ static int decode_payload(const uint8_t *p, ix a0, ix e, Row *row, Scan *out) {
             if (sep == j - 1)
                 sep = -1; /* "word:" with nothing after it is a bare token, not a pair */
         }
-        if (sep > i) {
-            ix a = sep + 1;
-            int kind = key_kind(p, i, sep);
-            if (kind >= 0 && kind < N_U64) {
-                put_u64(row, kind, hexval, p, a, j);
-            } else if (kind == K_WRITE || kind == K_SUCCESS) {
-                int slot = kind == K_WRITE ? B_WRITE : B_SUCCESS;
-                int t = is(p, a, j, "true", 4);
-                row->b[slot] = (uint8_t)t;
-                row->bok[slot] = (uint8_t)(t || is(p, a, j, "false", 5));
-            } else if (kind == K_VMA) {
-                ix dash = -1;
-                for (ix k = a; k < j; k++)
-                    if (p[k] == '-') {
-                        dash = k;
-                        break;
-                    }
-                if (dash < 0) {
-                    put_u64(row, U_VM_START, NULL, p, 0, 0);
-                    put_u64(row, U_VM_START_DEC, NULL, p, 0, 0);
-                    put_u64(row, U_VM_END, NULL, p, 0, 0);
-                } else {
-                    put_u64(row, U_VM_START, hexval, p, a, dash);
-                    put_u64(row, U_VM_START_DEC, decval, p, a, dash);
-                    put_u64(row, U_VM_END, hexval, p, dash + 1, j);
-                }
-            } else {
-                strs_push(&out->keys, p + i, (size_t)(sep - i));
-                strs_push(&out->values, p + a, (size_t)(j - a));
-            }
-        }
+        if (sep > i)
+            decode_pair(p, lo, i, sep, j, row, out);
         if (j >= e)
             return 1;
         i = j + 1;
@@ -668,7 +734,7 @@ static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r
     r->comm_b = q;
     r->pid_ok = 1;
     r->sys = NULL;
-    return decode_payload(p, r->pay_a, e, &r->row, out);
+    return decode_payload(p, s, r->pay_a, e, &r->row, out);
 }
 
 /* The record regex of ftrace.py / trace_cmd.py from the comm-pid dash at d on.
@@ -825,7 +891,7 @@ static int ftrace_line(const uint8_t *p, ix s, ix e, int tracecmd, const System 
     r->comm_a = cq;
     r->comm_b = ce;
     r->sys = system_of(p, r->ev_a, r->ev_b, sys, nsys);
-    return decode_payload(p, r->pay_a, e, &r->row, out);
+    return decode_payload(p, s, r->pay_a, e, &r->row, out);
 }
 
 /* --- driving -------------------------------------------------------------------------- */
