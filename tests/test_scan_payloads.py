@@ -89,3 +89,25 @@ def test_hex_values_of_every_width_near_the_line_start(digits: int) -> None:
         assert norm(a.rows) == norm(b.rows)
         want = int(value, 16) if 1 <= digits <= 16 else None
         assert [r["ip"] if r["ip"] is not None else r["mm"] for r in a.rows] == [want] * 6
+
+
+@pytest.mark.parametrize("sec_digits", range(1, 11))
+def test_times_of_every_width(sec_digits: int) -> None:
+    """The time right before the first ': ' is read from the sixteen bytes before it
+    (tracetext.c perf_line) or, where those do not hold it all, a byte at a time:
+    1-10 digits of seconds (10 is not a record of the fast path: the per-line path
+    decides) and 1-17 of fraction (past 9 truncated), after a long prefix and
+    after none.  Expected: sec * 10**9 + the fraction's first 9 digits, by hand."""
+    sec = "1234567890"[:sec_digits]
+    for head in ("", "          ebizzy  4321 [003] "):
+        lines, want = [], []
+        for frac_digits in range(1, 18):
+            frac = "98765432101234567"[:frac_digits]
+            lines.append(f"{head}{sec}.{frac}: x:y: seq=1")
+            want.append(int(sec) * 10**9 + int(frac[:9].ljust(9, "0")))
+        data = ("\n".join(lines) + "\n").encode()
+        a, b = via("perf-script", data, True), via("perf-script", data, False)
+        assert norm(a.rows) == norm(b.rows)
+        assert [r.line_no for r in a.rejects] == [r.line_no for r in b.rejects]
+        if sec_digits <= 9:
+            assert [r["ts"] for r in a.rows] == want

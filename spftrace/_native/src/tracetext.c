@@ -224,14 +224,41 @@ static inline int is(const uint8_t *p, ix a, ix b, const char *word, size_t n) {
     return (size_t)(b - a) == n && memcmp(p + a, word, n) == 0;
 }
 
+/* Eight ASCII digits (the first in the lowest byte) -> their value, by three
+ * multiplications (simdjson's parse_eight_digits_unrolled) */
+static inline uint32_t parse8(uint64_t w) {
+    w -= 0x3030303030303030ULL;
+    w = w * 10 + (w >> 8);
+    w = (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+         (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+        32;
+    return (uint32_t)w;
+}
+
+/* dec() of the 0-9 digits p[a:b]; p[lo:b] may be read (the line): eight bytes
+ * ending at b at once, those before the digits read as '0' */
+static inline int64_t dec9(const uint8_t *p, ix lo, ix a, ix b) {
+    ix n = b - a;
+    if (n < 1 || n > 9 || b - 8 < lo)
+        return dec(p, a, b);
+    uint64_t w = load8(p + b - 8);
+    if (n < 8) {
+        uint64_t low = (1ULL << (8 * (8 - n))) - 1;
+        w = (w & ~low) | (0x3030303030303030ULL & low);
+    }
+    int64_t v = parse8(w);
+    return n == 9 ? (int64_t)(p[a] - '0') * 100000000 + v : v;
+}
+
+static const int64_t POW10[10] = {1,      10,      100,      1000,      10000,
+                                  100000, 1000000, 10000000, 100000000, 1000000000};
+
 /* `sec.frac` with 1-9 digits before the dot -> ns, fraction digits past 9
- * truncated (base.seconds_to_ns) */
-static inline int64_t sec_frac_ns(const uint8_t *p, ix a, ix dot, ix end) {
+ * truncated (base.seconds_to_ns); p[lo:end] may be read */
+static inline int64_t sec_frac_ns(const uint8_t *p, ix lo, ix a, ix dot, ix end) {
     ix fk = end - dot - 1 > 9 ? 9 : end - dot - 1;
-    int64_t frac = dec(p, dot + 1, dot + 1 + fk);
-    for (ix i = fk; i < 9; i++)
-        frac *= 10;
-    return dec(p, a, dot) * 1000000000 + frac;
+    int64_t frac = dec9(p, lo, dot + 1, dot + 1 + fk) * POW10[9 - fk];
+    return dec9(p, lo, a, dot) * 1000000000 + frac;
 }
 
 /* --- the payload (tracetext.decode_payload) ----------------------------------------- */
@@ -524,12 +551,8 @@ static inline void strs_fast(Strs *s, const void *src, size_t n) {
     put_fast(&s->off, &end, sizeof end);
 }
 
-/* bit n of a bitmap (its byte cleared when the bit is the byte's first) */
-static inline void bit_at(Bits *x, size_t n, int v) {
-    uint8_t *q = (uint8_t *)x->b.p + (n >> 3);
-    unsigned k = (unsigned)(n & 7);
-    *q = (uint8_t)((k ? *q : 0) | ((v != 0) << k));
-}
+/* The bits of a record (Scan.bitrow): u64 valid 0-6, then these */
+enum { BIT_BOOL = N_U64, BIT_BOOL_VALID = N_U64 + N_BOOL, BIT_PID = N_U64 + 2 * N_BOOL };
 
 static void commit(const uint8_t *p, ix e, const Rec *r, int64_t line_no, const V4Rule *v4,
                    Scan *out) {
@@ -540,8 +563,7 @@ static void commit(const uint8_t *p, ix e, const Rec *r, int64_t line_no, const 
         ((int32_t *)(void *)out->cpu.p)[n] = r->cpu;
     if (out->has_pid)
         ((int32_t *)(void *)out->pid.p)[n] = r->pid;
-    if (out->has_pid_valid)
-        bit_at(&out->pid_valid, n, r->pid_ok);
+    unsigned bits = (unsigned)(r->pid_ok != 0) << BIT_PID;
     if (out->has_tid)
         ((int32_t *)(void *)out->tid.p)[n] = r->tid;
     if (out->has_comm)
@@ -564,15 +586,15 @@ static void commit(const uint8_t *p, ix e, const Rec *r, int64_t line_no, const 
                 continue;
             out->u64_any[k] = 1;
             memset(out->u64[k].p, 0, 8 * n);
-            memset(out->u64_valid[k].b.p, 0, (n + 7) / 8);
         }
         ((uint64_t *)(void *)out->u64[k].p)[n] = r->row.u[k];
-        bit_at(&out->u64_valid[k], n, ok);
+        bits |= (unsigned)(ok != 0) << k;
     }
     for (int k = 0; k < N_BOOL; k++) {
-        bit_at(&out->bools[k], n, r->row.b[k]);
-        bit_at(&out->bools_valid[k], n, r->row.bok[k]);
+        bits |= (unsigned)(r->row.b[k] != 0) << (BIT_BOOL + k);
+        bits |= (unsigned)(r->row.bok[k] != 0) << (BIT_BOOL_VALID + k);
     }
+    ((uint16_t *)(void *)out->bitrow.p)[n] = (uint16_t)bits;
     ((int32_t *)(void *)out->field_off.p)[n + 1] = (int32_t)strs_count(&out->keys);
     out->records = n + 1;
     if (!out->v4 && !out->oom)
@@ -580,10 +602,30 @@ static void commit(const uint8_t *p, ix e, const Rec *r, int64_t line_no, const 
                               v4);
 }
 
-/* The lengths of what commit wrote at record indices. */
+/* Bitmap bit k of n records' bit rows: eight records a byte */
+static void spread_bits(uint8_t *dst, const uint16_t *rows, size_t n, int k) {
+    size_t i = 0;
+#ifdef __SSE2__
+    __m128i zero = _mm_setzero_si128();
+    for (; i + 8 <= n; i += 8) { /* bit k to the top of each 16-bit lane, then one per lane */
+        __m128i v = _mm_sll_epi16(load16((const uint8_t *)(rows + i)), _mm_cvtsi32_si128(15 - k));
+        dst[i / 8] = (uint8_t)_mm_movemask_epi8(_mm_packs_epi16(v, zero));
+    }
+#endif
+    for (; i < n; i += 8) {
+        uint8_t b = 0;
+        for (size_t t = 0; t < 8 && i + t < n; t++)
+            b |= (uint8_t)(((rows[i + t] >> k) & 1) << t);
+        dst[i / 8] = b;
+    }
+}
+
+/* The lengths of what commit wrote at record indices, and its bitmaps. */
 static void finish(Scan *out) {
     size_t n = out->records, nb = (n + 7) / 8;
+    const uint16_t *rows = (const uint16_t *)(const void *)out->bitrow.p;
     Bits *bits[2 * N_BOOL + N_U64 + 1];
+    int which[2 * N_BOOL + N_U64 + 1];
     size_t nbits = 0;
     out->line_no.len = out->ts.len = 8 * n;
     if (out->has_cpu)
@@ -592,18 +634,24 @@ static void finish(Scan *out) {
         out->pid.len = 4 * n;
     if (out->has_tid)
         out->tid.len = 4 * n;
-    if (out->has_pid_valid)
+    if (out->has_pid_valid) {
+        which[nbits] = BIT_PID;
         bits[nbits++] = &out->pid_valid;
+    }
     for (int k = 0; k < N_U64; k++)
         if (out->u64_any[k]) {
             out->u64[k].len = 8 * n;
+            which[nbits] = k;
             bits[nbits++] = &out->u64_valid[k];
         }
     for (int k = 0; k < N_BOOL; k++) {
+        which[nbits] = BIT_BOOL + k;
         bits[nbits++] = &out->bools[k];
+        which[nbits] = BIT_BOOL_VALID + k;
         bits[nbits++] = &out->bools_valid[k];
     }
     for (size_t k = 0; k < nbits; k++) {
+        spread_bits((uint8_t *)bits[k]->b.p, rows, n, which[k]);
         bits[k]->b.len = nb;
         bits[k]->n = n;
     }
@@ -659,18 +707,45 @@ static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r
         if (c != 1)
             return 0;
     }
-    ix j = c1 - 1;
-    while (j >= s && isdig(p[j]))
-        j--;
-    if (c1 - 1 - j < 1 || j < s || p[j] != '.')
-        return 0;
-    ix dot = j, k = dot - 1;
-    while (k >= s && isdig(p[k]))
-        k--;
-    ix t0 = k + 1;
-    if (dot - t0 < 1 || dot - t0 > 9)
-        return 0;
-    r->ts = sec_frac_ns(p, t0, dot, c1);
+    /* the time: the digits right before c1, a dot, the digits before it */
+    ix dot = -1, t0 = -1;
+#ifdef __SSE2__
+    if (c1 - 16 >= s) { /* the sixteen bytes before c1 at once (bit b: byte c1 - 16 + b) */
+        __m128i x = load16(p + c1 - 16);
+        unsigned nd = ~(unsigned)_mm_movemask_epi8(
+                          _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                        _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)))) &
+                      0xFFFFu;
+        if (nd != 0) { /* else all digits: the byte loops below */
+            int hz = 31 - __builtin_clz(nd); /* the last byte before the fraction */
+            if (hz == 15 || p[c1 - 16 + hz] != '.')
+                return 0;
+            unsigned below = nd & ((1u << hz) - 1);
+            if (below != 0) { /* else the seconds may go on before the sixteen bytes */
+                int ilen = hz - 1 - (31 - __builtin_clz(below));
+                if (ilen < 1 || ilen > 9)
+                    return 0;
+                dot = c1 - 16 + hz;
+                t0 = dot - ilen;
+            }
+        }
+    }
+#endif
+    if (dot < 0) {
+        ix j = c1 - 1;
+        while (j >= s && isdig(p[j]))
+            j--;
+        if (c1 - 1 - j < 1 || j < s || p[j] != '.')
+            return 0;
+        ix k = j - 1;
+        dot = j;
+        while (k >= s && isdig(p[k]))
+            k--;
+        t0 = k + 1;
+        if (dot - t0 < 1 || dot - t0 > 9)
+            return 0;
+    }
+    r->ts = sec_frac_ns(p, s, t0, dot, c1);
     /* ": +" system:name ":" then one optional space */
     ix i = spaces_to(p, c1 + 1, e), a = i;
     i = word_end(p, i, e);
@@ -818,7 +893,7 @@ static int ftrace_rest(const uint8_t *p, ix d, int tracecmd, Rec *r) {
         ix f = digits(p, q + 1);
         if (f == q + 1 || q - k > 9)
             return 0;
-        r->ts = sec_frac_ns(p, k, q, f);
+        r->ts = sec_frac_ns(p, d, k, q, f);
         q = f;
     } else {
         if (q - k > 18)
@@ -903,7 +978,7 @@ void scan_init(Scan *out) {
                    &out->comm.off, &out->comm.data, &out->event.off, &out->event.data,
                    &out->payload.off, &out->payload.data, &out->field_off, &out->keys.off,
                    &out->keys.data, &out->values.off, &out->values.data, &out->other_line_no,
-                   &out->other_start, &out->other_end};
+                   &out->other_start, &out->other_end, &out->bitrow};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
         bufs[k]->oom = &out->oom;
     for (int k = 0; k < N_U64; k++)
@@ -931,7 +1006,7 @@ void scan_free(Scan *out) {
                    &out->comm.off, &out->comm.data, &out->event.off, &out->event.data,
                    &out->payload.off, &out->payload.data, &out->field_off, &out->keys.off,
                    &out->keys.data, &out->values.off, &out->values.data, &out->other_line_no,
-                   &out->other_start, &out->other_end};
+                   &out->other_start, &out->other_end, &out->bitrow};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
         buf_release(bufs[k]);
     for (int k = 0; k < N_U64; k++) { /* a column no record had is not taken */
@@ -1055,6 +1130,7 @@ static void reserve(Scan *out, size_t n, size_t len, const Grammar *g) {
     }
     reserve_buf(&out->event.data, sys * n);
     reserve_buf(&out->field_off, 4 * n);
+    reserve_buf(&out->bitrow, 2 * n);
 }
 
 static void scan_lines(const uint8_t *data, size_t len, size_t n_lines, int64_t origin,

@@ -35,6 +35,7 @@ typedef struct {
     Buf field_off; /* int32 per record + 1: where its fields start in keys/values */
     Strs keys, values;
     Buf other_line_no, other_start, other_end; /* int64: lines left to Python */
+    Buf bitrow; /* uint16 per record: its bits of the bitmaps (finish() spreads them) */
 } Scan;
 
 /* An event name the input writes bare (ftrace, trace-cmd) and its system. */
