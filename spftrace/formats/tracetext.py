@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..kernel import SPF_EVENT_PREFIX, SPF_VMA_DEAD, SYSTEMS
-from ..schema import parser_schema, to_arrow
+from ..schema import null_array, parser_schema, to_arrow
 from ..text import escape
 from .lines import Chunk
 from .spec import Batch, Reject, Stat
@@ -147,32 +147,10 @@ def fixed(typ: Any, n: int, values: memoryview, valid: memoryview | None = None)
     return pa.Array.from_buffers(typ, n, [bitmap, pa.py_buffer(values)])
 
 
-_ZEROS: list[Any] = []  # the one zero buffer all-null columns share (``_zeros``)
-
-
-def _zeros(nbytes: int) -> Any:
-    """A pyarrow Buffer of at least ``nbytes`` zero bytes, kept for the process: the
-    values and validity bitmap of every all-null column.  ``bytes(n)`` is calloc's
-    (pages the kernel maps to its zero page, never written), where ``pa.nulls``
-    zeroed fresh memory for each chunk's column (a page fault every 4 KiB)."""
-    z = _ZEROS[0] if _ZEROS else None
-    if z is None or z.size < nbytes:
-        import pyarrow as pa
-
-        z = pa.py_buffer(bytes(max(nbytes, 1 << 20)))
-        _ZEROS[:] = [z]
-    return z
-
-
 def masked(col: Column | None, typ: Any, n: int) -> Any:
     """A pyarrow array of a scanner's column (None: the layout has none, or no
-    record of the chunk has it: all null)."""
-    import pyarrow as pa
-
-    if col is not None:
-        return fixed(typ, n, col.values, col.valid)
-    z = _zeros((n * typ.bit_width + 7) // 8)
-    return pa.Array.from_buffers(typ, n, [z, z], null_count=n)
+    record of the chunk has it: all null, on schema.null_array's zero pages)."""
+    return null_array(typ, n) if col is None else fixed(typ, n, col.values, col.valid)
 
 
 def record_columns(scan: Scan, v4: bool) -> dict[str, Any]:
