@@ -23,7 +23,8 @@ def extensions() -> list[Extension]:
             "spftrace._native._core",
             sources=[f"{SRC}/module.c", f"{SRC}/tracetext.c"],
             depends=[f"{SRC}/out.h", f"{SRC}/tracetext.h"],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+            # -O3: the scanners' small per-token helpers inlined (~5% of a scan)
+            extra_compile_args=["-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],
             optional=True,
         ),
         # perf stat's human counter lines (formats/perf_stat/compiled.py)

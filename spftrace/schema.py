@@ -305,6 +305,24 @@ def _bits(flags: Iterable[bool], n: int) -> bytes:
     return int(digits or b"0", 2).to_bytes((n + 7) // 8, "little")
 
 
+_ZEROS: list[Any] = []  # the one zero buffer all-null columns share (null_array)
+
+
+def null_array(typ: Any, n: int) -> Any:
+    """An all-null array of ``n`` fixed-width values (or bools), its values and
+    validity bitmap one zero buffer kept for the process: ``bytes(k)`` is calloc's
+    (pages the kernel maps to its zero page, never written), where ``pa.nulls``
+    zeroes fresh memory for each chunk's column (a page fault every 4 KiB)."""
+    import pyarrow as pa
+
+    nbytes = (n * typ.bit_width + 7) // 8
+    z = _ZEROS[0] if _ZEROS else None
+    if z is None or z.size < nbytes:
+        z = pa.py_buffer(bytes(max(nbytes, 1 << 20)))
+        _ZEROS[:] = [z]
+    return pa.Array.from_buffers(typ, n, [z, z], null_count=n)
+
+
 def to_arrow(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
     """Python values (None for null) as an Arrow array of one of the dataset's types.
 

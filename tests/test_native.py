@@ -68,8 +68,8 @@ def test_a_record_comes_back_by_name() -> None:
     assert ints(typed["vm_start"].values, "Q")[0] == 0x7F12A0000000
     assert ints(typed["vm_end"].values, "Q")[0] == 0x7F12A8000000
     assert ints(typed["address"].values, "Q")[0] == 0x7F12A0001000
-    assert typed["mm"].valid == b"\x00"  # absent: null
-    assert typed["vm_start_decimal"].valid == b"\x00"  # 7f12...: not decimal
+    assert typed["mm"] is None  # no record has it: all null, no buffer
+    assert typed["vm_start_decimal"] is None  # 7f12...: not decimal
     assert ints(scan.field_offsets, "i") == [0, 1, 2]
     assert strings(scan.keys) == ["seq", "seq"] and strings(scan.values) == ["7", "7"]
     assert strings(scan.payload)[0] == LINE.split("spf_vma_changed: ")[1]
@@ -250,3 +250,51 @@ def test_recycled_buffers_carry_nothing_over() -> None:
         assert set(cols["payload"].to_pylist()) == {"seq=7" + " " * 55}
         assert cols["fields"][0].as_py() == [("seq", "7")]
         assert ints(scan.ts.values, "q") == [12345_678901000] * 9000
+
+
+def test_a_typed_column_begun_late_is_null_before_it() -> None:
+    """A typed column is written from the first record that has it on (tracetext.c
+    put_typed): the records before it read null, those after it as they are, and a
+    column no record has comes back as None and reads all null (hand-derived from
+    the payloads: address= in lines 3 and 5 only, vm_start in none)."""
+    head = LINE.split("pagefault:")[0] + "pagefault:spf_vma_changed: "
+    payloads = ["seq=1", "seq=2", "address=0x1000", "seq=4", "address=0x7f12a0001000 seq=5"]
+    for rows in (payloads, payloads * 40):  # * 40: past a bitmap's first byte
+        scan = perf(chunk("".join(f"{head}{p}\n" for p in rows)))
+        assert scan.records == len(rows)
+        assert scan.typed["vm_start"] is None and scan.typed["ip"] is None
+        cols = record_columns(scan, v4=False)
+        for col in cols.values():
+            col.validate(full=True)
+        want = [None, None, 0x1000, None, 0x7F12A0001000] * (len(rows) // 5)
+        assert cols["address"].to_pylist() == want
+        assert cols["vm_start"].to_pylist() == [None] * len(rows)
+        assert cols["ip"].null_count == len(rows)
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("ffff88810006a580", 0xFFFF88810006A580),
+        ("FFFF88810006A580", 0xFFFF88810006A580),
+        ("0xffff88810006a580", 0xFFFF88810006A580),  # 16 digits after the 0x
+        ("0123456789abcdef", 0x0123456789ABCDEF),
+        ("ffffffffffffffff", 2**64 - 1),
+        ("0000000000000000", 0),
+        ("ffff88810006a58g", None),  # the byte after 'f'
+        ("ffff88810006a58G", None),
+        ("ffff88810006a58@", None),  # the bytes either side of 'A' and 'a' ...
+        ("ffff88810006a58`", None),
+        ("ffff88810006a58/", None),  # ... and of '0' and '9'
+        ("ffff88810006a58:", None),
+        ("fffff88810006a580", None),  # 17 digits
+        ("xffff88810006a58", None),
+    ],
+)
+def test_sixteen_hex_digits(text: str, want: int | None) -> None:
+    """An address of sixteen digits is read sixteen bytes at once (tracetext.c
+    hexval): tracetext._hex's ``^(?:0x)?([0-9a-fA-F]{1,16})$`` decides, by hand."""
+    head = LINE.split("pagefault:")[0] + "pagefault:spf_vma_changed: "
+    scan = perf(chunk(f"{head}address={text} seq=1\n"))
+    assert scan.records == 1
+    assert record_columns(scan, v4=False)["address"].to_pylist() == [want]

@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 #: the C core's interface version this loader expects (CORE_VERSION in module.c)
-VERSION = 3
+VERSION = 4
 
 #: typed payload columns the scanners decode (``tracetext.decode_payload``'s keys;
 #: vm_start is also read as decimal, which v4 kernels print)
@@ -104,7 +104,7 @@ class Scan:
     comm: Strings | None
     event: Strings
     payload: Strings
-    typed: dict[str, Column]
+    typed: dict[str, Column | None]
     field_offsets: memoryview
     keys: Strings
     values: Strings
@@ -131,7 +131,7 @@ def _scan(d: dict[str, Any]) -> Scan:
         ts=Column(d["ts"]),
         cpu=col("cpu"), pid=col("pid", "pid_valid"), tid=col("tid"), comm=comm,
         event=event, payload=payload,
-        typed={k: Column(d[k], d[f"{k}_valid"]) for k in TYPED},
+        typed={k: col(k, f"{k}_valid") for k in TYPED},
         field_offsets=d["field_offsets"], keys=keys, values=values,
         other_line_no=d["other_line_no"], other_start=d["other_start"],
         other_end=d["other_end"],

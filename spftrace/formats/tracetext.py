@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..kernel import SPF_EVENT_PREFIX, SPF_VMA_DEAD, SYSTEMS
-from ..schema import parser_schema, to_arrow
+from ..schema import null_array, parser_schema, to_arrow
 from ..text import escape
 from .lines import Chunk
 from .spec import Batch, Reject, Stat
@@ -148,10 +148,9 @@ def fixed(typ: Any, n: int, values: memoryview, valid: memoryview | None = None)
 
 
 def masked(col: Column | None, typ: Any, n: int) -> Any:
-    """A pyarrow array of a scanner's column (None: the layout has none, all null)."""
-    import pyarrow as pa
-
-    return pa.nulls(n, typ) if col is None else fixed(typ, n, col.values, col.valid)
+    """A pyarrow array of a scanner's column (None: the layout has none, or no
+    record of the chunk has it: all null, on schema.null_array's zero pages)."""
+    return null_array(typ, n) if col is None else fixed(typ, n, col.values, col.valid)
 
 
 def record_columns(scan: Scan, v4: bool) -> dict[str, Any]:

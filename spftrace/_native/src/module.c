@@ -12,7 +12,7 @@
 
 /* Bumped whenever a function's arguments or results change: the loader refuses
  * a stale build (an editable install whose C sources moved on). */
-#define CORE_VERSION 3
+#define CORE_VERSION 4
 
 static const char *U64_NAMES[N_U64] = {"ip",      "vm_start",   "vm_start_decimal", "vm_end",
                                        "address", "error_code", "mm"};
@@ -134,8 +134,8 @@ static PyObject *result(Scan *out) {
         goto fail;
     for (int k = 0; k < N_U64; k++) {
         snprintf(key, sizeof key, "%s_valid", U64_NAMES[k]);
-        if (set_buf(d, U64_NAMES[k], &out->u64[k]) < 0 ||
-            set_buf(d, key, &out->u64_valid[k].b) < 0)
+        if (set_opt(d, U64_NAMES[k], &out->u64[k], out->u64_any[k]) < 0 ||
+            set_opt(d, key, &out->u64_valid[k].b, out->u64_any[k]) < 0)
             goto fail;
     }
     for (int k = 0; k < N_BOOL; k++) {

@@ -97,9 +97,72 @@ static inline uint64_t payload_stop(uint64_t w, int eq) {
     return eq ? x | any_eq(w, '=') : x;
 }
 
+#ifdef __SSE2__
+/* The same stops sixteen bytes at a time (a bit per byte): a signed compare below
+ * ' ' (or '!') also takes the bytes from 0x80 up, which are negative, and 0x7f is
+ * the one byte above '~' left */
+static inline __m128i load16(const uint8_t *p) {
+    return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+static inline unsigned prefix_stop16(const uint8_t *p) {
+    __m128i x = load16(p);
+    __m128i m = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(' ')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8(127)));
+    m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')),
+                                     _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+
+static inline unsigned payload_stop16(const uint8_t *p, int eq) {
+    __m128i x = load16(p);
+    __m128i m = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8('!')),
+                             _mm_cmpeq_epi8(x, _mm_set1_epi8(127)));
+    m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+    if (eq)
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(x, _mm_set1_epi8('=')));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+
+/* bytes of WORD ([A-Za-z0-9_.-]): letters folded to lower case by the 0x20 bit */
+static inline unsigned word_mask16(const uint8_t *p) {
+    __m128i x = load16(p), l = _mm_or_si128(x, _mm_set1_epi8(0x20));
+    __m128i let = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+                                _mm_cmplt_epi8(l, _mm_set1_epi8('z' + 1)));
+    __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)));
+    __m128i pun = _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('_')),
+                               _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('.')),
+                                            _mm_cmpeq_epi8(x, _mm_set1_epi8('-'))));
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(let, _mm_or_si128(dig, pun)));
+}
+#endif
+
+/* The end of the run of WORD bytes from i on, in a line ending at e (the newline
+ * is not one): the loop `while (WORD[p[i]]) i++` */
+static inline ix word_end(const uint8_t *p, ix i, ix e) {
+#ifdef __SSE2__
+    for (; i + 16 <= e + 1; i += 16) {
+        unsigned m = ~word_mask16(p + i) & 0xFFFFu;
+        if (m)
+            return i + __builtin_ctz(m);
+    }
+#endif
+    while (WORD[p[i]])
+        i++;
+    return i;
+}
+
 /* From j on, past whole words of plain bytes of the line ending at e: j itself,
  * or a later byte no further than the first stop */
 static inline ix prefix_skip(const uint8_t *p, ix j, ix e) {
+#ifdef __SSE2__
+    for (; j + 16 <= e + 1; j += 16) {
+        unsigned m = prefix_stop16(p + j);
+        if (m)
+            return j + __builtin_ctz(m);
+    }
+#endif
     for (; j + 8 <= e + 1; j += 8) {
         uint64_t m = prefix_stop(load8(p + j));
         if (m)
@@ -109,6 +172,13 @@ static inline ix prefix_skip(const uint8_t *p, ix j, ix e) {
 }
 
 static inline ix payload_skip(const uint8_t *p, ix j, ix e, int eq) {
+#ifdef __SSE2__
+    for (; j + 16 <= e + 1; j += 16) {
+        unsigned m = payload_stop16(p + j, eq);
+        if (m)
+            return j + __builtin_ctz(m);
+    }
+#endif
     for (; j + 8 <= e + 1; j += 8) {
         uint64_t m = payload_stop(load8(p + j), eq);
         if (m)
@@ -154,14 +224,41 @@ static inline int is(const uint8_t *p, ix a, ix b, const char *word, size_t n) {
     return (size_t)(b - a) == n && memcmp(p + a, word, n) == 0;
 }
 
+/* Eight ASCII digits (the first in the lowest byte) -> their value, by three
+ * multiplications (simdjson's parse_eight_digits_unrolled) */
+static inline uint32_t parse8(uint64_t w) {
+    w -= 0x3030303030303030ULL;
+    w = w * 10 + (w >> 8);
+    w = (((w & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+         (((w >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+        32;
+    return (uint32_t)w;
+}
+
+/* dec() of the 0-9 digits p[a:b]; p[lo:b] may be read (the line): eight bytes
+ * ending at b at once, those before the digits read as '0' */
+static inline int64_t dec9(const uint8_t *p, ix lo, ix a, ix b) {
+    ix n = b - a;
+    if (n < 1 || n > 9 || b - 8 < lo)
+        return dec(p, a, b);
+    uint64_t w = load8(p + b - 8);
+    if (n < 8) {
+        uint64_t low = (1ULL << (8 * (8 - n))) - 1;
+        w = (w & ~low) | (0x3030303030303030ULL & low);
+    }
+    int64_t v = parse8(w);
+    return n == 9 ? (int64_t)(p[a] - '0') * 100000000 + v : v;
+}
+
+static const int64_t POW10[10] = {1,      10,      100,      1000,      10000,
+                                  100000, 1000000, 10000000, 100000000, 1000000000};
+
 /* `sec.frac` with 1-9 digits before the dot -> ns, fraction digits past 9
- * truncated (base.seconds_to_ns) */
-static inline int64_t sec_frac_ns(const uint8_t *p, ix a, ix dot, ix end) {
+ * truncated (base.seconds_to_ns); p[lo:end] may be read */
+static inline int64_t sec_frac_ns(const uint8_t *p, ix lo, ix a, ix dot, ix end) {
     ix fk = end - dot - 1 > 9 ? 9 : end - dot - 1;
-    int64_t frac = dec(p, dot + 1, dot + 1 + fk);
-    for (ix i = fk; i < 9; i++)
-        frac *= 10;
-    return dec(p, a, dot) * 1000000000 + frac;
+    int64_t frac = dec9(p, lo, dot + 1, dot + 1 + fk) * POW10[9 - fk];
+    return dec9(p, lo, a, dot) * 1000000000 + frac;
 }
 
 /* --- the payload (tracetext.decode_payload) ----------------------------------------- */
@@ -171,12 +268,36 @@ typedef struct {
     uint8_t uok[N_U64], b[N_BOOL], bok[N_BOOL];
 } Row;
 
-/* ^(?:0x)?([0-9a-fA-F]{1,16})$ (tracetext._hex) */
-static inline int hexval(const uint8_t *p, ix a, ix b, uint64_t *v) {
+/* ^(?:0x)?([0-9a-fA-F]{1,16})$ (tracetext._hex); p[lo:b] may be read (the line) */
+static inline int hexval(const uint8_t *p, ix lo, ix a, ix b, uint64_t *v) {
     if (b - a >= 2 && p[a] == '0' && p[a + 1] == 'x')
         a += 2;
     if (b - a < 1 || b - a > 16)
         return 0;
+#ifdef __SSE2__
+    if (b - 16 >= lo) { /* the sixteen bytes ending at b at once: the digits are the last */
+        unsigned n = (unsigned)(b - a);
+        __m128i c = load16(p + b - 16), l = _mm_or_si128(c, _mm_set1_epi8(0x20));
+        __m128i dig = _mm_and_si128(_mm_cmpgt_epi8(c, _mm_set1_epi8('0' - 1)),
+                                    _mm_cmplt_epi8(c, _mm_set1_epi8('9' + 1)));
+        __m128i let = _mm_and_si128(_mm_cmpgt_epi8(l, _mm_set1_epi8('a' - 1)),
+                                    _mm_cmplt_epi8(l, _mm_set1_epi8('f' + 1)));
+        unsigned ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(dig, let));
+        if ((ok | ((1u << (16 - n)) - 1)) != 0xFFFFu)
+            return 0;
+        /* a digit's value is its low four bits, a letter's those plus 9 ('a', 'A': 1);
+         * any other byte's low four bits, never above 15, fill the nibbles cut off */
+        __m128i d = _mm_add_epi8(_mm_and_si128(c, _mm_set1_epi8(0x0F)),
+                                 _mm_and_si128(let, _mm_set1_epi8(9)));
+        /* each 16-bit lane holds digits 2k (low byte) and 2k+1: one byte 2k << 4 | 2k+1 */
+        __m128i pair = _mm_and_si128(_mm_or_si128(_mm_slli_epi16(d, 4), _mm_srli_epi16(d, 8)),
+                                     _mm_set1_epi16(0xFF));
+        uint64_t be = (uint64_t)_mm_cvtsi128_si64(_mm_packus_epi16(pair, pair));
+        uint64_t x = __builtin_bswap64(be); /* the first digit pair is the top byte */
+        *v = n == 16 ? x : x & ((1ULL << (4 * n)) - 1);
+        return 1;
+    }
+#endif
     uint64_t x = 0;
     uint8_t bad = 0;
     for (ix i = a; i < b; i++) {
@@ -191,7 +312,7 @@ static inline int hexval(const uint8_t *p, ix a, ix b, uint64_t *v) {
 }
 
 /* text.isdigit() and int(text) < 2**64 (tracetext._vm_start, decimal) */
-static inline int decval(const uint8_t *p, ix a, ix b, uint64_t *v) {
+static inline int decval(const uint8_t *p, ix lo, ix a, ix b, uint64_t *v) {
     if (b <= a)
         return 0;
     uint64_t x = 0;
@@ -208,11 +329,12 @@ static inline int decval(const uint8_t *p, ix a, ix b, uint64_t *v) {
 }
 
 /* row's slot from a reader (hexval or decval) of p[a:b]; no reader: null */
-typedef int (*Reader)(const uint8_t *, ix, ix, uint64_t *);
+typedef int (*Reader)(const uint8_t *, ix, ix, ix, uint64_t *);
 
-static inline void put_u64(Row *row, int slot, Reader read, const uint8_t *p, ix a, ix b) {
+static inline void put_u64(Row *row, int slot, Reader read, const uint8_t *p, ix lo, ix a,
+                           ix b) {
     uint64_t v = 0;
-    int ok = read != NULL && read(p, a, b, &v);
+    int ok = read != NULL && read(p, lo, a, b, &v);
     row->u[slot] = ok ? v : 0;
     row->uok[slot] = (uint8_t)ok;
 }
@@ -249,12 +371,102 @@ static inline int key_kind(const uint8_t *p, ix a, ix b) {
     return K_OTHER;
 }
 
+/* One key=value (or key:value) token: p[i:sep] the key, p[sep+1:j] the value. */
+static inline void decode_pair(const uint8_t *p, ix lo, ix i, ix sep, ix j, Row *row,
+                               Scan *out) {
+    ix a = sep + 1;
+    int kind = key_kind(p, i, sep);
+    if (kind >= 0 && kind < N_U64) {
+        put_u64(row, kind, hexval, p, lo, a, j);
+    } else if (kind == K_WRITE || kind == K_SUCCESS) {
+        int slot = kind == K_WRITE ? B_WRITE : B_SUCCESS;
+        int t = is(p, a, j, "true", 4);
+        row->b[slot] = (uint8_t)t;
+        row->bok[slot] = (uint8_t)(t || is(p, a, j, "false", 5));
+    } else if (kind == K_VMA) {
+        ix dash = -1;
+        for (ix k = a; k < j; k++)
+            if (p[k] == '-') {
+                dash = k;
+                break;
+            }
+        if (dash < 0) {
+            put_u64(row, U_VM_START, NULL, p, lo, 0, 0);
+            put_u64(row, U_VM_START_DEC, NULL, p, lo, 0, 0);
+            put_u64(row, U_VM_END, NULL, p, lo, 0, 0);
+        } else {
+            put_u64(row, U_VM_START, hexval, p, lo, a, dash);
+            put_u64(row, U_VM_START_DEC, decval, p, lo, a, dash);
+            put_u64(row, U_VM_END, hexval, p, lo, dash + 1, j);
+        }
+    } else {
+        strs_push(&out->keys, p + i, (size_t)(sep - i));
+        strs_push(&out->values, p + a, (size_t)(j - a));
+    }
+}
+
+#ifdef __SSE2__
+/* decode_payload on a payload of at most 64 bytes (its newline included), by bit
+ * masks of the bytes that matter: the same tokens, separators and refusals. */
+static int decode_short(const uint8_t *p, ix lo, ix a0, ix e, Row *row, Scan *out) {
+    ix len = e + 1 - a0;
+    uint64_t sp = 0, eq = 0, co = 0, bad = 0;
+    for (ix k = 0; k < len; k += 16) {
+        /* a block past the newline is read as the sixteen bytes ending at it,
+         * shifted down (the caller knows the line holds them) */
+        ix at = a0 + k + 16 <= e + 1 ? a0 + k : e + 1 - 16;
+        unsigned shift = (unsigned)(a0 + k - at);
+        __m128i x = load16(p + at);
+        unsigned msp = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\n'))));
+        unsigned mlow = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(x, _mm_set1_epi8('!')));
+        unsigned mbad = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+            _mm_cmpeq_epi8(x, _mm_set1_epi8(127)), _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+        unsigned meq = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('=')));
+        unsigned mco = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+        sp |= (uint64_t)(msp >> shift) << k;
+        bad |= (uint64_t)(((mlow & ~msp) | mbad) >> shift) << k;
+        eq |= (uint64_t)(meq >> shift) << k;
+        co |= (uint64_t)(mco >> shift) << k;
+    }
+    uint64_t in = len == 64 ? ~0ULL : (1ULL << len) - 1;
+    if (bad & in & ~(1ULL << (len - 1))) /* the bytes before the newline */
+        return 0;
+    memset(row, 0, sizeof *row);
+    ix i = a0;
+    for (;;) {
+        unsigned off = (unsigned)(i - a0);
+        ix j = i + __builtin_ctzll(sp >> off); /* the newline's bit ends every token */
+        uint64_t tok = (1ULL << (j - i)) - 1;
+        uint64_t m = (eq >> off) & tok;
+        ix sep = -1;
+        if (m) {
+            sep = i + __builtin_ctzll(m);
+        } else if ((m = (co >> off) & tok) != 0) {
+            sep = i + __builtin_ctzll(m);
+            if (sep == j - 1)
+                sep = -1; /* "word:" with nothing after it is a bare token, not a pair */
+        }
+        if (sep > i)
+            decode_pair(p, lo, i, sep, j, row, out);
+        if (j >= e)
+            return 1;
+        i = j + 1;
+    }
+}
+#endif
+
 /* Decode p[a0:e] (e: the newline) into row, appending its other fields to out.
  * Returns 0, with nothing appended, when a byte is refused.  Tokens are split
  * on single spaces; a token's key ends at its first '=' or else its first ':'
  * (which then needs a value after it: "word:" is a bare token, as decode_payload);
  * a later key overwrites an earlier one, as dict assignment does. */
-static int decode_payload(const uint8_t *p, ix a0, ix e, Row *row, Scan *out) {
+static int decode_payload(const uint8_t *p, ix s, ix a0, ix e, Row *row, Scan *out) {
+    ix lo = s;
+#ifdef __SSE2__
+    if (e + 1 - a0 <= 64 && e + 1 - 16 >= s)
+        return decode_short(p, s, a0, e, row, out);
+#endif
     size_t nfields = strs_count(&out->keys);
     memset(row, 0, sizeof *row);
     ix i = a0;
@@ -287,37 +499,8 @@ static int decode_payload(const uint8_t *p, ix a0, ix e, Row *row, Scan *out) {
             if (sep == j - 1)
                 sep = -1; /* "word:" with nothing after it is a bare token, not a pair */
         }
-        if (sep > i) {
-            ix a = sep + 1;
-            int kind = key_kind(p, i, sep);
-            if (kind >= 0 && kind < N_U64) {
-                put_u64(row, kind, hexval, p, a, j);
-            } else if (kind == K_WRITE || kind == K_SUCCESS) {
-                int slot = kind == K_WRITE ? B_WRITE : B_SUCCESS;
-                int t = is(p, a, j, "true", 4);
-                row->b[slot] = (uint8_t)t;
-                row->bok[slot] = (uint8_t)(t || is(p, a, j, "false", 5));
-            } else if (kind == K_VMA) {
-                ix dash = -1;
-                for (ix k = a; k < j; k++)
-                    if (p[k] == '-') {
-                        dash = k;
-                        break;
-                    }
-                if (dash < 0) {
-                    put_u64(row, U_VM_START, NULL, p, 0, 0);
-                    put_u64(row, U_VM_START_DEC, NULL, p, 0, 0);
-                    put_u64(row, U_VM_END, NULL, p, 0, 0);
-                } else {
-                    put_u64(row, U_VM_START, hexval, p, a, dash);
-                    put_u64(row, U_VM_START_DEC, decval, p, a, dash);
-                    put_u64(row, U_VM_END, hexval, p, dash + 1, j);
-                }
-            } else {
-                strs_push(&out->keys, p + i, (size_t)(sep - i));
-                strs_push(&out->values, p + a, (size_t)(j - a));
-            }
-        }
+        if (sep > i)
+            decode_pair(p, lo, i, sep, j, row, out);
         if (j >= e)
             return 1;
         i = j + 1;
@@ -338,7 +521,8 @@ typedef struct {
 /* Whether a record shows a v4 kernel (TraceTextParser._note_v4): an SPF event
  * that is spf_vma_dead, or whose first `vma:DIGITS-` has 13+ digits. */
 static int v4_evidence(const char *ev, size_t n, const uint8_t *p, ix a, ix e, const V4Rule *v4) {
-    if (n < v4->prefix_len || memcmp(ev, v4->prefix, v4->prefix_len) != 0)
+    if (n < v4->prefix_len || (v4->prefix_len && ev[0] != v4->prefix[0]) ||
+        memcmp(ev, v4->prefix, v4->prefix_len) != 0)
         return 0;
     if (n == v4->dead_len && memcmp(ev, v4->dead, n) == 0)
         return 1;
@@ -352,40 +536,126 @@ static int v4_evidence(const char *ev, size_t n, const uint8_t *p, ix a, ix e, c
     return 0;
 }
 
+/* Appends into the room reserve() made for the chunk's worst case (scan_lines
+ * cuts no line once that failed), without capacity checks: strings by their
+ * lengths; the fixed-width columns and bitmaps at the record's index, their
+ * lengths set once at the end (finish). */
+static inline void put_fast(Buf *b, const void *src, size_t n) {
+    memcpy(b->p + b->len, src, n);
+    b->len += n;
+}
+
+static inline void strs_fast(Strs *s, const void *src, size_t n) {
+    put_fast(&s->data, src, n);
+    int32_t end = (int32_t)s->data.len;
+    put_fast(&s->off, &end, sizeof end);
+}
+
+/* The bits of a record (Scan.bitrow): u64 valid 0-6, then these */
+enum { BIT_BOOL = N_U64, BIT_BOOL_VALID = N_U64 + N_BOOL, BIT_PID = N_U64 + 2 * N_BOOL };
+
 static void commit(const uint8_t *p, ix e, const Rec *r, int64_t line_no, const V4Rule *v4,
                    Scan *out) {
-    buf_i64(&out->line_no, line_no);
-    buf_i64(&out->ts, r->ts);
+    size_t n = out->records;
+    ((int64_t *)(void *)out->line_no.p)[n] = line_no;
+    ((int64_t *)(void *)out->ts.p)[n] = r->ts;
     if (out->has_cpu)
-        buf_i32(&out->cpu, r->cpu);
+        ((int32_t *)(void *)out->cpu.p)[n] = r->cpu;
     if (out->has_pid)
-        buf_i32(&out->pid, r->pid);
-    if (out->has_pid_valid)
-        bits_push(&out->pid_valid, r->pid_ok);
+        ((int32_t *)(void *)out->pid.p)[n] = r->pid;
+    unsigned bits = (unsigned)(r->pid_ok != 0) << BIT_PID;
     if (out->has_tid)
-        buf_i32(&out->tid, r->tid);
+        ((int32_t *)(void *)out->tid.p)[n] = r->tid;
     if (out->has_comm)
-        strs_push(&out->comm, p + r->comm_a, (size_t)(r->comm_b - r->comm_a));
+        strs_fast(&out->comm, p + r->comm_a, (size_t)(r->comm_b - r->comm_a));
     size_t ev0 = out->event.data.len;
     if (r->sys != NULL) { /* tracetext.full_event_name */
-        buf_put(&out->event.data, r->sys->system, r->sys->system_len);
-        buf_put(&out->event.data, ":", 1);
+        put_fast(&out->event.data, r->sys->system, r->sys->system_len);
+        put_fast(&out->event.data, ":", 1);
     }
-    strs_push(&out->event, p + r->ev_a, (size_t)(r->ev_b - r->ev_a));
-    strs_push(&out->payload, p + r->pay_a, (size_t)(e - r->pay_a));
+    strs_fast(&out->event, p + r->ev_a, (size_t)(r->ev_b - r->ev_a));
+    strs_fast(&out->payload, p + r->pay_a, (size_t)(e - r->pay_a));
+    /* A typed column is written from its first valid value on (the records before
+     * it null: zeros, clear bits); one that no record of the chunk has stays
+     * unwritten and comes out as None (all null), which spares the memory of the
+     * columns an input never fills (vm_start of mmap_lock events). */
     for (int k = 0; k < N_U64; k++) {
-        buf_u64(&out->u64[k], r->row.u[k]);
-        bits_push(&out->u64_valid[k], r->row.uok[k]);
+        int ok = r->row.uok[k];
+        if (!out->u64_any[k]) {
+            if (!ok)
+                continue;
+            out->u64_any[k] = 1;
+            memset(out->u64[k].p, 0, 8 * n);
+        }
+        ((uint64_t *)(void *)out->u64[k].p)[n] = r->row.u[k];
+        bits |= (unsigned)(ok != 0) << k;
     }
     for (int k = 0; k < N_BOOL; k++) {
-        bits_push(&out->bools[k], r->row.b[k]);
-        bits_push(&out->bools_valid[k], r->row.bok[k]);
+        bits |= (unsigned)(r->row.b[k] != 0) << (BIT_BOOL + k);
+        bits |= (unsigned)(r->row.bok[k] != 0) << (BIT_BOOL_VALID + k);
     }
-    buf_i32(&out->field_off, (int32_t)strs_count(&out->keys));
-    out->records++;
+    ((uint16_t *)(void *)out->bitrow.p)[n] = (uint16_t)bits;
+    ((int32_t *)(void *)out->field_off.p)[n + 1] = (int32_t)strs_count(&out->keys);
+    out->records = n + 1;
     if (!out->v4 && !out->oom)
         out->v4 = v4_evidence(out->event.data.p + ev0, out->event.data.len - ev0, p, r->pay_a, e,
                               v4);
+}
+
+/* Bitmap bit k of n records' bit rows: eight records a byte */
+static void spread_bits(uint8_t *dst, const uint16_t *rows, size_t n, int k) {
+    size_t i = 0;
+#ifdef __SSE2__
+    __m128i zero = _mm_setzero_si128();
+    for (; i + 8 <= n; i += 8) { /* bit k to the top of each 16-bit lane, then one per lane */
+        __m128i v = _mm_sll_epi16(load16((const uint8_t *)(rows + i)), _mm_cvtsi32_si128(15 - k));
+        dst[i / 8] = (uint8_t)_mm_movemask_epi8(_mm_packs_epi16(v, zero));
+    }
+#endif
+    for (; i < n; i += 8) {
+        uint8_t b = 0;
+        for (size_t t = 0; t < 8 && i + t < n; t++)
+            b |= (uint8_t)(((rows[i + t] >> k) & 1) << t);
+        dst[i / 8] = b;
+    }
+}
+
+/* The lengths of what commit wrote at record indices, and its bitmaps. */
+static void finish(Scan *out) {
+    size_t n = out->records, nb = (n + 7) / 8;
+    const uint16_t *rows = (const uint16_t *)(const void *)out->bitrow.p;
+    Bits *bits[2 * N_BOOL + N_U64 + 1];
+    int which[2 * N_BOOL + N_U64 + 1];
+    size_t nbits = 0;
+    out->line_no.len = out->ts.len = 8 * n;
+    if (out->has_cpu)
+        out->cpu.len = 4 * n;
+    if (out->has_pid)
+        out->pid.len = 4 * n;
+    if (out->has_tid)
+        out->tid.len = 4 * n;
+    if (out->has_pid_valid) {
+        which[nbits] = BIT_PID;
+        bits[nbits++] = &out->pid_valid;
+    }
+    for (int k = 0; k < N_U64; k++)
+        if (out->u64_any[k]) {
+            out->u64[k].len = 8 * n;
+            which[nbits] = k;
+            bits[nbits++] = &out->u64_valid[k];
+        }
+    for (int k = 0; k < N_BOOL; k++) {
+        which[nbits] = BIT_BOOL + k;
+        bits[nbits++] = &out->bools[k];
+        which[nbits] = BIT_BOOL_VALID + k;
+        bits[nbits++] = &out->bools_valid[k];
+    }
+    for (size_t k = 0; k < nbits; k++) {
+        spread_bits((uint8_t *)bits[k]->b.p, rows, n, which[k]);
+        bits[k]->b.len = nb;
+        bits[k]->n = n;
+    }
+    out->field_off.len = 4 * (n + 1);
 }
 
 /* perf_script._SAMPLE_EVENT_RE on an event "A:B" (p[a:b-1] ":" p[b:i]) of word
@@ -437,27 +707,52 @@ static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r
         if (c != 1)
             return 0;
     }
-    ix j = c1 - 1;
-    while (j >= s && isdig(p[j]))
-        j--;
-    if (c1 - 1 - j < 1 || j < s || p[j] != '.')
-        return 0;
-    ix dot = j, k = dot - 1;
-    while (k >= s && isdig(p[k]))
-        k--;
-    ix t0 = k + 1;
-    if (dot - t0 < 1 || dot - t0 > 9)
-        return 0;
-    r->ts = sec_frac_ns(p, t0, dot, c1);
+    /* the time: the digits right before c1, a dot, the digits before it */
+    ix dot = -1, t0 = -1;
+#ifdef __SSE2__
+    if (c1 - 16 >= s) { /* the sixteen bytes before c1 at once (bit b: byte c1 - 16 + b) */
+        __m128i x = load16(p + c1 - 16);
+        unsigned nd = ~(unsigned)_mm_movemask_epi8(
+                          _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                        _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1)))) &
+                      0xFFFFu;
+        if (nd != 0) { /* else all digits: the byte loops below */
+            int hz = 31 - __builtin_clz(nd); /* the last byte before the fraction */
+            if (hz == 15 || p[c1 - 16 + hz] != '.')
+                return 0;
+            unsigned below = nd & ((1u << hz) - 1);
+            if (below != 0) { /* else the seconds may go on before the sixteen bytes */
+                int ilen = hz - 1 - (31 - __builtin_clz(below));
+                if (ilen < 1 || ilen > 9)
+                    return 0;
+                dot = c1 - 16 + hz;
+                t0 = dot - ilen;
+            }
+        }
+    }
+#endif
+    if (dot < 0) {
+        ix j = c1 - 1;
+        while (j >= s && isdig(p[j]))
+            j--;
+        if (c1 - 1 - j < 1 || j < s || p[j] != '.')
+            return 0;
+        ix k = j - 1;
+        dot = j;
+        while (k >= s && isdig(p[k]))
+            k--;
+        t0 = k + 1;
+        if (dot - t0 < 1 || dot - t0 > 9)
+            return 0;
+    }
+    r->ts = sec_frac_ns(p, s, t0, dot, c1);
     /* ": +" system:name ":" then one optional space */
     ix i = spaces_to(p, c1 + 1, e), a = i;
-    while (WORD[p[i]])
-        i++;
+    i = word_end(p, i, e);
     if (i == a || p[i] != ':')
         return 0;
     ix b = ++i;
-    while (WORD[p[i]])
-        i++;
+    i = word_end(p, i, e);
     if (i == b || p[i] != ':')
         return 0;
     if (sample_event(p, a, b, i)) {
@@ -514,7 +809,7 @@ static int perf_line(const uint8_t *p, ix s, ix e, const PerfLayout *lay, Rec *r
     r->comm_b = q;
     r->pid_ok = 1;
     r->sys = NULL;
-    return decode_payload(p, r->pay_a, e, &r->row, out);
+    return decode_payload(p, s, r->pay_a, e, &r->row, out);
 }
 
 /* The record regex of ftrace.py / trace_cmd.py from the comm-pid dash at d on.
@@ -598,7 +893,7 @@ static int ftrace_rest(const uint8_t *p, ix d, int tracecmd, Rec *r) {
         ix f = digits(p, q + 1);
         if (f == q + 1 || q - k > 9)
             return 0;
-        r->ts = sec_frac_ns(p, k, q, f);
+        r->ts = sec_frac_ns(p, d, k, q, f);
         q = f;
     } else {
         if (q - k > 18)
@@ -671,7 +966,7 @@ static int ftrace_line(const uint8_t *p, ix s, ix e, int tracecmd, const System 
     r->comm_a = cq;
     r->comm_b = ce;
     r->sys = system_of(p, r->ev_a, r->ev_b, sys, nsys);
-    return decode_payload(p, r->pay_a, e, &r->row, out);
+    return decode_payload(p, s, r->pay_a, e, &r->row, out);
 }
 
 /* --- driving -------------------------------------------------------------------------- */
@@ -683,7 +978,7 @@ void scan_init(Scan *out) {
                    &out->comm.off, &out->comm.data, &out->event.off, &out->event.data,
                    &out->payload.off, &out->payload.data, &out->field_off, &out->keys.off,
                    &out->keys.data, &out->values.off, &out->values.data, &out->other_line_no,
-                   &out->other_start, &out->other_end};
+                   &out->other_start, &out->other_end, &out->bitrow};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
         bufs[k]->oom = &out->oom;
     for (int k = 0; k < N_U64; k++)
@@ -698,17 +993,25 @@ void scan_init(Scan *out) {
     buf_i32(&out->field_off, 0);
 }
 
+/* free a buffer the results did not take: the pool's blocks back to it */
+static void buf_release(Buf *b) {
+    if (b->p != NULL && b->cap >= POOL_MIN)
+        pool_put(b->p, b->cap);
+    else
+        free(b->p);
+}
+
 void scan_free(Scan *out) {
     Buf *bufs[] = {&out->line_no, &out->ts, &out->cpu, &out->pid, &out->tid, &out->pid_valid.b,
                    &out->comm.off, &out->comm.data, &out->event.off, &out->event.data,
                    &out->payload.off, &out->payload.data, &out->field_off, &out->keys.off,
                    &out->keys.data, &out->values.off, &out->values.data, &out->other_line_no,
-                   &out->other_start, &out->other_end};
+                   &out->other_start, &out->other_end, &out->bitrow};
     for (size_t k = 0; k < sizeof bufs / sizeof bufs[0]; k++)
-        free(bufs[k]->p);
-    for (int k = 0; k < N_U64; k++) {
-        free(out->u64[k].p);
-        free(out->u64_valid[k].b.p);
+        buf_release(bufs[k]);
+    for (int k = 0; k < N_U64; k++) { /* a column no record had is not taken */
+        buf_release(&out->u64[k]);
+        buf_release(&out->u64_valid[k].b);
     }
     for (int k = 0; k < N_BOOL; k++) {
         free(out->bools[k].b.p);
@@ -827,6 +1130,7 @@ static void reserve(Scan *out, size_t n, size_t len, const Grammar *g) {
     }
     reserve_buf(&out->event.data, sys * n);
     reserve_buf(&out->field_off, 4 * n);
+    reserve_buf(&out->bitrow, 2 * n);
 }
 
 static void scan_lines(const uint8_t *data, size_t len, size_t n_lines, int64_t origin,
@@ -866,6 +1170,8 @@ static void scan_lines(const uint8_t *data, size_t len, size_t n_lines, int64_t 
         }
     }
     free(tmp);
+    if (!out->oom)
+        finish(out);
 }
 
 void scan_perf_script(const uint8_t *data, size_t len, size_t n_lines, int64_t origin,

@@ -30,10 +30,12 @@ typedef struct {
     Strs comm, event, payload;
     Buf u64[N_U64];
     Bits u64_valid[N_U64];
+    int u64_any[N_U64]; /* a record has the column (else all null: not written) */
     Bits bools[N_BOOL], bools_valid[N_BOOL];
     Buf field_off; /* int32 per record + 1: where its fields start in keys/values */
     Strs keys, values;
     Buf other_line_no, other_start, other_end; /* int64: lines left to Python */
+    Buf bitrow; /* uint16 per record: its bits of the bitmaps (finish() spreads them) */
 } Scan;
 
 /* An event name the input writes bare (ftrace, trace-cmd) and its system. */
