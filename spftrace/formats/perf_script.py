@@ -167,10 +167,8 @@ class PerfScriptParser(TraceTextParser):
         self._last_key = ""
         self.stacks = False  # frames or sample symbols seen: the per-line path from then on
         self._carry: tuple[int, Record] | None = None  # held back, frames maybe unfinished
-        #: the fast path's last table, held back whole while its last row's frames may
-        #: start in the next chunk.  Held whole, not as a 1-row slice: a slice made every
-        #: batch a 1-row chunk and the rest, and each chunk is a separate step of every
-        #: column writer (~15 ms of the writer's CPU per 1M rows, bench/PARQUET.md)
+        #: the fast path's last table, held whole while its last row's frames may follow
+        #: (a 1-row slice made every batch two chunks: bench/PARQUET.md, ~15 ms per 1M rows)
         self._held: Any = None
         self._frame_end = 0  # line of the last frame taken
         self._next_line: int | None = None
@@ -303,7 +301,7 @@ class PerfScriptParser(TraceTextParser):
             fast = self.fast_columns(chunk)
             if fast is not None and self._stacks_or_samples(fast):
                 self.stacks, fast = True, None
-        self.stacks = self.stacks or (fast is None and _has_stacks(chunk))
+        self.stacks = self.stacks or (fast is None and callchain.has_stacks(chunk.data))
         if fast is None:
             return self.feed_lines(chunk.lines(), chunk.first_line_no)
         out = self._feed_fast(fast, chunk)
@@ -319,7 +317,7 @@ class PerfScriptParser(TraceTextParser):
         return out
 
     def _stacks_or_samples(self, fast: Fast) -> bool:
-        """What ``_has_stacks`` finds, or a sample event (page-faults ...), in a chunk
+        """What ``callchain.has_stacks`` finds, or a sample event (page-faults ...), in a chunk
         the scanner cut: it counts the lines ending in ``)`` and those of sample
         events (leaving them over) and never accepts a tab; the lines it left over
         are asked here (a sample event with a period column, or a comm not ASCII)."""
@@ -339,8 +337,7 @@ class PerfScriptParser(TraceTextParser):
         head = None
         if self._held is not None:  # its last row's frames may start here
             n = self._held.num_rows
-            head, last = self._held.slice(0, n - 1), self._held.slice(n - 1)
-            row = last.to_pylist()[0]
+            head, row = self._held.slice(0, n - 1), self._held.slice(n - 1).to_pylist()[0]
             self._carry = (row["line_no"], Record(
                 row["ts"], row["cpu"], row["pid"], row["tid"], row["comm"], row["event"],
                 row["payload"],
@@ -475,15 +472,6 @@ def sample_row(line_no: int, rec: Record) -> tuple[Any, ...]:
     comm = None if rec.comm is None else escape(rec.comm)
     return (line_no, rec.ts, rec.cpu, rec.pid, rec.tid, comm, rec.event,
             ip, None, None, address, None, None, None, None, [], escape(text))  # fmt: skip
-
-
-def _has_stacks(chunk: Chunk) -> bool:
-    """Frames (tab-indented) or a sample's ``ip sym (dso)`` tail in the chunk."""
-    data = chunk.data
-    if b"\t" in data:
-        return True
-    # ")" alone first: one memchr pass, where ")\n" is a slow two-byte search (3 ms a MiB)
-    return b")" in data and (b")\n" in data or data.endswith(b")"))
 
 
 def _concat(tables: list[Any]) -> Any:
