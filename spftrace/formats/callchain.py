@@ -196,7 +196,7 @@ def frames_array(chains: Sequence[list[Frame] | None]) -> Any:
     return pa.ListArray.from_arrays(to_arrow(offsets, pa.int32()), struct, type=typ, mask=mask)
 
 
-def has_stacks(data: bytes) -> bool:
+def has_stacks(data: bytes | bytearray) -> bool:
     """Frames (tab-indented) or a sample's ``ip sym (dso)`` tail in a chunk's bytes."""
     if b"\t" in data:
         return True
