@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from spftrace.errors import SpftraceError
 from spftrace.formats import FORMATS
 from spftrace.formats.lines import Chunk
 from spftrace.formats.spec import Batch, Parser, Reject, parse_chunks
@@ -106,3 +109,17 @@ def check_golden(actual: str, expected_path: Path) -> None:
         return
     expected = expected_path.read_text()
     assert actual == expected, f"{expected_path} differs (review, then `make golden`)"
+
+
+def traced_peak(fn: Callable[[], Any]) -> tuple[Any, int]:
+    """``fn()`` (or the SpftraceError it raised) and the peak of Python's allocations
+    meanwhile (tracemalloc: read bytes and numpy arrays live there)."""
+    tracemalloc.start()
+    try:
+        try:
+            out: Any = fn()
+        except SpftraceError as err:
+            out = err
+        return out, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import io
 import struct
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +25,10 @@ from spftrace.formats.native import perf_walk
 from spftrace.formats.perf_data import read_perf_data
 from spftrace.formats.perf_data.header import FEATURE_MAX
 
+from .helpers import traced_peak
+
 MiB = 1 << 20
 HOSTNAME, BUILD_ID, CMDLINE, CPU_TOPOLOGY, TRACING_DATA = 3, 2, 11, 13, 1
-
-
-def peak(fn: Callable[[], Any]) -> tuple[Any, int]:
-    tracemalloc.start()
-    try:
-        try:
-            out: Any = fn()
-        except SpftraceError as err:
-            out = err
-        return out, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def attr(sample_type: int = 0x107) -> bytes:
@@ -95,7 +83,7 @@ def test_features_claiming_a_gib_read_what_they_need(tmp_path: Path) -> None:
     cmd = struct.pack("<I", 1) + struct.pack("<I", 5) + b"perf\0"
     src = tmp_path / "f.data"
     with_features(src, {HOSTNAME: (host, big), CMDLINE: (cmd, big), CPU_TOPOLOGY: (b"", big)})
-    out, top = peak(lambda: read(src))
+    out, top = traced_peak(lambda: read(src))
     assert not isinstance(out, Exception), out
     m = meta(out)
     assert m.get("host") == "box-one"
@@ -167,7 +155,7 @@ def test_many_header_attrs(use_native: bool) -> None:
     raw = b"PERFILE2" + struct.pack("<Q", 16)
     raw += header_attr(attr(0x7)) * n + sample(0x1234)
     if use_native and perf_walk() is not None:  # traced, the pure walk takes 30 s
-        out, top = peak(lambda: pipe_rows(raw, use_native))
+        out, top = traced_peak(lambda: pipe_rows(raw, use_native))
         assert top < 64 * MiB
     else:
         out = pipe_rows(raw, use_native)
@@ -231,7 +219,7 @@ def test_tracing_data_past_its_bound_is_skipped(tmp_path: Path) -> None:
         f.seek(at + 16 + claim)
         f.write(PIPE[at + total :])
     with src.open("rb") as f:
-        out, top = peak(lambda: list(read_perf_data(f, source="p.data", kallsyms=None)))
+        out, top = traced_peak(lambda: list(read_perf_data(f, source="p.data", kallsyms=None)))
     assert not isinstance(out, Exception), out
     note = f"tracing data of {16 + claim} bytes at offset {at}, more than spftrace reads"
     assert any(n.startswith(note) for n in out[-1].notes), out[-1].notes
@@ -281,7 +269,7 @@ def test_a_file_of_more_attrs_is_refused(tmp_path: Path, n: int) -> None:
         f.write(head + bytes(48) + (attr() + bytes(16)) * 4097)
         f.seek(data_at)
         f.write(struct.pack("<IHH", 68, 0, 8))
-    err, top = peak(lambda: read(src))
+    err, top = traced_peak(lambda: read(src))
     assert isinstance(err, SpftraceError)
     assert str(err) == (
         f"p.data: damaged perf.data attrs ({n} attrs, more than spftrace reads (4096))"

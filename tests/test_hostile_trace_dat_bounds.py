@@ -16,10 +16,7 @@ import os
 import struct
 import subprocess
 import sys
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 import zstandard
@@ -27,6 +24,8 @@ import zstandard
 import spftrace
 from spftrace.errors import SpftraceError
 from spftrace.formats.trace_dat import budget, read_trace_dat
+
+from .helpers import traced_peak
 
 MAGIC = b"\x17\x08\x44tracing"
 PAGE = 4096
@@ -213,18 +212,6 @@ def zstd_v7(cpus: int, data: bytes) -> bytes:
     raw += struct.pack("<Q", opts_at) + struct.pack("<HHIQ", 0, 0, 0, len(options)) + options
     raw += struct.pack("<HHIQ", 3, 1, 0, cpus * len(cpu_data))  # the flyrecord section
     return raw + cpu_data * cpus
-
-
-def traced_peak(fn: Callable[[], Any]) -> tuple[Any, int]:
-    tracemalloc.start()
-    try:
-        try:
-            out: Any = fn()
-        except SpftraceError as err:
-            out = err
-        return out, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_compressed_cpus_of_a_few_pages_read() -> None:
