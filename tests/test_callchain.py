@@ -151,32 +151,6 @@ def test_frames_after_a_fast_chunk_join_its_last_sample() -> None:
     assert not p.rejects
 
 
-def test_fast_path_batches_hold_whole_chunks() -> None:
-    """A chunk the compiled scanner took whole is handed on whole with the next batch
-    (its last sample held back with it), never as that sample's 1-row piece plus the
-    rest: every piece of a column is a step of each Parquet column writer."""
-    import io
-
-    sample = (
-        "mtfault 24004 [000]  1515.{:06d}:  exceptions:page_fault_user: "
-        "address=0x{:x} ip=0x1 error_code=0x6\n"
-    )
-    text = "".join(sample.format(i, 0x1000 * i) for i in range(3000)).encode()
-    inp = open_input("-", stdin=io.BytesIO(text))
-    try:
-        parser = make_parser("perf-script")
-        outs = [parser.feed(c) for c in inp.lines().chunks(len(text) // 4)]
-        outs.append(parser.close())
-    finally:
-        inp.close()
-    tables = [o.rows for o in outs if o.rows.num_rows]
-    assert len(tables) >= 3
-    assert all(t.column("ts").num_chunks == 1 for t in tables)
-    assert sum(t.num_rows for t in tables) == 3000
-    ts = [v for t in tables for v in t.column("ts").to_pylist()]
-    assert ts == [1515 * 10**9 + i * 1000 for i in range(3000)]
-
-
 def test_show_lost_events_become_statistics() -> None:
     """perf script --show-lost-events: each PERF_RECORD_LOST line is a statistic."""
     path = VMALOCK / "lossy-show-lost.txt"

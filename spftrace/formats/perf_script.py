@@ -167,9 +167,7 @@ class PerfScriptParser(TraceTextParser):
         self._last_key = ""
         self.stacks = False  # frames or sample symbols seen: the per-line path from then on
         self._carry: tuple[int, Record] | None = None  # held back, frames maybe unfinished
-        #: the fast path's last table, held whole while its last row's frames may follow
-        #: (a 1-row slice made every batch two chunks: bench/PARQUET.md, ~15 ms per 1M rows)
-        self._held: Any = None
+        self._carry_rows: Any = None  # the same, as the fast path's 1-row table
         self._frame_end = 0  # line of the last frame taken
         self._next_line: int | None = None
         self._first = 1  # first line number of the chunk on the per-line path
@@ -306,14 +304,14 @@ class PerfScriptParser(TraceTextParser):
             return self.feed_lines(chunk.lines(), chunk.first_line_no)
         out = self._feed_fast(fast, chunk)
         pieces = [] if self._carry is None else [self.records_table([self._carry])]
-        if self._held is not None:
-            pieces.append(self._held)
-        self._carry = self._held = None
+        if self._carry_rows is not None:
+            pieces.append(self._carry_rows)
+        self._carry = self._carry_rows = None
         t: Any = out.rows  # a pyarrow Table (the seam types it as ArrowTable)
         n = t.num_rows
         if n and t.column("line_no")[n - 1].as_py() == self._next_line - 1:
-            self._held, t = t, t.slice(0, 0)
-        out.rows = _concat([*pieces, t]) if pieces else t
+            self._carry_rows, t = t.slice(n - 1), t.slice(0, n - 1)
+        out.rows = _concat([*pieces, t])
         return out
 
     def _stacks_or_samples(self, fast: Fast) -> bool:
@@ -334,15 +332,13 @@ class PerfScriptParser(TraceTextParser):
 
     def feed_lines(self, lines: Sequence[str], first_line_no: int) -> Batch:
         self._first = first_line_no
-        head = None
-        if self._held is not None:  # its last row's frames may start here
-            n = self._held.num_rows
-            head, row = self._held.slice(0, n - 1), self._held.slice(n - 1).to_pylist()[0]
+        if self._carry_rows is not None:  # its frames may start here
+            row = self._carry_rows.to_pylist()[0]
             self._carry = (row["line_no"], Record(
                 row["ts"], row["cpu"], row["pid"], row["tid"], row["comm"], row["event"],
                 row["payload"],
             ))  # fmt: skip
-            self._held = None
+            self._carry_rows = None
         out = Batch(TABLE, rows_table([]))
         records = self._records(enumerate(lines, first_line_no), out)
         if self._carry is not None:
@@ -352,17 +348,15 @@ class PerfScriptParser(TraceTextParser):
         if records and max(records[-1][0], self._frame_end) == last:
             self._carry = records.pop()  # its frames may go on in the next chunk
         out.rows = self.records_table(records)
-        if head is not None:
-            out.rows = _concat([head, out.rows])
         self._finish(out)
         return out
 
     def close(self) -> Batch:
         out = super().close()
         pieces = [] if self._carry is None else [self.records_table([self._carry])]
-        if self._held is not None:
-            pieces.append(self._held)
-        self._carry = self._held = None
+        if self._carry_rows is not None:
+            pieces.append(self._carry_rows)
+        self._carry = self._carry_rows = None
         if pieces:
             out.rows = _concat(pieces)
         return out
