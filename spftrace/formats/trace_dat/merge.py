@@ -47,6 +47,7 @@ class _Stream:
     buffer: Buffer
     cpu: CpuData
     pieces: Iterator[bytes]
+    page_size: int  # the buffer's sub-buffer size (v7 BUFFER option), else the file's
     exhausted: bool = False
     # pending records: time, offset into blob, length, blob id
     ts: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, U64))  # merge key
@@ -89,34 +90,36 @@ class DatReader:
             self.formats, long_size=self.long_size, resolve=ksyms.resolve if ksyms else None
         )
         self.comms = _cmdlines(self.td.cmdlines)
+        cpus = [(b, c) for b in hdr.buffers if not b.latency for c in b.cpus if c.size > 0]
         self.streams = [
-            _Stream(i, b, c, self._pieces(b, c))
-            for i, (b, c) in enumerate(
-                (b, c) for b in hdr.buffers if not b.latency for c in b.cpus if c.size > 0
-            )
+            _Stream(i, b, c, self._pieces(b, c, len(cpus)), b.page_size or self.td.page_size)
+            for i, (b, c) in enumerate(cpus)
         ]
         if any(b.latency for b in hdr.buffers):
             self.notes.append("latency (text) buffers are not read")
-        self.piece = piece_size(self.td.page_size, len(self.streams))
-        self.chunk_limit = chunk_limit(self.td.page_size, len(self.streams))
-        zipped = sum(1 for s in self.streams if s.buffer.compressed)
-        if zipped * self.chunk_limit > 2 * HOLD_MAX:
+        zipped = [s for s in self.streams if s.buffer.compressed]
+        held = sum(chunk_limit(s.page_size, len(cpus)) for s in zipped)
+        if held > 2 * HOLD_MAX:
             raise DatError(
-                f"{zipped} compressed CPU streams of chunks up to {self.chunk_limit} bytes "
+                f"{len(zipped)} compressed CPU streams of chunks up to "
+                f"{max(chunk_limit(s.page_size, len(cpus)) for s in zipped)} bytes "
                 f"would hold more than spftrace holds at once ({2 * HOLD_MAX} bytes)"
             )
 
     # -- reading one CPU -----------------------------------------------------------------
-    def _pieces(self, b: Buffer, c: CpuData) -> Iterator[bytes]:
-        ps = self.td.page_size
+    def _pieces(self, b: Buffer, c: CpuData, streams: int) -> Iterator[bytes]:
+        """The CPU's data, ``piece_size`` bytes (or one compressed chunk) at a time, in
+        its buffer's pages: a v7 buffer's own sub-buffer size (16 KiB sub-buffers
+        read as 4 KiB pages were all damaged pages)."""
+        ps = b.page_size or self.td.page_size
         if b.compressed:
             if self.hdr.compression is None:
                 raise DatError(f"buffer {b.name!r} is compressed but no compression is named")
+            limit = chunk_limit(ps, streams)
             for at, zsize, size in chunks(self.src, self.hdr, c):
-                yield decompress(
-                    self.hdr.compression[0], self.src.read(at, zsize), size, self.chunk_limit
-                )
+                yield decompress(self.hdr.compression[0], self.src.read(at, zsize), size, limit)
             return
+        piece = piece_size(ps, streams)
         if c.size < ps:
             self.notes.append(f"CPU {c.cpu} has {c.size} bytes of data, less than one page ({ps})")
             self.counts["records_damaged"] = self.counts.get("records_damaged", 0) + 1
@@ -124,7 +127,7 @@ class DatReader:
         end = c.offset + c.size
         at = c.offset
         while at < end:
-            n = min(self.piece, end - at)
+            n = min(piece, end - at)
             if at + n > self.src.size:
                 self.notes.append(f"CPU {c.cpu} data cut short at offset {self.src.size}")
                 self.counts["records_damaged"] = self.counts.get("records_damaged", 0) + 1
@@ -148,7 +151,7 @@ class DatReader:
             s.exhausted = True
             return
         pw = walk_pages(
-            piece, self.td.page_size, self.long_size, self.td.big_endian, use_native=self.use_native
+            piece, s.page_size, self.long_size, self.td.big_endian, use_native=self.use_native
         )
         if pw.bad_pages:
             self.counts["pages_damaged"] = self.counts.get("pages_damaged", 0) + pw.bad_pages
