@@ -240,14 +240,56 @@ def test_compressed_chunks_claiming_more_than_their_share() -> None:
     assert top < 32 << 20
 
 
-def test_too_many_compressed_cpus_are_refused() -> None:
-    """4,096 compressed CPUs of 16-page chunks would hold 256 MiB at once."""
+def dense(ts: int) -> bytes:
+    """A page full of 12-byte records (type_len 2: a 4-byte header, 8 bytes of data:
+    event id 7, pid 1), all at time ``ts``: (4096 - 16) // 12 = 340 of them."""
+    rec = struct.pack("<I", 2) + struct.pack("<HBBi", 7, 0, 0, 1)
+    body = rec * ((PAGE - 16) // len(rec))
+    return (struct.pack("<QQ", ts, len(body)) + body).ljust(PAGE, b"\0")
+
+
+def test_3000_compressed_cpus_of_small_records_in_bounded_memory(tmp_path: Path) -> None:
+    """3,000 zstd CPUs, each one chunk of 16 pages of 340 records (16,320,000 records
+    in a 400 kB file): each CPU's chunk (64 KiB, its share) was inflated and held
+    whole, and all its 5,440 records walked, while they waited for the merge:
+    188 MiB of chunks and 653 MB of waiting records, peak RSS 1.9 GB.  A chunk
+    longer than the stream's piece (one page here) is now inflated again for each
+    piece of it: 214 MB, every record stored."""
+    cpus, pages = 3000, 16
+    src = tmp_path / "z.dat"
+    src.write_bytes(zstd_v7(cpus, b"".join(dense(1000 + p) for p in range(pages))))
+    assert src.stat().st_size < 500_000
+    code, err, peak = ingest_peak(tmp_path, src)
+    assert code == 0, err
+    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
+    got = json.loads(
+        spftrace.query(
+            "SELECT count(*) AS n, count(DISTINCT cpu) AS c, min(ts) AS lo, max(ts) AS hi "
+            "FROM events",
+            data=tmp_path / "ds",
+            fmt="json",
+        )
+    )
+    assert got == {"n": cpus * pages * 340, "c": cpus, "lo": 1000, "hi": 1000 + pages - 1}
+
+
+def test_4096_compressed_cpus_read() -> None:
+    """Refused while every CPU's chunk was held at once (4,096 of 16 pages: 256 MiB);
+    a chunk is now held a piece at a time, so Linux's 4,096 (and up to NR_CPUS 8,192)
+    compressed CPUs read: one record each."""
     cpus = 4096
-    with pytest.raises(SpftraceError) as err:
-        rows(zstd_v7(cpus, full(1000)))
-    assert str(err.value) == (
-        "t.dat: 4096 compressed CPU streams of chunks up to 65536 bytes would hold "
-        "more than spftrace holds at once (201326592 bytes)"
+    got = rows(zstd_v7(cpus, full(1000)))
+    assert sorted(r["cpu"] for r in got) == list(range(cpus))
+
+
+def test_a_chunk_longer_than_a_piece_is_read_in_pieces() -> None:
+    """300 zstd CPUs (pieces of 13 pages) of one 16-page chunk each: a record in the
+    first, 13th, 14th and last page of each, read in a 13-page and a 3-page piece."""
+    data = b"".join(full(1000 + p) if p in (0, 12, 13, 15) else bytes(PAGE) for p in range(16))
+    assert budget.piece_size(PAGE, 300) == 13 * PAGE
+    got = rows(zstd_v7(300, data))
+    assert sorted((r["ts"], r["cpu"]) for r in got) == sorted(
+        (1000 + p, c) for p in (0, 12, 13, 15) for c in range(300)
     )
 
 

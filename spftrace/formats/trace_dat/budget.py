@@ -28,5 +28,6 @@ def piece_size(page_size: int, streams: int) -> int:
 
 def chunk_limit(page_size: int, streams: int) -> int:
     """The most one compressed chunk may inflate to: a stream's piece, but at least
-    CHUNK_PAGES pages (a chunk cannot be read in parts), at most BLOCK_MAX."""
+    CHUNK_PAGES pages, at most BLOCK_MAX.  A chunk is inflated whole, one at a time;
+    one longer than a piece is inflated again for each piece of it (merge._pieces)."""
     return min(BLOCK_MAX, max(piece_size(page_size, streams), CHUNK_PAGES * page_size))

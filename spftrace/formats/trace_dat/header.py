@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -404,9 +405,9 @@ def _section(src: Source, hdr: DatHeader, offset: int, expect: int) -> tuple[byt
     return data, flags
 
 
-def chunks(src: Source, hdr: DatHeader, cpu: CpuData) -> list[tuple[int, int, int]]:
-    """(file offset of the data, compressed size, size) of each chunk of a compressed CPU."""
-    out = []
+def chunks(src: Source, hdr: DatHeader, cpu: CpuData) -> Iterator[tuple[int, int, int]]:
+    """(file offset of the data, compressed size, size) of each chunk of a compressed
+    CPU, as they are read (a list of every CPU's chunks was held for the whole merge)."""
     c = Cursor(src.read(cpu.offset, 4), 0, hdr.td.big_endian)
     count = c.u32()
     at = cpu.offset + 4
@@ -416,6 +417,5 @@ def chunks(src: Source, hdr: DatHeader, cpu: CpuData) -> list[tuple[int, int, in
         zsize, size = h.u32(), h.u32()
         if at + 8 + zsize > end:
             raise DatError(f"CPU {cpu.cpu}: compressed chunk runs past its data")
-        out.append((at + 8, zsize, size))
+        yield at + 8, zsize, size
         at += 8 + zsize
-    return out
