@@ -126,13 +126,14 @@ def test_a_cpu_of_less_than_one_page_is_named() -> None:
 
 
 def test_piece_sizes() -> None:
-    """By hand: 1 MiB (256 pages of 4 KiB) up to 16 streams, then HOLD_MAX (96 MiB)
+    """By hand: 1 MiB (256 pages of 4 KiB) up to 10 streams, then HOLD_MAX (64 MiB)
     over 6 bytes held a byte of piece, shared: whole pages, at least one; 64 KiB
     pages: 16 of them, not 256."""
-    assert (budget.HOLD_MAX, budget.HOLD_FACTOR) == (96 << 20, 6)
-    assert budget.piece_size(4096, 2) == budget.piece_size(4096, 16) == 1 << 20
-    assert budget.piece_size(4096, 64) == 256 << 10
-    assert budget.piece_size(4096, 256) == 64 << 10
+    assert (budget.HOLD_MAX, budget.HOLD_FACTOR) == (64 << 20, 6)
+    assert budget.piece_size(4096, 2) == budget.piece_size(4096, 10) == 1 << 20
+    assert budget.piece_size(4096, 11) == 248 * 4096  # 67108864 // 66 = 1016800
+    assert budget.piece_size(4096, 64) == 42 * 4096  # 67108864 // 384 = 174762
+    assert budget.piece_size(4096, 256) == 10 * 4096  # 67108864 // 1536 = 43690
     assert budget.piece_size(4096, 100_000) == 4096
     assert budget.piece_size(65536, 8) == 1 << 20
     assert budget.piece_size(1 << 20, 4096) == 1 << 20
@@ -254,7 +255,7 @@ def test_3000_compressed_cpus_of_small_records_in_bounded_memory(tmp_path: Path)
     whole, and all its 5,440 records walked, while they waited for the merge:
     188 MiB of chunks and 653 MB of waiting records, peak RSS 1.9 GB.  A chunk
     longer than the stream's piece (one page here) is now inflated again for each
-    piece of it: 214 MB, every record stored."""
+    piece of it: 207 MB, every record stored."""
     cpus, pages = 3000, 16
     src = tmp_path / "z.dat"
     src.write_bytes(zstd_v7(cpus, b"".join(dense(1000 + p) for p in range(pages))))
@@ -273,6 +274,38 @@ def test_3000_compressed_cpus_of_small_records_in_bounded_memory(tmp_path: Path)
     assert got == {"n": cpus * pages * 340, "c": cpus, "lo": 1000, "hi": 1000 + pages - 1}
 
 
+def test_64_cpus_of_small_records_in_bounded_memory(tmp_path: Path) -> None:
+    """64 CPUs of 128 pages full of 12-byte records (a 32 MiB v6 file, 2,785,280
+    records): a round took every waiting record at or below its bound (all 64 CPUs'
+    first pieces, 1.4M records) and merged them beside the pieces they came from,
+    whose rest then kept the whole merge through the next loads: peak RSS 304 MB.
+    Rounds now take at most about four batches (rounds.cap_cuts), the rest waiting
+    in a round is copied off the merge, and HOLD_MAX is 64 MiB: 203 MB."""
+    cpus, pages = 64, 128
+    table_at = len(head()) + 4 + 10
+    data_at = -(-(table_at + 16 * cpus) // PAGE) * PAGE
+    size = pages * PAGE
+    src = tmp_path / "dense.dat"
+    with src.open("wb") as f:
+        f.write(head() + struct.pack("<I", cpus) + b"flyrecord\0")
+        f.write(b"".join(struct.pack("<QQ", data_at + c * size, size) for c in range(cpus)))
+        f.seek(data_at)
+        one = b"".join(dense(1000 + p) for p in range(pages))
+        for _c in range(cpus):
+            f.write(one)
+    code, err, peak = ingest_peak(tmp_path, src)
+    assert code == 0, err
+    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
+    got = json.loads(
+        spftrace.query(
+            "SELECT count(*) AS n, count(DISTINCT cpu) AS c FROM events",
+            data=tmp_path / "ds",
+            fmt="json",
+        )
+    )
+    assert got == {"n": cpus * pages * 340, "c": cpus}
+
+
 def test_4096_compressed_cpus_read() -> None:
     """Refused while every CPU's chunk was held at once (4,096 of 16 pages: 256 MiB);
     a chunk is now held a piece at a time, so Linux's 4,096 (and up to NR_CPUS 8,192)
@@ -283,13 +316,15 @@ def test_4096_compressed_cpus_read() -> None:
 
 
 def test_a_chunk_longer_than_a_piece_is_read_in_pieces() -> None:
-    """300 zstd CPUs (pieces of 13 pages) of one 16-page chunk each: a record in the
-    first, 13th, 14th and last page of each, read in a 13-page and a 3-page piece."""
-    data = b"".join(full(1000 + p) if p in (0, 12, 13, 15) else bytes(PAGE) for p in range(16))
-    assert budget.piece_size(PAGE, 300) == 13 * PAGE
+    """300 zstd CPUs (pieces of 9 pages: 67108864 // 1800 = 37282) of one 16-page
+    chunk each: a record in the 1st, 9th, 10th and last page of each, read in a
+    9-page and a 7-page piece."""
+    pages = (0, 8, 9, 15)
+    data = b"".join(full(1000 + p) if p in pages else bytes(PAGE) for p in range(16))
+    assert budget.piece_size(PAGE, 300) == 9 * PAGE
     got = rows(zstd_v7(300, data))
     assert sorted((r["ts"], r["cpu"]) for r in got) == sorted(
-        (1000 + p, c) for p in (0, 12, 13, 15) for c in range(300)
+        (1000 + p, c) for p in pages for c in range(300)
     )
 
 
@@ -328,7 +363,8 @@ def test_the_merge_is_trace_cmds_order(seed: int, cpus: int) -> None:
     """The records by time, ties to the lower CPU, then in file order (trace-cmd
     report's order), whatever the piece size and batch size: a reference sort of
     all records against the streaming merge, with 3, 40 and 300 CPUs (of 300, 128
-    and 16 pages, read in pieces of 256, 102 and 13 pages) and batches of 1,000 rows."""
+    and 16 pages, read in pieces of 256, 68 and 9 pages) and batches of 1,000 rows
+    (rounds of at most about 4,000 records: rounds.cap_cuts)."""
     raw, recs = random_cpus(seed, cpus, {3: 300, 40: 128, 300: 16}[cpus])
     got: list[tuple[int, int, str]] = []
     for b in read_trace_dat(io.BytesIO(raw), source="t.dat", batch_rows=1000):
