@@ -191,12 +191,12 @@ def test_one_record_a_page_in_bounded_memory(tmp_path: Path) -> None:
     assert got == {"n": pages, "lo": 1000, "hi": 1000 + pages - 1}
 
 
-def zstd_v7(cpus: int, data: bytes) -> bytes:
+def zstd_v7(cpus: int, data: bytes, subbuf: int = PAGE) -> bytes:
     """A v7 file, zstd, one buffer of ``cpus`` CPUs each of one chunk of ``data``
     (trace-cmd.dat.v7(5); trace-input.c: the BUFFER option's offset, name, clock,
     page size, CPU count and (cpu, offset, size) list; a CPU's data are a u32 chunk
     count and (u32 compressed size, u32 size, data) per chunk, its size without the
-    count)."""
+    count); ``subbuf``: the buffer's page (sub-buffer) size."""
     z = zstandard.ZstdCompressor(level=3).compress(data)
     cpu_data = struct.pack("<III", 1, len(z), len(data)) + z
     raw = MAGIC + b"7\0" + bytes([0, 8]) + struct.pack("<I", PAGE) + b"zstd\0" + b"1.5\0"
@@ -204,7 +204,7 @@ def zstd_v7(cpus: int, data: bytes) -> bytes:
     opt_len = 6 + 8 + 1 + 2 + 8 + 20 * cpus + 14  # BUFFER (name "", clock "l"), DONE
     fly_at = opts_at + 16 + opt_len
     data_at = fly_at + 16
-    buf = struct.pack("<Q", fly_at) + b"\0" + b"l\0" + struct.pack("<II", PAGE, cpus)
+    buf = struct.pack("<Q", fly_at) + b"\0" + b"l\0" + struct.pack("<II", subbuf, cpus)
     buf += b"".join(
         struct.pack("<IQQ", c, data_at + c * len(cpu_data), len(cpu_data) - 4) for c in range(cpus)
     )
@@ -221,6 +221,21 @@ def test_compressed_cpus_of_a_few_pages_read() -> None:
     got = rows(zstd_v7(8, data))
     assert sorted((r["ts"], r["cpu"]) for r in got) == sorted(
         (t, c) for t in (1000, 2000) for c in range(8)
+    )
+
+
+def test_compressed_sub_buffers_are_read_in_their_size() -> None:
+    """2 zstd CPUs of 64 KiB sub-buffers (16 system pages, Linux's order 4): one of
+    1,360 12-byte records at times 7000.. (delta 1 each), then one of 1 record; the
+    records past the first 4 KiB are found only with the buffer's own page size."""
+    sb = 16 * PAGE
+    rec = [struct.pack("<I", (1 << 5) | 2) + struct.pack("<HBBi", 7, 0, 0, 1)] * 1360
+    first = struct.pack("<QQ", 7000, 12 * 1360) + b"".join(rec)
+    second = struct.pack("<QQ", 90000, 12) + rec[0]
+    data = first.ljust(sb, b"\0") + second.ljust(sb, b"\0")
+    got = rows(zstd_v7(2, data, subbuf=sb))
+    assert sorted((r["ts"], r["cpu"]) for r in got) == sorted(
+        [(7001 + k, c) for k in range(1360) for c in range(2)] + [(90001, 0), (90001, 1)]
     )
 
 
