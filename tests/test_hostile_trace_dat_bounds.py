@@ -125,6 +125,35 @@ def test_a_cpu_of_less_than_one_page_is_named() -> None:
     assert ("records_damaged", None, 1) in batches[-1].stats
 
 
+def test_512_cpus_of_1_mib_pages_in_bounded_memory(tmp_path: Path) -> None:
+    """512 CPUs of one 1 MiB page (the largest page, or a sub-buffer of 256 pages of
+    4 KiB) of one record each, a sparse 512 MiB file: a piece is at least a page, and
+    each was held while its record waited (peak RSS 587 MB).  A piece whose records
+    are under a quarter of it now keeps only their bytes."""
+    big, cpus = 1 << 20, 512
+    h = head(page_size=big)
+    data_at = -(-(len(h) + 4 + 10 + 16 * cpus) // big) * big
+    src = tmp_path / "big.dat"
+    with src.open("wb") as f:
+        f.write(h + struct.pack("<I", cpus) + b"flyrecord\0")
+        f.write(b"".join(struct.pack("<QQ", data_at + c * big, big) for c in range(cpus)))
+        for c in range(cpus):
+            f.seek(data_at + c * big)
+            f.write(page(1000 + c, 100 + c))
+        f.truncate(data_at + cpus * big)
+    code, err, peak = ingest_peak(tmp_path, src)
+    assert code == 0, err
+    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
+    got = json.loads(
+        spftrace.query(
+            "SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi, min(tid) AS t FROM events",
+            data=tmp_path / "ds",
+            fmt="json",
+        )
+    )
+    assert got == {"n": cpus, "lo": 1000, "hi": 1000 + cpus - 1, "t": 100}
+
+
 def test_piece_sizes() -> None:
     """By hand: 1 MiB (256 pages of 4 KiB) up to 10 streams, then HOLD_MAX (64 MiB)
     over 6 bytes held a byte of piece, shared: whole pages, at least one; 64 KiB

@@ -171,3 +171,13 @@ def test_a_capped_round_is_a_prefix_of_the_merge_order(seed: int) -> None:
     assert took == cand[: len(took)]
     if len(took) > cap:
         assert {t for t, _s, _j in took} == {cand[0][0]}
+
+
+def test_a_sparse_piece_keeps_only_its_records() -> None:
+    """By hand: records of 3 bytes at 10 and 2 at 100 of a 200-byte piece become 5
+    bytes, the first at 0, the second at 3; an empty one, none."""
+    blob = np.arange(200, dtype=np.uint8)
+    kept, off = rounds.compact(blob, np.array([10, 100]), np.array([3, 2]))
+    assert kept.tolist() == [10, 11, 12, 100, 101] and off.tolist() == [0, 3]
+    kept, off = rounds.compact(blob, np.zeros(0, np.int64), np.zeros(0, np.int64))
+    assert len(kept) == 0 and len(off) == 0

@@ -31,7 +31,7 @@ from .budget import HOLD_MAX, chunk_limit, piece_size
 from .fields import _cmdlines, _lstrip, _read_uint
 from .header import Buffer, CpuData, DatError, DatHeader, Source, chunks, decompress
 from .ring import walk_pages
-from .rounds import cap_cuts, merge_parts, own, take_rows
+from .rounds import cap_cuts, compact, merge_parts, own, take_rows
 
 U64 = np.uint64
 _EMPTY = (
@@ -169,13 +169,16 @@ class DatReader:
             ts_key = np.maximum.accumulate(np.maximum(ts, U64(s.last)))
         else:
             ts_key = ts
+        blob, off = np.frombuffer(piece, np.uint8), pw.off
+        if int(pw.length.sum()) * 4 < len(piece):  # sparse: keep only the records' bytes
+            blob, off = compact(blob, off, pw.length)
         bid = self.next_blob
         self.next_blob += 1
-        self.blobs[bid] = np.frombuffer(piece, np.uint8)
-        self.held += len(piece)
+        self.blobs[bid] = blob
+        self.held += len(blob)
         s.ts = np.concatenate([s.ts, ts_key])
         s.rts = np.concatenate([s.rts, ts])
-        s.off = np.concatenate([s.off, pw.off])
+        s.off = np.concatenate([s.off, off])
         s.ln = np.concatenate([s.ln, pw.length])
         s.blob = np.concatenate([s.blob, np.full(len(ts), bid, np.int64)])
         if len(s.ts):

@@ -1,11 +1,23 @@
 """One round of the trace.dat merge (merge.py): which records it takes, merged into
-trace-cmd's order, and the rows waiting for a full batch."""
+trace-cmd's order, and the rows waiting for a full batch; what a piece keeps."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+
+def compact(
+    blob: np.ndarray[Any, Any], off: np.ndarray[Any, Any], ln: np.ndarray[Any, Any]
+) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+    """The records' bytes of a piece, end to end, and their offsets in them: a piece
+    of few records is not held whole while they wait (512 CPUs of 1 MiB pages of one
+    record each held 512 MiB: peak RSS 587 MB)."""
+    starts = np.zeros(len(ln), np.int64)
+    np.cumsum(ln[:-1], out=starts[1:])
+    idx = np.repeat(off - starts, ln) + np.arange(int(ln.sum()), dtype=np.int64)
+    return blob[idx], starts
 
 
 def cap_cuts(keys: list[np.ndarray[Any, Any]], cuts: list[int], cap: int) -> list[int]:
