@@ -25,7 +25,7 @@ import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from ._version import __version__
 from .errors import SpftraceError
@@ -102,6 +102,9 @@ class Dataset:
         self._commits: list[Commit] | None = None
         self._index: tuple[list[Commit], list[tuple[str, str, int]]] | None = None
         self._full_scanned = False
+        self._create = create
+        #: this object wrote the marker (and made the directory): undo_create may undo it
+        self.created = self.made_dir = False
         try:
             self._open(create)
         except OSError as exc:
@@ -128,6 +131,7 @@ class Dataset:
                 raise SpftraceError(
                     f"{self.path}: cannot create the dataset: {os_reason(exc)}"
                 ) from None
+            self.created, self.made_dir = True, self.made_dir or made
         try:
             info = json.loads(marker.read_text())
             version = int(info["schema_version"])
@@ -142,13 +146,58 @@ class Dataset:
     # -- locking and recovery ---------------------------------------------------
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        with (self.path / ".lock").open("a") as fh:
+        fh = self._lock()
+        try:
+            self._recover()
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+
+    def _lock(self) -> IO[str]:
+        """``.lock``, locked.  A creating ingest that failed unlinks the marker and
+        ``.lock`` while it holds the lock (undo_create): a writer that waited for it
+        holds a lock no later writer sees, so it opens the dataset again (``create``
+        makes it anew) and locks the new ``.lock``."""
+        for _ in range(100):
+            try:
+                fh = (self.path / ".lock").open("a")
+            except FileNotFoundError:  # the directory went with an undone creation
+                self._open(self._create)
+                continue
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                self._recover()
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+                same = os.fstat(fh.fileno()).st_ino == os.stat(self.path / ".lock").st_ino
+            except FileNotFoundError:
+                same = False
+            if same and (self.path / MARKER).exists():
+                return fh
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+            self._open(self._create)
+        raise SpftraceError(f"{self.path}: the dataset lock keeps being removed; try again")
+
+    def undo_create(self) -> bool:
+        """The marker and ``.lock`` of a dataset this object created, if nothing was
+        published in it: called holding the lock by an ingest that failed, so that a
+        new ``--data`` directory is left as it was (missing or empty), not looking like
+        a dataset.  True if undone; ``remove_made_dir`` then removes a directory it made."""
+        if not self.created:
+            return False
+        names = [p.name for p in self.path.iterdir()]
+        if any(not (_transient(n) or n == MARKER or n.startswith(".staging-")) for n in names):
+            return False
+        self._recover()  # staging left by the failed ingest
+        (self.path / MARKER).unlink(missing_ok=True)
+        (self.path / ".lock").unlink(missing_ok=True)
+        self.created = False
+        return True
+
+    def remove_made_dir(self) -> None:
+        """The dataset directory, if this object made it and it is empty again."""
+        if self.made_dir and not (self.path / MARKER).exists():
+            with contextlib.suppress(OSError):
+                self.path.rmdir()
 
     def _recover(self) -> None:
         for journal in self.path.glob(".commit-*.json"):

@@ -125,14 +125,44 @@ def test_a_cpu_of_less_than_one_page_is_named() -> None:
     assert ("records_damaged", None, 1) in batches[-1].stats
 
 
+def test_512_cpus_of_1_mib_pages_in_bounded_memory(tmp_path: Path) -> None:
+    """512 CPUs of one 1 MiB page (the largest page, or a sub-buffer of 256 pages of
+    4 KiB) of one record each, a sparse 512 MiB file: a piece is at least a page, and
+    each was held while its record waited (peak RSS 587 MB).  A piece whose records
+    are under a quarter of it now keeps only their bytes."""
+    big, cpus = 1 << 20, 512
+    h = head(page_size=big)
+    data_at = -(-(len(h) + 4 + 10 + 16 * cpus) // big) * big
+    src = tmp_path / "big.dat"
+    with src.open("wb") as f:
+        f.write(h + struct.pack("<I", cpus) + b"flyrecord\0")
+        f.write(b"".join(struct.pack("<QQ", data_at + c * big, big) for c in range(cpus)))
+        for c in range(cpus):
+            f.seek(data_at + c * big)
+            f.write(page(1000 + c, 100 + c))
+        f.truncate(data_at + cpus * big)
+    code, err, peak = ingest_peak(tmp_path, src)
+    assert code == 0, err
+    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
+    got = json.loads(
+        spftrace.query(
+            "SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi, min(tid) AS t FROM events",
+            data=tmp_path / "ds",
+            fmt="json",
+        )
+    )
+    assert got == {"n": cpus, "lo": 1000, "hi": 1000 + cpus - 1, "t": 100}
+
+
 def test_piece_sizes() -> None:
-    """By hand: 1 MiB (256 pages of 4 KiB) up to 16 streams, then HOLD_MAX (96 MiB)
+    """By hand: 1 MiB (256 pages of 4 KiB) up to 10 streams, then HOLD_MAX (64 MiB)
     over 6 bytes held a byte of piece, shared: whole pages, at least one; 64 KiB
     pages: 16 of them, not 256."""
-    assert (budget.HOLD_MAX, budget.HOLD_FACTOR) == (96 << 20, 6)
-    assert budget.piece_size(4096, 2) == budget.piece_size(4096, 16) == 1 << 20
-    assert budget.piece_size(4096, 64) == 256 << 10
-    assert budget.piece_size(4096, 256) == 64 << 10
+    assert (budget.HOLD_MAX, budget.HOLD_FACTOR) == (64 << 20, 6)
+    assert budget.piece_size(4096, 2) == budget.piece_size(4096, 10) == 1 << 20
+    assert budget.piece_size(4096, 11) == 248 * 4096  # 67108864 // 66 = 1016800
+    assert budget.piece_size(4096, 64) == 42 * 4096  # 67108864 // 384 = 174762
+    assert budget.piece_size(4096, 256) == 10 * 4096  # 67108864 // 1536 = 43690
     assert budget.piece_size(4096, 100_000) == 4096
     assert budget.piece_size(65536, 8) == 1 << 20
     assert budget.piece_size(1 << 20, 4096) == 1 << 20
@@ -190,12 +220,12 @@ def test_one_record_a_page_in_bounded_memory(tmp_path: Path) -> None:
     assert got == {"n": pages, "lo": 1000, "hi": 1000 + pages - 1}
 
 
-def zstd_v7(cpus: int, data: bytes) -> bytes:
+def zstd_v7(cpus: int, data: bytes, subbuf: int = PAGE) -> bytes:
     """A v7 file, zstd, one buffer of ``cpus`` CPUs each of one chunk of ``data``
     (trace-cmd.dat.v7(5); trace-input.c: the BUFFER option's offset, name, clock,
     page size, CPU count and (cpu, offset, size) list; a CPU's data are a u32 chunk
     count and (u32 compressed size, u32 size, data) per chunk, its size without the
-    count)."""
+    count); ``subbuf``: the buffer's page (sub-buffer) size."""
     z = zstandard.ZstdCompressor(level=3).compress(data)
     cpu_data = struct.pack("<III", 1, len(z), len(data)) + z
     raw = MAGIC + b"7\0" + bytes([0, 8]) + struct.pack("<I", PAGE) + b"zstd\0" + b"1.5\0"
@@ -203,7 +233,7 @@ def zstd_v7(cpus: int, data: bytes) -> bytes:
     opt_len = 6 + 8 + 1 + 2 + 8 + 20 * cpus + 14  # BUFFER (name "", clock "l"), DONE
     fly_at = opts_at + 16 + opt_len
     data_at = fly_at + 16
-    buf = struct.pack("<Q", fly_at) + b"\0" + b"l\0" + struct.pack("<II", PAGE, cpus)
+    buf = struct.pack("<Q", fly_at) + b"\0" + b"l\0" + struct.pack("<II", subbuf, cpus)
     buf += b"".join(
         struct.pack("<IQQ", c, data_at + c * len(cpu_data), len(cpu_data) - 4) for c in range(cpus)
     )
@@ -220,6 +250,21 @@ def test_compressed_cpus_of_a_few_pages_read() -> None:
     got = rows(zstd_v7(8, data))
     assert sorted((r["ts"], r["cpu"]) for r in got) == sorted(
         (t, c) for t in (1000, 2000) for c in range(8)
+    )
+
+
+def test_compressed_sub_buffers_are_read_in_their_size() -> None:
+    """2 zstd CPUs of 64 KiB sub-buffers (16 system pages, Linux's order 4): one of
+    1,360 12-byte records at times 7000.. (delta 1 each), then one of 1 record; the
+    records past the first 4 KiB are found only with the buffer's own page size."""
+    sb = 16 * PAGE
+    rec = [struct.pack("<I", (1 << 5) | 2) + struct.pack("<HBBi", 7, 0, 0, 1)] * 1360
+    first = struct.pack("<QQ", 7000, 12 * 1360) + b"".join(rec)
+    second = struct.pack("<QQ", 90000, 12) + rec[0]
+    data = first.ljust(sb, b"\0") + second.ljust(sb, b"\0")
+    got = rows(zstd_v7(2, data, subbuf=sb))
+    assert sorted((r["ts"], r["cpu"]) for r in got) == sorted(
+        [(7001 + k, c) for k in range(1360) for c in range(2)] + [(90001, 0), (90001, 1)]
     )
 
 
@@ -240,14 +285,90 @@ def test_compressed_chunks_claiming_more_than_their_share() -> None:
     assert top < 32 << 20
 
 
-def test_too_many_compressed_cpus_are_refused() -> None:
-    """4,096 compressed CPUs of 16-page chunks would hold 256 MiB at once."""
+def dense(ts: int) -> bytes:
+    """A page full of 12-byte records (type_len 2: a 4-byte header, 8 bytes of data:
+    event id 7, pid 1), all at time ``ts``: (4096 - 16) // 12 = 340 of them."""
+    rec = struct.pack("<I", 2) + struct.pack("<HBBi", 7, 0, 0, 1)
+    body = rec * ((PAGE - 16) // len(rec))
+    return (struct.pack("<QQ", ts, len(body)) + body).ljust(PAGE, b"\0")
+
+
+def test_3000_compressed_cpus_of_small_records_in_bounded_memory(tmp_path: Path) -> None:
+    """3,000 zstd CPUs, each one chunk of 16 pages of 340 records (16,320,000 records
+    in a 400 kB file): each CPU's chunk (64 KiB, its share) was inflated and held
+    whole, and all its 5,440 records walked, while they waited for the merge:
+    188 MiB of chunks and 653 MB of waiting records, peak RSS 1.9 GB.  A chunk
+    longer than the stream's piece (one page here) is now inflated again for each
+    piece of it: 207 MB, every record stored."""
+    cpus, pages = 3000, 16
+    src = tmp_path / "z.dat"
+    src.write_bytes(zstd_v7(cpus, b"".join(dense(1000 + p) for p in range(pages))))
+    assert src.stat().st_size < 500_000
+    code, err, peak = ingest_peak(tmp_path, src)
+    assert code == 0, err
+    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
+    got = json.loads(
+        spftrace.query(
+            "SELECT count(*) AS n, count(DISTINCT cpu) AS c, min(ts) AS lo, max(ts) AS hi "
+            "FROM events",
+            data=tmp_path / "ds",
+            fmt="json",
+        )
+    )
+    assert got == {"n": cpus * pages * 340, "c": cpus, "lo": 1000, "hi": 1000 + pages - 1}
+
+
+def test_64_cpus_of_small_records_in_bounded_memory(tmp_path: Path) -> None:
+    """64 CPUs of 128 pages full of 12-byte records (a 32 MiB v6 file, 2,785,280
+    records): a round took every waiting record at or below its bound (all 64 CPUs'
+    first pieces, 1.4M records) and merged them beside the pieces they came from,
+    whose rest then kept the whole merge through the next loads: peak RSS 304 MB.
+    Rounds now take at most about four batches (rounds.cap_cuts), the rest waiting
+    in a round is copied off the merge, and HOLD_MAX is 64 MiB: 203 MB."""
+    cpus, pages = 64, 128
+    table_at = len(head()) + 4 + 10
+    data_at = -(-(table_at + 16 * cpus) // PAGE) * PAGE
+    size = pages * PAGE
+    src = tmp_path / "dense.dat"
+    with src.open("wb") as f:
+        f.write(head() + struct.pack("<I", cpus) + b"flyrecord\0")
+        f.write(b"".join(struct.pack("<QQ", data_at + c * size, size) for c in range(cpus)))
+        f.seek(data_at)
+        one = b"".join(dense(1000 + p) for p in range(pages))
+        for _c in range(cpus):
+            f.write(one)
+    code, err, peak = ingest_peak(tmp_path, src)
+    assert code == 0, err
+    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
+    got = json.loads(
+        spftrace.query(
+            "SELECT count(*) AS n, count(DISTINCT cpu) AS c FROM events",
+            data=tmp_path / "ds",
+            fmt="json",
+        )
+    )
+    assert got == {"n": cpus * pages * 340, "c": cpus}
+
+
+def test_4096_compressed_cpus_read() -> None:
+    """Refused while every CPU's chunk was held at once (4,096 of 16 pages: 256 MiB);
+    a chunk is now held a piece at a time, so Linux's 4,096 (and up to NR_CPUS 8,192)
+    compressed CPUs read: one record each."""
     cpus = 4096
-    with pytest.raises(SpftraceError) as err:
-        rows(zstd_v7(cpus, full(1000)))
-    assert str(err.value) == (
-        "t.dat: 4096 compressed CPU streams of chunks up to 65536 bytes would hold "
-        "more than spftrace holds at once (201326592 bytes)"
+    got = rows(zstd_v7(cpus, full(1000)))
+    assert sorted(r["cpu"] for r in got) == list(range(cpus))
+
+
+def test_a_chunk_longer_than_a_piece_is_read_in_pieces() -> None:
+    """300 zstd CPUs (pieces of 9 pages: 67108864 // 1800 = 37282) of one 16-page
+    chunk each: a record in the 1st, 9th, 10th and last page of each, read in a
+    9-page and a 7-page piece."""
+    pages = (0, 8, 9, 15)
+    data = b"".join(full(1000 + p) if p in pages else bytes(PAGE) for p in range(16))
+    assert budget.piece_size(PAGE, 300) == 9 * PAGE
+    got = rows(zstd_v7(300, data))
+    assert sorted((r["ts"], r["cpu"]) for r in got) == sorted(
+        (1000 + p, c) for p in pages for c in range(300)
     )
 
 
@@ -286,7 +407,8 @@ def test_the_merge_is_trace_cmds_order(seed: int, cpus: int) -> None:
     """The records by time, ties to the lower CPU, then in file order (trace-cmd
     report's order), whatever the piece size and batch size: a reference sort of
     all records against the streaming merge, with 3, 40 and 300 CPUs (of 300, 128
-    and 16 pages, read in pieces of 256, 102 and 13 pages) and batches of 1,000 rows."""
+    and 16 pages, read in pieces of 256, 68 and 9 pages) and batches of 1,000 rows
+    (rounds of at most about 4,000 records: rounds.cap_cuts)."""
     raw, recs = random_cpus(seed, cpus, {3: 300, 40: 128, 300: 16}[cpus])
     got: list[tuple[int, int, str]] = []
     for b in read_trace_dat(io.BytesIO(raw), source="t.dat", batch_rows=1000):

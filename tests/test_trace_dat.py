@@ -87,7 +87,7 @@ def test_fixture_equals_trace_cmd_report(name: str, tmp_path: Path) -> None:
 
 def test_versions_and_compression_give_the_same_rows(tmp_path: Path) -> None:
     got = [dat_rows(fixture(n, tmp_path))[0] for n in FIXTURES]
-    assert len(got) == 3 and got[0] == got[1] == got[2]
+    assert len(got) == 4 and all(g == got[0] for g in got)
 
 
 def test_cpus_are_merged_by_time() -> None:
@@ -209,3 +209,46 @@ def test_trace_cmd_is_not_needed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert shutil.which("trace-cmd") is None
     rows, _ = dat_rows(DATA / "extract-v7-zstd.dat")
     assert rows
+
+
+def _with_subbuf(tmp: Path, size: int) -> Path:
+    """The 16 KiB sub-buffer fixture with its BUFFER option's page size set to ``size``."""
+    raw = bytearray(fixture("extract-v7-subbuf16k.dat", tmp).read_bytes())
+    at = raw.rfind(b"spfbin\0local\0") + len(b"spfbin\0local\0")
+    assert int.from_bytes(raw[at : at + 4], "little") == 16384
+    raw[at : at + 4] = size.to_bytes(4, "little")
+    out = tmp / f"subbuf-{size}.dat"
+    out.write_bytes(bytes(raw))
+    return out
+
+
+def test_the_buffer_option_carries_the_sub_buffer_size(tmp_path: Path) -> None:
+    # trace-cmd.dat.v7(5): BUFFER is offset, name, clock, page size u32, CPU count, CPUs
+    with open(fixture("extract-v7-subbuf16k.dat", tmp_path), "rb") as f:
+        hdr = read_dat_header(f)
+    assert hdr.td.page_size == 4096
+    assert [(b.name, b.page_size, len(b.cpus)) for b in hdr.buffers] == [("spfbin", 16384, 2)]
+    # read as the file's 4 KiB pages, the same bytes are damaged pages and no records
+    with open(_with_subbuf(tmp_path, 4096), "rb") as f:
+        batches = list(read_trace_dat(f))
+    assert sum(b.records for b in batches) == 0
+    assert ("pages_damaged", None, 4) in batches[-1].stats
+
+
+@pytest.mark.parametrize(
+    "size",
+    [2048, 12288, 1 << 20, 1 << 21],  # under a page, not a power of two, over 128 pages
+)
+def test_a_sub_buffer_size_linux_cannot_have_is_refused(size: int, tmp_path: Path) -> None:
+    # kernel/trace/trace.c buffer_subbuf_size_write: 1 to 128 system pages (2^0..2^7)
+    with pytest.raises(SpftraceError) as err:
+        dat_rows(_with_subbuf(tmp_path, size))
+    assert f"bad sub-buffer size {size}" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_largest_sub_buffer_is_accepted(tmp_path: Path) -> None:
+    # 128 pages of 4 KiB is accepted; each CPU's 16 KiB of data is then less than one
+    # such sub-buffer: named, counted, not a traceback
+    rows, batches = dat_rows(_with_subbuf(tmp_path, 128 * 4096))
+    assert rows == [] and ("records_damaged", None, 2) in batches[-1].stats
+    assert "CPU 1 has 16384 bytes of data, less than one page (524288)" in batches[-1].notes

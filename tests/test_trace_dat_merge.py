@@ -1,6 +1,6 @@
 """The trace.dat merge's fast steps equal their references (issue 12).
 
-merge._merge (one stable argsort of the parts, in stream order) against
+rounds.merge_parts (one stable argsort of the parts, in stream order) against
 ``np.lexsort((stream, time))``, the order trace-cmd report uses (earliest record,
 ties to the earlier stream, then in file order); merge._split_by_id against
 tracefs_format.split_by_id.  Inputs: hand-built ties and seeded random parts, and
@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spftrace.formats.trace_dat import fields, merge
+from spftrace.formats.trace_dat import fields, merge, rounds
 from spftrace.formats.tracefs_format import split_by_id
 
 from .test_trace_dat import FIXTURES, fixture
@@ -50,7 +50,7 @@ def _part(ts: np.ndarray[Any, Any], index: int, cpu: int) -> tuple[Any, ...]:
 
 
 def _assert_same(parts: list[tuple[Any, ...]]) -> None:
-    got = merge._merge(parts)
+    got = rounds.merge_parts(parts)
     want = _reference(parts)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
@@ -62,7 +62,7 @@ def test_ties_go_to_the_earlier_stream_then_file_order() -> None:
     b = _part(np.array([5, 5, 6]), 1, 0)
     c = _part(np.array([0, 5]), 2, 1)
     _assert_same([a, b, c])
-    ts, cpu, off, _ln, _blob = merge._merge([a, b, c])
+    ts, cpu, off, _ln, _blob = rounds.merge_parts([a, b, c])
     assert ts.tolist() == [1, 2, 6, 6, 6, 6, 6, 7, 10]  # by hand: times + 1
     assert cpu.tolist() == [1, 3, 3, 3, 0, 0, 1, 0, 3]
     # the five records at time 5: stream 0's two, stream 1's two, stream 2's one
@@ -130,3 +130,54 @@ def test_read_uint_equals_struct(size: int, big: bool) -> None:
     np.testing.assert_array_equal(
         fields._read_uint(raw, edge, size, big), fields._read_uint_clipped(raw, edge, size, big)
     )
+
+
+def test_a_round_takes_the_least_records_up_to_its_cap() -> None:
+    """By hand: of keys 1 2 9 | 3 4, two: 1 and 2 (the third least is 3)."""
+    k = [np.array([1, 2, 9], np.uint64), np.array([3, 4], np.uint64)]
+    assert rounds.cap_cuts(k, [3, 2], 2) == [2, 0]
+    assert rounds.cap_cuts(k, [3, 2], 3) == [2, 1]
+    assert rounds.cap_cuts(k, [3, 2], 5) == [3, 2]  # within the cap: as given
+    # all at the least time: whole streams in stream order, at least one
+    same = [
+        np.array([5, 5, 5], np.uint64),
+        np.array([5, 5], np.uint64),
+        np.array([5, 7], np.uint64),
+    ]
+    assert rounds.cap_cuts(same, [3, 2, 1], 2) == [3, 0, 0]
+    assert rounds.cap_cuts(same, [3, 2, 1], 4) == [3, 2, 0]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_capped_round_is_a_prefix_of_the_merge_order(seed: int) -> None:
+    """Against a reference: the records a capped round takes are the first ones of
+    the order (time, stream, position) of all it could take; at most the cap unless
+    the least time alone holds more (then whole streams at it); never none."""
+    rng = np.random.default_rng(seed)
+    keys, cuts = [], []
+    for _ in range(int(rng.integers(1, 8))):
+        n = int(rng.integers(1, 30))
+        keys.append(np.sort(rng.integers(0, 12, n)).astype(np.uint64))
+        cuts.append(int(rng.integers(1, n + 1)))
+    cap = int(rng.integers(1, 40))
+    got = rounds.cap_cuts(keys, cuts, cap)
+    cand = sorted(
+        (int(k[j]), s, j) for s, (k, c) in enumerate(zip(keys, cuts, strict=True)) for j in range(c)
+    )
+    took = sorted(
+        (int(k[j]), s, j) for s, (k, c) in enumerate(zip(keys, got, strict=True)) for j in range(c)
+    )
+    assert all(0 <= g <= c for g, c in zip(got, cuts, strict=True)) and took
+    assert took == cand[: len(took)]
+    if len(took) > cap:
+        assert {t for t, _s, _j in took} == {cand[0][0]}
+
+
+def test_a_sparse_piece_keeps_only_its_records() -> None:
+    """By hand: records of 3 bytes at 10 and 2 at 100 of a 200-byte piece become 5
+    bytes, the first at 0, the second at 3; an empty one, none."""
+    blob = np.arange(200, dtype=np.uint8)
+    kept, off = rounds.compact(blob, np.array([10, 100]), np.array([3, 2]))
+    assert kept.tolist() == [10, 11, 12, 100, 101] and off.tolist() == [0, 3]
+    kept, off = rounds.compact(blob, np.zeros(0, np.int64), np.zeros(0, np.int64))
+    assert len(kept) == 0 and len(off) == 0

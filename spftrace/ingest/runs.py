@@ -15,6 +15,7 @@ the dataset lock, so concurrent ingests never pick the same one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
@@ -98,9 +99,18 @@ def ingest(
         try:
             ds = Dataset(path, create=True)
             summaries: list[IngestSummary] = []
-            with writer_lock(ds, on_wait or _to_stderr):
-                for g in groups:
-                    summaries += _ingest_run(ds, g, label, errors, force, append, progress)
+            try:
+                with writer_lock(ds, on_wait or _to_stderr):
+                    try:
+                        for g in groups:
+                            summaries += _ingest_run(ds, g, label, errors, force, append, progress)
+                    except BaseException:
+                        # a new --data directory is left as it was, not an empty dataset
+                        with contextlib.suppress(OSError):
+                            ds.undo_create()
+                        raise
+            finally:
+                ds.remove_made_dir()
             return summaries
         except OSError as exc:  # the reading side reports its own errors: this is ours
             raise write_error(path, exc) from None

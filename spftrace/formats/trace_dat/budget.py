@@ -10,10 +10,13 @@ PAGES = 256
 PIECE_MAX = PAGES * 4096
 #: what all streams hold at once: each its piece while records of it wait for the
 #: merge, and those records' five 8-byte numbers (a record is at least 8 bytes: at
-#: most HOLD_FACTOR bytes held a byte of piece).  Past 16 streams the pieces shrink,
+#: most HOLD_FACTOR bytes held a byte of piece).  Past 10 streams the pieces shrink,
 #: down to one page (256 KiB are as fast as 1 MiB).  A 256-CPU file held 256 pieces
-#: of 1 MiB (and the C ring walk allocates 4x a piece while it walks one).
-HOLD_MAX = 96 << 20
+#: of 1 MiB (and the C ring walk allocates 4x a piece while it walks one).  64 MiB,
+#: not 96: with a round's merge (rounds.cap_cuts) and ~90 MB of imports, 64 CPUs of
+#: 12-byte records (the least a tracepoint record is) took 264 MB of peak RSS at 96
+#: MiB, 203 MB now (ingest)
+HOLD_MAX = 64 << 20
 HOLD_FACTOR = 6
 #: pages of one compressed chunk that are always accepted (trace-cmd writes 10)
 CHUNK_PAGES = 16
@@ -28,5 +31,6 @@ def piece_size(page_size: int, streams: int) -> int:
 
 def chunk_limit(page_size: int, streams: int) -> int:
     """The most one compressed chunk may inflate to: a stream's piece, but at least
-    CHUNK_PAGES pages (a chunk cannot be read in parts), at most BLOCK_MAX."""
+    CHUNK_PAGES pages, at most BLOCK_MAX.  A chunk is inflated whole, one at a time;
+    one longer than a piece is inflated again for each piece of it (merge._pieces)."""
     return min(BLOCK_MAX, max(piece_size(page_size, streams), CHUNK_PAGES * page_size))

@@ -5,8 +5,12 @@ lib/trace-cmd/trace-input.c (read_section_header: id u16, flags u16, description
 u32, size u64; handle_options; handle_buffer_option; read_cpu_data; the compression
 of v7 sections (u32 compressed size, u32 size, data) and of CPU data (u32 chunk
 count, then u32 compressed size, u32 size, data per chunk); init_cpu_zpage).
-Where the two disagree the code wins (the section size is 8 bytes, and newer
-trace-cmd adds a page size to the BUFFER option: told apart by the option's size).
+Where the two disagree the code wins (the section size is 8 bytes).  The BUFFER
+option carries its buffer's page (sub-buffer) size before the CPU count, as
+trace-cmd.dat.v7(5) documents and trace-cmd 3.1.6 writes; tracecmd_buffer_instance_handle
+reads the buffer's pages with it (Linux 6.8+ sub-buffers are 1 to 128 system pages,
+``buffer_subbuf_size_kb``).  An early v7 layout without it is told apart by the
+option's size.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
 from ..inflate import InflateError, inflate
 from ..tracing_data import (
+    MAX_PAGE_SIZE,
     Cursor,
     TracingData,
     TracingDataError,
@@ -71,7 +77,7 @@ class Buffer:
     cpus: list[CpuData] = field(default_factory=list)
     latency: bool = False
     compressed: bool = False
-    page_size: int = 0
+    page_size: int = 0  # of its pages (sub-buffers); 0: the file's (v6)
 
 
 @dataclass
@@ -260,7 +266,7 @@ def _options(c: Cursor, hdr: DatHeader, sections: bool) -> int:
         if opt == OPT_DONE:
             return d.u64() if size >= 8 else 0
         if opt in (OPT_BUFFER, OPT_BUFFER_TEXT):
-            hdr.buffers.append(_buffer(d, size, opt, sections))
+            hdr.buffers.append(_buffer(d, size, opt, sections, hdr.td.page_size))
             hdr.cpu_entries += len(hdr.buffers[-1].cpus)
             if len(hdr.buffers) > MAX_BUFFERS:
                 raise DatError(f"more than {MAX_BUFFERS} buffers (instances) in the options")
@@ -289,7 +295,23 @@ def _options(c: Cursor, hdr: DatHeader, sections: bool) -> int:
             hdr.meta[f"section.{opt}"] = str(d.u64())
 
 
-def _buffer(d: Cursor, size: int, opt: int, sections: bool) -> Buffer:
+def _check_subbuf(b: Buffer, page_size: int) -> None:
+    """A sub-buffer is 2^0 to 2^7 system pages (kernel/trace/trace.c
+    buffer_subbuf_size_write) and at most the ring buffer's write counter, 1 MiB
+    (ring_buffer_subbuf_order_set); 0 (not written) reads as the file's page size."""
+    if b.page_size == 0:
+        b.page_size = page_size
+        return
+    top = min(128 * page_size, MAX_PAGE_SIZE)
+    ps = b.page_size
+    if ps & (ps - 1) or not page_size <= ps <= top:
+        raise DatError(
+            f"buffer {b.name!r}: bad sub-buffer size {ps} (a power of two from the "
+            f"file's page size {page_size} to {top})"
+        )
+
+
+def _buffer(d: Cursor, size: int, opt: int, sections: bool, page_size: int) -> Buffer:
     offset = d.u64()
     b = Buffer(d.cstr().decode("utf-8", "replace"), offset=offset)
     if not sections:
@@ -306,6 +328,7 @@ def _buffer(d: Cursor, size: int, opt: int, sections: bool) -> Buffer:
         with_page = False
     if with_page:
         b.page_size = d.u32()
+        _check_subbuf(b, page_size)
     n = d.u32()
     _count_cpus(n, (size - d.pos) // 20)
     b.cpus = [CpuData(d.u32(), d.u64(), d.u64()) for _ in range(n)]
@@ -382,9 +405,9 @@ def _section(src: Source, hdr: DatHeader, offset: int, expect: int) -> tuple[byt
     return data, flags
 
 
-def chunks(src: Source, hdr: DatHeader, cpu: CpuData) -> list[tuple[int, int, int]]:
-    """(file offset of the data, compressed size, size) of each chunk of a compressed CPU."""
-    out = []
+def chunks(src: Source, hdr: DatHeader, cpu: CpuData) -> Iterator[tuple[int, int, int]]:
+    """(file offset of the data, compressed size, size) of each chunk of a compressed
+    CPU, as they are read (a list of every CPU's chunks was held for the whole merge)."""
     c = Cursor(src.read(cpu.offset, 4), 0, hdr.td.big_endian)
     count = c.u32()
     at = cpu.offset + 4
@@ -394,6 +417,5 @@ def chunks(src: Source, hdr: DatHeader, cpu: CpuData) -> list[tuple[int, int, in
         zsize, size = h.u32(), h.u32()
         if at + 8 + zsize > end:
             raise DatError(f"CPU {cpu.cpu}: compressed chunk runs past its data")
-        out.append((at + 8, zsize, size))
+        yield at + 8, zsize, size
         at += 8 + zsize
-    return out

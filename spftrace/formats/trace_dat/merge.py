@@ -1,12 +1,13 @@
 """trace.dat CPUs merged by time, in bounded memory, and turned into event rows.
 
 Each CPU of each buffer is a stream of pages, read ``piece_size`` bytes at a time
-(1 MiB; less when there are more than 16 streams; a compressed CPU one chunk at
-a time).  trace-cmd report takes the earliest record
+(1 MiB; less when there are more than 10 streams; a compressed chunk a piece of it
+at a time).  trace-cmd report takes the earliest record
 of all streams, ties to the earlier buffer and lower CPU.  With each stream in
 time order, the next records of that merge are exactly those below the smallest
 "last time read" of the streams still reading, plus the ties at it of streams
-ordered before the stream that holds it; they are emitted by one stable sort,
+ordered before the stream that holds it (a prefix of them, at most about four
+batches, a round: rounds.cap_cuts); they are emitted by one stable sort,
 and the stream that set the bound reads more.  (A CPU whose times go back
 is merged by the largest time seen so far; ``cpu_time_went_back`` counts it.)
 """
@@ -30,6 +31,7 @@ from .budget import HOLD_MAX, chunk_limit, piece_size
 from .fields import _cmdlines, _lstrip, _read_uint
 from .header import Buffer, CpuData, DatError, DatHeader, Source, chunks, decompress
 from .ring import walk_pages
+from .rounds import cap_cuts, compact, merge_parts, own, take_rows
 
 U64 = np.uint64
 _EMPTY = (
@@ -47,6 +49,7 @@ class _Stream:
     buffer: Buffer
     cpu: CpuData
     pieces: Iterator[bytes]
+    page_size: int  # the buffer's sub-buffer size (v7 BUFFER option), else the file's
     exhausted: bool = False
     # pending records: time, offset into blob, length, blob id
     ts: np.ndarray[Any, Any] = field(default_factory=lambda: np.zeros(0, U64))  # merge key
@@ -89,33 +92,34 @@ class DatReader:
             self.formats, long_size=self.long_size, resolve=ksyms.resolve if ksyms else None
         )
         self.comms = _cmdlines(self.td.cmdlines)
+        cpus = [(b, c) for b in hdr.buffers if not b.latency for c in b.cpus if c.size > 0]
         self.streams = [
-            _Stream(i, b, c, self._pieces(b, c))
-            for i, (b, c) in enumerate(
-                (b, c) for b in hdr.buffers if not b.latency for c in b.cpus if c.size > 0
-            )
+            _Stream(i, b, c, self._pieces(b, c, len(cpus)), b.page_size or self.td.page_size)
+            for i, (b, c) in enumerate(cpus)
         ]
         if any(b.latency for b in hdr.buffers):
             self.notes.append("latency (text) buffers are not read")
-        self.piece = piece_size(self.td.page_size, len(self.streams))
-        self.chunk_limit = chunk_limit(self.td.page_size, len(self.streams))
-        zipped = sum(1 for s in self.streams if s.buffer.compressed)
-        if zipped * self.chunk_limit > 2 * HOLD_MAX:
-            raise DatError(
-                f"{zipped} compressed CPU streams of chunks up to {self.chunk_limit} bytes "
-                f"would hold more than spftrace holds at once ({2 * HOLD_MAX} bytes)"
-            )
 
     # -- reading one CPU -----------------------------------------------------------------
-    def _pieces(self, b: Buffer, c: CpuData) -> Iterator[bytes]:
-        ps = self.td.page_size
+    def _pieces(self, b: Buffer, c: CpuData, streams: int) -> Iterator[bytes]:
+        """The CPU's data, ``piece_size`` bytes at a time, in its buffer's pages: a v7
+        buffer's own sub-buffer size (16 KiB sub-buffers read as 4 KiB pages were all
+        damaged pages).  A compressed chunk longer than a piece is inflated again for
+        each piece of it, not held whole while that piece's records wait: 3,000 CPUs
+        of 16-page chunks of 12-byte records held 188 MiB of chunks and the 16M
+        records walked from them at once (1.9 GB peak RSS)."""
+        ps = b.page_size or self.td.page_size
+        piece = piece_size(ps, streams)
         if b.compressed:
             if self.hdr.compression is None:
                 raise DatError(f"buffer {b.name!r} is compressed but no compression is named")
+            name, limit = self.hdr.compression[0], chunk_limit(ps, streams)
             for at, zsize, size in chunks(self.src, self.hdr, c):
-                yield decompress(
-                    self.hdr.compression[0], self.src.read(at, zsize), size, self.chunk_limit
-                )
+                for lo in range(0, max(size, 1), piece):
+                    part = decompress(name, self.src.read(at, zsize), size, limit)
+                    if size > piece:
+                        part = part[lo : lo + piece]  # not the whole chunk, while suspended
+                    yield part
             return
         if c.size < ps:
             self.notes.append(f"CPU {c.cpu} has {c.size} bytes of data, less than one page ({ps})")
@@ -124,7 +128,7 @@ class DatReader:
         end = c.offset + c.size
         at = c.offset
         while at < end:
-            n = min(self.piece, end - at)
+            n = min(piece, end - at)
             if at + n > self.src.size:
                 self.notes.append(f"CPU {c.cpu} data cut short at offset {self.src.size}")
                 self.counts["records_damaged"] = self.counts.get("records_damaged", 0) + 1
@@ -148,7 +152,7 @@ class DatReader:
             s.exhausted = True
             return
         pw = walk_pages(
-            piece, self.td.page_size, self.long_size, self.td.big_endian, use_native=self.use_native
+            piece, s.page_size, self.long_size, self.td.big_endian, use_native=self.use_native
         )
         if pw.bad_pages:
             self.counts["pages_damaged"] = self.counts.get("pages_damaged", 0) + pw.bad_pages
@@ -165,13 +169,16 @@ class DatReader:
             ts_key = np.maximum.accumulate(np.maximum(ts, U64(s.last)))
         else:
             ts_key = ts
+        blob, off = np.frombuffer(piece, np.uint8), pw.off
+        if int(pw.length.sum()) * 4 < len(piece):  # sparse: keep only the records' bytes
+            blob, off = compact(blob, off, pw.length)
         bid = self.next_blob
         self.next_blob += 1
-        self.blobs[bid] = np.frombuffer(piece, np.uint8)
-        self.held += len(piece)
+        self.blobs[bid] = blob
+        self.held += len(blob)
         s.ts = np.concatenate([s.ts, ts_key])
         s.rts = np.concatenate([s.rts, ts])
-        s.off = np.concatenate([s.off, pw.off])
+        s.off = np.concatenate([s.off, off])
         s.ln = np.concatenate([s.ln, pw.length])
         s.blob = np.concatenate([s.blob, np.full(len(ts), bid, np.int64)])
         if len(s.ts):
@@ -248,14 +255,23 @@ class DatReader:
             if bound is None and not cut_at:
                 break
             parts = []
-            for i in sorted(cut_at):  # in stream order: _merge's stable sort needs it
+            order = sorted(cut_at)  # in stream order: merge_parts' stable sort needs it
+            cuts = [
+                len(streams[i].ts)
+                if bound is None
+                else int(
+                    np.searchsorted(
+                        streams[i].ts, U64(bound.last), "right" if i <= bound.index else "left"
+                    )
+                )
+                for i in order
+            ]
+            cuts = cap_cuts([streams[i].ts for i in order], cuts, 4 * self.batch_rows)
+            for i, cut in zip(order, cuts, strict=True):
                 s = streams[i]
-                if bound is None:
-                    cut = len(s.ts)
-                elif s.index <= bound.index:
-                    cut = int(np.searchsorted(s.ts, U64(bound.last), side="right"))
-                else:
-                    cut = int(np.searchsorted(s.ts, U64(bound.last), side="left"))
+                if cut == 0:  # nothing of it in this round (cap_cuts)
+                    heapq.heappush(firsts, (int(s.ts[0]), i))
+                    continue
                 parts.append(
                     (
                         s.ts[:cut],
@@ -276,21 +292,21 @@ class DatReader:
                     s.ln, s.blob = s.ln[cut:], s.blob[cut:]
                     heapq.heappush(firsts, (int(s.ts[0]), i))
             if parts:
-                merged = _merge(parts)
-                pend.append(merged)
-                n_pend += len(merged[0])
+                pend.append(merge_parts(parts, drop=True))
+                n_pend += len(pend[-1][0])
             while n_pend >= self.batch_rows:
-                take, pend, n_pend = _take(pend, self.batch_rows)
+                take, pend, n_pend = take_rows(pend, self.batch_rows)
                 yield self._batch(take)
+            pend = [own(p) for p in pend]
             self._gc(pend)
             if n_pend and self.held > HOLD_MAX // 2 and self._gc(pend, force=True):
                 # the rows waiting for a full batch keep whole pieces: one record a
                 # page held 65,536 pages (256 MiB at 4 KiB); they are a batch now
-                take, pend, n_pend = _take(pend, n_pend)
+                take, pend, n_pend = take_rows(pend, n_pend)
                 yield self._batch(take)
                 self._gc(pend, force=True)
         if n_pend:
-            take, pend, n_pend = _take(pend, n_pend)
+            take, pend, n_pend = take_rows(pend, n_pend)
             yield self._batch(take)
         yield self._last()
 
@@ -428,51 +444,8 @@ class DatReader:
         return b
 
 
-def _merge(parts: list[tuple[Any, ...]]) -> tuple[np.ndarray[Any, Any], ...]:
-    """The parts' records by time, ties by stream, then in stream order: the parts come
-    in stream order, so one stable sort of the concatenated times is that order (what
-    ``np.lexsort((stream, time))`` gives, the reference), and one part needs none."""
-    if len(parts) == 1:
-        p = parts[0]
-        return (p[2], np.full(len(p[0]), p[6], np.int64), p[3], p[4], p[5])
-    key = np.concatenate([p[0] for p in parts])
-    order = np.argsort(key, kind="stable")  # sorted runs: timsort merges them
-    return (
-        np.concatenate([p[2] for p in parts])[order],
-        np.concatenate([np.full(len(p[0]), p[6], np.int64) for p in parts])[order],
-        np.concatenate([p[3] for p in parts])[order],
-        np.concatenate([p[4] for p in parts])[order],
-        np.concatenate([p[5] for p in parts])[order],
-    )
-
-
 def _split_by_id(ids: np.ndarray[Any, Any]) -> Iterator[tuple[int, np.ndarray[Any, Any]]]:
     """tracefs_format.split_by_id (ids ascending, rows in input order) by one pass per
     distinct id rather than a sort of every record: a batch holds a handful of events."""
     for eid in np.unique(ids).tolist():
         yield int(eid), np.flatnonzero(ids == eid)
-
-
-def _take(
-    pend: list[tuple[np.ndarray[Any, Any], ...]], k: int
-) -> tuple[tuple[np.ndarray[Any, Any], ...], list[tuple[np.ndarray[Any, Any], ...]], int]:
-    """The first ``k`` pending records, the rest (as views) and their count: only the
-    taken records are copied (all of them were, for each batch of a merge's 2M)."""
-    took: list[tuple[np.ndarray[Any, Any], ...]] = []
-    rest: list[tuple[np.ndarray[Any, Any], ...]] = []
-    got = 0
-    for p in pend:
-        n = len(p[0])
-        if got >= k:
-            rest.append(p)
-        elif got + n <= k:
-            took.append(p)
-            got += n
-        else:
-            took.append(tuple(c[: k - got] for c in p))
-            rest.append(tuple(c[k - got :] for c in p))
-            got = k
-    take = (
-        took[0] if len(took) == 1 else tuple(np.concatenate([p[i] for p in took]) for i in range(5))
-    )
-    return take, rest, sum(len(p[0]) for p in rest)
