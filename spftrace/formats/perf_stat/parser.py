@@ -246,9 +246,9 @@ class PerfStatParser:
             **cols,
         }
         schema = parser_schema(TABLE)
-        table: ArrowTable = pa.Table.from_arrays(
-            [arrays[f.name].cast(f.type) for f in schema], schema=schema
-        )
+        cast = [a if (a := arrays[f.name]).type == f.type else a.cast(f.type) for f in schema]
+        table: ArrowTable = pa.Table.from_arrays(cast, schema=schema)  # (a cast of each
+        # column to the type it has cost 0.15 ms of a chunk's Python: pyarrow.compute)
         if noted and firsts is not None:  # (rows in line order: the first is the smallest)
             b = int(block[0])
             self._note([(b, event, int(line_no[row])) for row, event in firsts])
