@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from spftrace.formats.perf_stat import compiled
+from spftrace.formats.lines import Chunk
+from spftrace.formats.perf_stat import PerfStatParser, compiled, fast
 
 from .test_perf_stat_paths import GOLDEN, OFF, parse
 
@@ -136,3 +137,24 @@ def test_blocks_events_and_first_lines_equal_the_per_line_paths(
     assert quick.block_events == slow.block_events
     assert quick.block_line == slow.block_line
     assert quick.block_command == slow.block_command
+
+
+@needs_core
+def test_more_rows_at_one_time_than_the_table_holds_are_not_claimed_distinct() -> None:
+    # 2100 distinct keys at one time (a 70-CPU -A run of 30 events): over the 2048
+    # the scanner keeps per time, so it does not know, and says False; the parser
+    # then checks the pairs itself and still finds one block
+    lines = [_human("1.001000000", cpu, f"ev{k}") for k in range(30) for cpu in range(70)]
+    d = _scan(lines)
+    assert np.frombuffer(d["kind"], np.uint8).sum() == 2100
+    assert d["pairs_distinct"] is False
+    old = dict(fast.THRESHOLDS)
+    fast.THRESHOLDS["compiled"] = 1
+    try:
+        p = PerfStatParser()
+        rows = p.feed(Chunk.of_text("\n".join(lines) + "\n")).rows
+    finally:
+        fast.THRESHOLDS.update(old)
+    assert p.fast_lines == {"compiled": 2100}
+    assert set(rows["block"].to_pylist()) == {0}
+    assert p.block_events == {0: {f"ev{k}" for k in range(30)}}
