@@ -71,6 +71,49 @@ typedef struct {
     char *p;
 } Col;
 
+/* What the parser would otherwise work out per chunk with Arrow and numpy, kept as
+ * the rows are emitted (blocks.py, keys.py: ~1 ms of a 35K-row chunk's 2 ms of
+ * Python besides the scan):
+ * - each event's first row (ev_first, in row order): the (block, event, first line)
+ *   notes of a one-block chunk (parser._note_blocks) without encoding its events;
+ * - whether any row repeats the key hash of an earlier row with the same time
+ *   (pair_dup): blocks._pairs_distinct without its sort.
+ * Both are open-addressed tables; a row dropped again (drop_last_row) puts back
+ * the one slot of each that it wrote (the latest writes, so no probe passed over
+ * them; a pair's slot may have held an earlier time's pair, which a row at that
+ * time after the dropped one must still find: tests/test_perf_stat_seen.py).  A table that
+ * fills sets its *_lost flag, and the parser then works it out as before. */
+#define EV_SLOTS 1024    /* distinct events a chunk may have (half of them used) */
+#define PAIR_SLOTS 4096  /* rows one time may have (half of them used) */
+typedef struct {
+    uint64_t h;
+    const char *p;
+    uint32_t len, used, at; /* at: its place in first[] and order[] */
+} EvSlot;
+typedef struct {
+    uint64_t h;
+    uint32_t stamp; /* the time run it belongs to (0: none) */
+} PairSlot;
+typedef struct {
+    EvSlot *ev;
+    size_t n_ev, n_first;
+    int32_t *first;  /* each event's first row, in row order */
+    uint16_t *order; /* each event's slot, in the same order */
+    size_t last;     /* the previous row's event (its place in order[]), or NO */
+    int ev_lost;
+    PairSlot *pair;
+    size_t n_pair; /* in the current run */
+    uint32_t stamp;
+    int64_t ts;
+    int has_ts_run, pair_dup, pair_lost;
+    /* the state before the last row, to drop it again */
+    size_t undo_last, undo_pair_slot, undo_n_pair;
+    PairSlot undo_pair;
+    uint32_t undo_stamp;
+    int64_t undo_ts;
+    int undo_has_ts_run, undo_first;
+} Seen;
+
 typedef struct {
     size_t rows, lines;
     Col kind, line_start;
@@ -80,6 +123,8 @@ typedef struct {
     size_t str_len[N_STRS], str_cap[N_STRS];
     size_t str_init; /* a string column's first size */
     int oom, overflow;
+    const char *data_end; /* the chunk's end: str_put reads no further */
+    Seen seen;
 } Out;
 enum { S_AGGR, S_EVENT, S_MU, S_UNIT };
 static const char *STR_NAMES[N_STRS] = {"aggr", "event", "mu", "unit"};
@@ -104,7 +149,11 @@ static inline void str_put(Out *o, int k, const char *src, size_t n) {
             o->str_cap[k] = cap;
         }
     }
-    if (n)
+    if (n <= 32 && src + 32 <= o->data_end && o->str_len[k] + 32 <= o->str_cap[k])
+        /* (a fixed size: inlined, where memcpy(n) is a call per string; the bytes
+         * past n are written over by the next one, or cut off at the end) */
+        memcpy(o->str_data[k] + o->str_len[k], src, 32);
+    else if (n)
         memcpy(o->str_data[k] + o->str_len[k], src, n);
     o->str_len[k] += n;
     int32_t end = (int32_t)o->str_len[k];
@@ -421,6 +470,110 @@ static uint64_t key_hash(const char *s, const Hit *h, int64_t cpu) {
     return fnv(x, s, h->event, 0);
 }
 
+/* whether a[0:n] equals b[0:n]: eight bytes at a time, the last eight overlapping
+ * (a call to memcmp cost more than the compare on perf's short event names) */
+static inline int same_bytes(const char *a, const char *b, size_t n) {
+    if (n < 8) {
+        for (size_t k = 0; k < n; k++)
+            if (a[k] != b[k])
+                return 0;
+        return 1;
+    }
+    uint64_t x, y, d = 0;
+    for (size_t k = 0; k + 8 < n; k += 8) {
+        memcpy(&x, a + k, 8), memcpy(&y, b + k, 8);
+        d |= x ^ y;
+    }
+    memcpy(&x, a + n - 8, 8), memcpy(&y, b + n - 8, 8);
+    return (d | (x ^ y)) == 0;
+}
+
+/* Row o->rows (time ts, if it has one; key hash kh; event p[0:n]) into o->seen.  The
+ * event is looked for first where perf's order puts it (the previous row's event,
+ * the one seen after it, the first one), then by its hash. */
+static void seen_row(Out *o, int has_ts, int64_t ts, uint64_t kh, const char *p, size_t n) {
+    Seen *z = &o->seen;
+    z->undo_first = 0;
+    z->undo_last = z->last;
+    if (!z->ev_lost) {
+        size_t hit = NO, c = z->last;
+        if (c != NO) {
+            size_t cand[3] = {c, c + 1 < z->n_first ? c + 1 : 0, 0};
+            for (int t = 0; t < 3 && hit == NO; t++) {
+                const EvSlot *e = &z->ev[z->order[cand[t]]];
+                if (e->len == n && same_bytes(e->p, p, n))
+                    hit = cand[t];
+            }
+        }
+        if (hit == NO) {
+            uint64_t x = 0xcbf29ce484222325ULL;
+            x = fnv(x, p, (Span){0, n}, 0);
+            size_t i = (size_t)(x ^ (x >> 32)) & (EV_SLOTS - 1);
+            while (z->ev[i].used && !(z->ev[i].h == x && z->ev[i].len == n &&
+                                      same_bytes(z->ev[i].p, p, n)))
+                i = (i + 1) & (EV_SLOTS - 1);
+            if (z->ev[i].used) {
+                hit = z->ev[i].at;
+            } else if (z->n_ev >= EV_SLOTS / 2) {
+                z->ev_lost = 1;
+            } else {
+                z->ev[i] = (EvSlot){x, p, (uint32_t)n, 1, (uint32_t)z->n_first};
+                z->n_ev++;
+                z->order[z->n_first] = (uint16_t)i;
+                z->first[z->n_first] = (int32_t)o->rows;
+                hit = z->n_first++;
+                z->undo_first = 1;
+            }
+        }
+        z->last = hit;
+    }
+    z->undo_stamp = z->stamp, z->undo_ts = z->ts, z->undo_has_ts_run = z->has_ts_run;
+    z->undo_n_pair = z->n_pair;
+    z->undo_pair_slot = NO;
+    if (z->pair_dup || z->pair_lost)
+        return;
+    if (z->stamp == 0 || has_ts != z->has_ts_run || ts != z->ts) { /* a new time: a new run */
+        z->stamp++;
+        z->ts = ts, z->has_ts_run = has_ts;
+        z->n_pair = 0;
+    }
+    size_t i = (size_t)(kh ^ (kh >> 32)) & (PAIR_SLOTS - 1);
+    while (z->pair[i].stamp == z->stamp) {
+        if (z->pair[i].h == kh) {
+            z->pair_dup = 1;
+            return;
+        }
+        i = (i + 1) & (PAIR_SLOTS - 1);
+    }
+    if (z->n_pair >= PAIR_SLOTS / 2) {
+        z->pair_lost = 1;
+        return;
+    }
+    z->undo_pair = z->pair[i]; /* (an earlier time's: the drop puts it back) */
+    z->pair[i] = (PairSlot){kh, z->stamp};
+    z->n_pair++;
+    z->undo_pair_slot = i;
+}
+
+/* the last row's entries out of o->seen again (drop_last_row) */
+static void seen_drop(Out *o) {
+    Seen *z = &o->seen;
+    if (z->undo_first) {
+        z->n_first--;
+        z->n_ev--;
+        z->ev[z->order[z->n_first]].used = 0;
+    }
+    z->last = z->undo_last;
+    if (z->undo_pair_slot != NO)
+        z->pair[z->undo_pair_slot] = z->undo_pair;
+    if (!z->pair_dup) { /* (a duplicate found stays found: the parser only loses time) */
+        z->stamp = z->undo_stamp, z->ts = z->undo_ts, z->has_ts_run = z->undo_has_ts_run;
+        z->n_pair = z->undo_n_pair;
+    }
+    z->undo_first = 0;
+    z->undo_pair_slot = NO;
+}
+
 /* A matched line's row; 0 when its numbers are left to the per-line path. */
 static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
     if ((h->has_ts && h->ts.b - h->ts.a > 19) || (h->ident == 0 && h->cpu.b - h->cpu.a > 9) ||
@@ -459,7 +612,9 @@ static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
     PUT(o, ENABLED_VALID, uint8_t, h->has_pct);
     PUT(o, MV, double, mv);
     PUT(o, MV_VALID, uint8_t, h->has_metric);
-    PUT(o, KEY_HASH, uint64_t, key_hash(s, h, cpu));
+    uint64_t kh = key_hash(s, h, cpu);
+    PUT(o, KEY_HASH, uint64_t, kh);
+    seen_row(o, h->has_ts, ts, kh, s + h->event.a, h->event.b - h->event.a);
     str_put(o, S_AGGR, s + h->aggr.a, h->ident == 1 ? h->aggr.b - h->aggr.a : 0);
     str_put(o, S_EVENT, s + h->event.a, h->event.b - h->event.a);
     str_put(o, S_MU, s + h->mu.a, h->has_metric ? h->mu.b - h->mu.a : 0);
@@ -471,6 +626,7 @@ static int emit(Out *o, const char *s, const Hit *h, int32_t line) {
 /* the last row appended is void (its line may be amended by the next) */
 static void drop_last_row(Out *o) {
     o->rows--;
+    seen_drop(o);
     for (int k = 0; k < N_STRS; k++) {
         int32_t end;
         memcpy(&end, o->str_off[k].p + o->rows * sizeof end, sizeof end);
@@ -1334,6 +1490,10 @@ static void out_free(Out *o) {
         Py_CLEAR(o->str_off[k].obj);
         free(o->str_data[k]);
     }
+    free(o->seen.ev);
+    free(o->seen.first);
+    free(o->seen.order);
+    free(o->seen.pair);
 }
 
 /* a bytes object of `size` bytes to write into (0 on failure, with the error set) */
@@ -1386,6 +1546,17 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
      * from 64 KiB with a copy each time; the pages are only touched as written; at
      * most 1 MiB, as a 4 MiB chunk's: a JSON chunk (8 MiB) then faulted no more) */
     o.str_init = len / 4 < (1 << 16) ? 1 << 16 : len / 4 > (1 << 20) ? 1 << 20 : len / 4;
+    o.seen.ev = calloc(EV_SLOTS, sizeof *o.seen.ev);
+    o.seen.first = malloc(EV_SLOTS / 2 * sizeof *o.seen.first);
+    o.seen.order = malloc(EV_SLOTS / 2 * sizeof *o.seen.order);
+    o.seen.last = NO;
+    o.data_end = (const char *)data.buf + len;
+    o.seen.pair = calloc(PAIR_SLOTS, sizeof *o.seen.pair);
+    if (!o.seen.ev || !o.seen.first || !o.seen.order || !o.seen.pair) {
+        out_free(&o);
+        PyBuffer_Release(&data);
+        return PyErr_NoMemory();
+    }
     int ok = col_new(&o.kind, lines) && col_new(&o.line_start, (lines + 1) * 8);
     for (int k = 0; ok && k < N_FIXED; k++)
         ok = col_new(&o.col[k], lines * FIXED_SIZE[k]);
@@ -1417,6 +1588,17 @@ static PyObject *py_scan(PyObject *self, PyObject *args) {
     /* (each step only while the ones before succeeded: no call with an error set) */
     int rc = col_put(d, "kind", &o.kind, o.lines);
     rc = rc ? rc : col_put(d, "line_start", &o.line_start, (o.lines + 1) * 8);
+    if (!rc) { /* each event's first row (None: too many events), and whether no row
+                * repeats the key hash of another at its time (False: unknown) */
+        PyObject *first = o.seen.ev_lost ? Py_NewRef(Py_None)
+                                         : PyBytes_FromStringAndSize(
+                                               (const char *)o.seen.first,
+                                               (Py_ssize_t)(o.seen.n_first * sizeof(int32_t)));
+        rc = first == NULL || PyDict_SetItemString(d, "ev_first", first) < 0;
+        Py_XDECREF(first);
+        int distinct = !o.seen.pair_dup && !o.seen.pair_lost;
+        rc = rc || PyDict_SetItemString(d, "pairs_distinct", distinct ? Py_True : Py_False) < 0;
+    }
     for (int k = 0; !rc && k < N_FIXED; k++)
         rc = col_put(d, FIXED_NAMES[k], &o.col[k], o.rows * FIXED_SIZE[k]);
     for (int k = 0; !rc && k < N_STRS; k++) {

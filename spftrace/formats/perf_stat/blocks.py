@@ -54,7 +54,9 @@ class Blocks:
     def assign_all(self, keys: Iterable[Key]) -> list[int]:
         return [self.assign(k) for k in keys]
 
-    def assign_columns(self, cols: Sequence[Any], key_hash: Any = None) -> list[int] | Any:
+    def assign_columns(
+        self, cols: Sequence[Any], key_hash: Any = None, distinct: bool = False
+    ) -> list[int] | Any:
         """Blocks of rows given as Arrow columns (ts, cpu, aggr, thread, cgroup, event).
 
         The common case - interval rows, time not going backwards, no key twice at
@@ -62,15 +64,16 @@ class Blocks:
         row by row through ``assign``.  ``key_hash`` (numpy uint64, optional): per
         row a hash of its key but the time (the compiled scanner's), equal for equal
         keys, so distinct (time, hash) pairs prove distinct keys without encoding
-        the string columns."""
+        the string columns; ``distinct``: the caller knows these pairs distinct (the
+        scanner checked them as it went), so they are not sorted again."""
         import numpy as np
 
-        fast = self._one_block(cols, key_hash)
+        fast = self._one_block(cols, key_hash, distinct)
         if fast is not None:
             return np.full(len(cols[0]), fast, np.int32)
         return self.assign_all(keys_of([c.to_pylist() for c in cols]))
 
-    def _one_block(self, cols: Sequence[Any], key_hash: Any) -> int | None:
+    def _one_block(self, cols: Sequence[Any], key_hash: Any, distinct: bool = False) -> int | None:
         import numpy as np
 
         ts = cols[0]
@@ -80,7 +83,7 @@ class Blocks:
         t = _ints(ts)  # (ts.to_numpy() would import pandas)
         if (self.last_ts is not None and t[0] < self.last_ts) or (t[1:] < t[:-1]).any():
             return None
-        hashed = key_hash is not None and _pairs_distinct(t, key_hash)
+        hashed = key_hash is not None and (distinct or _pairs_distinct(t, key_hash))
         if not hashed and distinct_rows(cols) != n:
             return None  # a key twice at one time
 

@@ -66,6 +66,7 @@ def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
     row_line = np.frombuffer(d["row_line"], np.int32)
     cols = _columns(d, len(row_line))
     key_hash = np.frombuffer(d["key_hash"], np.uint64)
+    firsts = _firsts(d)
     taken = kind != 0
     edges = (np.flatnonzero(taken[1:] != taken[:-1]) + 1).tolist()
     for a, b in zip([0, *edges], [*edges, len(kind)], strict=True):
@@ -80,7 +81,12 @@ def feed_compiled(p: PerfStatParser, chunk: Chunk) -> bool:
         if r1 > r0:
             line_no = row_line[r0:r1].astype(np.int64) + chunk.first_line_no
             sliced = {k: v.slice(r0, r1 - r0) for k, v in cols.items()}
-            table = p.segment_table(line_no, sliced, key_hash[r0:r1])
+            table = p.segment_table(
+                line_no, sliced, key_hash[r0:r1], distinct=d["pairs_distinct"],
+                # (each event's first row in the chunk is its first in the segment
+                # only when the segment starts the chunk's rows)
+                firsts=[f for f in firsts if f[0] < r1] if firsts is not None and not r0 else None,
+            )  # fmt: skip
         p.add_segment("compiled", table, b - a, r1 - r0)
     return True
 
@@ -119,6 +125,22 @@ def _python(p: PerfStatParser, chunk: Chunk, starts: Any, a: int, b: int) -> Non
     lines = Chunk(first, data, b - a, data.endswith(b"\n")).lines()
     if not fast.feed_vectorised(p, lines, first):
         p.line_path(lines, first)
+
+
+def _firsts(d: dict[str, Any]) -> list[tuple[int, str]] | None:
+    """Each event's first row in the chunk and its name (the scanner's ``ev_first``),
+    or None when the scanner lost count (over 512 events)."""
+    import numpy as np
+
+    if d["ev_first"] is None:
+        return None
+    off = np.frombuffer(d["event_offsets"], np.int32)
+    data = d["event_data"]
+    # (the scanner takes printable ASCII lines only: its strings decode as Arrow's do)
+    return [
+        (row, data[off[row] : off[row + 1]].decode())
+        for row in np.frombuffer(d["ev_first"], np.int32).tolist()
+    ]
 
 
 def _status_names() -> Any:

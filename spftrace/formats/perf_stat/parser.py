@@ -72,6 +72,12 @@ def _ints_array(values: Any, typ: Any) -> Any:
     return pa.Array.from_buffers(typ, len(packed), [None, pa.py_buffer(packed)])
 
 
+def _concat(tables: list[Any]) -> Any:
+    import pyarrow as pa
+
+    return pa.concat_tables(tables)
+
+
 @functools.cache
 def _origin() -> Any:
     """ORIGIN as an Arrow scalar (``pa.scalar`` would import pandas too)."""
@@ -101,6 +107,9 @@ class PerfStatParser:
         self.in_block = False
         self._rows: list[tuple[Any, ...]] = []
         self._segments: list[Any] = []  # pyarrow Tables, in line order
+        #: the segments whose blocks' events are noted already (``segment_table``)
+        self._noted: set[int] = set()
+        self.noted_table: ArrowTable | None = None
         self.out = Batch.empty(TABLE)
         #: lines each vectorised path took (tests check that every path is used)
         self.fast_lines: dict[str, int] = {}
@@ -159,9 +168,11 @@ class PerfStatParser:
         if not table.num_rows:
             return
         # (a few groups per block, however many interval rows)
-        for block, event, line_no in first_line_per_group(
-            table["block"], table["event"], table["line_no"]
-        ):
+        self._note(first_line_per_group(table["block"], table["event"], table["line_no"]))
+
+    def _note(self, groups: Sequence[tuple[int, str, int]]) -> None:
+        """``(block, event, its first line)`` into the blocks' events and first lines."""
+        for block, event, line_no in groups:
             if event.startswith("seconds-"):  # footers: printed or not, the same workload
                 continue
             self.block_events.setdefault(block, set()).add(event)
@@ -171,16 +182,21 @@ class PerfStatParser:
     # -- output plumbing ------------------------------------------------------
     def _take(self) -> Batch:
         out = self.out
-        if self._segments:
+        self._flush_rows()
+        segments, noted = self._segments, self._noted
+        self._segments, self._noted = [], set()
+        if len(segments) > 1:
             import pyarrow as pa
 
-            self._flush_rows()
-            out.rows = pa.concat_tables(self._segments)
-            self._segments = []
-        elif self._rows:
-            self._flush_rows()
-            out.rows = self._segments.pop()
-        self._note_blocks(out.rows)
+            out.rows = pa.concat_tables(segments)
+        elif segments:
+            out.rows = segments[0]
+        if noted:
+            rest = [t for k, t in enumerate(segments) if k not in noted]
+            if rest:
+                self._note_blocks(rest[0] if len(rest) == 1 else _concat(rest))
+        else:
+            self._note_blocks(out.rows)
         if self.command is not None:
             out.meta["command"] = self.command
         if self.target is not None:
@@ -198,17 +214,31 @@ class PerfStatParser:
             self._segments.append(rows_table(TABLE, cols))
             self._rows = []
 
-    def segment_table(self, line_no: Any, cols: dict[str, Any], key_hash: Any = None) -> ArrowTable:
+    def segment_table(
+        self,
+        line_no: Any,
+        cols: dict[str, Any],
+        key_hash: Any = None,
+        *,
+        distinct: bool = False,
+        firsts: Sequence[tuple[int, str]] | None = None,
+    ) -> ArrowTable:
         """A vectorised path's rows (numpy line numbers, Arrow columns but the block),
         their blocks assigned in order, as the per-line path assigns them
-        (``key_hash``: see ``Blocks.assign_columns``)."""
+        (``key_hash``, ``distinct``: see ``Blocks.assign_columns``).  ``firsts``:
+        each event's first row as (row, event), in row order, when the caller knows
+        them (the compiled scanner): if every row falls in one block, the events are
+        noted from these (``_note_blocks`` would find the same) and ``add_segment``
+        is told so by ``self.noted_table``."""
         import pyarrow as pa
 
         from ...schema import parser_schema
 
         n = len(line_no)
         key_cols = [cols[c] for c in ("ts", "cpu", "aggr", "thread", "cgroup", "event")]
-        block = self.blocks.assign_columns(key_cols, key_hash)
+        block = self.blocks.assign_columns(key_cols, key_hash, distinct)
+        self.noted_table = None
+        noted = firsts is not None and n > 0 and block[0] == block[-1]
         arrays = {
             "line_no": _ints_array(line_no, pa.int64()),
             "block": _ints_array(block, pa.int32()),
@@ -216,9 +246,13 @@ class PerfStatParser:
             **cols,
         }
         schema = parser_schema(TABLE)
-        table: ArrowTable = pa.Table.from_arrays(
-            [arrays[f.name].cast(f.type) for f in schema], schema=schema
-        )
+        cast = [a if (a := arrays[f.name]).type == f.type else a.cast(f.type) for f in schema]
+        table: ArrowTable = pa.Table.from_arrays(cast, schema=schema)  # (a cast of each
+        # column to the type it has cost 0.15 ms of a chunk's Python: pyarrow.compute)
+        if noted and firsts is not None:  # (rows in line order: the first is the smallest)
+            b = int(block[0])
+            self._note([(b, event, int(line_no[row])) for row, event in firsts])
+            self.noted_table = table
         return table
 
     def add_segment(
@@ -229,7 +263,10 @@ class PerfStatParser:
         self.fast_lines[path] = self.fast_lines.get(path, 0) + n_lines
         self._flush_rows()
         if table is not None and table.num_rows:
+            if table is self.noted_table:
+                self._noted.add(len(self._segments))
             self._segments.append(table)
+        self.noted_table = None
         self.out.lines += n_lines
         self.out.record_lines += n_records
         self.out.ignored += n_lines - n_records
