@@ -6,9 +6,8 @@ Taken while the lines are read, it was 0.09 s of CPU per 150 MB on the read-ahea
 thread, in the middle of the ingest where both CPUs are busy; the start-up
 (interpreter, pyarrow, typer: ~0.2 s) keeps only one of them busy.  So
 ``spftrace.__main__`` starts hashing the regular files an ingest names before the
-heavy imports (``start``), on a daemon thread that maps each file (``mmap``: no
-copy into a buffer, each block dropped from the resident set once hashed) and
-feeds hashlib, which releases the GIL; ``open_input``
+heavy imports (``start``), on a daemon thread that reads each file a block at a
+time into one buffer (``_feed``) and feeds hashlib, which releases the GIL; ``open_input``
 claims the result of the file it opens (``claim``: same device, inode, size and
 modification time) and its reader then only counts the bytes.
 
@@ -27,8 +26,9 @@ import stat
 import threading
 from collections.abc import Sequence
 
-#: bytes fed to hashlib at a time (it releases the GIL for updates over 2 KiB)
-BLOCK = 1 << 20
+#: bytes read and fed to hashlib at a time (it releases the GIL for updates over
+#: 2 KiB); small enough to stay in a core's L2 cache between the copy and the hash
+BLOCK = 1 << 18
 #: smaller files are hashed while read, as before (the thread would cost more)
 MIN_BYTES = 1 << 20
 #: nor files over this share of the physical memory: the page cache might not keep
@@ -84,34 +84,26 @@ class Early:
 
 
 def _feed(sha: object, path: str, limit: int) -> int:
-    """Feed the first ``limit`` bytes of ``path`` to ``sha``; how many there were."""
-    import mmap
+    """Feed the first ``limit`` bytes of ``path`` to ``sha``; how many there were.
 
+    Read into one BLOCK-sized buffer, not mapped: hashed while still in the CPU's
+    cache, the copy costs less than the page faults of a mapping (a 272 MB file:
+    0.234 s of CPU against 0.274 mapped, a 144 MB one 0.131 against 0.145, best of 5
+    alternating), the resident set stays one buffer, and a file truncated while it
+    is hashed is a short read, not the SIGBUS a mapping raises."""
     update = sha.update  # type: ignore[attr-defined]
+    buf = bytearray(BLOCK)
+    view = memoryview(buf)
+    n = 0
     with open(path, "rb", buffering=0) as f:
         size = min(os.fstat(f.fileno()).st_size, limit)
-        if size == 0:
-            return 0
-        try:
-            mm = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-        except (OSError, ValueError):  # a file system without mmap: read it
-            buf = bytearray(BLOCK)
-            n = 0
-            while n < size:
-                got = f.readinto(memoryview(buf)[: min(BLOCK, size - n)])
-                if not got:
-                    break
-                update(memoryview(buf)[:got])
-                n += got
-            return n
-        with mm, memoryview(mm) as view:
-            mm.madvise(mmap.MADV_SEQUENTIAL)
-            for at in range(0, size, BLOCK):
-                update(view[at : at + BLOCK])
-                # out of this process's resident memory (the page cache keeps them): the
-                # peak RSS stays the ingest's own whatever the file's size
-                mm.madvise(mmap.MADV_DONTNEED, at, min(BLOCK, size - at))
-        return size
+        while n < size:
+            got = f.readinto(view[: min(BLOCK, size - n)])
+            if not got:
+                break
+            update(view[:got])
+            n += got
+    return n
 
 
 _lock = threading.Lock()
