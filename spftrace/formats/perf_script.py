@@ -75,6 +75,8 @@ _SAMPLE_EVENT_RE = re.compile(rf"^{_SAMPLE_EVENT}$")
 _IP_SYM_RE = re.compile(r"^([0-9a-fA-F]{1,16})(?: (\S.*))?$")
 _HEX_RE = re.compile(r"^([0-9a-fA-F]{1,16})(?:\s|$)")
 _ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
+#: two words (ASCII, so that ``str.split`` splits them too): not a srcline (_may_go_on)
+_TWO_WORDS = re.compile(rb"[\x21-\x7e]+ +[\x21-\x7e]")
 _CPU_RE = re.compile(r"^\[\d+\]$")
 #: sniffing keys on the sample header shape: a tracepoint after the time (any prefix:
 #: -F may drop the ids), or a sample event after the time and period whose prefix ends
@@ -169,6 +171,7 @@ class PerfScriptParser(TraceTextParser):
         self._carry: tuple[int, Record] | None = None  # held back, frames maybe unfinished
         self._carry_rows: Any = None  # the same, as the fast path's 1-row table
         self._frame_end = 0  # line of the last frame taken
+        self._after = b""  # Chunk.after of the chunk being fed
         self._next_line: int | None = None
         self._first = 1  # first line number of the chunk on the per-line path
         self._pending: list[Stat] = []  # header statistics
@@ -293,6 +296,7 @@ class PerfScriptParser(TraceTextParser):
         if self._next_line is not None and chunk.first_line_no < self._next_line:
             raise AssertionError("perf script chunks must be fed in input order")
         self._next_line = chunk.first_line_no + chunk.n_lines
+        self._after = chunk.after
         # stacks or sample events: the per-line path from then on (the scanner: tracepoints)
         fast = None
         if not self.stacks and chunk.n_lines >= self._VECTOR_MIN_LINES:
@@ -309,10 +313,28 @@ class PerfScriptParser(TraceTextParser):
         self._carry = self._carry_rows = None
         t: Any = out.rows  # a pyarrow Table (the seam types it as ArrowTable)
         n = t.num_rows
-        if n and t.column("line_no")[n - 1].as_py() == self._next_line - 1:
+        if (
+            n
+            and self._may_go_on(srcline=False)
+            and t.column("line_no")[n - 1].as_py() == self._next_line - 1
+        ):
             self._carry_rows, t = t.slice(n - 1), t.slice(0, n - 1)
         out.rows = _concat([*pieces, t])
         return out
+
+    def _may_go_on(self, *, srcline: bool = True) -> bool:
+        """Whether the line after the chunk may continue its last record, from the start
+        of it that the reader holds (``Chunk.after``; nothing known: it may).  A frame
+        is a tab after spaces; a ``-F +srcline`` line one word after two spaces, and
+        only after a frame or a sample event (``_srcline``), never after the scanner's
+        tracepoints (``srcline=False``).  Held back without need, a sample came out in
+        the next chunk's batch as a chunk of its own, one more pass of every column
+        writer (bench/PARQUET.md: ~30 ms of the writer's CPU per 1M lines)."""
+        after = self._after
+        rest = after.lstrip(b" ")
+        if not rest or rest[:1] == b"\t":
+            return True
+        return srcline and after[:2] == b"  " and _TWO_WORDS.match(rest) is None
 
     def _stacks_or_samples(self, fast: Fast) -> bool:
         """What ``callchain.has_stacks`` finds, or a sample event (page-faults ...), in a chunk
@@ -346,7 +368,11 @@ class PerfScriptParser(TraceTextParser):
             self._carry = None
         last = first_line_no + len(lines) - 1
         if records and max(records[-1][0], self._frame_end) == last:
-            self._carry = records.pop()  # its frames may go on in the next chunk
+            rec = records[-1][1]
+            srcline = self._frame_end == last or (isinstance(rec, Sample) and rec.sample)
+            if self._may_go_on(srcline=srcline):
+                self._carry = records.pop()  # its frames may go on in the next chunk
+        self._after = b""
         out.rows = self.records_table(records)
         self._finish(out)
         return out
