@@ -19,6 +19,7 @@ about 1M lines of ``perf script``.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -34,6 +35,11 @@ from typing import IO, NamedTuple
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK = HERE / "work"
+#: what the runs write (datasets, perf script's text again, a fresh install): a
+#: directory of this process's own, not bench/work, which holds the captures and may
+#: be shared by several checkouts measuring at once (their datasets were one path)
+OUT = Path(tempfile.mkdtemp(prefix="spftrace-whole-"))
+atexit.register(shutil.rmtree, OUT, ignore_errors=True)
 PY = sys.executable
 SPFTRACE = str(Path(PY).with_name("spftrace"))  # the installed entry point
 RECORD = (
@@ -131,7 +137,7 @@ def best(n: int, fn: Callable[[], Timing]) -> Timing:
 
 
 def ingest(path: Path | str, spftrace: Sequence[str] = (SPFTRACE,)) -> list[str]:
-    data = WORK / "ds-whole"
+    data = OUT / "ds-whole"
     shutil.rmtree(data, ignore_errors=True)
     return [*spftrace, "ingest", str(path), "--data", str(data)]
 
@@ -174,7 +180,7 @@ def import_rss(module: str) -> float:
 def fresh_install() -> tuple[list[str], dict[str, str]]:
     """The package installed from this checkout as pip installs it for a user (the
     C core compiled, the .pyc written at install; ``make`` does both for a clone)."""
-    target = WORK / "fresh"
+    target = OUT / "fresh"
     shutil.rmtree(target, ignore_errors=True)
     subprocess.run(
         [PY, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(REPO)],
@@ -208,7 +214,7 @@ def bench_whole(results: list[str], runs: int = 3) -> None:
     perf_null = best(runs, lambda: run(script))
     file_ingest = best(runs, lambda: run(ingest(text)))
     piped = best(runs, lambda: pipe(script, ingest("-")))
-    ten = WORK / "ps-10.txt"
+    ten = OUT / "ps-10.txt"
     with text.open("rb") as fh:
         ten.write_bytes(b"".join(islice(fh, 10)))
     small = best(5, lambda: run(ingest(ten)))
@@ -228,7 +234,7 @@ def bench_whole(results: list[str], runs: int = 3) -> None:
 
     firsts = [(fmt, cap.name, first[fmt], later(cap)) for fmt, cap in caps.items()]
     rss = {m: import_rss(m) for m in ("pyarrow.parquet", "numpy", "typer", "rich", "duckdb")}
-    shutil.rmtree(WORK / "ds-whole", ignore_errors=True)
+    shutil.rmtree(OUT / "ds-whole", ignore_errors=True)
 
     def ok(good: bool) -> str:
         return "met" if good else "**not met**"
@@ -324,13 +330,13 @@ def file_only(runs: int, base: str | None = None) -> None:
         perf_to(data, text)
     perf, ing, old = [], [], []
     for _ in range(runs):
-        perf.append(perf_to(data, WORK / "ps-again.txt"))
+        perf.append(perf_to(data, OUT / "ps-again.txt"))
         ing.append(run(ingest(text)))
         if base is not None:
             cmd, env = based(base)
             old.append(run(ingest(text, cmd), env=env))
-    (WORK / "ps-again.txt").unlink(missing_ok=True)
-    shutil.rmtree(WORK / "ds-whole", ignore_errors=True)
+    (OUT / "ps-again.txt").unlink(missing_ok=True)
+    shutil.rmtree(OUT / "ds-whole", ignore_errors=True)
     p, i = _best(perf), _best(ing)
     print(f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}; best of {runs}")
     print(f"perf script > file: {p.wall:.2f} s, {p.cpu:.2f} CPU s, {p.rss:.0f} MB")
@@ -348,7 +354,7 @@ def small_only(runs: int) -> None:
     ``runs``, and where the start-up goes (``-X importtime``)."""
     data, _ = recording()
     load = os.getloadavg()[0]
-    ten = WORK / "ps-10.txt"
+    ten = OUT / "ps-10.txt"
     with subprocess.Popen(["perf", "script", "-i", str(data)], stdout=subprocess.PIPE) as ps:
         assert ps.stdout is not None
         ten.write_bytes(b"".join(islice(ps.stdout, 10)))
@@ -358,7 +364,7 @@ def small_only(runs: int) -> None:
         small.append(run(ingest(ten)))
         bare.append(run([PY, "-c", "pass"]))
     groups = import_groups(ten)
-    shutil.rmtree(WORK / "ds-whole", ignore_errors=True)
+    shutil.rmtree(OUT / "ds-whole", ignore_errors=True)
     s, b = _best(small), _best(bare)
     print(f"load average {load:.1f} -> {os.getloadavg()[0]:.1f}; best of {runs}")
     print(f"spftrace ingest of 10 lines: {s.wall:.2f} s, {s.cpu:.2f} CPU s, {s.rss:.0f} MB")
