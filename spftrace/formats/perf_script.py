@@ -75,8 +75,6 @@ _SAMPLE_EVENT_RE = re.compile(rf"^{_SAMPLE_EVENT}$")
 _IP_SYM_RE = re.compile(r"^([0-9a-fA-F]{1,16})(?: (\S.*))?$")
 _HEX_RE = re.compile(r"^([0-9a-fA-F]{1,16})(?:\s|$)")
 _ID_RE = re.compile(r"^-?\d+(?:/-?\d+)?$")
-#: two words (ASCII, so that ``str.split`` splits them too): not a srcline (_may_go_on)
-_TWO_WORDS = re.compile(rb"[\x21-\x7e]+ +[\x21-\x7e]")
 _CPU_RE = re.compile(r"^\[\d+\]$")
 #: sniffing keys on the sample header shape: a tracepoint after the time (any prefix:
 #: -F may drop the ids), or a sample event after the time and period whose prefix ends
@@ -171,7 +169,7 @@ class PerfScriptParser(TraceTextParser):
         self._carry: tuple[int, Record] | None = None  # held back, frames maybe unfinished
         self._carry_rows: Any = None  # the same, as the fast path's 1-row table
         self._frame_end = 0  # line of the last frame taken
-        self._after = b""  # Chunk.after of the chunk being fed
+        self._after = b""  # the start of the line after the chunk being fed (Chunk.after)
         self._next_line: int | None = None
         self._first = 1  # first line number of the chunk on the per-line path
         self._pending: list[Stat] = []  # header statistics
@@ -313,28 +311,12 @@ class PerfScriptParser(TraceTextParser):
         self._carry = self._carry_rows = None
         t: Any = out.rows  # a pyarrow Table (the seam types it as ArrowTable)
         n = t.num_rows
-        if (
-            n
-            and self._may_go_on(srcline=False)
-            and t.column("line_no")[n - 1].as_py() == self._next_line - 1
-        ):
+        # held only if the next line may be a frame (else a 1-row chunk of the next batch)
+        may = callchain.may_continue(self._after, srcline=False)
+        if n and may and t.column("line_no")[n - 1].as_py() == self._next_line - 1:
             self._carry_rows, t = t.slice(n - 1), t.slice(0, n - 1)
         out.rows = _concat([*pieces, t])
         return out
-
-    def _may_go_on(self, *, srcline: bool = True) -> bool:
-        """Whether the line after the chunk may continue its last record, from the start
-        of it that the reader holds (``Chunk.after``; nothing known: it may).  A frame
-        is a tab after spaces; a ``-F +srcline`` line one word after two spaces, and
-        only after a frame or a sample event (``_srcline``), never after the scanner's
-        tracepoints (``srcline=False``).  Held back without need, a sample came out in
-        the next chunk's batch as a chunk of its own, one more pass of every column
-        writer (bench/PARQUET.md: ~30 ms of the writer's CPU per 1M lines)."""
-        after = self._after
-        rest = after.lstrip(b" ")
-        if not rest or rest[:1] == b"\t":
-            return True
-        return srcline and after[:2] == b"  " and _TWO_WORDS.match(rest) is None
 
     def _stacks_or_samples(self, fast: Fast) -> bool:
         """What ``callchain.has_stacks`` finds, or a sample event (page-faults ...), in a chunk
@@ -370,9 +352,8 @@ class PerfScriptParser(TraceTextParser):
         if records and max(records[-1][0], self._frame_end) == last:
             rec = records[-1][1]
             srcline = self._frame_end == last or (isinstance(rec, Sample) and rec.sample)
-            if self._may_go_on(srcline=srcline):
+            if callchain.may_continue(self._after, srcline=srcline):
                 self._carry = records.pop()  # its frames may go on in the next chunk
-        self._after = b""
         out.rows = self.records_table(records)
         self._finish(out)
         return out
@@ -505,7 +486,9 @@ def _concat(tables: list[Any]) -> Any:
 
 #: chunks are parsed on another thread once the first one has fixed the layout: the
 #: compiled scanners outrun the Parquet writer on one thread (a second one gained ~5%
-#: for ~15 MB more peak memory: bench/RESULTS.md has the budget)
+#: for ~15 MB more peak memory: bench/RESULTS.md has the budget).  3 MiB chunks, not 2:
+#: a batch is one more chunk of every column the writer passes (a row group of 3, not 5):
+#: writer CPU -8 to -22 ms per 1M lines, same peak RSS; 4.5 MiB: no more, for 12 MB more
 SPEC = FormatSpec(
     FORMAT,
     TABLE,
@@ -513,5 +496,5 @@ SPEC = FormatSpec(
     sniff,
     parser=PerfScriptParser,
     threads=1,
-    chunk_bytes=2 << 20,
+    chunk_bytes=3 << 20,
 )
