@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from spftrace.formats import callchain
+from spftrace.formats.lines import LineReader
+from spftrace.formats.spec import Batch
 from spftrace.ingest.inputs import open_input
 
 from . import vmalock_truth
@@ -126,9 +128,11 @@ def test_frames_survive_every_chunk_boundary(chunk_bytes: int) -> None:
     assert ref.rows[:-1] == whole.rows[: len(ref.rows) - 1]  # the cut ends mid-callchain
 
 
-def test_frames_after_a_fast_chunk_join_its_last_sample() -> None:
+@pytest.mark.parametrize("cut", [0, 1, 6], ids=["read-ends-on-newline", "tab", "tab-ip"])
+def test_frames_after_a_fast_chunk_join_its_last_sample(cut: int) -> None:
     """The first frames of a file may start right after a chunk the compiled scanner
-    took whole (no frames in it): its last sample is held back and gets them."""
+    took whole (no frames in it): its last sample is held back and gets them, whether
+    the read that ended the chunk stopped on its newline or inside the frame's line."""
     sample = (
         "mtfault 24004 [000]  1515.{:06d}:  exceptions:page_fault_user: "
         "address=0x{:x} ip=0x1 error_code=0x6\n"
@@ -143,12 +147,60 @@ def test_frames_after_a_fast_chunk_join_its_last_sample() -> None:
     ]
     # the frame of the last fast-path sample is the first line of the next chunk
     lines = [*head, "\tffffffff8225fd28 exc_page_fault+0x1d8 ([kernel.kallsyms])\n", "\n", *stacked]
-    p = parse_text_lines(lines, len(blob))
+    p = parse_text_lines(lines, len(blob) + cut)
     assert len(p.rows) == 201
     assert [f["sym"] for f in p.rows[199]["callchain"]] == ["exc_page_fault"]
     assert p.rows[198].get("callchain") is None
     assert [f["sym"] for f in p.rows[200]["callchain"]] == ["lock_mm_and_find_vma"]
     assert not p.rejects
+
+
+_RIGHT_ALIGNED = (  # perf's default: the comm right-aligned in 16 columns
+    "         mtfault 24004 [000]  1515.{:06d}:  exceptions:page_fault_user: "
+    "address=0x{:x} ip=0x1 error_code=0x6\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("cut", "held"),
+    [(3, 1), (9, 1), (10, 0), (40, 0)],
+    ids=["spaces", "all-the-spaces", "comm", "payload"],
+)
+def test_a_chunks_samples_leave_with_it_when_the_next_line_is_no_frame(cut: int, held: int) -> None:
+    """The last sample of a chunk is held back for frames that may follow only while
+    the next line's start, as far as the read took it, could begin one: spaces alone
+    could (a frame is a tab after spaces), the comm after them cannot.  The rest go
+    to the writer with their chunk (a live pipe's rows must not wait for more input)."""
+    lines = [_RIGHT_ALIGNED.format(i, 0x1000 * i) for i in range(400)]
+    blob = "".join(lines[:200]).encode()
+    outs = _batches("".join(lines).encode(), len(blob) + cut)
+    assert outs[0].rows.column("line_no").to_pylist() == list(range(1, 201 - held))
+    got = [n for o in outs for n in o.rows.column("line_no").to_pylist()]
+    assert got == list(range(1, 401))
+    assert all(o.rows.column("line_no").num_chunks <= 1 for o in outs[:1])
+
+
+@pytest.mark.parametrize("chunk_bytes", range(40, 1100, 23))
+def test_srclines_survive_every_chunk_boundary(chunk_bytes: int) -> None:
+    """``-F +srcline`` lines (one word after two spaces) join the sample event before
+    them wherever a read cuts the input: inside the srcline, before it, after it."""
+    path = DATA / "fault_samples" / "page-faults-no-callchain-srcline.txt"
+    lines = path.read_text().splitlines(keepends=True)
+    cut = parse_text_lines(lines, chunk_bytes)
+    ref = parse_text_lines(lines)
+    assert cut.rows == ref.rows
+    assert (cut.record_lines, cut.ignored, cut.stats) == (ref.record_lines, ref.ignored, ref.stats)
+    srclines = [ln for ln in lines if ln[:2] == "  " and len(ln.split()) == 1]
+    assert ref.stats["callchain_srcline_lines"] == len(srclines) == 7
+
+
+def _batches(data: bytes, chunk_bytes: int) -> list[Batch]:
+    """The batches of perf script text read ``chunk_bytes`` at a time."""
+    import io
+
+    parser = make_parser("perf-script")
+    outs = [parser.feed(c) for c in LineReader(io.BytesIO(data), b"").chunks(chunk_bytes)]
+    return [*outs, parser.close()]
 
 
 def test_show_lost_events_become_statistics() -> None:

@@ -6,6 +6,7 @@ at its newlines, and the sizes derived by hand from the line lengths."""
 from __future__ import annotations
 
 import io
+import itertools
 
 import pytest
 
@@ -75,3 +76,37 @@ def test_a_chunk_holds_at_most_max_chunk_lines() -> None:
     starts = [c.first_line_no for c in got]
     assert starts == [1] + [1 + sum(c.n_lines for c in got[:k]) for k in range(1, len(got))]
     assert sum(c.n_lines for c in got) == data.count(b"\n")
+
+
+@pytest.mark.parametrize("read", [4096, 4000, 5 * 60])
+def test_after_is_the_start_of_the_next_line_as_far_as_read(read: int) -> None:
+    """``Chunk.after``: the bytes of the next chunk's first line that the read which
+    ended this chunk took, at most AFTER of them: the input cut at the chunk's end, up
+    to the next newline or the read's end (multiples of ``read``, from the start: a raw
+    stream that returns whole requests).  A read ending on a newline knows nothing."""
+    from spftrace.formats.lines import AFTER
+
+    data = b"".join(f"{'x' * (k % 97)} line {k}\n".encode() for k in range(3000))
+    chunks = list(LineReader(io.BytesIO(data), b"").chunks(read))
+    assert b"".join(bytes(c.data) for c in chunks) == data
+    pos = 0
+    for c in chunks[:-1]:
+        pos += len(c.data)
+        read_end = -(-pos // read) * read  # the read that ended this chunk ended here
+        nl = data.find(b"\n", pos)
+        want = data[pos : min(nl, read_end, pos + AFTER)]
+        assert c.after == want
+    assert chunks[-1].after == b""
+    assert sum(1 for c in chunks[:-1] if c.after) > len(chunks) // 2  # (the common case)
+
+
+def test_after_across_a_block_split_into_chunks() -> None:
+    """A block of more than MAX_CHUNK_LINES lines is cut into chunks: each knows the
+    first bytes of the next one."""
+    from spftrace.formats.lines import AFTER, MAX_CHUNK_LINES
+
+    data = b"".join(b"%d\n" % k for k in range(3 * MAX_CHUNK_LINES))
+    chunks = list(LineReader(io.BytesIO(data), b"").chunks(len(data)))
+    assert len(chunks) > 2
+    for c, nxt in itertools.pairwise(chunks):
+        assert c.after == bytes(nxt.data[: min(AFTER, nxt.data.index(b"\n"))])

@@ -18,10 +18,14 @@ one (perf's output is ambiguous there).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..lazy_re import lazy
+
+if TYPE_CHECKING:
+    import re
 
 #: (ip, sym, off, dso), innermost frame first; sym/off/dso None where perf printed none
 Frame = tuple[int, str | None, int | None, str | None]
@@ -194,6 +198,24 @@ def frames_array(chains: Sequence[list[Frame] | None]) -> Any:
         offsets.append(offsets[-1] + (len(c) if c else 0))
     mask = to_arrow([c is None for c in chains], pa.bool_())
     return pa.ListArray.from_arrays(to_arrow(offsets, pa.int32()), struct, type=typ, mask=mask)
+
+
+def may_continue(start: bytes, *, srcline: bool) -> bool:
+    """Whether a line that starts with ``start`` (as much of it as is known: b"" for
+    nothing) may continue a sample: a frame (a tab after spaces: ``is_frame``), or with
+    ``srcline`` a ``-F +srcline`` line, one word after two spaces.  Two ASCII words
+    (``str.split`` splits them too) are no srcline; anything else might be."""
+    rest = start.lstrip(b" ")
+    if not rest or rest[:1] == b"\t":
+        return True
+    return srcline and start[:2] == b"  " and _two_words().match(rest) is None
+
+
+@functools.cache
+def _two_words() -> re.Pattern[bytes]:
+    import re
+
+    return re.compile(rb"[\x21-\x7e]+ +[\x21-\x7e]")
 
 
 def has_stacks(data: bytes | bytearray) -> bool:

@@ -27,6 +27,8 @@ CHUNK_BYTES = 1 << 20
 #: the most ``LineReader.chunks`` reads at a time for ``chunk_lines``, in chunk_bytes
 LONG_LINES = 2
 MAX_LINE = 1 << 20
+#: bytes of the next line a chunk carries (``Chunk.after``)
+AFTER = 64
 #: lines a chunk may hold: the compiled scanners keep room per line, so a chunk of
 #: 2 MiB of blank lines (2M lines) held ~240 MB; real captures are far below this
 #: (perf script: ~15K lines in 2 MiB, vmstat ~50K in 1 MiB)
@@ -44,13 +46,19 @@ class Chunk:
     ``buffer()`` (the bytes as numpy, for the compiled scanners).
 
     ``damage`` set: the chunk is one line that must not be parsed (over-long, or
-    cut by the end of a damaged stream); ``damage`` is the reject reason."""
+    cut by the end of a damaged stream); ``damage`` is the reject reason.
+
+    ``after``: the start of the line after the chunk (at most ``AFTER`` bytes), as much
+    of it as the reader holds already: a read nearly always ends inside a line; ``b""``
+    when it ended on a newline, and at the end.  perf script holds back a chunk's last
+    sample, whose frames may follow, only when this cannot tell (``PerfScriptParser``)."""
 
     first_line_no: int
     data: bytes | bytearray
     n_lines: int
     terminated: bool = True
     damage: str | None = None
+    after: bytes = b""
 
     @classmethod
     def of_text(cls, text: str, first_line_no: int = 1) -> Chunk:
@@ -265,9 +273,9 @@ class LineReader:
                 line_no += n
                 continue
             if n > MAX_CHUNK_LINES:
-                yield from _split_many(block, line_no, n)
+                yield from _split_many(block, line_no, n, carry[:AFTER])
             else:
-                yield Chunk(line_no, block, n)
+                yield Chunk(line_no, block, n, after=carry[:AFTER])
             line_no += n
             if chunk_lines:
                 seen_bytes, seen_lines = seen_bytes + len(block), seen_lines + n
@@ -304,11 +312,14 @@ class LineReader:
             yield Chunk(run_first, bytes(block[run_start:]), line_no - run_first)
 
 
-def _split_many(block: bytes | bytearray, line_no: int, n: int) -> Iterator[Chunk]:
+def _split_many(
+    block: bytes | bytearray, line_no: int, n: int, after: bytes = b""
+) -> Iterator[Chunk]:
     """A block of whole lines cut, at the newline nearest its middle, until each piece
-    holds at most MAX_CHUNK_LINES lines (each cut counts its halves once: n log n/MAX)."""
+    holds at most MAX_CHUNK_LINES lines (each cut counts its halves once: n log n/MAX);
+    ``after``: the byte after the block, if known (``Chunk.after``)."""
     if n <= MAX_CHUNK_LINES:
-        yield Chunk(line_no, bytes(block), n)
+        yield Chunk(line_no, bytes(block), n, after=after)
         return
     mid = len(block) // 2
     cut = block.find(b"\n", mid)
@@ -316,8 +327,8 @@ def _split_many(block: bytes | bytearray, line_no: int, n: int) -> Iterator[Chun
         cut = block.rfind(b"\n", 0, mid)
     left, right = block[: cut + 1], block[cut + 1 :]
     k = count_lines(left)
-    yield from _split_many(left, line_no, k)
-    yield from _split_many(right, line_no + k, n - k)
+    yield from _split_many(left, line_no, k, bytes(right[:AFTER]).partition(b"\n")[0])
+    yield from _split_many(right, line_no + k, n - k, after)
 
 
 def _overlong(line_no: int, kept: bytes, length: int, *, cut: bool = False) -> Chunk:

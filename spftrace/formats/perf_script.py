@@ -169,6 +169,7 @@ class PerfScriptParser(TraceTextParser):
         self._carry: tuple[int, Record] | None = None  # held back, frames maybe unfinished
         self._carry_rows: Any = None  # the same, as the fast path's 1-row table
         self._frame_end = 0  # line of the last frame taken
+        self._after = b""  # the start of the line after the chunk being fed (Chunk.after)
         self._next_line: int | None = None
         self._first = 1  # first line number of the chunk on the per-line path
         self._pending: list[Stat] = []  # header statistics
@@ -293,6 +294,7 @@ class PerfScriptParser(TraceTextParser):
         if self._next_line is not None and chunk.first_line_no < self._next_line:
             raise AssertionError("perf script chunks must be fed in input order")
         self._next_line = chunk.first_line_no + chunk.n_lines
+        self._after = chunk.after
         # stacks or sample events: the per-line path from then on (the scanner: tracepoints)
         fast = None
         if not self.stacks and chunk.n_lines >= self._VECTOR_MIN_LINES:
@@ -309,7 +311,9 @@ class PerfScriptParser(TraceTextParser):
         self._carry = self._carry_rows = None
         t: Any = out.rows  # a pyarrow Table (the seam types it as ArrowTable)
         n = t.num_rows
-        if n and t.column("line_no")[n - 1].as_py() == self._next_line - 1:
+        # held only if the next line may be a frame (else a 1-row chunk of the next batch)
+        may = callchain.may_continue(self._after, srcline=False)
+        if n and may and t.column("line_no")[n - 1].as_py() == self._next_line - 1:
             self._carry_rows, t = t.slice(n - 1), t.slice(0, n - 1)
         out.rows = _concat([*pieces, t])
         return out
@@ -346,7 +350,10 @@ class PerfScriptParser(TraceTextParser):
             self._carry = None
         last = first_line_no + len(lines) - 1
         if records and max(records[-1][0], self._frame_end) == last:
-            self._carry = records.pop()  # its frames may go on in the next chunk
+            rec = records[-1][1]
+            srcline = self._frame_end == last or (isinstance(rec, Sample) and rec.sample)
+            if callchain.may_continue(self._after, srcline=srcline):
+                self._carry = records.pop()  # its frames may go on in the next chunk
         out.rows = self.records_table(records)
         self._finish(out)
         return out
@@ -479,7 +486,9 @@ def _concat(tables: list[Any]) -> Any:
 
 #: chunks are parsed on another thread once the first one has fixed the layout: the
 #: compiled scanners outrun the Parquet writer on one thread (a second one gained ~5%
-#: for ~15 MB more peak memory: bench/RESULTS.md has the budget)
+#: for ~15 MB more peak memory: bench/RESULTS.md has the budget).  3 MiB chunks, not 2:
+#: a batch is one more chunk of every column the writer passes (a row group of 3, not 5):
+#: writer CPU -8 to -22 ms per 1M lines, same peak RSS; 4.5 MiB: no more, for 12 MB more
 SPEC = FormatSpec(
     FORMAT,
     TABLE,
@@ -487,5 +496,5 @@ SPEC = FormatSpec(
     sniff,
     parser=PerfScriptParser,
     threads=1,
-    chunk_bytes=2 << 20,
+    chunk_bytes=3 << 20,
 )

@@ -44,6 +44,10 @@ ERROR_MODES = ("strict", "skip")
 #: 1M-line ingest 0.66-0.72 s instead of 0.72-0.81 (bench/whole.py --base, 2 of 3
 #: pairs), at a peak RSS of 168 MB instead of 137 (32K rows: 150 MB, and no gain).
 #: A perf.data ingest's peak (batches of 16K rows) measured the same (221 MB, 1M samples).
+#: The rows counted are those behind the oldest job, which may be the row group being
+#: encoded: counted with them, the queue held one batch short of a row group (4 of
+#: 15K rows, where a group takes 5), and after each encoding the writer waited for the
+#: next batch (1-6 ms, 30 ms of a 1M-line ingest whose critical path it is).
 WRITE_QUEUE = 2
 QUEUE_ROWS = 64 * 1024
 READ_AHEAD = 2
@@ -139,8 +143,8 @@ def ingest_input(
         writes.append((wpool.submit(writer.append, table, prepared), n))
         while writes and writes[0][0].done():  # (its error, if any, raised here)
             writes.popleft()[0].result()
-        while len(writes) > WRITE_QUEUE and sum(k for _f, k in writes) > QUEUE_ROWS:
-            writes.popleft()[0].result()
+        while len(writes) > WRITE_QUEUE and sum(k for _f, k in writes) - writes[0][1] >= QUEUE_ROWS:
+            writes.popleft()[0].result()  # (the oldest: not done, maybe being encoded)
 
     def absorb(chunk: Chunk | None, out: Batch) -> None:
         out.check()
