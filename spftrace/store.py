@@ -88,6 +88,21 @@ def check_dataset_dir(path: Path) -> None:
         )
 
 
+def _idle_lock(lock: Path) -> int | None:
+    """The inode of a ``.lock`` already in a directory without a marker when no process
+    holds it: the user's own file, not that of another spftrace creating a dataset there
+    or undoing its creation (those hold theirs while it is there without a marker)."""
+    try:
+        with lock.open("rb") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return None
+            return os.fstat(fh.fileno()).st_ino  # (closing unlocks)
+    except OSError:
+        return None
+
+
 class Dataset:
     """A dataset directory.  Opening checks the schema version.
 
@@ -105,6 +120,8 @@ class Dataset:
         self._create = create
         #: this object wrote the marker (and made the directory): undo_create may undo it
         self.created = self.made_dir = False
+        #: the inode of a ``.lock`` the user had in the directory before: undo keeps it
+        self._users_lock: int | None = None
         try:
             self._open(create)
         except OSError as exc:
@@ -119,18 +136,24 @@ class Dataset:
                     f"no dataset at {self.path}: ingest something first "
                     "(spftrace ingest FILE) or pass --data DIR"
                 )
-            made = not self.path.exists()
-            self.path.mkdir(parents=True, exist_ok=True)
             info = {"schema_version": SCHEMA_VERSION, "created_by": __version__}
-            try:
-                atomic_write(marker, (json.dumps(info) + "\n").encode(), durable=True)
-            except OSError as exc:
-                if made:
-                    with contextlib.suppress(OSError):
-                        self.path.rmdir()
-                raise SpftraceError(
-                    f"{self.path}: cannot create the dataset: {os_reason(exc)}"
-                ) from None
+            for again in (True, True, False):
+                made = not self.path.exists()
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._users_lock = _idle_lock(self.path / ".lock")
+                try:
+                    atomic_write(marker, (json.dumps(info) + "\n").encode(), durable=True)
+                    break
+                except OSError as exc:
+                    gone = isinstance(exc, FileNotFoundError) and not self.path.exists()
+                    if gone and again:  # an undone creation removed it after our mkdir
+                        continue
+                    if made:
+                        with contextlib.suppress(OSError):
+                            self.path.rmdir()
+                    raise SpftraceError(
+                        f"{self.path}: cannot create the dataset: {os_reason(exc)}"
+                    ) from None
             self.created, self.made_dir = True, self.made_dir or made
         try:
             info = json.loads(marker.read_text())
@@ -172,9 +195,11 @@ class Dataset:
                 same = False
             if same and (self.path / MARKER).exists():
                 return fh
-            fcntl.flock(fh, fcntl.LOCK_UN)
-            fh.close()
-            self._open(self._create)
+            try:  # holding it, so that the .lock found there is not taken for the user's
+                self._open(self._create)
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+                fh.close()
         raise SpftraceError(f"{self.path}: the dataset lock keeps being removed; try again")
 
     def undo_create(self) -> bool:
@@ -189,7 +214,10 @@ class Dataset:
             return False
         self._recover()  # staging left by the failed ingest
         (self.path / MARKER).unlink(missing_ok=True)
-        (self.path / ".lock").unlink(missing_ok=True)
+        lock = self.path / ".lock"
+        with contextlib.suppress(FileNotFoundError):
+            if os.stat(lock).st_ino != self._users_lock:
+                lock.unlink()
         self.created = False
         return True
 

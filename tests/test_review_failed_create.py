@@ -1,0 +1,84 @@
+"""Review of d755b40 (a failed ingest into a new --data leaves it as it was).
+
+Two holes: the undo unlinked a ``.lock`` the user had in the directory before (spftrace
+accepts a directory holding only a ``.lock`` as empty, since another spftrace may be
+creating a dataset there), and a creator that found the directory an undone creation
+was about to remove failed with "cannot create the dataset" when it went between its
+mkdir and its marker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import spftrace
+from spftrace import store
+from spftrace.store import MARKER, Dataset
+
+from .test_dataset_dirs import SEED
+from .test_failed_create import _ingest
+
+
+@pytest.mark.parametrize("name", ["bad.txt", "cut.dat"])
+def test_a_lock_file_the_user_had_stays(name: str, tmp_path: Path) -> None:
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / ".lock").write_bytes(b"the user's own lock file\n")
+    _ingest(tmp_path, name, data)
+    assert (data / ".lock").read_bytes() == b"the user's own lock file\n"
+    assert sorted(p.name for p in data.iterdir()) == [".lock"]
+
+
+def test_an_empty_lock_file_the_user_had_stays(tmp_path: Path) -> None:
+    data = tmp_path / "mine"
+    data.mkdir()
+    (data / ".lock").touch()
+    _ingest(tmp_path, "bad.txt", data)
+    assert sorted(p.name for p in data.iterdir()) == [".lock"]
+
+
+def test_the_lock_file_of_an_undone_creation_still_goes(tmp_path: Path) -> None:
+    """A guard for the fix above: the .lock a creator found is another spftrace's when
+    that one's undo had unlinked only the marker; it is unlinked next, and the .lock
+    the second one then locks is its own: its own undo removes it."""
+    data = tmp_path / "ds"
+    first = Dataset(data, create=True)
+    with first.locked():
+        (data / MARKER).unlink()  # the first one's undo, half done
+        second = Dataset(data, create=True)  # sees only the first one's .lock: creates
+        (data / ".lock").unlink()  # what the first one's undo unlinks last
+    with second.locked():
+        assert second.undo_create()
+    second.remove_made_dir()
+    assert list(data.iterdir()) == []
+
+
+def test_a_creator_racing_the_removal_of_an_undone_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The failed creator removes the directory it made after it released the lock; a
+    second ingest that had just found that directory (mkdir, exist_ok) must not fail
+    writing its marker into it: it makes the directory again."""
+    data = tmp_path / "ds"
+    failed = Dataset(data, create=True)
+    with failed.locked():
+        assert failed.undo_create()
+    real = store.atomic_write
+    raced: list[bool] = []
+
+    def removed_first(path: Path, blob: bytes, **kw: bool) -> None:
+        if not raced:
+            raced.append(True)
+            failed.remove_made_dir()  # runs between the other's mkdir and its marker
+            assert not data.exists()
+        real(path, blob, **kw)
+
+    monkeypatch.setattr(store, "atomic_write", removed_first)
+    ds = Dataset(data, create=True)
+    assert raced and (data / MARKER).is_file()
+    assert ds.made_dir  # it made the directory again: a failure of its own removes it
+    monkeypatch.undo()
+    spftrace.ingest([SEED], data=data)
+    assert sorted(spftrace.load(data).runs.run) == ["kernbench-x86-16cpu"]
