@@ -88,19 +88,35 @@ def check_dataset_dir(path: Path) -> None:
         )
 
 
-def _idle_lock(lock: Path) -> int | None:
-    """The inode of a ``.lock`` already in a directory without a marker when no process
-    holds it: the user's own file, not that of another spftrace creating a dataset there
-    or undoing its creation (those hold theirs while it is there without a marker)."""
+def _mkdir(path: Path) -> bool:
+    """``path`` made if missing (its parents too); True if this call made it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with lock.open("rb") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return None
-            return os.fstat(fh.fileno()).st_ino  # (closing unlocks)
-    except OSError:
-        return None
+        path.mkdir()
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+        return False
+    return True
+
+
+#: what a ``.lock`` spftrace made holds.  A directory holding only a ``.lock`` is taken
+#: as empty (another spftrace may be creating a dataset there), so it may be the user's
+#: own file: an undone creation (Dataset.undo_create) unlinks only a .lock holding this
+LOCK_MARK = b"spftrace dataset lock\n"
+
+
+def open_lock(path: Path) -> IO[str]:
+    """``path/.lock`` opened to be locked, made (holding LOCK_MARK) if missing."""
+    lock = path / ".lock"
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "wb") as made:
+            made.write(LOCK_MARK)
+    return lock.open("a")
 
 
 class Dataset:
@@ -120,8 +136,6 @@ class Dataset:
         self._create = create
         #: this object wrote the marker (and made the directory): undo_create may undo it
         self.created = self.made_dir = False
-        #: the inode of a ``.lock`` the user had in the directory before: undo keeps it
-        self._users_lock: int | None = None
         try:
             self._open(create)
         except OSError as exc:
@@ -138,9 +152,7 @@ class Dataset:
                 )
             info = {"schema_version": SCHEMA_VERSION, "created_by": __version__}
             for again in (True, True, False):
-                made = not self.path.exists()
-                self.path.mkdir(parents=True, exist_ok=True)
-                self._users_lock = _idle_lock(self.path / ".lock")
+                made = _mkdir(self.path)
                 try:
                     atomic_write(marker, (json.dumps(info) + "\n").encode(), durable=True)
                     break
@@ -184,7 +196,7 @@ class Dataset:
         makes it anew) and locks the new ``.lock``."""
         for _ in range(100):
             try:
-                fh = (self.path / ".lock").open("a")
+                fh = open_lock(self.path)
             except FileNotFoundError:  # the directory went with an undone creation
                 self._open(self._create)
                 continue
@@ -195,18 +207,16 @@ class Dataset:
                 same = False
             if same and (self.path / MARKER).exists():
                 return fh
-            try:  # holding it, so that the .lock found there is not taken for the user's
-                self._open(self._create)
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-                fh.close()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+            fh.close()
+            self._open(self._create)
         raise SpftraceError(f"{self.path}: the dataset lock keeps being removed; try again")
 
     def undo_create(self) -> bool:
         """The marker and ``.lock`` of a dataset this object created, if nothing was
         published in it: called holding the lock by an ingest that failed, so that a
         new ``--data`` directory is left as it was (missing or empty), not looking like
-        a dataset.  True if undone; ``remove_made_dir`` then removes a directory it made."""
+        a dataset, and removes the directory if it made it.  True if undone."""
         if not self.created:
             return False
         names = [p.name for p in self.path.iterdir()]
@@ -215,10 +225,15 @@ class Dataset:
         self._recover()  # staging left by the failed ingest
         (self.path / MARKER).unlink(missing_ok=True)
         lock = self.path / ".lock"
-        with contextlib.suppress(FileNotFoundError):
-            if os.stat(lock).st_ino != self._users_lock:
+        with contextlib.suppress(OSError), lock.open("rb") as fh:  # not the user's .lock
+            if fh.read(len(LOCK_MARK) + 1) == LOCK_MARK:
                 lock.unlink()
+        (self.path / ".lock-holder").unlink(missing_ok=True)  # ours: we hold the lock
         self.created = False
+        # still holding the lock: a writer that waited finds no directory, makes it and
+        # knows it did (removed after the lock, a waiter had found it and the last
+        # failing one left the empty directory behind)
+        self.remove_made_dir()
         return True
 
     def remove_made_dir(self) -> None:

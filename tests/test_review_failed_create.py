@@ -55,6 +55,23 @@ def test_the_lock_file_of_an_undone_creation_still_goes(tmp_path: Path) -> None:
     assert list(data.iterdir()) == []
 
 
+def test_two_failed_creations_leave_no_directory(tmp_path: Path) -> None:
+    """Two ingests into a new --data that both fail: the first made the directory and
+    removed it only after its lock, by when the second (which had waited) had made a
+    dataset in it again, not knowing it was new; its undo then left the directory."""
+    data = tmp_path / "ds"
+    first = Dataset(data, create=True)
+    second = Dataset(data, create=True)  # finds the first one's marker
+    assert first.made_dir and not second.created
+    with first.locked():
+        assert first.undo_create()
+    with second.locked():  # it waited: the creation was undone, so it creates
+        first.remove_made_dir()  # the first one's clean-up, while the second ingests
+        assert second.undo_create()
+    second.remove_made_dir()
+    assert not data.exists() and tmp_path.is_dir()
+
+
 def test_a_creator_racing_the_removal_of_an_undone_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -30,7 +30,7 @@ HOLDER = ".lock-holder"
 @contextlib.contextmanager
 def writer_lock(ds: Dataset, notify: Callable[[str], None]) -> Iterator[None]:
     """``ds.locked()``, telling ``notify`` who holds it if it is taken."""
-    with contextlib.suppress(FileNotFoundError), (ds.path / ".lock").open("a") as fh:
+    with contextlib.suppress(FileNotFoundError), (ds.path / ".lock").open("rb") as fh:
         try:  # (a creation undone meanwhile: ds.locked() opens the dataset again)
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.flock(fh, fcntl.LOCK_UN)
