@@ -99,3 +99,35 @@ def test_a_creator_racing_the_removal_of_an_undone_directory(
     monkeypatch.undo()
     spftrace.ingest([SEED], data=data)
     assert sorted(spftrace.load(data).runs.run) == ["kernbench-x86-16cpu"]
+
+
+def test_sigterm_mid_ingest_into_a_new_directory_leaves_none(tmp_path: Path) -> None:
+    """SIGTERM is the clean-up of Ctrl-C (cli.Terminated): into a new --data, nothing is
+    left, not even the directory (its parent, which existed, stays)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from .test_write_faults import TRACE
+
+    data = tmp_path / "ds"
+    with subprocess.Popen(
+        [sys.executable, "-m", "spftrace", "ingest", "-", "--data", str(data)],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    ) as proc:  # fmt: skip
+        assert proc.stdin is not None and proc.stderr is not None
+        proc.stdin.write(TRACE.read_bytes() * 20)  # a live producer: the pipe stays open
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while not (data.is_dir() and list(data.glob(".staging-*"))):
+            assert time.monotonic() < deadline and proc.poll() is None, "no ingest started"
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout=60)
+        finally:
+            proc.stdin.close()
+        err = proc.stderr.read().decode()
+    assert rc == 128 + signal.SIGTERM, err
+    assert not data.exists() and tmp_path.is_dir()
