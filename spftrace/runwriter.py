@@ -14,7 +14,7 @@ import re
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -136,6 +136,10 @@ class ParquetFileWriter:
 class _Open:
     writer: ParquetFileWriter
     path: Path
+    rows: int = 0
+    #: tables not yet written, fewer than WRITE_ROWS rows together (``_flush``)
+    pending: list[Any] = field(default_factory=list)
+    pending_rows: int = 0
 
 
 class RunWriter:
@@ -154,9 +158,6 @@ class RunWriter:
         self.staging = ds.path / f".staging-{self.id}"
         self._open: dict[str, _Open] = {}
         self._schemas: dict[str, Any] = {}
-        #: per table, the tables not yet written (fewer than WRITE_ROWS rows together)
-        #: and their rows: gathered on the caller's thread (``gather``)
-        self._pending: dict[str, tuple[list[Any], int]] = {}
         #: writes come from the ingest's writer thread; an abort (Ctrl-C, SIGTERM in the
         #: main thread) waits for the write in progress and refuses later ones, so that
         #: no staged file is made after they were removed
@@ -254,56 +255,32 @@ class RunWriter:
 
     def append(self, table: str, rows: Any) -> None:
         """Append a Table from ``prepare`` (None: nothing) to the table's file."""
-        due, group = self.gather(table, rows)
-        if due:
-            self.write_group(table, group)
-
-    def gather(self, table: str, rows: Any) -> tuple[bool, Any]:
-        """Add a Table from ``prepare`` (None: nothing) to the table's rows waiting,
-        on the caller's thread: ``(due, group)``, due when ``write_group(table,
-        group)`` is to follow, group a Table of WRITE_ROWS rows or more (their row
-        group) or None (the table's first rows: its file is made, as it always was,
-        when they come; the rows wait).
-
-        A parser's batch is one chunk's rows (~21k perf script lines): written one by
-        one they made 70 row groups of 15k rows for 1M lines, and the writer spent a
-        third more time on them (0.35 s of CPU instead of 0.25 s, bench/whole.py's
-        input).  The batches are gathered and concatenated here, not on the writer
-        thread, which then runs only ``write_group`` (one job a row group, not one a
-        batch): it is the ingest's critical path and waits for the GIL each time it
-        runs Python (bench/PARQUET.md, 2026-12-08 wgil)."""
-        new = table not in self._pending
-        tables, n = self._pending.setdefault(table, ([], 0))
-        if rows is not None:
-            if not rows.schema.equals(self.schema(table), check_metadata=False):
-                raise ValueError(f"table schema does not match the file's:\n{rows.schema}")
-            tables.append(rows)
-            n += rows.num_rows
-            self._pending[table] = (tables, n)
-        if n >= WRITE_ROWS:
-            return True, self._take(table)
-        return new, None
-
-    def _take(self, table: str) -> Any:
-        """The table's rows waiting, as one Table (None for none); none wait after."""
-        import pyarrow as pa
-
-        tables, _n = self._pending.get(table, ([], 0))
-        if not tables:
-            return None
-        self._pending[table] = ([], 0)
-        return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
-
-    def write_group(self, table: str, group: Any) -> None:
-        """Write a Table from ``gather`` as a row group (None: only make the table's
-        file).  The ingest's writer thread runs this, and an abort waits for it."""
         with self._lock:
             if self._aborted:
                 return
             with self._io():
-                o = self._file(table)
-                if group is not None:
-                    o.writer.write_table(group, row_group_size=ROW_GROUP)
+                o = self._file(table)  # (made for no rows too, as it always was)
+            if rows is None:
+                return
+            o.pending.append(rows)
+            o.pending_rows += rows.num_rows
+            o.rows += rows.num_rows
+            if o.pending_rows >= WRITE_ROWS:
+                self._flush(o)
+
+    def _flush(self, o: _Open) -> None:
+        """Write the pending tables as whole row groups.  A parser's batch is one
+        chunk's rows (~7k perf script lines); written one by one they made 70 row
+        groups of 15k rows for 1M lines, and the writer spent a third more time on
+        them (0.35 s of CPU instead of 0.25 s, measured in bench/whole.py's input)."""
+        import pyarrow as pa
+
+        if not o.pending:
+            return
+        table = o.pending[0] if len(o.pending) == 1 else pa.concat_tables(o.pending)
+        o.pending, o.pending_rows = [], 0
+        with self._io():
+            o.writer.write_table(table, row_group_size=ROW_GROUP)
 
     def _staged(self, name: str) -> Path:
         return self.staging.with_name(f"{self.staging.name}.{name}")
@@ -354,9 +331,8 @@ class RunWriter:
         hashing.start()
         try:
             with self._io():
-                for t, o in self._open.items():
-                    if (rest := self._take(t)) is not None:
-                        o.writer.write_table(rest, row_group_size=ROW_GROUP)
+                for o in self._open.values():
+                    self._flush(o)
                     o.writer.close()
                 hashing.join()
                 record = manifest_for(files, self.run, self.first_input, heads)

@@ -34,23 +34,21 @@ from ..store import RunWriter
 from .inputs import Input
 
 ERROR_MODES = ("strict", "skip")
-#: row groups waiting for the writer thread (gathered from the batches on this thread,
-#: RunWriter.gather): more than WRITE_QUEUE of them, holding QUEUE_ROWS rows or more
-#: behind the oldest job, and the ingest waits: one row group is encoded while the
-#: next one waits, whole, and the one after is gathered.  History: the writer thread
-#: once took every batch and gathered them itself, so most of its jobs were instant
-#: appends and one in several a row group's encoding (~20 ms for 64K text rows);
-#: bounded at two batches, the parser stopped for each such encoding, and slept
+#: batches waiting for the writer thread: more than WRITE_QUEUE of them, holding more
+#: than QUEUE_ROWS rows together, and the ingest waits.  Rows, not only batches: the
+#: writer encodes WRITE_ROWS rows at a time (runwriter.py), so most of its jobs are
+#: instant appends and one in several is a row group's encoding (~20 ms for 64K text
+#: rows); bounded at two batches, the parser stopped for each such encoding, and slept
 #: 0.17-0.44 s of a 1M-line ingest (/proc/.../schedstat: neither thread was busy all
-#: the time).  Room for one row group's rows let it go on parsing meanwhile: whole
+#: the time).  Room for one row group's rows lets it go on parsing meanwhile: whole
 #: 1M-line ingest 0.66-0.72 s instead of 0.72-0.81 (bench/whole.py --base, 2 of 3
 #: pairs), at a peak RSS of 168 MB instead of 137 (32K rows: 150 MB, and no gain).
 #: A perf.data ingest's peak (batches of 16K rows) measured the same (221 MB, 1M samples).
 #: The rows counted are those behind the oldest job, which may be the row group being
-#: encoded: counted with them, the queue held one batch short of a row group, and
-#: after each encoding the writer waited for the next batch (1-6 ms, 30 ms of a
-#: 1M-line ingest whose critical path it is).
-WRITE_QUEUE = 1
+#: encoded: counted with them, the queue held one batch short of a row group (4 of
+#: 15K rows, where a group takes 5), and after each encoding the writer waited for the
+#: next batch (1-6 ms, 30 ms of a 1M-line ingest whose critical path it is).
+WRITE_QUEUE = 2
 QUEUE_ROWS = 64 * 1024
 READ_AHEAD = 2
 #: the lines from a suspect line on that are sniffed for another format (few: the
@@ -139,15 +137,12 @@ def ingest_input(
     writes: deque[tuple[Future[None], int]] = deque()  # (job, its rows)
 
     def write(table: str, rows: object) -> None:
-        # the row group is put together here: the writer thread (the busiest) only
-        # encodes, one job a row group
-        due, group = writer.gather(table, writer.prepare(table, rows, s.input))
+        # the table is put together here: the writer thread (the busiest) only encodes
+        prepared = writer.prepare(table, rows, s.input)
+        n = 0 if prepared is None else int(prepared.num_rows)
+        writes.append((wpool.submit(writer.append, table, prepared), n))
         while writes and writes[0][0].done():  # (its error, if any, raised here)
             writes.popleft()[0].result()
-        if not due:
-            return
-        n = 0 if group is None else int(group.num_rows)
-        writes.append((wpool.submit(writer.write_group, table, group), n))
         while len(writes) > WRITE_QUEUE and sum(k for _f, k in writes) - writes[0][1] >= QUEUE_ROWS:
             writes.popleft()[0].result()  # (the oldest: not done, maybe being encoded)
 
