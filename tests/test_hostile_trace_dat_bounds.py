@@ -293,20 +293,39 @@ def dense(ts: int) -> bytes:
     return (struct.pack("<QQ", ts, len(body)) + body).ljust(PAGE, b"\0")
 
 
-def test_3000_compressed_cpus_of_small_records_in_bounded_memory(tmp_path: Path) -> None:
+def test_3000_compressed_cpus_of_small_records_are_refused_in_one_line(tmp_path: Path) -> None:
     """3,000 zstd CPUs, each one chunk of 16 pages of 340 records (16,320,000 records
     in a 400 kB file): each CPU's chunk (64 KiB, its share) was inflated and held
     whole, and all its 5,440 records walked, while they waited for the merge:
-    188 MiB of chunks and 653 MB of waiting records, peak RSS 1.9 GB.  A chunk
-    longer than the stream's piece (one page here) is now inflated again for each
-    piece of it: 207 MB, every record stored."""
+    188 MiB of chunks and 653 MB of waiting records, peak RSS 1.9 GB.  Inflating the
+    chunk again for each one-page piece of it took 207 MB but 16 times the inflating
+    (a hostile file's time grew without bound); inflated once and held, the 188 MiB
+    of chunks took 402 MB.  Past REST_MAX (64 MiB: 1,024 such CPUs) of chunks held
+    at once the file is refused in one line, before anything is stored."""
     cpus, pages = 3000, 16
     src = tmp_path / "z.dat"
     src.write_bytes(zstd_v7(cpus, b"".join(dense(1000 + p) for p in range(pages))))
     assert src.stat().st_size < 500_000
     code, err, peak = ingest_peak(tmp_path, src)
-    assert code == 0, err
+    assert code == 1, err
+    assert err.strip().splitlines() == [
+        f"error: {src}: 3000 compressed CPU streams of chunks up to 65536 bytes, read "
+        "4096 bytes at a time, would hold more inflated chunks at once than spftrace "
+        "holds (67108864 bytes)"
+    ]
     assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
+    assert not (tmp_path / "ds").exists()
+
+
+def test_1024_compressed_cpus_of_small_records_read_once(tmp_path: Path) -> None:
+    """1,024 such CPUs (pieces of 2 pages: 67108864 // 6144 = 10922) hold 64 MiB of
+    chunks, REST_MAX: read, every record stored (a chunk inflated once:
+    test_review_trace_dat.py counts it)."""
+    cpus, pages = 1024, 16
+    src = tmp_path / "z.dat"
+    src.write_bytes(zstd_v7(cpus, b"".join(dense(1000 + p) for p in range(pages))))
+    code, err, _peak = ingest_peak(tmp_path, src)
+    assert code == 0, err
     got = json.loads(
         spftrace.query(
             "SELECT count(*) AS n, count(DISTINCT cpu) AS c, min(ts) AS lo, max(ts) AS hi "
@@ -351,9 +370,9 @@ def test_64_cpus_of_small_records_in_bounded_memory(tmp_path: Path) -> None:
 
 
 def test_4096_compressed_cpus_read() -> None:
-    """Refused while every CPU's chunk was held at once (4,096 of 16 pages: 256 MiB);
-    a chunk is now held a piece at a time, so Linux's 4,096 (and up to NR_CPUS 8,192)
-    compressed CPUs read: one record each."""
+    """Refused while every CPU's chunk was counted as held at once (4,096 of 16
+    pages: 256 MiB); only chunks longer than a piece are held, so Linux's 4,096
+    compressed CPUs of one-page chunks read: one record each."""
     cpus = 4096
     got = rows(zstd_v7(cpus, full(1000)))
     assert sorted(r["cpu"] for r in got) == list(range(cpus))
