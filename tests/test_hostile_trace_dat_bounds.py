@@ -23,7 +23,7 @@ import zstandard
 
 import spftrace
 from spftrace.errors import SpftraceError
-from spftrace.formats.trace_dat import budget, read_trace_dat
+from spftrace.formats.trace_dat import budget, merge, read_trace_dat
 
 from .helpers import traced_peak
 
@@ -389,6 +389,29 @@ def test_a_chunk_longer_than_a_piece_is_read_in_pieces() -> None:
     assert sorted((r["ts"], r["cpu"]) for r in got) == sorted(
         (1000 + p, c) for p in pages for c in range(300)
     )
+
+
+def test_rows_waiting_for_a_batch_are_kept_in_few_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2,000 CPUs of a record in each of their two pages (times 1000 + cpu, then
+    10^9 + cpu): a round emits a record or two, and each round's rows were a part of
+    their own, every part looked at again each round (1,024 zstd CPUs of five chunks
+    of empty pages: 37 s for 10,240 rows).  Batches of 1,000 rows were taken from
+    1,000 parts; the parts are joined past 64."""
+    seen: list[int] = []
+    real = merge.take_rows
+
+    def probe(pend: list[tuple[object, ...]], k: int) -> object:
+        seen.append(len(pend))
+        return real(pend, k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(merge, "take_rows", probe)
+    src = tmp_path / "many.dat"
+    many_cpus(src, 2000, 2)
+    out = list(read_trace_dat(io.BytesIO(src.read_bytes()), source="t.dat", batch_rows=1000))
+    assert sum(b.records for b in out) == 4000
+    assert seen and max(seen) <= 65, seen
 
 
 def random_cpus(seed: int, cpus: int, pages: int) -> tuple[bytes, list[tuple[int, int, int]]]:

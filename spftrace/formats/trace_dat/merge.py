@@ -326,10 +326,16 @@ class DatReader:
             if parts:
                 pend.append(merge_parts(parts, drop=True))
                 n_pend += len(pend[-1][0])
+                if len(pend) > 64:
+                    # a part a round: rounds of a record or two each (1,024 CPUs of
+                    # empty pages) made the loops over pend quadratic (37 s for 10,240
+                    # rows); a join copies the waiting rows, under a batch, once in 64
+                    pend = [tuple(np.concatenate([p[k] for p in pend]) for k in range(5))]
             while n_pend >= self.batch_rows:
                 take, pend, n_pend = take_rows(pend, self.batch_rows)
                 yield self._batch(take)
-            pend = [own(p) for p in pend]
+                if pend:  # the rest of a part take_rows split, a view of it
+                    pend[0] = own(pend[0])
             self._gc(pend)
             if n_pend and self.held > HOLD_MAX // 2 and self._gc(pend, force=True):
                 # the rows waiting for a full batch keep whole pieces: one record a
