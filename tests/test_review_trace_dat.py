@@ -1,5 +1,7 @@
 """Review of 404a08b and 4ff9c8e (sub-buffer sizes; a compressed CPU holds one piece
-of its chunk at a time).  Both tests fail: bugs reported, not fixed here.
+of its chunk at a time).  Both failed on 4ff9c8e; fixed by 763ccdd (a chunk inflated
+once and held, within budget.REST_MAX; compressed CPUs x a sub-buffer each and its
+records' index past budget.LEAST_MAX refused in one line).
 
 A chunk longer than its CPU's piece is inflated again, whole, for each piece of it: up
 to 16 times (a 16-page chunk, pieces of one page past ~2,700 CPUs).  Memory is bounded,
