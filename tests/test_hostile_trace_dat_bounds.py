@@ -23,7 +23,7 @@ import zstandard
 
 import spftrace
 from spftrace.errors import SpftraceError
-from spftrace.formats.trace_dat import budget, read_trace_dat
+from spftrace.formats.trace_dat import budget, merge, read_trace_dat
 
 from .helpers import traced_peak
 
@@ -293,20 +293,39 @@ def dense(ts: int) -> bytes:
     return (struct.pack("<QQ", ts, len(body)) + body).ljust(PAGE, b"\0")
 
 
-def test_3000_compressed_cpus_of_small_records_in_bounded_memory(tmp_path: Path) -> None:
+def test_3000_compressed_cpus_of_small_records_are_refused_in_one_line(tmp_path: Path) -> None:
     """3,000 zstd CPUs, each one chunk of 16 pages of 340 records (16,320,000 records
     in a 400 kB file): each CPU's chunk (64 KiB, its share) was inflated and held
     whole, and all its 5,440 records walked, while they waited for the merge:
-    188 MiB of chunks and 653 MB of waiting records, peak RSS 1.9 GB.  A chunk
-    longer than the stream's piece (one page here) is now inflated again for each
-    piece of it: 207 MB, every record stored."""
+    188 MiB of chunks and 653 MB of waiting records, peak RSS 1.9 GB.  Inflating the
+    chunk again for each one-page piece of it took 207 MB but 16 times the inflating
+    (a hostile file's time grew without bound); inflated once and held, the 188 MiB
+    of chunks took 402 MB.  Past REST_MAX (64 MiB: 1,024 such CPUs) of chunks held
+    at once the file is refused in one line, before anything is stored."""
     cpus, pages = 3000, 16
     src = tmp_path / "z.dat"
     src.write_bytes(zstd_v7(cpus, b"".join(dense(1000 + p) for p in range(pages))))
     assert src.stat().st_size < 500_000
     code, err, peak = ingest_peak(tmp_path, src)
-    assert code == 0, err
+    assert code == 1, err
+    assert err.strip().splitlines() == [
+        f"error: {src}: 3000 compressed CPU streams of chunks up to 65536 bytes, read "
+        "4096 bytes at a time, would hold more inflated chunks at once than spftrace "
+        "holds (67108864 bytes)"
+    ]
     assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
+    assert not (tmp_path / "ds").exists()
+
+
+def test_1024_compressed_cpus_of_small_records_read_once(tmp_path: Path) -> None:
+    """1,024 such CPUs (pieces of 2 pages: 67108864 // 6144 = 10922) hold 64 MiB of
+    chunks, REST_MAX: read, every record stored (a chunk inflated once:
+    test_review_trace_dat.py counts it)."""
+    cpus, pages = 1024, 16
+    src = tmp_path / "z.dat"
+    src.write_bytes(zstd_v7(cpus, b"".join(dense(1000 + p) for p in range(pages))))
+    code, err, _peak = ingest_peak(tmp_path, src)
+    assert code == 0, err
     got = json.loads(
         spftrace.query(
             "SELECT count(*) AS n, count(DISTINCT cpu) AS c, min(ts) AS lo, max(ts) AS hi "
@@ -351,9 +370,9 @@ def test_64_cpus_of_small_records_in_bounded_memory(tmp_path: Path) -> None:
 
 
 def test_4096_compressed_cpus_read() -> None:
-    """Refused while every CPU's chunk was held at once (4,096 of 16 pages: 256 MiB);
-    a chunk is now held a piece at a time, so Linux's 4,096 (and up to NR_CPUS 8,192)
-    compressed CPUs read: one record each."""
+    """Refused while every CPU's chunk was counted as held at once (4,096 of 16
+    pages: 256 MiB); only chunks longer than a piece are held, so Linux's 4,096
+    compressed CPUs of one-page chunks read: one record each."""
     cpus = 4096
     got = rows(zstd_v7(cpus, full(1000)))
     assert sorted(r["cpu"] for r in got) == list(range(cpus))
@@ -370,6 +389,29 @@ def test_a_chunk_longer_than_a_piece_is_read_in_pieces() -> None:
     assert sorted((r["ts"], r["cpu"]) for r in got) == sorted(
         (1000 + p, c) for p in pages for c in range(300)
     )
+
+
+def test_rows_waiting_for_a_batch_are_kept_in_few_parts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """2,000 CPUs of a record in each of their two pages (times 1000 + cpu, then
+    10^9 + cpu): a round emits a record or two, and each round's rows were a part of
+    their own, every part looked at again each round (1,024 zstd CPUs of five chunks
+    of empty pages: 37 s for 10,240 rows).  Batches of 1,000 rows were taken from
+    1,000 parts; the parts are joined past 64."""
+    seen: list[int] = []
+    real = merge.take_rows
+
+    def probe(pend: list[tuple[object, ...]], k: int) -> object:
+        seen.append(len(pend))
+        return real(pend, k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(merge, "take_rows", probe)
+    src = tmp_path / "many.dat"
+    many_cpus(src, 2000, 2)
+    out = list(read_trace_dat(io.BytesIO(src.read_bytes()), source="t.dat", batch_rows=1000))
+    assert sum(b.records for b in out) == 4000
+    assert seen and max(seen) <= 65, seen
 
 
 def random_cpus(seed: int, cpus: int, pages: int) -> tuple[bytes, list[tuple[int, int, int]]]:

@@ -62,7 +62,10 @@ def read_trace_dat(
             reader = DatReader(stream, hdr, batch_rows=batch_rows, use_native=use_native)
         except DatError as err:
             raise SpftraceError(f"{source}: {err}") from None
-        yield from reader.batches()
+        try:
+            yield from reader.batches()
+        except DatError as err:  # merge.DatLimit: the file would hold too much at once
+            raise SpftraceError(f"{source}: {err}") from None
     finally:
         if owned is not None:
             owned.close()

@@ -20,6 +20,18 @@ HOLD_MAX = 64 << 20
 HOLD_FACTOR = 6
 #: pages of one compressed chunk that are always accepted (trace-cmd writes 10)
 CHUNK_PAGES = 16
+#: the least all compressed streams hold at once, a sub-buffer each and its records'
+#: index (HOLD_FACTOR bytes a byte): past it the file is refused.  256 zstd CPUs of
+#: one dense 512 KiB sub-buffer (a 28 kB file) took 668 MB of peak RSS; 4,096 CPUs
+#: of 4 KiB pages hold 96 MiB
+LEAST_MAX = 2 * HOLD_MAX
+#: the inflated chunks that compressed streams hold while they read them a piece at
+#: a time (a chunk longer than its stream's piece, inflated once): past it the file
+#: is refused.  Inflating the chunk again for each piece (up to 16 times) made 4,096
+#: zstd CPUs of a 670 kB file take 21 s of CPU, and the time grew with the file; a
+#: streaming zstd decompressor holds ~200 KB, more than the chunk.  1,536 CPUs of
+#: 16-page chunks, 2,457 of trace-cmd's 10-page chunks
+REST_MAX = HOLD_MAX
 
 
 def piece_size(page_size: int, streams: int) -> int:
@@ -31,6 +43,6 @@ def piece_size(page_size: int, streams: int) -> int:
 
 def chunk_limit(page_size: int, streams: int) -> int:
     """The most one compressed chunk may inflate to: a stream's piece, but at least
-    CHUNK_PAGES pages, at most BLOCK_MAX.  A chunk is inflated whole, one at a time;
-    one longer than a piece is inflated again for each piece of it (merge._pieces)."""
+    CHUNK_PAGES pages, at most BLOCK_MAX.  A chunk is inflated whole, once; one longer
+    than a piece is held while its pieces are read, within REST_MAX (merge._pieces)."""
     return min(BLOCK_MAX, max(piece_size(page_size, streams), CHUNK_PAGES * page_size))

@@ -27,13 +27,20 @@ from ..events_table import build_events_table
 from ..kallsyms import tep_symbols
 from ..tracefs_format import FormatError, Records, parse_formats, parse_header_page
 from ..tracefs_rows import EventDecoder
-from .budget import HOLD_MAX, chunk_limit, piece_size
+from .budget import HOLD_FACTOR, HOLD_MAX, LEAST_MAX, REST_MAX, chunk_limit, piece_size
 from .fields import _cmdlines, _lstrip, _read_uint
 from .header import Buffer, CpuData, DatError, DatHeader, Source, chunks, decompress
 from .ring import walk_pages
 from .rounds import cap_cuts, compact, merge_parts, own, take_rows
 
 U64 = np.uint64
+
+
+class DatLimit(DatError):
+    """The file would make the merge hold more than it may: it is refused whole, not
+    a CPU named damaged (its records would be lost)."""
+
+
 _EMPTY = (
     np.zeros(0, np.uint64),
     np.zeros(0, np.uint64),
@@ -77,6 +84,7 @@ class DatReader:
         self.next_blob = 0
         self.kept = 0
         self.held = self.kept_bytes = 0  # bytes of the blobs; of those kept by the last _gc
+        self.rest = 0  # bytes of the inflated chunks held while read a piece at a time
         try:
             ph = parse_header_page(self.td.header_page)
             self.long_size = ph.commit.size
@@ -99,15 +107,25 @@ class DatReader:
         ]
         if any(b.latency for b in hdr.buffers):
             self.notes.append("latency (text) buffers are not read")
+        zipped = [s for s in self.streams if s.buffer.compressed]
+        least = sum(s.page_size * HOLD_FACTOR for s in zipped)
+        if least > LEAST_MAX:
+            raise DatLimit(
+                f"{len(zipped)} compressed CPU streams of sub-buffers up to "
+                f"{max(s.page_size for s in zipped)} bytes would hold at least {least} "
+                f"bytes at once (a sub-buffer each and its records), more than spftrace "
+                f"holds ({LEAST_MAX})"
+            )
 
     # -- reading one CPU -----------------------------------------------------------------
     def _pieces(self, b: Buffer, c: CpuData, streams: int) -> Iterator[bytes]:
         """The CPU's data, ``piece_size`` bytes at a time, in its buffer's pages: a v7
         buffer's own sub-buffer size (16 KiB sub-buffers read as 4 KiB pages were all
-        damaged pages).  A compressed chunk longer than a piece is inflated again for
-        each piece of it, not held whole while that piece's records wait: 3,000 CPUs
-        of 16-page chunks of 12-byte records held 188 MiB of chunks and the 16M
-        records walked from them at once (1.9 GB peak RSS)."""
+        damaged pages).  A compressed chunk is inflated once; one longer than a piece
+        is held while its pieces are read, but only that piece is walked (3,000 CPUs
+        of 16-page chunks of 12-byte records walked all 16M records at once: 1.9 GB
+        peak RSS), and the chunks held together stay within REST_MAX (inflating a
+        chunk again for each piece made 4,096 CPUs of a 670 kB file take 21 s)."""
         ps = b.page_size or self.td.page_size
         piece = piece_size(ps, streams)
         if b.compressed:
@@ -115,11 +133,23 @@ class DatReader:
                 raise DatError(f"buffer {b.name!r} is compressed but no compression is named")
             name, limit = self.hdr.compression[0], chunk_limit(ps, streams)
             for at, zsize, size in chunks(self.src, self.hdr, c):
-                for lo in range(0, max(size, 1), piece):
-                    part = decompress(name, self.src.read(at, zsize), size, limit)
-                    if size > piece:
-                        part = part[lo : lo + piece]  # not the whole chunk, while suspended
-                    yield part
+                if size <= piece:
+                    yield decompress(name, self.src.read(at, zsize), size, limit)
+                    continue
+                if size <= limit and self.rest + size > REST_MAX:
+                    raise DatLimit(
+                        f"{len(self.streams)} compressed CPU streams of chunks up to "
+                        f"{limit} bytes, read {piece} bytes at a time, would hold more "
+                        f"inflated chunks at once than spftrace holds ({REST_MAX} bytes)"
+                    )
+                whole = decompress(name, self.src.read(at, zsize), size, limit)
+                self.rest += size
+                try:
+                    for lo in range(0, size, piece):
+                        yield whole[lo : lo + piece]  # a copy: the blob outlives the chunk
+                finally:
+                    self.rest -= size
+                del whole
             return
         if c.size < ps:
             self.notes.append(f"CPU {c.cpu} has {c.size} bytes of data, less than one page ({ps})")
@@ -146,6 +176,8 @@ class DatReader:
         except StopIteration:
             s.exhausted = True
             return
+        except DatLimit:
+            raise
         except DatError as err:
             self.notes.append(f"CPU {s.cpu.cpu} of buffer {s.buffer.name!r}: {err}")
             self.counts["records_damaged"] = self.counts.get("records_damaged", 0) + 1
@@ -294,10 +326,16 @@ class DatReader:
             if parts:
                 pend.append(merge_parts(parts, drop=True))
                 n_pend += len(pend[-1][0])
+                if len(pend) > 64:
+                    # a part a round: rounds of a record or two each (1,024 CPUs of
+                    # empty pages) made the loops over pend quadratic (37 s for 10,240
+                    # rows); a join copies the waiting rows, under a batch, once in 64
+                    pend = [tuple(np.concatenate([p[k] for p in pend]) for k in range(5))]
             while n_pend >= self.batch_rows:
                 take, pend, n_pend = take_rows(pend, self.batch_rows)
                 yield self._batch(take)
-            pend = [own(p) for p in pend]
+                if pend:  # the rest of a part take_rows split, a view of it
+                    pend[0] = own(pend[0])
             self._gc(pend)
             if n_pend and self.held > HOLD_MAX // 2 and self._gc(pend, force=True):
                 # the rows waiting for a full batch keep whole pieces: one record a
