@@ -88,6 +88,15 @@ def ingest_peak(tmp_path: Path, src: Path) -> tuple[int, str, float]:
     return proc.returncode, proc.stderr.decode(), int(rss.read_text()) / 1024
 
 
+def bounded_ingest(tmp_path: Path, src: Path, sql: str) -> object:
+    """``spftrace ingest SRC`` into a new dataset, which must succeed under
+    RSS_BOUND_MB; then SQL's one row over it, as JSON."""
+    code, err, peak = ingest_peak(tmp_path, src)
+    assert code == 0, err
+    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
+    return json.loads(spftrace.query(sql, data=tmp_path / "ds", fmt="json"))
+
+
 def rows(raw: bytes) -> list[dict[str, object]]:
     return [
         r for b in read_trace_dat(io.BytesIO(raw), source="t.dat") for r in b.events.to_pylist()
@@ -141,15 +150,10 @@ def test_512_cpus_of_1_mib_pages_in_bounded_memory(tmp_path: Path) -> None:
             f.seek(data_at + c * big)
             f.write(page(1000 + c, 100 + c))
         f.truncate(data_at + cpus * big)
-    code, err, peak = ingest_peak(tmp_path, src)
-    assert code == 0, err
-    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
-    got = json.loads(
-        spftrace.query(
-            "SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi, min(tid) AS t FROM events",
-            data=tmp_path / "ds",
-            fmt="json",
-        )
+    got = bounded_ingest(
+        tmp_path,
+        src,
+        "SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi, min(tid) AS t FROM events",
     )
     assert got == {"n": cpus, "lo": 1000, "hi": 1000 + cpus - 1, "t": 100}
 
@@ -179,15 +183,8 @@ def test_256_cpus_in_bounded_memory(tmp_path: Path) -> None:
     src = tmp_path / "many.dat"
     cpus = 256
     many_cpus(src, cpus, 256)
-    code, err, peak = ingest_peak(tmp_path, src)
-    assert code == 0, err
-    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
-    got = json.loads(
-        spftrace.query(
-            "SELECT count(*) AS n, count(DISTINCT cpu) AS c FROM events",
-            data=tmp_path / "ds",
-            fmt="json",
-        )
+    got = bounded_ingest(
+        tmp_path, src, "SELECT count(*) AS n, count(DISTINCT cpu) AS c FROM events"
     )
     assert got == {"n": 2 * cpus, "c": cpus}
 
@@ -207,15 +204,8 @@ def test_one_record_a_page_in_bounded_memory(tmp_path: Path) -> None:
             f.seek(data_at + p * PAGE)
             f.write(page(1000 + p, 9))
         f.truncate(data_at + pages * PAGE)
-    code, err, peak = ingest_peak(tmp_path, src)
-    assert code == 0, err
-    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
-    got = json.loads(
-        spftrace.query(
-            "SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi FROM events",
-            data=tmp_path / "ds",
-            fmt="json",
-        )
+    got = bounded_ingest(
+        tmp_path, src, "SELECT count(*) AS n, min(ts) AS lo, max(ts) AS hi FROM events"
     )
     assert got == {"n": pages, "lo": 1000, "hi": 1000 + pages - 1}
 
@@ -356,15 +346,8 @@ def test_64_cpus_of_small_records_in_bounded_memory(tmp_path: Path) -> None:
         one = b"".join(dense(1000 + p) for p in range(pages))
         for _c in range(cpus):
             f.write(one)
-    code, err, peak = ingest_peak(tmp_path, src)
-    assert code == 0, err
-    assert peak < RSS_BOUND_MB, f"peak RSS {peak:.0f} MB"
-    got = json.loads(
-        spftrace.query(
-            "SELECT count(*) AS n, count(DISTINCT cpu) AS c FROM events",
-            data=tmp_path / "ds",
-            fmt="json",
-        )
+    got = bounded_ingest(
+        tmp_path, src, "SELECT count(*) AS n, count(DISTINCT cpu) AS c FROM events"
     )
     assert got == {"n": cpus * pages * 340, "c": cpus}
 

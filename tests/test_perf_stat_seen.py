@@ -57,19 +57,27 @@ def test_each_events_first_row_in_row_order() -> None:
     assert d["pairs_distinct"] is True
 
 
+def _scan_second_dropped(first: str, second: str, third: str) -> dict[str, Any]:
+    """Scan three counter lines with a wrapped "( +- x% )" line after the second:
+    that line amends the second row, so the scanner leaves both to the per-line
+    path (kinds 1, 0, 0, 1)."""
+    d = _scan(
+        [first, second, "                                                  ( +-  1.23% )", third]
+    )
+    assert np.frombuffer(d["kind"], np.uint8).tolist() == [1, 0, 0, 1]
+    return d
+
+
 @needs_core
 def test_a_row_dropped_again_is_no_events_first_row() -> None:
     # a row followed by a wrapped "( +- x% )" line is left to the per-line path
     # (that line amends it): the scanner drops it, and page-faults' first row is
     # then the one on the last line (row 1)
-    lines = [
+    d = _scan_second_dropped(
         _human("1.001000000", 0, "cpu-clock"),
         _human("1.001000000", 0, "page-faults"),
-        "                                                  ( +-  1.23% )",
         _human("1.001000000", 1, "page-faults"),
-    ]
-    d = _scan(lines)
-    assert np.frombuffer(d["kind"], np.uint8).tolist() == [1, 0, 0, 1]
+    )
     assert _firsts(d) == [0, 1]
 
 
@@ -88,14 +96,11 @@ def test_a_key_twice_at_one_time_is_not_distinct() -> None:
 def test_a_dropped_row_at_a_new_time_leaves_the_old_times_keys() -> None:
     # rows: cpu-clock CPU0 at 1.001, then (its row dropped) the same at 2.002, then
     # cpu-clock CPU0 at 1.001 again: the kept rows repeat a key at one time
-    lines = [
+    d = _scan_second_dropped(
         _human("1.001000000", 0, "cpu-clock"),
         _human("2.002000000", 0, "cpu-clock"),
-        "                                                  ( +-  1.23% )",
         _human("1.001000000", 0, "cpu-clock"),
-    ]
-    d = _scan(lines)
-    assert np.frombuffer(d["kind"], np.uint8).tolist() == [1, 0, 0, 1]
+    )
     assert d["pairs_distinct"] is False
 
 
