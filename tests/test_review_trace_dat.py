@@ -32,7 +32,7 @@ from .test_hostile_trace_dat_bounds import (
 
 def test_a_chunk_is_inflated_about_once(monkeypatch: pytest.MonkeyPatch) -> None:
     cpus, pages = 1024, 16
-    # 64 MiB / (6 x 1,024) = 10,922 bytes a CPU: pieces of 2 pages, a chunk is 8 pieces
+    # 48 MiB / (6 x 1,024) = 8,192 bytes a CPU: pieces of 2 pages, a chunk is 8 pieces
     assert budget.piece_size(PAGE, cpus) == 2 * PAGE
     inflated: list[int] = []
     real = header.inflate

@@ -12,11 +12,12 @@ PIECE_MAX = PAGES * 4096
 #: merge, and those records' five 8-byte numbers (a record is at least 8 bytes: at
 #: most HOLD_FACTOR bytes held a byte of piece).  Past 10 streams the pieces shrink,
 #: down to one page (256 KiB are as fast as 1 MiB).  A 256-CPU file held 256 pieces
-#: of 1 MiB (and the C ring walk allocates 4x a piece while it walks one).  64 MiB,
-#: not 96: with a round's merge (rounds.cap_cuts) and ~90 MB of imports, 64 CPUs of
-#: 12-byte records (the least a tracepoint record is) took 264 MB of peak RSS at 96
-#: MiB, 203 MB now (ingest)
-HOLD_MAX = 64 << 20
+#: of 1 MiB (and the C ring walk allocates 4x a piece while it walks one).  48 MiB:
+#: with a round's merge (rounds.cap_cuts) and ~90 MB of imports, 64 CPUs of 12-byte
+#: records (the least a tracepoint record is) took 264 MB of peak RSS at 96 MiB; at
+#: 64 MiB 234 MB (compiled) and 250-259 MB (SPFTRACE_NO_NATIVE) in a fresh clone's
+#: venv, whose freshly written libraries map more resident pages; 214 and 231 MB now
+HOLD_MAX = 48 << 20
 HOLD_FACTOR = 6
 #: pages of one compressed chunk that are always accepted (trace-cmd writes 10)
 CHUNK_PAGES = 16
@@ -24,14 +25,14 @@ CHUNK_PAGES = 16
 #: index (HOLD_FACTOR bytes a byte): past it the file is refused.  256 zstd CPUs of
 #: one dense 512 KiB sub-buffer (a 28 kB file) took 668 MB of peak RSS; 4,096 CPUs
 #: of 4 KiB pages hold 96 MiB
-LEAST_MAX = 2 * HOLD_MAX
+LEAST_MAX = 128 << 20
 #: the inflated chunks that compressed streams hold while they read them a piece at
 #: a time (a chunk longer than its stream's piece, inflated once): past it the file
 #: is refused.  Inflating the chunk again for each piece (up to 16 times) made 4,096
 #: zstd CPUs of a 670 kB file take 21 s of CPU, and the time grew with the file; a
 #: streaming zstd decompressor holds ~200 KB, more than the chunk.  1,536 CPUs of
 #: 16-page chunks, 2,457 of trace-cmd's 10-page chunks
-REST_MAX = HOLD_MAX
+REST_MAX = 64 << 20
 
 
 def piece_size(page_size: int, streams: int) -> int:
