@@ -116,10 +116,9 @@ def test_too_many_events_for_the_table_give_none() -> None:
 
 @needs_core
 def test_json_capture_firsts_are_json_loads_firsts() -> None:
-    cap = Path(__file__).resolve().parent.parent / "bench" / "work" / "perf-stat-a-A-I10-json.txt"
-    if not cap.exists():
-        pytest.skip("no bench capture (bench/perf_stat_ingest.py takes it)")
-    lines = cap.read_text().splitlines()[:3000]
+    # a real `perf stat -a -A -I 100 -j` capture (tests/data/perf_stat/PROVENANCE.tsv)
+    cap = Path(__file__).resolve().parent / "data" / "perf_stat" / "per-cpu-interval-json.txt"
+    lines = cap.read_text().splitlines()
     d = _scan(lines)
     rows = [k for k, ln in enumerate(lines) if ln.startswith("{")]
     assert np.frombuffer(d["kind"], np.uint8).sum() == len(rows)  # every one a row
